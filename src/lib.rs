@@ -1,0 +1,20 @@
+//! jones-sync: a git repository as the source of truth for configuration stored in ZooKeeper in
+//! the Jones layout.
+//!
+//! The data flows through the modules in this order: [`repo`] reads a config repository into the
+//! [`model`]; [`view`] materializes the desired ZooKeeper tree; [`zk`] reads the [`live`] state;
+//! [`plan`] diffs the two into a plan; [`apply`] executes it. [`run`] ties them to the commands of
+//! [`cli`].
+
+pub mod apply;
+pub mod cli;
+pub mod diagnostic;
+pub mod git;
+pub mod live;
+pub mod model;
+pub mod plan;
+pub mod record;
+pub mod repo;
+pub mod run;
+pub mod view;
+pub mod zk;

@@ -1,0 +1,41 @@
+//! What ZooKeeper holds now, as plain data: the seam between the ZooKeeper client (which fills a
+//! [`Snapshot`]) and the diff (which only reads one), so the diff is tested without a server.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// Live state of the services a plan is about.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Whether `/services` exists.
+    pub root_exists: bool,
+    /// Every child of `/services`, managed or not.
+    pub all_services: Vec<String>,
+    /// The services of the repository, by name; a service absent from ZooKeeper has no nodes.
+    pub services: BTreeMap<String, LiveService>,
+}
+
+/// Every node of one service that jones-sync reads: the service node, the `conf` and `views`
+/// subtrees, `nodemaps` and the `jones-sync` record, by absolute path.
+#[derive(Debug, Clone, Default)]
+pub struct LiveService {
+    pub nodes: BTreeMap<String, LiveNode>,
+}
+
+/// One live node: its data and the parts of its stat that writes are guarded by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveNode {
+    pub data: Vec<u8>,
+    /// Data version, for version-guarded writes.
+    pub version: i32,
+    /// Zxid of the last change to its data.
+    pub mzxid: i64,
+}
+
+impl LiveNode {
+    /// The node's data as JSON, or `None` if it is not valid JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.data).ok()
+    }
+}

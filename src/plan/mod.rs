@@ -1,0 +1,288 @@
+//! The plan: every node to create, update or delete so that ZooKeeper holds what the repository
+//! describes, per service. The plan is a value; [`diff`] makes it from a desired state and a live
+//! snapshot (no I/O), renderers show it, and [`crate::apply`] executes it.
+
+pub mod text;
+
+use serde_json::{Map, Value};
+
+use crate::live::{LiveNode, LiveService, Snapshot};
+use crate::model::paths;
+use crate::view::{DesiredService, NodeKind};
+
+/// The whole plan.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// `/services` itself must be created first.
+    pub create_root: bool,
+    /// One entry per service of the repository, in name order.
+    pub services: Vec<ServicePlan>,
+    /// Services in ZooKeeper that the repository does not have: never touched.
+    pub unmanaged: Vec<String>,
+}
+
+/// The changes of one service, applied in one transaction.
+#[derive(Debug, Clone)]
+pub struct ServicePlan {
+    pub name: String,
+    /// Whether the service carries a `jones-sync` record (was applied by jones-sync before).
+    pub managed: bool,
+    /// Changes by path; empty when the service is up to date.
+    pub changes: Vec<Change>,
+    /// Nodes the transaction relies on without writing them, with the version read: the views a
+    /// changed nodemap points at. The transaction fails if any of them changed meanwhile.
+    pub guards: Vec<(String, i32)>,
+}
+
+/// One node to change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub path: String,
+    pub kind: NodeKind,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// The node must not exist yet; `after` is its data.
+    Create { after: Vec<u8> },
+    /// The node must still be at `version`.
+    Update { before: Vec<u8>, after: Vec<u8>, version: i32 },
+    /// The node must still be at `version` and have no children left.
+    Delete { before: Vec<u8>, version: i32 },
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Create { .. } => "create",
+            Action::Update { .. } => "update",
+            Action::Delete { .. } => "delete",
+        }
+    }
+}
+
+/// Counts of the changes in a plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+}
+
+impl Counts {
+    pub fn total(&self) -> usize {
+        self.create + self.update + self.delete
+    }
+
+    fn add(&mut self, action: &Action) {
+        match action {
+            Action::Create { .. } => self.create += 1,
+            Action::Update { .. } => self.update += 1,
+            Action::Delete { .. } => self.delete += 1,
+        }
+    }
+}
+
+impl ServicePlan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for change in &self.changes {
+            counts.add(&change.action);
+        }
+        counts
+    }
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        !self.create_root && self.services.iter().all(ServicePlan::is_empty)
+    }
+
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts { create: usize::from(self.create_root), ..Counts::default() };
+        for service in &self.services {
+            let c = service.counts();
+            counts.create += c.create;
+            counts.update += c.update;
+            counts.delete += c.delete;
+        }
+        counts
+    }
+}
+
+/// The changes that make `live` hold `desired`. `record` is the `jones-sync` record to write with
+/// every service that changes (it never makes a change on its own).
+pub fn diff(desired: &[DesiredService], live: &Snapshot, record: &Value) -> Plan {
+    let services = desired
+        .iter()
+        .map(|service| {
+            let empty = LiveService::default();
+            let live_service = live.services.get(&service.name).unwrap_or(&empty);
+            diff_service(service, live_service, record)
+        })
+        .collect();
+    let unmanaged =
+        live.all_services.iter().filter(|name| !desired.iter().any(|d| &d.name == *name)).cloned().collect();
+    Plan { create_root: !live.root_exists, services, unmanaged }
+}
+
+fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) -> ServicePlan {
+    let name = &desired.name;
+    let mut changes = Vec::new();
+    for (path, node) in &desired.nodes {
+        match live.nodes.get(path) {
+            None => changes.push(Change {
+                path: path.clone(),
+                kind: node.kind,
+                action: Action::Create { after: node.bytes.clone() },
+            }),
+            Some(live_node) if node.kind != NodeKind::Service && !same_content(node.kind, live_node, &node.value) => {
+                changes.push(Change {
+                    path: path.clone(),
+                    kind: node.kind,
+                    action: Action::Update {
+                        before: live_node.data.clone(),
+                        after: node.bytes.clone(),
+                        version: live_node.version,
+                    },
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    // Environments that are no longer in the repository: every live conf and view node not desired.
+    let conf = format!("{}/conf", paths::service(name));
+    let views = format!("{}/views", paths::service(name));
+    for (path, live_node) in &live.nodes {
+        let kind = if is_within(path, &conf) {
+            NodeKind::Conf
+        } else if is_within(path, &views) {
+            NodeKind::View
+        } else {
+            continue;
+        };
+        if !desired.nodes.contains_key(path) {
+            let action = Action::Delete { before: live_node.data.clone(), version: live_node.version };
+            changes.push(Change { path: path.clone(), kind, action });
+        }
+    }
+    let record_path = paths::record(name);
+    let record_node = live.nodes.get(&record_path);
+    if !changes.is_empty() {
+        let after = serde_json::to_vec(record).expect("JSON values always serialize");
+        let action = match record_node {
+            None => Action::Create { after },
+            Some(node) => Action::Update { before: node.data.clone(), after, version: node.version },
+        };
+        changes.push(Change { path: record_path, kind: NodeKind::Record, action });
+    }
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    let guards = guards(desired, live, &changes);
+    ServicePlan { name: name.clone(), managed: record_node.is_some(), changes, guards }
+}
+
+/// When the nodemap changes, the unchanged live views it points at must still be there, as read.
+fn guards(desired: &DesiredService, live: &LiveService, changes: &[Change]) -> Vec<(String, i32)> {
+    let nodemap = paths::nodemaps(&desired.name);
+    if !changes.iter().any(|c| c.path == nodemap) {
+        return Vec::new();
+    }
+    let Some(Value::Object(map)) = desired.nodes.get(&nodemap).map(|n| &n.value) else { return Vec::new() };
+    let mut views: Vec<&str> = map.values().filter_map(Value::as_str).collect();
+    views.sort_unstable();
+    views.dedup();
+    views
+        .into_iter()
+        .filter(|view| !changes.iter().any(|c| c.path == *view))
+        .filter_map(|view| live.nodes.get(view).map(|node| (view.to_string(), node.version)))
+        .collect()
+}
+
+/// Whether `path` is `prefix` or below it (by whole components: `/a/conf` is not within `/a/con`).
+fn is_within(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Whether the live node already holds `desired`, comparing parsed JSON, not bytes. An empty
+/// nodemap node means no associations (JONES.md).
+fn same_content(kind: NodeKind, live: &LiveNode, desired: &Value) -> bool {
+    if kind == NodeKind::Nodemap && live.data.iter().all(u8::is_ascii_whitespace) {
+        return desired == &Value::Object(Map::new());
+    }
+    live.json().as_ref() == Some(desired)
+}
+
+#[cfg(test)]
+mod tests;
+
+/// A change to one key of a node's JSON object, for showing an update key by key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyChange {
+    Added {
+        key: String,
+        value: Value,
+    },
+    Removed {
+        key: String,
+        value: Value,
+    },
+    Changed {
+        key: String,
+        before: Value,
+        after: Value,
+    },
+    /// The node's data is not a JSON object on one side: it changes whole (text as it is).
+    Whole {
+        before: Option<String>,
+        after: Option<String>,
+    },
+}
+
+/// Key-level changes from `before` to `after` (node data; `None` when the node does not exist).
+pub fn key_changes(kind: NodeKind, before: Option<&[u8]>, after: Option<&[u8]>) -> Vec<KeyChange> {
+    let as_object = |bytes: Option<&[u8]>| -> Option<Map<String, Value>> {
+        match bytes {
+            None => Some(Map::new()),
+            Some(data) if kind == NodeKind::Nodemap && data.iter().all(u8::is_ascii_whitespace) => Some(Map::new()),
+            Some(data) => match serde_json::from_slice(data) {
+                Ok(Value::Object(map)) => Some(map),
+                _ => None,
+            },
+        }
+    };
+    let (Some(old), Some(new)) = (as_object(before), as_object(after)) else {
+        let text = |bytes: Option<&[u8]>| bytes.map(|b| String::from_utf8_lossy(b).into_owned());
+        return vec![KeyChange::Whole { before: text(before), after: text(after) }];
+    };
+    let mut changes = Vec::new();
+    for (key, value) in &old {
+        match new.get(key) {
+            None => changes.push(KeyChange::Removed { key: key.clone(), value: value.clone() }),
+            Some(after) if after != value => {
+                changes.push(KeyChange::Changed { key: key.clone(), before: value.clone(), after: after.clone() })
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, value) in &new {
+        if !old.contains_key(key) {
+            changes.push(KeyChange::Added { key: key.clone(), value: value.clone() });
+        }
+    }
+    changes.sort_by(|a, b| a.key().cmp(b.key()));
+    changes
+}
+
+impl KeyChange {
+    fn key(&self) -> &str {
+        match self {
+            KeyChange::Added { key, .. } | KeyChange::Removed { key, .. } | KeyChange::Changed { key, .. } => key,
+            KeyChange::Whole { .. } => "",
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Reading a config repository into a [`Repo`], collecting every problem on the way.
+//!
+//! Reading has two halves: a *source* lists the repository's entries with the content of the files
+//! that matter ([`source::read_dir`] for a work tree), and [`load`] turns that plain list into the
+//! model. `load` does no I/O, so it is tested (and fuzzed) on plain data.
+//!
+//! Layout: `services/<svc>/` is a service's root environment and every directory below it is an
+//! environment; `config.toml` holds an environment's own values and `hosts.toml` its associations.
+//! Hidden entries are skipped by the source; `*.md` files are allowed anywhere and ignored.
+
+pub mod names;
+pub mod settings;
+pub mod source;
+pub mod toml_json;
+
+use std::collections::BTreeMap;
+
+use toml::de::{DeTable, DeValue};
+
+use crate::diagnostic::{Problem, Problems};
+use crate::model::{EnvPath, Environment, Repo, Service};
+
+pub const SERVICES_DIR: &str = "services";
+pub const CONFIG_FILE: &str = "config.toml";
+pub const HOSTS_FILE: &str = "hosts.toml";
+
+/// One entry of a repository, with a `/`-separated path relative to its root.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub path: String,
+    pub kind: EntryKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryKind {
+    Dir,
+    /// A file; sources read the content of the files [`wants_content`] names, `None` for others.
+    File(Option<Vec<u8>>),
+}
+
+/// Whether [`load`] needs the content of the file at `path` (sources skip reading the rest).
+pub fn wants_content(path: &str) -> bool {
+    path == settings::FILE
+        || (path.starts_with("services/") && (path.ends_with("/config.toml") || path.ends_with("/hosts.toml")))
+}
+
+/// Turns a source's entries (and the problems it found while listing them) into a repository,
+/// or every problem found.
+pub fn load(mut entries: Vec<Entry>, mut problems: Problems) -> Result<Repo, Vec<Problem>> {
+    // Sorted paths put every directory before its contents.
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut repo = Repo::default();
+    let mut has_services_dir = false;
+    let mut settings_text = None;
+    // Files are parsed after all directories are known, so that every environment exists first.
+    let mut files = Vec::new();
+
+    for entry in entries {
+        let parts: Vec<&str> = entry.path.split('/').collect();
+        match (parts.as_slice(), &entry.kind) {
+            ([settings::FILE], EntryKind::File(content)) => settings_text = Some(content.clone().unwrap_or_default()),
+            ([SERVICES_DIR], EntryKind::Dir) => has_services_dir = true,
+            ([SERVICES_DIR], EntryKind::File(_)) => {
+                problems.push(Problem::new(&entry.path, "`services` must be a directory"))
+            }
+            ([SERVICES_DIR, name], EntryKind::Dir) => {
+                if let Some(why) = names::zk_name_problem(name) {
+                    problems.push(Problem::new(&entry.path, format!("invalid service name: {why}")));
+                    continue;
+                }
+                let root = Environment { dir: entry.path.clone(), ..Environment::default() };
+                let envs = BTreeMap::from([(EnvPath::root(), root)]);
+                repo.services.insert(name.to_string(), Service { name: name.to_string(), envs });
+            }
+            ([SERVICES_DIR, name], EntryKind::File(_)) if !name.ends_with(".md") => {
+                problems.push(Problem::new(
+                    &entry.path,
+                    "unexpected file: `services/` holds one directory per service (`services/<service>/config.toml`)",
+                ));
+            }
+            ([SERVICES_DIR, svc, env @ ..], EntryKind::Dir) => {
+                let Some(service) = repo.services.get_mut(*svc) else { continue };
+                let path = EnvPath(env.iter().map(|s| s.to_string()).collect());
+                // A parent that was rejected leaves its children out too (their problem is the parent's).
+                if !path.parent().is_some_and(|parent| service.envs.contains_key(&parent)) {
+                    continue;
+                }
+                if let Some(why) = env.last().and_then(|name| names::zk_name_problem(name)) {
+                    problems.push(Problem::new(&entry.path, format!("invalid environment name: {why}")));
+                    continue;
+                }
+                service.envs.insert(path, Environment { dir: entry.path.clone(), ..Environment::default() });
+            }
+            ([SERVICES_DIR, _svc, .., file], EntryKind::File(content)) => {
+                if *file == CONFIG_FILE || *file == HOSTS_FILE {
+                    files.push((entry.path.clone(), content.clone().unwrap_or_default()));
+                } else if !file.ends_with(".md") {
+                    problems.push(Problem::new(&entry.path, unknown_file_message(file)));
+                }
+            }
+            _ => {} // anything else at the repository root is not ours
+        }
+    }
+
+    if !has_services_dir {
+        problems.push(Problem::new(
+            "services/",
+            "no `services/` directory: a config repository holds `services/<service>/config.toml`",
+        ));
+    }
+    if let Some(bytes) = settings_text
+        && let Some(text) = utf8(settings::FILE, &bytes, &mut problems)
+    {
+        match settings::parse(text) {
+            Ok(settings) => repo.settings = settings,
+            Err(problem) => problems.push(problem),
+        }
+    }
+
+    files.sort();
+    // (service, host) -> the hosts.toml that associates it first.
+    let mut associated: BTreeMap<(String, String), String> = BTreeMap::new();
+    for (path, bytes) in &files {
+        let (dir, file) = path.rsplit_once('/').expect("file paths have a directory");
+        let mut parts = dir.split('/').skip(1);
+        let svc = parts.next().expect("files are inside a service");
+        let env = EnvPath(parts.map(String::from).collect());
+        let Some(environment) = repo.services.get_mut(svc).and_then(|s| s.envs.get_mut(&env)) else {
+            continue; // inside a rejected directory, already reported
+        };
+        let Some(text) = utf8(path, bytes, &mut problems) else { continue };
+        if file == CONFIG_FILE {
+            match toml_json::parse(path, text) {
+                Ok(document) => environment.values = document.table,
+                Err(found) => problems.extend(found),
+            }
+        } else if env.is_root() {
+            problems.push(Problem::new(
+                path.as_str(),
+                "`hosts.toml` is not allowed in a service's root environment: hosts without an association read the root already",
+            ));
+        } else {
+            for (host, offset) in parse_hosts(path, text, &mut problems) {
+                match associated.get(&(svc.to_string(), host.clone())) {
+                    Some(first) => {
+                        let message = format!(
+                            "host `{host}` is also associated in `{first}`: a host reads exactly one environment"
+                        );
+                        problems.push(Problem::at(path.as_str(), text, offset, message));
+                    }
+                    None => {
+                        associated.insert((svc.to_string(), host.clone()), path.clone());
+                        environment.hosts.push(host);
+                    }
+                }
+            }
+        }
+    }
+
+    if problems.is_empty() { Ok(repo) } else { Err(problems.into_sorted()) }
+}
+
+fn utf8<'a>(path: &str, bytes: &'a [u8], problems: &mut Problems) -> Option<&'a str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(err) => {
+            let valid = std::str::from_utf8(&bytes[..err.valid_up_to()]).unwrap_or_default();
+            let message = format!("not valid UTF-8 (invalid byte at offset {})", err.valid_up_to());
+            problems.push(Problem::at(path, valid, valid.len(), message));
+            None
+        }
+    }
+}
+
+fn unknown_file_message(file: &str) -> String {
+    let closest = [CONFIG_FILE, HOSTS_FILE]
+        .into_iter()
+        .map(|known| (strsim::damerau_levenshtein(&file.to_lowercase(), known), known))
+        .min()
+        .filter(|(distance, _)| *distance <= 3);
+    match closest {
+        Some((_, known)) => format!("unknown file `{file}`: did you mean `{known}`?"),
+        None => format!(
+            "unknown file `{file}`: an environment holds only `{CONFIG_FILE}`, `{HOSTS_FILE}`, `*.md` files and child environments"
+        ),
+    }
+}
+
+/// `hosts = ["web1.example.com", ...]`: an array of non-empty strings, nothing else. Returns each
+/// host with the byte offset where it is written.
+fn parse_hosts(path: &str, text: &str, problems: &mut Problems) -> Vec<(String, usize)> {
+    let table = match DeTable::parse(text) {
+        Ok(table) => table,
+        Err(err) => {
+            let offset = err.span().map_or(0, |span| span.start);
+            problems.push(Problem::at(path, text, offset, format!("invalid TOML: {}", err.message().trim_end())));
+            return Vec::new();
+        }
+    };
+    const EXPECTED: &str = "expected `hosts = [\"web1.example.com\", ...]`";
+    let mut hosts = Vec::new();
+    let mut found = false;
+    for (key, value) in table.get_ref() {
+        if key.get_ref() != "hosts" {
+            let message = format!("unknown key `{}` in hosts.toml: {EXPECTED}", key.get_ref());
+            problems.push(Problem::at(path, text, key.span().start, message));
+            continue;
+        }
+        found = true;
+        let DeValue::Array(items) = value.get_ref() else {
+            let message = format!("`hosts` must be an array of host names, not {}", a(value.get_ref().type_str()));
+            problems.push(Problem::at(path, text, value.span().start, message));
+            continue;
+        };
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::String(host) if !host.is_empty() => {
+                    if hosts.iter().any(|(h, _)| h == host.as_ref()) {
+                        let message = format!("host `{host}` is listed twice");
+                        problems.push(Problem::at(path, text, item.span().start, message));
+                    } else {
+                        hosts.push((host.to_string(), item.span().start));
+                    }
+                }
+                DeValue::String(_) => {
+                    problems.push(Problem::at(path, text, item.span().start, "a host name must not be empty"))
+                }
+                other => {
+                    let message = format!("a host must be a string, not {}", a(other.type_str()));
+                    problems.push(Problem::at(path, text, item.span().start, message));
+                }
+            }
+        }
+    }
+    if !found && problems.is_empty() {
+        problems.push(Problem::at(path, text, 0, format!("no `hosts` key: {EXPECTED}")));
+    }
+    hosts
+}
+
+/// `word` with its indefinite article.
+fn a(word: &str) -> String {
+    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {word}")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! Listing a repository's work tree: the entries [`super::load`] reads, and the problems that only
+//! a file system has (names that are not UTF-8, symlinks that leave the repository, unreadable
+//! files).
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use super::{Entry, EntryKind, SERVICES_DIR, settings, wants_content};
+use crate::diagnostic::{Problem, Problems};
+
+/// Failure to read a repository at all (as opposed to problems inside it).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read the repository `{}`: {source}", path.display())]
+    Root { path: PathBuf, source: std::io::Error },
+    #[error("the repository `{}` is not a directory", path.display())]
+    NotADirectory { path: PathBuf },
+}
+
+/// Lists `root`'s `jones-sync.toml` and everything below `services/`, skipping hidden entries.
+pub fn read_dir(root: &Path) -> Result<(Vec<Entry>, Problems), SourceError> {
+    let canonical_root =
+        root.canonicalize().map_err(|source| SourceError::Root { path: root.to_path_buf(), source })?;
+    if !canonical_root.is_dir() {
+        return Err(SourceError::NotADirectory { path: root.to_path_buf() });
+    }
+    let mut entries = Vec::new();
+    let mut problems = Problems::default();
+
+    let settings_path = root.join(settings::FILE);
+    if settings_path.is_file() {
+        match std::fs::read(&settings_path) {
+            Ok(bytes) => entries.push(Entry { path: settings::FILE.into(), kind: EntryKind::File(Some(bytes)) }),
+            Err(err) => problems.push(Problem::new(settings::FILE, format!("cannot read: {err}"))),
+        }
+    }
+
+    let services = root.join(SERVICES_DIR);
+    if !services.exists() && services.symlink_metadata().is_err() {
+        return Ok((entries, problems));
+    }
+    let mut walk = WalkDir::new(&services)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| entry.depth() == 0 || !entry.file_name().as_encoded_bytes().starts_with(b"."));
+    while let Some(next) = walk.next() {
+        let entry = match next {
+            Ok(entry) => entry,
+            Err(err) => {
+                let path = err.path().map(|p| relative(root, p)).unwrap_or_else(|| SERVICES_DIR.into());
+                let message = match err.loop_ancestor() {
+                    Some(_) => "symlink loop".to_string(),
+                    None => match err.io_error() {
+                        Some(io) if io.kind() == std::io::ErrorKind::NotFound => {
+                            "broken symlink: its target does not exist".to_string()
+                        }
+                        Some(io) => format!("cannot read: {io}"),
+                        None => err.to_string(),
+                    },
+                };
+                problems.push(Problem::new(path, message));
+                continue;
+            }
+        };
+        let rel = relative(root, entry.path());
+        let is_dir = entry.file_type().is_dir();
+        let mut skip = |problem: Problem, walk: &mut walkdir::FilterEntry<_, _>| {
+            problems.push(problem);
+            if is_dir {
+                walk.skip_current_dir();
+            }
+        };
+        if entry.path().strip_prefix(root).ok().and_then(|p| p.to_str()).is_none() {
+            skip(Problem::new(rel, "name is not valid UTF-8: rename it"), &mut walk);
+            continue;
+        }
+        if entry.path_is_symlink() {
+            match entry.path().canonicalize() {
+                Ok(target) if !target.starts_with(&canonical_root) => {
+                    let message = format!("symlink leaves the repository (it points to `{}`)", target.display());
+                    skip(Problem::new(rel, message), &mut walk);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    skip(Problem::new(rel, format!("cannot follow symlink: {err}")), &mut walk);
+                    continue;
+                }
+            }
+        }
+        let kind = if is_dir {
+            EntryKind::Dir
+        } else if wants_content(&rel) {
+            match std::fs::read(entry.path()) {
+                Ok(bytes) => EntryKind::File(Some(bytes)),
+                Err(err) => {
+                    problems.push(Problem::new(rel, format!("cannot read: {err}")));
+                    continue;
+                }
+            }
+        } else {
+            EntryKind::File(None)
+        };
+        entries.push(Entry { path: rel, kind });
+    }
+    Ok((entries, problems))
+}
+
+/// `path` relative to `root`, `/`-separated, lossy for names that are not UTF-8 (those are
+/// reported, never loaded).
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}

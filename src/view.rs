@@ -1,0 +1,231 @@
+//! The desired ZooKeeper tree of each service: conf nodes, materialized views and the nodemap,
+//! exactly as JONES.md lays them out, as canonical JSON bytes.
+//!
+//! The view algorithm is Jones' own: start from `{}` and apply the values of the root and of every
+//! ancestor down to the environment itself, each with a *shallow* update (a deeper environment
+//! replaces an inherited key whole, nested tables included).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::diagnostic::Problem;
+use crate::model::{EnvPath, Repo, Service, paths};
+
+/// What a desired node is, which decides how it is compared and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    /// `/services` itself.
+    Root,
+    /// `/services/<svc>`: holds no data of its own.
+    Service,
+    Conf,
+    View,
+    Nodemap,
+    Record,
+}
+
+impl NodeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Root => "root",
+            NodeKind::Service => "service",
+            NodeKind::Conf => "conf",
+            NodeKind::View => "view",
+            NodeKind::Nodemap => "nodemap",
+            NodeKind::Record => "record",
+        }
+    }
+}
+
+/// One desired node: its JSON value and the canonical (sorted keys, compact) bytes to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredNode {
+    pub kind: NodeKind,
+    pub value: Value,
+    pub bytes: Vec<u8>,
+}
+
+impl DesiredNode {
+    fn json(kind: NodeKind, value: Value) -> Self {
+        // serde_json's map is a BTreeMap (no `preserve_order`), so keys are written sorted.
+        let bytes = serde_json::to_vec(&value).expect("JSON values always serialize");
+        DesiredNode { kind, value, bytes }
+    }
+}
+
+/// The desired tree of one service, by absolute znode path (parents sort before children).
+#[derive(Debug, Clone)]
+pub struct DesiredService {
+    pub name: String,
+    pub nodes: BTreeMap<String, DesiredNode>,
+    /// Environment of each associated host (for showing which hosts a change reaches).
+    pub hosts: BTreeMap<String, EnvPath>,
+}
+
+/// Materialized views of every environment of `service`, parents first.
+pub fn views(service: &Service) -> BTreeMap<EnvPath, Map<String, Value>> {
+    let mut views: BTreeMap<EnvPath, Map<String, Value>> = BTreeMap::new();
+    for (path, env) in &service.envs {
+        let mut view = path.parent().and_then(|parent| views.get(&parent).cloned()).unwrap_or_default();
+        for (key, value) in &env.values {
+            view.insert(key.clone(), value.clone());
+        }
+        views.insert(path.clone(), view);
+    }
+    views
+}
+
+/// The desired tree of `service`.
+pub fn desired(service: &Service) -> DesiredService {
+    let svc = service.name.as_str();
+    let mut nodes = BTreeMap::new();
+    nodes.insert(paths::service(svc), DesiredNode { kind: NodeKind::Service, value: Value::Null, bytes: Vec::new() });
+    let mut nodemap = Map::new();
+    let mut hosts = BTreeMap::new();
+    for (path, view) in views(service) {
+        let env = &service.envs[&path];
+        nodes.insert(paths::conf(svc, &path), DesiredNode::json(NodeKind::Conf, Value::Object(env.values.clone())));
+        nodes.insert(paths::view(svc, &path), DesiredNode::json(NodeKind::View, Value::Object(view)));
+        for host in &env.hosts {
+            nodemap.insert(host.clone(), Value::String(paths::view(svc, &path)));
+            hosts.insert(host.clone(), path.clone());
+        }
+    }
+    nodes.insert(paths::nodemaps(svc), DesiredNode::json(NodeKind::Nodemap, Value::Object(nodemap)));
+    DesiredService { name: svc.to_string(), nodes, hosts }
+}
+
+/// The desired tree of every service of `repo`, or a problem for every node whose JSON exceeds the
+/// configured znode size limit.
+pub fn desired_state(repo: &Repo) -> Result<Vec<DesiredService>, Vec<Problem>> {
+    let limit = repo.settings.zookeeper.max_node_bytes;
+    let mut problems = Vec::new();
+    let mut services = Vec::new();
+    for service in repo.services.values() {
+        let desired = desired(service);
+        for (path, node) in &desired.nodes {
+            if node.bytes.len() > limit {
+                let file = file_of(service, path, node.kind);
+                problems.push(Problem::new(
+                    file,
+                    format!(
+                        "the {} `{path}` would be {} bytes, over the {limit}-byte znode limit ([zookeeper] max_node_bytes)",
+                        node.kind.as_str(),
+                        node.bytes.len()
+                    ),
+                ));
+            }
+        }
+        services.push(desired);
+    }
+    if problems.is_empty() {
+        Ok(services)
+    } else {
+        problems.sort();
+        Err(problems)
+    }
+}
+
+/// The repository file a node comes from, for problems about it.
+fn file_of(service: &Service, path: &str, kind: NodeKind) -> String {
+    let root = &service.envs[&EnvPath::root()].dir;
+    let sub = match kind {
+        NodeKind::Conf => path.split_once("/conf").map(|(_, rest)| rest),
+        NodeKind::View => path.split_once("/views").map(|(_, rest)| rest),
+        _ => None,
+    };
+    match (kind, sub) {
+        (NodeKind::Conf, Some(sub)) => format!("{root}{sub}/{}", crate::repo::CONFIG_FILE),
+        (NodeKind::View, Some(sub)) => format!("{root}{sub}"),
+        _ => root.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::Environment;
+
+    fn env_path(path: &str) -> EnvPath {
+        EnvPath(path.split('/').filter(|s| !s.is_empty()).map(String::from).collect())
+    }
+
+    fn service(envs: &[(&str, Value, &[&str])]) -> Service {
+        let envs = envs
+            .iter()
+            .map(|(path, values, hosts)| {
+                let values = values.as_object().unwrap().clone();
+                let hosts = hosts.iter().map(|h| h.to_string()).collect();
+                let dir = format!("services/test/{path}").trim_end_matches('/').to_string();
+                (env_path(path), Environment { dir, values, hosts })
+            })
+            .collect();
+        Service { name: "test".into(), envs }
+    }
+
+    fn node(desired: &DesiredService, path: &str) -> Value {
+        serde_json::from_slice(&desired.nodes[path].bytes).unwrap()
+    }
+
+    #[test]
+    fn reproduces_the_example_of_jones_md() {
+        let svc = service(&[
+            ("", json!({"foo": "bar", "fiesasld": "value31"}), &[]),
+            ("child1", json!({"field": "x"}), &[]),
+            ("child1/sib", json!({"foo": "big"}), &["web1.example.com"]),
+        ]);
+        let desired = desired(&svc);
+        assert_eq!(node(&desired, "/services/test/conf"), json!({"foo": "bar", "fiesasld": "value31"}));
+        assert_eq!(node(&desired, "/services/test/conf/child1"), json!({"field": "x"}));
+        assert_eq!(node(&desired, "/services/test/conf/child1/sib"), json!({"foo": "big"}));
+        assert_eq!(node(&desired, "/services/test/views"), json!({"foo": "bar", "fiesasld": "value31"}));
+        assert_eq!(
+            node(&desired, "/services/test/views/child1"),
+            json!({"field": "x", "foo": "bar", "fiesasld": "value31"})
+        );
+        assert_eq!(
+            node(&desired, "/services/test/views/child1/sib"),
+            json!({"field": "x", "foo": "big", "fiesasld": "value31"})
+        );
+        assert_eq!(
+            node(&desired, "/services/test/nodemaps"),
+            json!({"web1.example.com": "/services/test/views/child1/sib"})
+        );
+    }
+
+    #[test]
+    fn a_child_replaces_a_nested_table_whole() {
+        let svc =
+            service(&[("", json!({"db": {"host": "a", "port": 1}}), &[]), ("prod", json!({"db": {"host": "b"}}), &[])]);
+        let desired = desired(&svc);
+        assert_eq!(node(&desired, "/services/test/views/prod"), json!({"db": {"host": "b"}}));
+    }
+
+    #[test]
+    fn bytes_are_canonical_sorted_and_compact() {
+        let svc = service(&[("", json!({"b": 1, "a": {"z": true, "y": [1.5]}}), &[])]);
+        let desired = desired(&svc);
+        assert_eq!(desired.nodes["/services/test/conf"].bytes, br#"{"a":{"y":[1.5],"z":true},"b":1}"#);
+        assert_eq!(desired.nodes["/services/test/nodemaps"].bytes, b"{}");
+    }
+
+    #[test]
+    fn oversized_nodes_name_their_file() {
+        let mut repo = Repo::default();
+        repo.settings.zookeeper.max_node_bytes = 20;
+        let svc = service(&[("", json!({}), &[]), ("prod", json!({"k": "a long value here"}), &[])]);
+        repo.services.insert("test".into(), svc);
+        let problems: Vec<String> = desired_state(&repo).unwrap_err().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            [
+                "services/test/prod: the view `/services/test/views/prod` would be 25 bytes, over the 20-byte znode limit ([zookeeper] max_node_bytes)",
+                "services/test/prod/config.toml: the conf `/services/test/conf/prod` would be 25 bytes, over the 20-byte znode limit ([zookeeper] max_node_bytes)",
+            ]
+        );
+    }
+}

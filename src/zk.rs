@@ -1,0 +1,285 @@
+//! The narrow seam to ZooKeeper: connect, read a [`Snapshot`] with batched multi-reads, and commit
+//! one transaction. Nothing here knows about repositories or plans.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::future::try_join_all;
+use zookeeper_client as zk;
+
+use crate::live::{LiveNode, LiveService, Snapshot};
+use crate::model::paths;
+
+/// Operations per multi-read request: keeps each request and response far below `jute.maxbuffer`
+/// while a few requests in flight keep the connection busy.
+const READS_PER_REQUEST: usize = 400;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ZkError {
+    #[error("cannot connect to ZooKeeper at `{connect}`: {reason}")]
+    Connect { connect: String, reason: String },
+    #[error("the chroot of `{connect}` does not exist in ZooKeeper: create that node first")]
+    MissingChroot { connect: String },
+    #[error("failed to read `{path}` from ZooKeeper: {source}")]
+    Read { path: String, source: zk::Error },
+    #[error("ZooKeeper request failed: {0}")]
+    Request(zk::Error),
+}
+
+/// A write in a transaction. Versions guard against concurrent edits: a create fails if the node
+/// exists, a versioned set or delete fails if the node changed since it was read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    Create {
+        path: String,
+        data: Vec<u8>,
+    },
+    Set {
+        path: String,
+        data: Vec<u8>,
+        version: i32,
+    },
+    Delete {
+        path: String,
+        version: i32,
+    },
+    /// Fails the transaction unless the node is still at `version`.
+    Check {
+        path: String,
+        version: i32,
+    },
+}
+
+impl Op {
+    pub fn path(&self) -> &str {
+        match self {
+            Op::Create { path, .. } | Op::Set { path, .. } | Op::Delete { path, .. } | Op::Check { path, .. } => path,
+        }
+    }
+
+    /// Approximate encoded size of the operation in a multi request, in bytes.
+    pub fn encoded_len(&self) -> usize {
+        // Header and fields (type, flags, version, lengths) plus one open ACL for creates.
+        let overhead = 48;
+        match self {
+            Op::Create { path, data } => overhead + path.len() + data.len() + 32,
+            Op::Set { path, data, .. } => overhead + path.len() + data.len(),
+            Op::Delete { path, .. } | Op::Check { path, .. } => overhead + path.len(),
+        }
+    }
+}
+
+/// Why a transaction was not committed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// One guarded operation failed, so nothing was written.
+    #[error("`{path}` {reason}; nothing was written")]
+    Conflict { path: String, reason: String },
+    /// The connection was lost before the reply came: the transaction may or may not be applied.
+    #[error("the connection to ZooKeeper was lost during the transaction, so whether it was applied is unknown: {0}")]
+    Unknown(zk::Error),
+    #[error("the transaction failed at `{path}`: {source}; nothing was written")]
+    Failed { path: String, source: zk::Error },
+    #[error("the transaction failed: {0}")]
+    Request(zk::Error),
+}
+
+/// A connected ZooKeeper session.
+pub struct Zk {
+    client: zk::Client,
+}
+
+impl Zk {
+    /// Connects to `connect` (a connect string, chroot suffix allowed), failing within `timeout`.
+    pub async fn connect(connect: &str, timeout: Duration) -> Result<Zk, ZkError> {
+        let connector = zk::Client::connector().with_session_timeout(Duration::from_secs(10)).with_fail_eagerly();
+        let error = |reason: String| ZkError::Connect { connect: connect.to_string(), reason };
+        let client = match tokio::time::timeout(timeout, connector.connect(connect)).await {
+            Err(_) => return Err(error(format!("no session within {}s", timeout.as_secs_f64()))),
+            Ok(Err(zk::Error::NoHosts)) => return Err(error("no server is reachable (is ZooKeeper running?)".into())),
+            Ok(Err(err)) => return Err(error(err.to_string())),
+            Ok(Ok(client)) => client,
+        };
+        let zk = Zk { client };
+        if zk.client.path() != "/" {
+            match zk.client.check_stat("/").await {
+                Ok(Some(_)) => {}
+                Ok(None) => return Err(ZkError::MissingChroot { connect: connect.to_string() }),
+                Err(source) => return Err(ZkError::Read { path: "/".into(), source }),
+            }
+        }
+        Ok(zk)
+    }
+
+    /// Reads, for each service in `services`, the service node, its `conf` and `views` subtrees,
+    /// `nodemaps` and its record, plus the list of every service. Batched: one multi-read per
+    /// tree level (split into pipelined requests of [`READS_PER_REQUEST`] operations).
+    pub async fn snapshot(&self, services: &[String]) -> Result<Snapshot, ZkError> {
+        let mut snapshot = Snapshot::default();
+        match self.client.list_children(paths::SERVICES).await {
+            Ok(mut children) => {
+                children.sort();
+                snapshot.root_exists = true;
+                snapshot.all_services = children;
+            }
+            Err(zk::Error::NoNode) => {}
+            Err(source) => return Err(ZkError::Read { path: paths::SERVICES.into(), source }),
+        }
+        // Reads of one level: (service, path, also list its children?).
+        let mut level: Vec<(usize, String, bool)> = Vec::new();
+        for (index, svc) in services.iter().enumerate() {
+            snapshot.services.insert(svc.clone(), LiveService::default());
+            if !snapshot.all_services.contains(svc) {
+                continue; // nothing to read
+            }
+            let base = paths::service(svc);
+            level.push((index, base.clone(), false));
+            level.push((index, format!("{base}/conf"), true));
+            level.push((index, format!("{base}/views"), true));
+            level.push((index, paths::nodemaps(svc), false));
+            level.push((index, paths::record(svc), false));
+        }
+        while !level.is_empty() {
+            let results = self.read_level(&level).await?;
+            let mut next = Vec::new();
+            for ((index, path, recurse), (node, children)) in level.into_iter().zip(results) {
+                let Some(node) = node else { continue };
+                let service = snapshot.services.get_mut(&services[index]).expect("inserted above");
+                service.nodes.insert(path.clone(), node);
+                if recurse {
+                    for child in children {
+                        next.push((index, format!("{path}/{child}"), true));
+                    }
+                }
+            }
+            level = next;
+        }
+        Ok(snapshot)
+    }
+
+    /// Data and stat (and children, when asked) of every path; `None` for a node that does not exist.
+    async fn read_level(
+        &self,
+        level: &[(usize, String, bool)],
+    ) -> Result<Vec<(Option<LiveNode>, Vec<String>)>, ZkError> {
+        let mut requests = Vec::new();
+        for chunk in level.chunks(READS_PER_REQUEST) {
+            let mut reader = self.client.new_multi_reader();
+            for (_, path, recurse) in chunk {
+                reader.add_get_data(path).map_err(|source| ZkError::Read { path: path.clone(), source })?;
+                if *recurse {
+                    reader.add_get_children(path).map_err(|source| ZkError::Read { path: path.clone(), source })?;
+                }
+            }
+            requests.push(reader.commit());
+        }
+        let responses = try_join_all(requests).await.map_err(ZkError::Request)?;
+        let mut results = Vec::with_capacity(level.len());
+        let mut responses = responses.into_iter().flatten();
+        for (_, path, recurse) in level {
+            let data = responses.next();
+            let children = if *recurse { responses.next() } else { None };
+            let node = match data {
+                Some(zk::MultiReadResult::Data { data, stat }) => {
+                    Some(LiveNode { data, version: stat.version, mzxid: stat.mzxid })
+                }
+                Some(zk::MultiReadResult::Error { err: zk::Error::NoNode }) => None,
+                Some(zk::MultiReadResult::Error { err }) => {
+                    return Err(ZkError::Read { path: path.clone(), source: err });
+                }
+                other => {
+                    let reason = format!("unexpected reply {other:?}");
+                    return Err(ZkError::Read { path: path.clone(), source: zk::Error::UnexpectedError(reason) });
+                }
+            };
+            let children = match children {
+                Some(zk::MultiReadResult::Children { mut children }) => {
+                    children.sort();
+                    children
+                }
+                Some(zk::MultiReadResult::Error { err: zk::Error::NoNode }) | None => Vec::new(),
+                Some(zk::MultiReadResult::Error { err }) => {
+                    return Err(ZkError::Read { path: path.clone(), source: err });
+                }
+                Some(other) => {
+                    let reason = format!("unexpected reply {other:?}");
+                    return Err(ZkError::Read { path: path.clone(), source: zk::Error::UnexpectedError(reason) });
+                }
+            };
+            results.push((node, children));
+        }
+        Ok(results)
+    }
+
+    /// Commits `ops` as one `multi` transaction: all or nothing. Returns the transaction's zxid
+    /// (the `mzxid` of the last node it wrote), when it wrote any.
+    pub async fn commit(&self, ops: &[Op]) -> Result<Option<i64>, CommitError> {
+        let options = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+        let mut writer = self.client.new_multi_writer();
+        for op in ops {
+            let added = match op {
+                Op::Create { path, data } => writer.add_create(path, data, &options),
+                Op::Set { path, data, version } => writer.add_set_data(path, data, Some(*version)),
+                Op::Delete { path, version } => writer.add_delete(path, Some(*version)),
+                Op::Check { path, version } => writer.add_check_version(path, *version),
+            };
+            added.map_err(|source| CommitError::Failed { path: op.path().to_string(), source })?;
+        }
+        match writer.commit().await {
+            Ok(results) => Ok(results.iter().rev().find_map(|result| match result {
+                zk::MultiWriteResult::SetData { stat } => Some(stat.mzxid),
+                zk::MultiWriteResult::Create { stat, .. } if !stat.is_invalid() => Some(stat.mzxid),
+                _ => None,
+            })),
+            Err(zk::MultiWriteError::OperationFailed { index, source }) => {
+                let path = ops.get(index).map_or("?", Op::path).to_string();
+                let op = ops.get(index);
+                let reason = match (source, op) {
+                    (zk::Error::NodeExists, _) => "was created by someone else since it was read".to_string(),
+                    (zk::Error::BadVersion, _) => "was changed by someone else since it was read".to_string(),
+                    (zk::Error::NoNode, Some(Op::Create { .. })) => {
+                        "cannot be created: its parent was deleted by someone else since it was read".to_string()
+                    }
+                    (zk::Error::NoNode, _) => "was deleted by someone else since it was read".to_string(),
+                    (zk::Error::NotEmpty, _) => {
+                        "cannot be deleted: someone else added a node below it since it was read".to_string()
+                    }
+                    (source, _) => return Err(CommitError::Failed { path, source }),
+                };
+                Err(CommitError::Conflict { path, reason })
+            }
+            Err(zk::MultiWriteError::RequestFailed { source }) => match source {
+                zk::Error::ConnectionLoss
+                | zk::Error::SessionExpired
+                | zk::Error::Timeout
+                | zk::Error::ClientClosed => Err(CommitError::Unknown(source)),
+                other => Err(CommitError::Request(other)),
+            },
+        }
+    }
+
+    /// Every node below `path` (inclusive), with data, for tests and tools that inspect a tree.
+    pub async fn read_tree(&self, path: &str) -> Result<BTreeMap<String, Vec<u8>>, ZkError> {
+        let mut tree = BTreeMap::new();
+        let mut level = vec![(0, path.to_string(), true)];
+        while !level.is_empty() {
+            let results = self.read_level(&level).await?;
+            let mut next = Vec::new();
+            for ((_, path, _), (node, children)) in level.into_iter().zip(results) {
+                let Some(node) = node else { continue };
+                for child in children {
+                    let base = if path == "/" { "" } else { path.as_str() };
+                    next.push((0, format!("{base}/{child}"), true));
+                }
+                tree.insert(path, node.data);
+            }
+            level = next;
+        }
+        Ok(tree)
+    }
+
+    /// The underlying client, for callers that need a plain read or write.
+    pub fn client(&self) -> &zk::Client {
+        &self.client
+    }
+}
