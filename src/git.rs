@@ -13,15 +13,15 @@ pub struct GitInfo {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read git state of `{path}`: {source}")]
+#[error("cannot read git state of `{path}`: {error}")]
 pub struct GitError {
     path: String,
-    source: git2::Error,
+    error: git2::Error,
 }
 
 /// Git facts for `dir`, or `None` when `dir` is not inside a git work tree.
 pub fn inspect(dir: &Path) -> Result<Option<GitInfo>, GitError> {
-    let error = |source| GitError { path: dir.display().to_string(), source };
+    let error = |error| GitError { path: dir.display().to_string(), error };
     let repo = match git2::Repository::discover(dir) {
         Ok(repo) => repo,
         Err(err) if err.code() == git2::ErrorCode::NotFound => return Ok(None),

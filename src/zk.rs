@@ -20,8 +20,8 @@ pub enum ZkError {
     Connect { connect: String, reason: String },
     #[error("the chroot of `{connect}` does not exist in ZooKeeper: create that node first")]
     MissingChroot { connect: String },
-    #[error("failed to read `{path}` from ZooKeeper: {source}")]
-    Read { path: String, source: zk::Error },
+    #[error("failed to read `{path}` from ZooKeeper: {error}")]
+    Read { path: String, error: zk::Error },
     #[error("ZooKeeper request failed: {0}")]
     Request(zk::Error),
 }
@@ -78,8 +78,8 @@ pub enum CommitError {
     /// The connection was lost before the reply came: the transaction may or may not be applied.
     #[error("the connection to ZooKeeper was lost during the transaction, so whether it was applied is unknown: {0}")]
     Unknown(zk::Error),
-    #[error("the transaction failed at `{path}`: {source}; nothing was written")]
-    Failed { path: String, source: zk::Error },
+    #[error("the transaction failed at `{path}`: {error}; nothing was written")]
+    Failed { path: String, error: zk::Error },
     #[error("the transaction failed: {0}")]
     Request(zk::Error),
 }
@@ -105,7 +105,7 @@ impl Zk {
             match zk.client.check_stat("/").await {
                 Ok(Some(_)) => {}
                 Ok(None) => return Err(ZkError::MissingChroot { connect: connect.to_string() }),
-                Err(source) => return Err(ZkError::Read { path: "/".into(), source }),
+                Err(source) => return Err(ZkError::Read { path: "/".into(), error: source }),
             }
         }
         Ok(zk)
@@ -123,7 +123,7 @@ impl Zk {
                 snapshot.all_services = children;
             }
             Err(zk::Error::NoNode) => {}
-            Err(source) => return Err(ZkError::Read { path: paths::SERVICES.into(), source }),
+            Err(source) => return Err(ZkError::Read { path: paths::SERVICES.into(), error: source }),
         }
         // Reads of one level: (service, path, also list its children?).
         let mut level: Vec<(usize, String, bool)> = Vec::new();
@@ -166,9 +166,11 @@ impl Zk {
         for chunk in level.chunks(READS_PER_REQUEST) {
             let mut reader = self.client.new_multi_reader();
             for (_, path, recurse) in chunk {
-                reader.add_get_data(path).map_err(|source| ZkError::Read { path: path.clone(), source })?;
+                reader.add_get_data(path).map_err(|source| ZkError::Read { path: path.clone(), error: source })?;
                 if *recurse {
-                    reader.add_get_children(path).map_err(|source| ZkError::Read { path: path.clone(), source })?;
+                    reader
+                        .add_get_children(path)
+                        .map_err(|source| ZkError::Read { path: path.clone(), error: source })?;
                 }
             }
             requests.push(reader.commit());
@@ -185,11 +187,11 @@ impl Zk {
                 }
                 Some(zk::MultiReadResult::Error { err: zk::Error::NoNode }) => None,
                 Some(zk::MultiReadResult::Error { err }) => {
-                    return Err(ZkError::Read { path: path.clone(), source: err });
+                    return Err(ZkError::Read { path: path.clone(), error: err });
                 }
                 other => {
                     let reason = format!("unexpected reply {other:?}");
-                    return Err(ZkError::Read { path: path.clone(), source: zk::Error::UnexpectedError(reason) });
+                    return Err(ZkError::Read { path: path.clone(), error: zk::Error::UnexpectedError(reason) });
                 }
             };
             let children = match children {
@@ -199,11 +201,11 @@ impl Zk {
                 }
                 Some(zk::MultiReadResult::Error { err: zk::Error::NoNode }) | None => Vec::new(),
                 Some(zk::MultiReadResult::Error { err }) => {
-                    return Err(ZkError::Read { path: path.clone(), source: err });
+                    return Err(ZkError::Read { path: path.clone(), error: err });
                 }
                 Some(other) => {
                     let reason = format!("unexpected reply {other:?}");
-                    return Err(ZkError::Read { path: path.clone(), source: zk::Error::UnexpectedError(reason) });
+                    return Err(ZkError::Read { path: path.clone(), error: zk::Error::UnexpectedError(reason) });
                 }
             };
             results.push((node, children));
@@ -223,7 +225,7 @@ impl Zk {
                 Op::Delete { path, version } => writer.add_delete(path, Some(*version)),
                 Op::Check { path, version } => writer.add_check_version(path, *version),
             };
-            added.map_err(|source| CommitError::Failed { path: op.path().to_string(), source })?;
+            added.map_err(|source| CommitError::Failed { path: op.path().to_string(), error: source })?;
         }
         match writer.commit().await {
             Ok(results) => Ok(results.iter().rev().find_map(|result| match result {
@@ -244,7 +246,7 @@ impl Zk {
                     (zk::Error::NotEmpty, _) => {
                         "cannot be deleted: someone else added a node below it since it was read".to_string()
                     }
-                    (source, _) => return Err(CommitError::Failed { path, source }),
+                    (source, _) => return Err(CommitError::Failed { path, error: source }),
                 };
                 Err(CommitError::Conflict { path, reason })
             }

@@ -12,16 +12,15 @@ use crate::diagnostic::{Problem, Problems};
 /// Failure to read a repository at all (as opposed to problems inside it).
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("cannot read the repository `{}`: {source}", path.display())]
-    Root { path: PathBuf, source: std::io::Error },
+    #[error("cannot read the repository `{}`: {error}", path.display())]
+    Root { path: PathBuf, error: std::io::Error },
     #[error("the repository `{}` is not a directory", path.display())]
     NotADirectory { path: PathBuf },
 }
 
 /// Lists `root`'s `jones-sync.toml` and everything below `services/`, skipping hidden entries.
 pub fn read_dir(root: &Path) -> Result<(Vec<Entry>, Problems), SourceError> {
-    let canonical_root =
-        root.canonicalize().map_err(|source| SourceError::Root { path: root.to_path_buf(), source })?;
+    let canonical_root = root.canonicalize().map_err(|error| SourceError::Root { path: root.to_path_buf(), error })?;
     if !canonical_root.is_dir() {
         return Err(SourceError::NotADirectory { path: root.to_path_buf() });
     }

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command: installs ZooKeeper if needed (the integration tests start their own server
+# from it), then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-zookeeper.sh
+cargo test --locked "$@"

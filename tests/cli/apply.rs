@@ -1,0 +1,250 @@
+//! plan and apply against a real ZooKeeper.
+
+use std::collections::BTreeMap;
+
+use crate::util::Test;
+
+fn tree(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
+    entries.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[test]
+fn create_from_empty_then_no_changes() {
+    let t = Test::new("create");
+    t.write("services/shop/config.toml", "timeout = 30\nname = \"shop\"\n")
+        .write("services/shop/prod/config.toml", "timeout = 45\n")
+        .write("services/shop/prod/hosts.toml", "hosts = [\"web1\"]\n");
+    t.run(&["plan", "--detailed-exitcode"]).code(2).stdout(
+        "\
++ /services (the parent of every service)
+
+shop: 7 to create, 0 to update, 0 to delete, not managed by jones-sync yet
+  + /services/shop (service)
+  + /services/shop/conf (conf)
+      + name = \"shop\"
+      + timeout = 30
+  + /services/shop/conf/prod (conf)
+      + timeout = 45
+  + /services/shop/jones-sync (record of this apply)
+  + /services/shop/nodemaps (nodemap)
+      + web1 = \"/services/shop/views/prod\"
+  + /services/shop/views (view, derived)
+      + name = \"shop\"
+      + timeout = 30
+  + /services/shop/views/prod (view, derived)
+      + name = \"shop\"
+      + timeout = 45
+
+Plan: 8 to create, 0 to update, 0 to delete.
+",
+    );
+    let applied = t.run(&["apply", "--yes"]).success();
+    assert!(applied.stdout.ends_with("Apply complete: 8 created, 0 updated, 0 deleted.\n"), "{}", applied.stdout);
+    assert_eq!(
+        t.config_tree(),
+        tree(&[
+            ("/services", ""),
+            ("/services/shop", ""),
+            ("/services/shop/conf", r#"{"name":"shop","timeout":30}"#),
+            ("/services/shop/conf/prod", r#"{"timeout":45}"#),
+            ("/services/shop/nodemaps", r#"{"web1":"/services/shop/views/prod"}"#),
+            ("/services/shop/views", r#"{"name":"shop","timeout":30}"#),
+            ("/services/shop/views/prod", r#"{"name":"shop","timeout":45}"#),
+        ])
+    );
+    t.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout("shop: no changes\n\nNo changes. ZooKeeper matches the repository.\n");
+}
+
+/// A repository with a three-level tree, applied.
+fn applied_tree(name: &str) -> Test {
+    let t = Test::new(name);
+    t.write("services/s/config.toml", "timeout = 30\n[db]\nhost = \"db0\"\nport = 5432\n")
+        .write("services/s/prod/config.toml", "region = \"us\"\n")
+        .write("services/s/prod/hosts.toml", "hosts = [\"p1\"]\n")
+        .write("services/s/prod/canary/config.toml", "[db]\nhost = \"db9\"\n")
+        .write("services/s/prod/canary/hosts.toml", "hosts = [\"c1\", \"c2\"]\n")
+        .write("services/s/dev/config.toml", "debug = true\n");
+    t.run(&["apply", "--yes"]).success();
+    t
+}
+
+#[test]
+fn a_child_table_replaces_the_inherited_table_whole() {
+    let t = applied_tree("shallow");
+    let tree = t.config_tree();
+    assert_eq!(tree["/services/s/views/prod"], r#"{"db":{"host":"db0","port":5432},"region":"us","timeout":30}"#);
+    // `port` is not inherited: the canary's [db] replaces the root's [db] whole (Python's dict.update).
+    assert_eq!(tree["/services/s/views/prod/canary"], r#"{"db":{"host":"db9"},"region":"us","timeout":30}"#);
+    assert_eq!(tree["/services/s/conf/prod/canary"], r#"{"db":{"host":"db9"}}"#);
+}
+
+#[test]
+fn a_parent_key_change_reaches_every_descendant_view() {
+    let t = applied_tree("parent");
+    let before = t.config_tree();
+    t.write("services/s/config.toml", "timeout = 60\n[db]\nhost = \"db0\"\nport = 5432\n");
+    t.run(&["plan"]).success().stdout(
+        "\
+s: 0 to create, 6 to update, 0 to delete
+  ~ /services/s/conf (conf)
+      ~ timeout: 30 → 60
+  ~ /services/s/jones-sync (record of this apply)
+  ~ /services/s/views (view, derived)
+      ~ timeout: 30 → 60
+  ~ /services/s/views/dev (view, derived)
+      ~ timeout: 30 → 60
+  ~ /services/s/views/prod (view, derived)
+      ~ timeout: 30 → 60
+  ~ /services/s/views/prod/canary (view, derived)
+      ~ timeout: 30 → 60
+
+Plan: 0 to create, 6 to update, 0 to delete.
+",
+    );
+    t.run(&["apply", "--yes"]).success();
+    let after = t.config_tree();
+    let changed: Vec<&str> =
+        after.iter().filter(|(path, data)| before.get(*path) != Some(*data)).map(|(path, _)| path.as_str()).collect();
+    assert_eq!(
+        changed,
+        [
+            "/services/s/conf",
+            "/services/s/views",
+            "/services/s/views/dev",
+            "/services/s/views/prod",
+            "/services/s/views/prod/canary"
+        ]
+    );
+    assert!(after["/services/s/views/prod/canary"].contains(r#""timeout":60"#));
+    t.run(&["plan", "--detailed-exitcode"]).code(0);
+}
+
+#[test]
+fn moving_a_host_rewrites_only_the_nodemap() {
+    let t = applied_tree("move");
+    t.write("services/s/prod/canary/hosts.toml", "hosts = [\"c2\"]\n")
+        .write("services/s/dev/hosts.toml", "hosts = [\"c1\"]\n");
+    t.run(&["plan"]).success().stdout(
+        "\
+s: 0 to create, 2 to update, 0 to delete
+  ~ /services/s/jones-sync (record of this apply)
+  ~ /services/s/nodemaps (nodemap)
+      ~ c1: \"/services/s/views/prod/canary\" → \"/services/s/views/dev\"
+
+Plan: 0 to create, 2 to update, 0 to delete.
+",
+    );
+    t.run(&["apply", "--yes"]).success();
+    assert_eq!(
+        t.config_tree()["/services/s/nodemaps"],
+        r#"{"c1":"/services/s/views/dev","c2":"/services/s/views/prod/canary","p1":"/services/s/views/prod"}"#
+    );
+}
+
+#[test]
+fn deleting_an_environment_removes_its_subtree_children_first() {
+    let t = applied_tree("delete");
+    t.remove("services/s/prod");
+    let plan = t.run(&["plan"]).success();
+    assert!(plan.stdout.ends_with("Plan: 0 to create, 2 to update, 4 to delete.\n"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("  - /services/s/conf/prod/canary (conf)\n      - db = {\"host\":\"db9\"}\n"),
+        "{}",
+        plan.stdout
+    );
+    t.run(&["apply", "--yes"]).success();
+    let paths: Vec<String> = t.config_tree().into_keys().collect();
+    assert_eq!(
+        paths,
+        [
+            "/services",
+            "/services/s",
+            "/services/s/conf",
+            "/services/s/conf/dev",
+            "/services/s/nodemaps",
+            "/services/s/views",
+            "/services/s/views/dev"
+        ]
+    );
+    assert_eq!(t.config_tree()["/services/s/nodemaps"], "{}");
+}
+
+#[test]
+fn services_only_in_zookeeper_are_listed_and_left_alone() {
+    let t = Test::new("unmanaged");
+    t.zk_write("/services/legacy/conf", r#"{"hand": "made"}"#);
+    t.write("services/s/config.toml", "a = 1\n");
+    let plan = t.run(&["plan"]).success();
+    assert!(plan.stdout.contains("\nNot in the repository (left untouched): legacy\n"), "{}", plan.stdout);
+    t.run(&["apply", "--yes"]).success();
+    assert_eq!(t.tree()["/services/legacy/conf"], r#"{"hand": "made"}"#);
+}
+
+#[test]
+fn the_record_says_what_was_applied_by_whom() {
+    let t = Test::new("record");
+    t.write("services/s/config.toml", "a = 1\n");
+    t.run(&["apply", "--yes", "--actor", "ci-bot"]).success();
+    let record: serde_json::Value = serde_json::from_str(&t.tree()["/services/s/jones-sync"]).unwrap();
+    assert_eq!(record["sha"], serde_json::Value::Null, "not a git repository");
+    assert_eq!(record["actor"], "ci-bot");
+    assert_eq!(record["tool"]["name"], "jones-sync");
+    assert_eq!(record["tool"]["version"], env!("CARGO_PKG_VERSION"));
+    let applied_at = record["applied_at"].as_str().unwrap();
+    assert!(applied_at.parse::<jiff::Timestamp>().is_ok() && applied_at.ends_with('Z'), "{applied_at}");
+    // Without --actor, $USER.
+    t.write("services/s/config.toml", "a = 2\n");
+    t.run(&["apply", "--yes"]).success();
+    let record: serde_json::Value = serde_json::from_str(&t.tree()["/services/s/jones-sync"]).unwrap();
+    assert_eq!(record["actor"], "tester");
+}
+
+#[test]
+fn apply_without_a_terminal_needs_yes() {
+    let t = Test::new("noyes");
+    t.write("services/s/config.toml", "a = 1\n");
+    let out = t.run(&["apply"]).code(1);
+    assert!(
+        out.stderr.contains("refusing to apply without confirmation: stdin is not a terminal (pass --yes"),
+        "{}",
+        out.stderr
+    );
+    assert!(t.tree().is_empty(), "nothing written");
+}
+
+#[test]
+fn global_options_work_after_the_subcommand() {
+    let t = Test::new("global");
+    t.write("services/s/config.toml", "a = 1\n");
+    let repo = t.repo.path().to_str().unwrap().to_string();
+    let out = crate::util::run_in(std::path::Path::new("/"), "127.0.0.1:1", &["plan", "--repo", &repo, "--zk", &t.zk]);
+    out.success();
+}
+
+#[test]
+fn unreachable_zookeeper_is_a_clear_error_in_bounded_time() {
+    let t = Test::new("unreachable");
+    t.write("services/s/config.toml", "a = 1\n");
+    let port = crate::zookeeper::free_port();
+    let address = format!("127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let out = t.run(&["plan", "--zk", &address, "--connect-timeout", "5"]).code(1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        format!("error: cannot connect to ZooKeeper at `{address}`: no server is reachable (is ZooKeeper running?)\n")
+    );
+}
+
+#[test]
+fn a_missing_chroot_is_named() {
+    let t = Test::new("chroot");
+    t.write("services/s/config.toml", "a = 1\n");
+    let connect = format!("{}/no-such-chroot", crate::zookeeper::server().address());
+    t.run(&["plan", "--zk", &connect])
+        .code(1)
+        .stderr(&format!("error: the chroot of `{connect}` does not exist in ZooKeeper: create that node first\n"));
+}

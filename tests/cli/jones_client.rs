@@ -1,0 +1,98 @@
+//! The tree written from `example-repo/` read the way a Jones client reads it (JONES.md, "What a
+//! client does"): nodemaps → the host's view, else the root conf. What every host sees is
+//! compared with its effective config computed here independently, straight from the TOML files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::util::{Test, run_in};
+use crate::zookeeper::block_on;
+
+fn example_repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("example-repo")
+}
+
+fn toml_to_json(value: toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::String(s),
+        toml::Value::Integer(i) => Value::from(i),
+        toml::Value::Float(f) => Value::from(f),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => Value::Array(items.into_iter().map(toml_to_json).collect()),
+        toml::Value::Table(table) => Value::Object(table.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect()),
+    }
+}
+
+/// For one service directory: each associated host's effective config, and the root's.
+fn expected(service_dir: &Path) -> (BTreeMap<String, Map<String, Value>>, Map<String, Value>) {
+    fn walk(
+        dir: &Path,
+        inherited: &Map<String, Value>,
+        hosts: &mut BTreeMap<String, Map<String, Value>>,
+    ) -> Map<String, Value> {
+        let mut view = inherited.clone();
+        if let Ok(text) = std::fs::read_to_string(dir.join("config.toml")) {
+            let Value::Object(own) = toml_to_json(toml::from_str(&text).unwrap()) else { unreachable!() };
+            view.extend(own); // a shallow update, as Python's dict.update
+        }
+        if let Ok(text) = std::fs::read_to_string(dir.join("hosts.toml")) {
+            let table: toml::Table = toml::from_str(&text).unwrap();
+            for host in table["hosts"].as_array().unwrap() {
+                hosts.insert(host.as_str().unwrap().to_string(), view.clone());
+            }
+        }
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                walk(&entry.path(), &view, hosts);
+            }
+        }
+        view
+    }
+    let mut hosts = BTreeMap::new();
+    let root = walk(service_dir, &Map::new(), &mut hosts);
+    (hosts, root)
+}
+
+/// What a Jones client for `service` on `host` reads.
+async fn client_reads(zk: &jones_sync::zk::Zk, service: &str, host: &str) -> Value {
+    let client = zk.client();
+    let (nodemap, _) = client.get_data(&format!("/services/{service}/nodemaps")).await.expect("nodemaps must exist");
+    let nodemap: Map<String, Value> =
+        if nodemap.is_empty() { Map::new() } else { serde_json::from_slice(&nodemap).unwrap() };
+    let path = match nodemap.get(host) {
+        Some(view) => view.as_str().unwrap().to_string(),
+        None => format!("/services/{service}/conf"),
+    };
+    let (data, _) = client.get_data(&path).await.unwrap_or_else(|err| panic!("{host} reads {path}: {err}"));
+    serde_json::from_slice(&data).unwrap()
+}
+
+#[test]
+fn every_host_of_example_repo_reads_its_effective_config() {
+    let t = Test::new("jonesclient");
+    run_in(&example_repo(), &t.zk, &["apply", "--yes", "--allow-dirty"]).success();
+    let zk = block_on(jones_sync::zk::Zk::connect(&t.zk, Duration::from_secs(10))).unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(example_repo().join("services")).unwrap() {
+        let entry = entry.unwrap();
+        if !entry.file_type().unwrap().is_dir() {
+            continue;
+        }
+        let service = entry.file_name().into_string().unwrap();
+        let (hosts, root) = expected(&entry.path());
+        assert!(!hosts.is_empty(), "{service} has hosts");
+        for (host, config) in hosts {
+            assert_eq!(block_on(client_reads(&zk, &service, &host)), Value::Object(config), "{service} on {host}");
+            checked += 1;
+        }
+        let unassociated = block_on(client_reads(&zk, &service, "not-associated.example.com"));
+        assert_eq!(unassociated, Value::Object(root), "{service} on an unassociated host reads the root");
+    }
+    assert!(checked >= 30, "checked {checked} host associations");
+    run_in(&example_repo(), &t.zk, &["plan", "--detailed-exitcode"]).code(0);
+}

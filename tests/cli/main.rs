@@ -1,0 +1,9 @@
+//! Integration tests: the real `jones-sync` binary against a real ZooKeeper (see `zookeeper.rs`).
+
+mod util;
+mod zookeeper;
+
+mod apply;
+mod concurrency;
+mod jones_client;
+mod validate;

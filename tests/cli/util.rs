@@ -1,0 +1,138 @@
+//! A small fluent helper: a temporary config repository, a chroot of its own on the shared
+//! ZooKeeper, and the real `jones-sync` binary run against both.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::zookeeper::{self, block_on};
+
+pub struct Test {
+    pub repo: tempfile::TempDir,
+    /// The test's chroot on the server (`/name-3`).
+    pub chroot: String,
+    /// Connect string including the chroot.
+    pub zk: String,
+}
+
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+impl Output {
+    #[track_caller]
+    pub fn code(self, expected: i32) -> Self {
+        assert_eq!(self.code, expected, "exit code; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn success(self) -> Self {
+        self.code(0)
+    }
+
+    #[track_caller]
+    pub fn stdout(self, expected: &str) -> Self {
+        assert_eq!(self.stdout, expected, "stdout; stderr:\n{}", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr(self, expected: &str) -> Self {
+        assert_eq!(self.stderr, expected, "stderr; stdout:\n{}", self.stdout);
+        self
+    }
+}
+
+impl Test {
+    /// A test with an empty repository (only `services/`) and an empty chroot.
+    pub fn new(name: &str) -> Test {
+        let (chroot, zk) = zookeeper::server().chroot(name);
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::create_dir(repo.path().join("services")).unwrap();
+        Test { repo, chroot, zk }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.repo.path().join(rel)
+    }
+
+    /// Writes a file of the repository, creating its directories.
+    pub fn write(&self, rel: &str, content: &str) -> &Self {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+        self
+    }
+
+    pub fn mkdir(&self, rel: &str) -> &Self {
+        std::fs::create_dir_all(self.path(rel)).unwrap();
+        self
+    }
+
+    /// Removes a file or a whole directory of the repository.
+    pub fn remove(&self, rel: &str) -> &Self {
+        let path = self.path(rel);
+        if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) }.unwrap();
+        self
+    }
+
+    /// Runs `jones-sync ARGS` with `--repo` and `--zk` set by environment (so tests can also pass them).
+    pub fn run(&self, args: &[&str]) -> Output {
+        run_in(self.repo.path(), &self.zk, args)
+    }
+
+    /// Every node of the chroot with its data as text, by path relative to the chroot.
+    pub fn tree(&self) -> BTreeMap<String, String> {
+        let connect = self.zk.clone();
+        block_on(async move {
+            let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
+            let tree = zk.read_tree("/").await.unwrap();
+            tree.into_iter()
+                .filter(|(path, _)| path != "/")
+                .map(|(path, data)| (path, String::from_utf8(data).unwrap()))
+                .collect()
+        })
+    }
+
+    /// The tree without the `jones-sync` records (whose timestamps change with every apply).
+    pub fn config_tree(&self) -> BTreeMap<String, String> {
+        self.tree().into_iter().filter(|(path, _)| !path.contains("/jones-sync")).collect()
+    }
+
+    /// Writes `data` to `path` (in the chroot) as another writer would, creating it if needed.
+    pub fn zk_write(&self, path: &str, data: &str) {
+        let (connect, path, data) = (self.zk.clone(), path.to_string(), data.as_bytes().to_vec());
+        block_on(async move {
+            let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
+            let options = zookeeper_client::CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all());
+            if zk.client().check_stat(&path).await.unwrap().is_none() {
+                zk.client().mkdir(&path, &options).await.unwrap();
+            }
+            zk.client().set_data(&path, &data, None).await.unwrap();
+        })
+    }
+}
+
+/// Runs the binary in `dir` against `zk`.
+pub fn run_in(dir: &Path, zk: &str, args: &[&str]) -> Output {
+    let output = assert_cmd::Command::cargo_bin("jones-sync")
+        .unwrap()
+        .args(args)
+        .env("JONES_SYNC_REPO", dir)
+        .env("JONES_SYNC_ZK", zk)
+        .env("USER", "tester")
+        .env_remove("JONES_SYNC_ACTOR")
+        .env("NO_COLOR", "1")
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    Output {
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+        code: output.status.code().unwrap_or(-1),
+    }
+}

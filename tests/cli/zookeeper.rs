@@ -1,0 +1,120 @@
+//! A real ZooKeeper server for the tests: Debian's `zookeeper` package, started once per test
+//! binary on a free loopback port with a temporary data directory, and stopped when the test
+//! process ends (a watchdog shell kills it). Each test gets its own chroot.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const JAR: &str = "/usr/share/java/zookeeper.jar";
+const INSTALL: &str = "sudo apt-get install -y zookeeper   (or: scripts/install-zookeeper.sh)";
+
+pub struct ZooKeeper {
+    pub port: u16,
+    _data: tempfile::TempDir,
+}
+
+static SERVER: OnceLock<ZooKeeper> = OnceLock::new();
+static CHROOTS: AtomicUsize = AtomicUsize::new(0);
+
+/// The shared server, started on first use.
+pub fn server() -> &'static ZooKeeper {
+    SERVER.get_or_init(ZooKeeper::start)
+}
+
+/// A port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl ZooKeeper {
+    fn start() -> ZooKeeper {
+        assert!(
+            Path::new(JAR).exists(),
+            "ZooKeeper is not installed ({JAR} is missing). Install it with:\n    {INSTALL}"
+        );
+        let data = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = data.path().join("zoo.cfg");
+        std::fs::write(
+            &config,
+            format!(
+                "tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
+                 admin.enableServer=false\n4lw.commands.whitelist=ruok,srvr\nmaxClientCnxns=0\n\
+                 minSessionTimeout=1000\nmaxSessionTimeout=60000\n",
+                data.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(data.path().join("zookeeper.log")).unwrap();
+        let child = Command::new("java")
+            .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", JAR])
+            .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start java for ZooKeeper ({err}); is Java installed? {INSTALL}"));
+        // Stop the server when this test process ends, however it ends.
+        let watchdog = format!(
+            "while kill -0 {} 2>/dev/null; do sleep 0.3; done; kill {} 2>/dev/null; sleep 2; kill -9 {} 2>/dev/null",
+            std::process::id(),
+            child.id(),
+            child.id()
+        );
+        Command::new("sh").args(["-c", &watchdog]).stdin(Stdio::null()).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !serving(port) {
+            assert!(
+                Instant::now() < deadline,
+                "ZooKeeper did not start on port {port}; its log:\n{}",
+                std::fs::read_to_string(data.path().join("zookeeper.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        ZooKeeper { port, _data: data }
+    }
+
+    /// The connect string of the server itself.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// A new, empty chroot for one test: returns `(chroot path, connect string with it)`.
+    pub fn chroot(&self, name: &str) -> (String, String) {
+        let n = CHROOTS.fetch_add(1, Ordering::SeqCst);
+        let chroot = format!("/{name}-{n}");
+        let address = self.address();
+        let path = chroot.clone();
+        block_on(async move {
+            let zk = jones_sync::zk::Zk::connect(&address, Duration::from_secs(10)).await.unwrap();
+            let options = zookeeper_client::CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all());
+            zk.client().create(&path, b"", &options).await.unwrap();
+        });
+        let connect = format!("{}{chroot}", self.address());
+        (chroot, connect)
+    }
+}
+
+/// Whether the server accepts sessions: `srvr` answers with its mode only once it serves requests
+/// (`ruok` answers earlier, while sessions are still refused).
+fn serving(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut answer = String::new();
+    stream.write_all(b"srvr").is_ok() && stream.read_to_string(&mut answer).is_ok() && answer.contains("Mode: ")
+}
+
+/// Runs `future` on the tests' shared runtime: clients made in one call keep working in the next
+/// (their session task lives on this runtime).
+pub fn block_on<T>(future: impl Future<Output = T>) -> T {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap())
+        .block_on(future)
+}
