@@ -9,8 +9,6 @@ use crate::zookeeper::{self, block_on};
 
 pub struct Test {
     pub repo: tempfile::TempDir,
-    /// The test's chroot on the server (`/name-3`).
-    pub chroot: String,
     /// Connect string including the chroot.
     pub zk: String,
 }
@@ -50,10 +48,10 @@ impl Output {
 impl Test {
     /// A test with an empty repository (only `services/`) and an empty chroot.
     pub fn new(name: &str) -> Test {
-        let (chroot, zk) = zookeeper::server().chroot(name);
+        let zk = zookeeper::server().chroot(name);
         let repo = tempfile::tempdir().unwrap();
         std::fs::create_dir(repo.path().join("services")).unwrap();
-        Test { repo, chroot, zk }
+        Test { repo, zk }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {

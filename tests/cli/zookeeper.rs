@@ -16,6 +16,8 @@ const INSTALL: &str = "sudo apt-get install -y zookeeper   (or: scripts/install-
 pub struct ZooKeeper {
     pub port: u16,
     _data: tempfile::TempDir,
+    /// The server and its watchdog, kept so they can be waited for; the watchdog ends the server.
+    _processes: [std::process::Child; 2],
 }
 
 static SERVER: OnceLock<ZooKeeper> = OnceLock::new();
@@ -67,7 +69,7 @@ impl ZooKeeper {
             child.id(),
             child.id()
         );
-        Command::new("sh").args(["-c", &watchdog]).stdin(Stdio::null()).spawn().unwrap();
+        let watchdog = Command::new("sh").args(["-c", &watchdog]).stdin(Stdio::null()).spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         while !serving(port) {
             assert!(
@@ -77,7 +79,7 @@ impl ZooKeeper {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        ZooKeeper { port, _data: data }
+        ZooKeeper { port, _data: data, _processes: [child, watchdog] }
     }
 
     /// The connect string of the server itself.
@@ -85,8 +87,8 @@ impl ZooKeeper {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// A new, empty chroot for one test: returns `(chroot path, connect string with it)`.
-    pub fn chroot(&self, name: &str) -> (String, String) {
+    /// A new, empty chroot for one test: returns the connect string with it.
+    pub fn chroot(&self, name: &str) -> String {
         let n = CHROOTS.fetch_add(1, Ordering::SeqCst);
         let chroot = format!("/{name}-{n}");
         let address = self.address();
@@ -96,8 +98,7 @@ impl ZooKeeper {
             let options = zookeeper_client::CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all());
             zk.client().create(&path, b"", &options).await.unwrap();
         });
-        let connect = format!("{}{chroot}", self.address());
-        (chroot, connect)
+        format!("{}{chroot}", self.address())
     }
 }
 
