@@ -5,5 +5,6 @@ mod zookeeper;
 
 mod apply;
 mod concurrency;
+mod git;
 mod jones_client;
 mod validate;

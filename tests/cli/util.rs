@@ -134,3 +134,66 @@ pub fn run_in(dir: &Path, zk: &str, args: &[&str]) -> Output {
         code: output.status.code().unwrap_or(-1),
     }
 }
+
+impl Test {
+    /// Runs `git ARGS` in the repository.
+    pub fn git(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new("git")
+            .args(args)
+            .current_dir(self.repo.path())
+            .env("GIT_AUTHOR_NAME", "Ada")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    }
+
+    /// Makes the repository a git work tree with everything committed; returns the commit's SHA.
+    pub fn commit_all(&self, message: &str) -> String {
+        if !self.path(".git").exists() {
+            self.git(&["init", "-q", "-b", "main"]);
+        }
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Runs `jones-sync ARGS` on a pseudo-terminal (util-linux `script`), as a person would;
+    /// `on_prompt` runs when the confirmation prompt appears and returns the answer to type.
+    pub fn run_on_terminal(&self, args: &[&str], on_prompt: impl FnOnce() -> String) -> Output {
+        use std::io::{Read, Write};
+        let bin = assert_cmd::cargo::cargo_bin("jones-sync");
+        let mut command = format!("{}", bin.display());
+        for arg in args {
+            command.push_str(&format!(" '{arg}'"));
+        }
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("JONES_SYNC_REPO", self.repo.path())
+            .env("JONES_SYNC_ZK", &self.zk)
+            .env("USER", "tester")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` runs the binary on a terminal");
+        let mut stdout = child.stdout.take().unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0; 4096];
+        while !String::from_utf8_lossy(&seen).contains("Enter a value: ") {
+            let n = stdout.read(&mut buf).unwrap();
+            assert!(n > 0, "no prompt; output:\n{}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+        let answer = on_prompt();
+        child.stdin.as_mut().unwrap().write_all(format!("{answer}\n").as_bytes()).unwrap();
+        stdout.read_to_end(&mut seen).unwrap();
+        let status = child.wait().unwrap();
+        // A terminal writes CR LF, and stderr shares it.
+        let text = String::from_utf8(seen).unwrap().replace("\r\n", "\n");
+        Output { stdout: text, stderr: String::new(), code: status.code().unwrap_or(-1) }
+    }
+}
