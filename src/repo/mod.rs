@@ -105,7 +105,7 @@ pub fn load(mut entries: Vec<Entry>, mut problems: Problems) -> Result<Repo, Vec
     if !has_services_dir {
         problems.push(Problem::new(
             "services/",
-            "no `services/` directory: a config repository holds `services/<service>/config.toml`",
+            "not found: a config repository holds `services/<service>/config.toml` (is `--repo` pointing at one?)",
         ));
     }
     if let Some(bytes) = settings_text

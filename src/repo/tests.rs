@@ -57,7 +57,7 @@ fn reads_services_environments_values_and_hosts() {
 fn missing_services_directory() {
     assert_eq!(
         problems(&[("README.md", "")]),
-        ["services/: no `services/` directory: a config repository holds `services/<service>/config.toml`"]
+        ["services/: not found: a config repository holds `services/<service>/config.toml` (is `--repo` pointing at one?)"]
     );
 }
 

@@ -54,7 +54,7 @@ fn a_repository_without_services_is_named() {
     let out = t.run(&["validate"]).code(1);
     assert_eq!(
         out.stderr,
-        "error: services/: no `services/` directory: a config repository holds `services/<service>/config.toml`\n1 problem found\n"
+        "error: services/: not found: a config repository holds `services/<service>/config.toml` (is `--repo` pointing at one?)\n1 problem found\n"
     );
 }
 
