@@ -3,11 +3,12 @@
 //!
 //! The data flows through the modules in this order: [`repo`] reads a config repository into the
 //! [`model`]; [`view`] materializes the desired ZooKeeper tree; [`zk`] reads the [`live`] state;
-//! [`plan`] diffs the two into a plan; [`apply`] executes it. [`run`] ties them to the commands of
-//! [`cli`].
+//! [`plan`] diffs the two into a plan; [`apply`] executes it. [`commands`] ties them to the
+//! command line parsed by [`cli`].
 
 pub mod apply;
 pub mod cli;
+pub mod commands;
 pub mod diagnostic;
 pub mod git;
 pub mod live;
@@ -15,6 +16,5 @@ pub mod model;
 pub mod plan;
 pub mod record;
 pub mod repo;
-pub mod run;
 pub mod view;
 pub mod zk;

@@ -57,7 +57,9 @@ fn reads_services_environments_values_and_hosts() {
 fn missing_services_directory() {
     assert_eq!(
         problems(&[("README.md", "")]),
-        ["services/: not found: a config repository holds `services/<service>/config.toml` (is `--repo` pointing at one?)"]
+        [
+            "services/: not found: a config repository holds `services/<service>/config.toml` (is `--repo` pointing at one?)"
+        ]
     );
 }
 

@@ -1,0 +1,85 @@
+//! `jones-sync apply`: plan, confirm, execute one transaction per service, report.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+
+use super::{Options, actor, load_or_report, make_plan, out};
+use crate::cli::ApplyArgs;
+use crate::record::Record;
+
+pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<ExitCode> {
+    let Some(loaded) = load_or_report(&options.repo)? else { return Ok(ExitCode::FAILURE) };
+    let git = crate::git::inspect(&options.repo)?;
+    let dirty = git.as_ref().is_some_and(|g| g.dirty);
+    if dirty && !args.allow_dirty {
+        bail!(
+            "config files in `{}` have uncommitted changes, so the recorded commit would not describe what is applied: \
+             commit them, or pass --allow-dirty",
+            options.repo.display()
+        );
+    }
+    let record = Record::new(git.and_then(|g| g.sha), dirty, actor(args.actor));
+    let (zk, plan) = make_plan(options, &loaded, &record).await?;
+    out(&crate::plan::text::render(&plan));
+    if plan.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.yes {
+        confirm()?;
+    }
+    let limit = loaded.repo.settings.zookeeper.max_request_bytes;
+    let outcomes = crate::apply::apply(&zk, &plan, limit).await;
+    let mut report = String::from("\n");
+    let mut total = crate::plan::Counts::default();
+    let mut failed = Vec::new();
+    for outcome in &outcomes {
+        let c = outcome.counts;
+        match &outcome.result {
+            Ok(zxid) => {
+                total.create += c.create;
+                total.update += c.update;
+                total.delete += c.delete;
+                let zxid = zxid.map(|z| format!(", zxid 0x{z:x}")).unwrap_or_default();
+                report.push_str(&format!(
+                    "{}: applied in one transaction: {} created, {} updated, {} deleted{zxid}\n",
+                    outcome.service, c.create, c.update, c.delete
+                ));
+            }
+            Err(err) => {
+                eprintln!("error: {}: {err}", outcome.service);
+                failed.push(outcome.service.as_str());
+            }
+        }
+    }
+    report.push_str(&format!(
+        "Apply {}: {} created, {} updated, {} deleted.\n",
+        if failed.is_empty() { "complete" } else { "incomplete" },
+        total.create,
+        total.update,
+        total.delete
+    ));
+    out(&report);
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        bail!("{} of {} services failed to apply: {}", failed.len(), outcomes.len(), failed.join(", "))
+    }
+}
+
+/// Asks on the terminal, as Terraform does; without a terminal there is nobody to ask.
+fn confirm() -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to apply without confirmation: stdin is not a terminal (pass --yes to apply non-interactively)"
+        );
+    }
+    out("\nDo you want to apply these changes? Only 'yes' will be accepted.\n  Enter a value: ");
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).context("cannot read the answer")?;
+    if answer.trim() != "yes" {
+        bail!("apply cancelled: nothing was written");
+    }
+    Ok(())
+}
