@@ -154,3 +154,11 @@ fn key_changes_show_added_removed_and_changed_keys() {
         [KeyChange::Whole { before: Some("not json".into()), after: Some("{}".into()) }]
     );
 }
+
+/// Regression: serde_json's default float parser is not exact, so a float written by jones-sync
+/// read back as a different number and every plan showed a spurious update (found by proptest).
+#[test]
+fn floats_read_back_exactly_so_plans_stay_empty() {
+    let desired = service("s", &[("", json!({"a": -916287893045.5581, "b": 0.1, "c": 1e-300}), &[])]);
+    assert!(diff(std::slice::from_ref(&desired), &applied(&desired), &json!({})).is_empty());
+}
