@@ -8,3 +8,7 @@ mod concurrency;
 mod git;
 mod jones_client;
 mod validate;
+mod properties;
+
+#[path = "../support/repo_gen.rs"]
+mod repo_gen;
