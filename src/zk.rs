@@ -92,13 +92,24 @@ pub struct Zk {
 impl Zk {
     /// Connects to `connect` (a connect string, chroot suffix allowed), failing within `timeout`.
     pub async fn connect(connect: &str, timeout: Duration) -> Result<Zk, ZkError> {
-        let connector = zk::Client::connector().with_session_timeout(Duration::from_secs(10)).with_fail_eagerly();
         let error = |reason: String| ZkError::Connect { connect: connect.to_string(), reason };
-        let client = match tokio::time::timeout(timeout, connector.connect(connect)).await {
-            Err(_) => return Err(error(format!("no session within {}s", timeout.as_secs_f64()))),
-            Ok(Err(zk::Error::NoHosts)) => return Err(error("no server is reachable (is ZooKeeper running?)".into())),
-            Ok(Err(err)) => return Err(error(err.to_string())),
-            Ok(Ok(client)) => client,
+        // Every server refusing (down, or electing a leader after a crash) is retried until the
+        // timeout: an ensemble recovers within seconds, and a CI run should ride that out.
+        let deadline = tokio::time::Instant::now() + timeout;
+        let unreachable =
+            || error(format!("no server is reachable within {}s (is ZooKeeper running?)", timeout.as_secs_f64()));
+        let client = loop {
+            let connector = zk::Client::connector().with_session_timeout(Duration::from_secs(10)).with_fail_eagerly();
+            match tokio::time::timeout_at(deadline, connector.connect(connect)).await {
+                Err(_) => return Err(unreachable()),
+                Ok(Ok(client)) => break client,
+                Ok(Err(zk::Error::NoHosts | zk::Error::Timeout | zk::Error::ConnectionLoss)) => {}
+                Ok(Err(err)) => return Err(error(err.to_string())),
+            }
+            if tokio::time::Instant::now() + Duration::from_millis(200) >= deadline {
+                return Err(unreachable());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         };
         let zk = Zk { client };
         if zk.client.path() != "/" {

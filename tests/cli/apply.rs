@@ -235,7 +235,9 @@ fn unreachable_zookeeper_is_a_clear_error_in_bounded_time() {
     assert_eq!(out.stdout, "");
     assert_eq!(
         out.stderr,
-        format!("error: cannot connect to ZooKeeper at `{address}`: no server is reachable (is ZooKeeper running?)\n")
+        format!(
+            "error: cannot connect to ZooKeeper at `{address}`: no server is reachable within 5s (is ZooKeeper running?)\n"
+        )
     );
 }
 

@@ -7,8 +7,10 @@ mod apply;
 mod concurrency;
 mod git;
 mod jones_client;
-mod validate;
 mod properties;
+mod validate;
 
+mod ensemble;
+mod faults;
 #[path = "../support/repo_gen.rs"]
 mod repo_gen;

@@ -52,24 +52,7 @@ impl ZooKeeper {
             ),
         )
         .unwrap();
-        let log = std::fs::File::create(data.path().join("zookeeper.log")).unwrap();
-        let child = Command::new("java")
-            .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", JAR])
-            .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start java for ZooKeeper ({err}); is Java installed? {INSTALL}"));
-        // Stop the server when this test process ends, however it ends.
-        let watchdog = format!(
-            "while kill -0 {} 2>/dev/null; do sleep 0.3; done; kill {} 2>/dev/null; sleep 2; kill -9 {} 2>/dev/null",
-            std::process::id(),
-            child.id(),
-            child.id()
-        );
-        let watchdog = Command::new("sh").args(["-c", &watchdog]).stdin(Stdio::null()).spawn().unwrap();
+        let [child, watchdog] = spawn(&config, &data.path().join("zookeeper.log"));
         let deadline = Instant::now() + Duration::from_secs(60);
         while !serving(port) {
             assert!(
@@ -102,13 +85,43 @@ impl ZooKeeper {
     }
 }
 
+/// Starts one ZooKeeper server process with `config`, logging to `log`, plus a watchdog that
+/// stops it when this test process ends, however it ends.
+pub fn spawn(config: &Path, log: &Path) -> [std::process::Child; 2] {
+    let log = std::fs::File::create(log).unwrap();
+    let child = Command::new("java")
+        .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", JAR])
+        .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot start java for ZooKeeper ({err}); is Java installed? {INSTALL}"));
+    let watchdog = format!(
+        "while kill -0 {} 2>/dev/null; do sleep 0.3; done; kill {} 2>/dev/null; sleep 2; kill -9 {} 2>/dev/null",
+        std::process::id(),
+        child.id(),
+        child.id()
+    );
+    let watchdog = Command::new("sh").args(["-c", &watchdog]).stdin(Stdio::null()).spawn().unwrap();
+    [child, watchdog]
+}
+
 /// Whether the server accepts sessions: `srvr` answers with its mode only once it serves requests
 /// (`ruok` answers earlier, while sessions are still refused).
-fn serving(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+pub fn serving(port: u16) -> bool {
+    mode(port).is_some()
+}
+
+/// The server's mode (`standalone`, `leader`, `follower`) once it serves requests.
+pub fn mode(port: u16) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
     let mut answer = String::new();
-    stream.write_all(b"srvr").is_ok() && stream.read_to_string(&mut answer).is_ok() && answer.contains("Mode: ")
+    stream.write_all(b"srvr").ok()?;
+    stream.read_to_string(&mut answer).ok()?;
+    answer.lines().find_map(|line| line.strip_prefix("Mode: ")).map(|mode| mode.trim().to_string())
 }
 
 /// Runs `future` on the tests' shared runtime: clients made in one call keep working in the next

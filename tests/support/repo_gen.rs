@@ -99,7 +99,10 @@ impl GenRepo {
                 }
                 if let Some(hosts) = service.hosts.get(path) {
                     let mut table = toml::Table::new();
-                    table.insert("hosts".into(), toml::Value::Array(hosts.iter().cloned().map(toml::Value::String).collect()));
+                    table.insert(
+                        "hosts".into(),
+                        toml::Value::Array(hosts.iter().cloned().map(toml::Value::String).collect()),
+                    );
                     std::fs::write(env_dir.join("hosts.toml"), toml::to_string(&table).unwrap()).unwrap();
                 }
             }
@@ -108,6 +111,7 @@ impl GenRepo {
 }
 
 /// TOML as JSON, the way the repository format defines it.
+#[allow(dead_code)] // used by some of the test binaries that include this file
 pub fn json(value: &toml::Value) -> serde_json::Value {
     match value {
         toml::Value::String(s) => s.clone().into(),
@@ -116,6 +120,8 @@ pub fn json(value: &toml::Value) -> serde_json::Value {
         toml::Value::Boolean(b) => (*b).into(),
         toml::Value::Datetime(d) => d.to_string().into(),
         toml::Value::Array(items) => items.iter().map(json).collect(),
-        toml::Value::Table(table) => table.iter().map(|(k, v)| (k.clone(), json(v))).collect::<serde_json::Map<_, _>>().into(),
+        toml::Value::Table(table) => {
+            table.iter().map(|(k, v)| (k.clone(), json(v))).collect::<serde_json::Map<_, _>>().into()
+        }
     }
 }
