@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -35,11 +35,31 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the repository offline and list every problem
-    Validate,
+    Validate(ValidateArgs),
     /// Show what `apply` would change in ZooKeeper
     Plan(PlanArgs),
     /// Write the repository to ZooKeeper: one atomic, version-guarded transaction per service
     Apply(ApplyArgs),
+    /// Show a service's audit log: every apply, newest first, with its commit, actor and time
+    History(HistoryArgs),
+    /// Show per service the commit applied, when and by whom, and whether ZooKeeper matches HEAD
+    Status(StatusArgs),
+    /// Put a service back to the configuration of an earlier apply, read from git
+    ///
+    /// Picks an entry of the service's audit log (by default the apply before the current one),
+    /// reads the service's directory from git at that entry's commit, plans and applies it like
+    /// `apply` (marked as a rollback in the audit log), then prints the `git revert` (or
+    /// `git restore`, or pin) that makes the repository agree, so that the next apply does not
+    /// undo the rollback.
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Read the repository as of this git revision (SHA, branch, tag, `HEAD~3`), from git objects
+    /// without a checkout
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +67,11 @@ pub struct PlanArgs {
     /// Exit with 0 when there are no changes, 2 when there are, 1 on error
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    /// Plan the repository as of this git revision (SHA, branch, tag, `HEAD~3`), read from git
+    /// objects without a checkout [default: the work tree, uncommitted edits included]
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -62,4 +87,59 @@ pub struct ApplyArgs {
     /// Apply even though config files have uncommitted changes (the record says so)
     #[arg(long)]
     pub allow_dirty: bool,
+
+    /// Apply the repository as of this git revision (SHA, branch, tag, `HEAD~3`), read from git
+    /// objects without a checkout [default: the work tree]
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+}
+
+/// How `history` and `status` print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns for people
+    Text,
+    /// A JSON array, for scripts
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The service (need not be in the repository)
+    pub service: String,
+
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+
+    /// Show only the newest N applies
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The service to roll back
+    pub service: String,
+
+    /// Roll back to the newest apply of this commit (SHA, tag, branch...) in the audit log
+    #[arg(long, value_name = "REV", conflicts_with = "steps")]
+    pub to: Option<String>,
+
+    /// Roll back this many applies of other commits [default: 1, the one before the current]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub steps: Option<u64>,
+
+    /// Apply without asking for confirmation (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Who rolls back, for the record [default: $USER]
+    #[arg(long, env = "JONES_SYNC_ACTOR", value_name = "NAME")]
+    pub actor: Option<String>,
 }

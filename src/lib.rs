@@ -2,19 +2,25 @@
 //! the Jones layout.
 //!
 //! The data flows through the modules in this order: [`repo`] reads a config repository into the
-//! [`model`]; [`view`] materializes the desired ZooKeeper tree; [`zk`] reads the [`live`] state;
-//! [`plan`] diffs the two into a plan; [`apply`] executes it. [`commands`] ties them to the
-//! command line parsed by [`cli`].
+//! [`model`] ([`load`] picks the work tree or a git revision, and each pin, via [`git`]); [`view`]
+//! materializes the desired ZooKeeper tree; [`zk`] reads the [`live`] state; [`plan`] diffs the two
+//! into a plan; [`apply`] executes it, with its [`record`] and [`history`] entry. [`status`] and
+//! [`rollback`] read that history back. [`commands`] ties them to the command line parsed by
+//! [`cli`].
 
 pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod git;
+pub mod history;
 pub mod live;
+pub mod load;
 pub mod model;
 pub mod plan;
 pub mod record;
 pub mod repo;
+pub mod rollback;
+pub mod status;
 pub mod view;
 pub mod zk;

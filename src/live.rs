@@ -17,10 +17,13 @@ pub struct Snapshot {
 }
 
 /// Every node of one service that jones-sync reads: the service node, the `conf` and `views`
-/// subtrees, `nodemaps` and the `jones-sync` record, by absolute path.
+/// subtrees, `nodemaps` and the `jones-sync` record, by absolute path; and the names of the audit
+/// log entries below the record.
 #[derive(Debug, Clone, Default)]
 pub struct LiveService {
     pub nodes: BTreeMap<String, LiveNode>,
+    /// Audit log entries (`log-0000000042`), oldest first; their data is not read.
+    pub log: Vec<String>,
 }
 
 /// One live node: its data and the parts of its stat that writes are guarded by.

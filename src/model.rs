@@ -95,6 +95,11 @@ pub mod paths {
     pub fn record(svc: &str) -> String {
         format!("{SERVICES}/{svc}/jones-sync")
     }
+
+    /// The path prefix of the service's audit log entries: ZooKeeper appends a sequence number.
+    pub fn log_prefix(svc: &str) -> String {
+        format!("{SERVICES}/{svc}/jones-sync/{}", crate::history::ENTRY_PREFIX)
+    }
 }
 
 #[cfg(test)]

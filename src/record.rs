@@ -1,15 +1,42 @@
 //! The `jones-sync` record: `/services/<svc>/jones-sync`, written in the same transaction as every
 //! apply of a service. A service carrying it is *managed*. Its own `mzxid` is the zxid of the last
-//! apply's transaction.
+//! apply's transaction. The same transaction appends the apply's audit entry below it
+//! ([`crate::history`]), which is this record plus what the apply changed.
 
 use serde::{Deserialize, Serialize};
+
+/// Where one service's content comes from: the commit, and how it was chosen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The commit; `None` outside git (or before the first commit).
+    pub commit: Option<crate::git::Commit>,
+    /// Read from a work tree whose config files differ from the commit (`apply --allow-dirty`).
+    pub dirty: bool,
+    /// The revision of `[services.<name>] pin`, as written, when the service is pinned.
+    pub pin: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// The git commit the content came from; `null` outside git.
     pub sha: Option<String>,
+    /// The commit's subject (first line of its message).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The commit's author, `Name <email>`.
+    #[serde(default)]
+    pub author: Option<String>,
     /// The work tree had uncommitted config changes (`apply --allow-dirty`).
     pub dirty: bool,
+    /// Applied from a `[services.<name>] pin`: the content is the pin's, not HEAD's.
+    #[serde(default)]
+    pub pinned: bool,
+    /// The pin's revision as written in `jones-sync.toml` (`sha` is what it resolved to).
+    #[serde(default)]
+    pub pin: Option<String>,
+    /// Applied by `jones-sync rollback`: the repository does not say this yet.
+    #[serde(default)]
+    pub rollback: bool,
     /// RFC 3339, UTC.
     pub applied_at: String,
     pub actor: String,
@@ -23,10 +50,16 @@ pub struct Tool {
 }
 
 impl Record {
-    pub fn new(sha: Option<String>, dirty: bool, actor: String) -> Self {
+    pub fn new(origin: &Origin, actor: String) -> Self {
+        let commit = origin.commit.as_ref();
         Record {
-            sha,
-            dirty,
+            sha: commit.map(|c| c.sha.clone()),
+            subject: commit.map(|c| c.subject.clone()),
+            author: commit.map(|c| c.author.clone()),
+            dirty: origin.dirty,
+            pinned: origin.pin.is_some(),
+            pin: origin.pin.clone(),
+            rollback: false,
             applied_at: now_rfc3339(),
             actor,
             tool: Tool { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() },
@@ -35,6 +68,11 @@ impl Record {
 
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("records always serialize")
+    }
+
+    /// A record read from ZooKeeper; `None` when the node is not one (edited by hand, say).
+    pub fn parse(data: &[u8]) -> Option<Record> {
+        serde_json::from_slice(data).ok()
     }
 }
 

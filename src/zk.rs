@@ -26,12 +26,27 @@ pub enum ZkError {
     Request(zk::Error),
 }
 
+/// What to read of one node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Data,
+    /// Data and children, and the same for every child.
+    Tree,
+    /// Data and the names of its children.
+    DataAndChildren,
+}
+
 /// A write in a transaction. Versions guard against concurrent edits: a create fails if the node
 /// exists, a versioned set or delete fails if the node changed since it was read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     Create {
         path: String,
+        data: Vec<u8>,
+    },
+    /// Creates `prefix` followed by the parent's 10-digit sequence number: an audit log entry.
+    CreateSequential {
+        prefix: String,
         data: Vec<u8>,
     },
     Set {
@@ -54,6 +69,7 @@ impl Op {
     pub fn path(&self) -> &str {
         match self {
             Op::Create { path, .. } | Op::Set { path, .. } | Op::Delete { path, .. } | Op::Check { path, .. } => path,
+            Op::CreateSequential { prefix, .. } => prefix,
         }
     }
 
@@ -63,6 +79,7 @@ impl Op {
         let overhead = 48;
         match self {
             Op::Create { path, data } => overhead + path.len() + data.len() + 32,
+            Op::CreateSequential { prefix, data } => overhead + prefix.len() + data.len() + 32,
             Op::Set { path, data, .. } => overhead + path.len() + data.len(),
             Op::Delete { path, .. } | Op::Check { path, .. } => overhead + path.len(),
         }
@@ -136,30 +153,38 @@ impl Zk {
             Err(zk::Error::NoNode) => {}
             Err(source) => return Err(ZkError::Read { path: paths::SERVICES.into(), error: source }),
         }
-        // Reads of one level: (service, path, also list its children?).
-        let mut level: Vec<(usize, String, bool)> = Vec::new();
+        // Reads of one level: (service, path, what to read).
+        let mut level: Vec<(usize, String, Read)> = Vec::new();
         for (index, svc) in services.iter().enumerate() {
             snapshot.services.insert(svc.clone(), LiveService::default());
             if !snapshot.all_services.contains(svc) {
                 continue; // nothing to read
             }
             let base = paths::service(svc);
-            level.push((index, base.clone(), false));
-            level.push((index, format!("{base}/conf"), true));
-            level.push((index, format!("{base}/views"), true));
-            level.push((index, paths::nodemaps(svc), false));
-            level.push((index, paths::record(svc), false));
+            level.push((index, base.clone(), Read::Data));
+            level.push((index, format!("{base}/conf"), Read::Tree));
+            level.push((index, format!("{base}/views"), Read::Tree));
+            level.push((index, paths::nodemaps(svc), Read::Data));
+            // Its children are the audit log, which an apply prunes (names only: entries are
+            // never rewritten, and reading 100 of them per service would slow every plan).
+            level.push((index, paths::record(svc), Read::DataAndChildren));
         }
         while !level.is_empty() {
             let results = self.read_level(&level).await?;
             let mut next = Vec::new();
-            for ((index, path, recurse), (node, children)) in level.into_iter().zip(results) {
+            for ((index, path, read), (node, children)) in level.into_iter().zip(results) {
                 let Some(node) = node else { continue };
                 let service = snapshot.services.get_mut(&services[index]).expect("inserted above");
                 service.nodes.insert(path.clone(), node);
-                if recurse {
-                    for child in children {
-                        next.push((index, format!("{path}/{child}"), true));
+                match read {
+                    Read::Data => {}
+                    Read::Tree => {
+                        for child in children {
+                            next.push((index, format!("{path}/{child}"), Read::Tree));
+                        }
+                    }
+                    Read::DataAndChildren => {
+                        service.log = children.into_iter().filter(|c| crate::history::is_entry(c)).collect();
                     }
                 }
             }
@@ -171,14 +196,14 @@ impl Zk {
     /// Data and stat (and children, when asked) of every path; `None` for a node that does not exist.
     async fn read_level(
         &self,
-        level: &[(usize, String, bool)],
+        level: &[(usize, String, Read)],
     ) -> Result<Vec<(Option<LiveNode>, Vec<String>)>, ZkError> {
         let mut requests = Vec::new();
         for chunk in level.chunks(READS_PER_REQUEST) {
             let mut reader = self.client.new_multi_reader();
-            for (_, path, recurse) in chunk {
+            for (_, path, read) in chunk {
                 reader.add_get_data(path).map_err(|source| ZkError::Read { path: path.clone(), error: source })?;
-                if *recurse {
+                if *read != Read::Data {
                     reader
                         .add_get_children(path)
                         .map_err(|source| ZkError::Read { path: path.clone(), error: source })?;
@@ -189,9 +214,9 @@ impl Zk {
         let responses = try_join_all(requests).await.map_err(ZkError::Request)?;
         let mut results = Vec::with_capacity(level.len());
         let mut responses = responses.into_iter().flatten();
-        for (_, path, recurse) in level {
+        for (_, path, read) in level {
             let data = responses.next();
-            let children = if *recurse { responses.next() } else { None };
+            let children = if *read != Read::Data { responses.next() } else { None };
             let node = match data {
                 Some(zk::MultiReadResult::Data { data, stat }) => {
                     Some(LiveNode { data, version: stat.version, mzxid: stat.mzxid })
@@ -228,10 +253,12 @@ impl Zk {
     /// (the `mzxid` of the last node it wrote), when it wrote any.
     pub async fn commit(&self, ops: &[Op]) -> Result<Option<i64>, CommitError> {
         let options = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+        let sequential = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
         let mut writer = self.client.new_multi_writer();
         for op in ops {
             let added = match op {
                 Op::Create { path, data } => writer.add_create(path, data, &options),
+                Op::CreateSequential { prefix, data } => writer.add_create(prefix, data, &sequential),
                 Op::Set { path, data, version } => writer.add_set_data(path, data, Some(*version)),
                 Op::Delete { path, version } => writer.add_delete(path, Some(*version)),
                 Op::Check { path, version } => writer.add_check_version(path, *version),
@@ -250,7 +277,7 @@ impl Zk {
                 let reason = match (source, op) {
                     (zk::Error::NodeExists, _) => "was created by someone else since it was read".to_string(),
                     (zk::Error::BadVersion, _) => "was changed by someone else since it was read".to_string(),
-                    (zk::Error::NoNode, Some(Op::Create { .. })) => {
+                    (zk::Error::NoNode, Some(Op::Create { .. } | Op::CreateSequential { .. })) => {
                         "cannot be created: its parent was deleted by someone else since it was read".to_string()
                     }
                     (zk::Error::NoNode, _) => "was deleted by someone else since it was read".to_string(),
@@ -271,10 +298,38 @@ impl Zk {
         }
     }
 
+    /// The audit log of `svc`, newest first: at most `limit` entries, as (node name, data).
+    /// `None` when the service does not exist in ZooKeeper.
+    pub async fn read_log(&self, svc: &str, limit: Option<usize>) -> Result<Option<Vec<(String, Vec<u8>)>>, ZkError> {
+        let record = paths::record(svc);
+        let read_error = |path: &str, error| ZkError::Read { path: path.to_string(), error };
+        let mut names = match self.client.list_children(&record).await {
+            Ok(children) => children,
+            Err(zk::Error::NoNode) => {
+                let service = paths::service(svc);
+                return match self.client.check_stat(&service).await {
+                    Ok(Some(_)) => Ok(Some(Vec::new())),
+                    Ok(None) => Ok(None),
+                    Err(error) => Err(read_error(&service, error)),
+                };
+            }
+            Err(error) => return Err(read_error(&record, error)),
+        };
+        names.retain(|name| crate::history::is_entry(name));
+        // Zero-padded sequence numbers sort by name.
+        names.sort_unstable_by(|a, b| b.cmp(a));
+        names.truncate(limit.unwrap_or(usize::MAX));
+        let level: Vec<_> = names.iter().map(|name| (0, format!("{record}/{name}"), Read::Data)).collect();
+        let results = self.read_level(&level).await?;
+        // An entry pruned between the listing and the read is simply gone.
+        let entries = names.into_iter().zip(results).filter_map(|(name, (node, _))| Some((name, node?.data)));
+        Ok(Some(entries.collect()))
+    }
+
     /// Every node below `path` (inclusive), with data, for tests and tools that inspect a tree.
     pub async fn read_tree(&self, path: &str) -> Result<BTreeMap<String, Vec<u8>>, ZkError> {
         let mut tree = BTreeMap::new();
-        let mut level = vec![(0, path.to_string(), true)];
+        let mut level = vec![(0, path.to_string(), Read::Tree)];
         while !level.is_empty() {
             let results = self.read_level(&level).await?;
             let mut next = Vec::new();
@@ -282,7 +337,7 @@ impl Zk {
                 let Some(node) = node else { continue };
                 for child in children {
                     let base = if path == "/" { "" } else { path.as_str() };
-                    next.push((0, format!("{base}/{child}"), true));
+                    next.push((0, format!("{base}/{child}"), Read::Tree));
                 }
                 tree.insert(path, node.data);
             }

@@ -7,12 +7,15 @@ use anyhow::{Context, bail};
 
 use super::{Options, actor, load_or_report, make_plan, out};
 use crate::cli::ApplyArgs;
+use crate::load::Loaded;
+use crate::plan::Plan;
 use crate::record::Record;
+use crate::zk::Zk;
 
 pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<ExitCode> {
-    let Some(loaded) = load_or_report(&options.repo)? else { return Ok(ExitCode::FAILURE) };
-    let git = crate::git::inspect(&options.repo)?;
-    let dirty = git.as_ref().is_some_and(|g| g.dirty);
+    let Some(loaded) = load_or_report(&options.repo, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
+    // Only the work tree can be dirty; a revision and a pin are read from commits.
+    let dirty = loaded.origins.values().any(|origin| origin.dirty);
     if dirty && !args.allow_dirty {
         bail!(
             "config files in `{}` have uncommitted changes, so the recorded commit would not describe what is applied: \
@@ -20,17 +23,25 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
             options.repo.display()
         );
     }
-    let record = Record::new(git.and_then(|g| g.sha), dirty, actor(args.actor));
-    let (zk, plan) = make_plan(options, &loaded, &record).await?;
+    let actor = actor(args.actor);
+    let (zk, plan) = make_plan(options, &loaded, |name| Record::new(loaded.origin(name), actor.clone())).await?;
     out(&crate::plan::text::render(&plan));
+    out(&crate::status::notes(&loaded, &plan));
     if plan.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    if !args.yes {
+    execute(&zk, &plan, &loaded, args.yes).await
+}
+
+/// Asks for confirmation (unless `yes`), applies `plan` and reports per service. Errors when any
+/// service failed.
+pub(super) async fn execute(zk: &Zk, plan: &Plan, loaded: &Loaded, yes: bool) -> anyhow::Result<ExitCode> {
+    if !yes {
         confirm()?;
     }
     let limit = loaded.repo.settings.zookeeper.max_request_bytes;
-    let outcomes = crate::apply::apply(&zk, &plan, limit).await;
+    let keep = loaded.repo.settings.history.keep();
+    let outcomes = crate::apply::apply(zk, plan, limit, keep).await;
     let mut report = String::from("\n");
     let mut total = crate::plan::Counts::default();
     let mut failed = Vec::new();

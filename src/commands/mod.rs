@@ -5,7 +5,10 @@
 //! repository, connecting and planning, and writing to stdout.
 
 mod apply;
+mod history;
 mod plan;
+mod rollback;
+mod status;
 mod validate;
 
 use std::io::Write;
@@ -16,11 +19,10 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::cli::{Cli, Command};
-use crate::diagnostic::{self, Problem};
-use crate::model::Repo;
+use crate::diagnostic;
+use crate::load::Loaded;
 use crate::plan::Plan;
 use crate::record::Record;
-use crate::view::DesiredService;
 use crate::zk::Zk;
 
 /// Validated settings of one invocation.
@@ -36,9 +38,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let options = Options { repo: cli.repo, zk: cli.zk, connect_timeout: Duration::from_secs_f64(cli.connect_timeout) };
     match cli.command {
-        Command::Validate => validate::run(&options),
+        Command::Validate(args) => validate::run(&options, args),
         Command::Plan(args) => block_on(plan::run(&options, args)),
         Command::Apply(args) => block_on(apply::run(&options, args)),
+        Command::History(args) => block_on(history::run(&options, args)),
+        Command::Status(args) => block_on(status::run(&options, args)),
+        Command::Rollback(args) => block_on(rollback::run(&options, args)),
     }
 }
 
@@ -50,25 +55,15 @@ fn block_on<T>(future: impl Future<Output = T>) -> T {
         .block_on(future)
 }
 
-/// A loaded repository: the model and the desired tree of every service.
-pub(crate) struct Loaded {
-    pub repo: Repo,
-    pub desired: Vec<DesiredService>,
+/// Loads the repository (the work tree, or `rev` from git) or prints its problems (on stderr)
+/// and says so with `None`.
+pub(crate) fn load_or_report(dir: &Path, rev: Option<&str>) -> anyhow::Result<Option<Loaded>> {
+    report(crate::load::load(dir, rev)?)
 }
 
-/// Reads and checks the repository; `Err(problems)` when it is invalid.
-fn load(dir: &Path) -> anyhow::Result<Result<Loaded, Vec<Problem>>> {
-    let (entries, problems) = crate::repo::source::read_dir(dir)?;
-    let repo = match crate::repo::load(entries, problems) {
-        Ok(repo) => repo,
-        Err(problems) => return Ok(Err(problems)),
-    };
-    Ok(crate::view::desired_state(&repo).map(|desired| Loaded { repo, desired }))
-}
-
-/// Loads the repository or prints its problems (on stderr) and says so with `None`.
-pub(crate) fn load_or_report(dir: &Path) -> anyhow::Result<Option<Loaded>> {
-    match load(dir)? {
+/// The loaded repository, or `None` after printing its problems on stderr.
+pub(crate) fn report(loaded: Result<Loaded, Vec<diagnostic::Problem>>) -> anyhow::Result<Option<Loaded>> {
+    match loaded {
         Ok(loaded) => Ok(Some(loaded)),
         Err(problems) => {
             eprint!("{}", diagnostic::render(&problems));
@@ -77,12 +72,16 @@ pub(crate) fn load_or_report(dir: &Path) -> anyhow::Result<Option<Loaded>> {
     }
 }
 
-/// Connects, reads live state and makes the plan.
-pub(crate) async fn make_plan(options: &Options, loaded: &Loaded, record: &Record) -> anyhow::Result<(Zk, Plan)> {
+/// Connects, reads live state and makes the plan; `record` is each service's record.
+pub(crate) async fn make_plan(
+    options: &Options,
+    loaded: &Loaded,
+    record: impl Fn(&str) -> Record,
+) -> anyhow::Result<(Zk, Plan)> {
     let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
     let names: Vec<String> = loaded.repo.services.keys().cloned().collect();
     let snapshot = zk.snapshot(&names).await?;
-    let plan = crate::plan::diff(&loaded.desired, &snapshot, &record.to_json());
+    let plan = crate::plan::diff_with(&loaded.desired, &snapshot, |name| record(name).to_json());
     Ok((zk, plan))
 }
 

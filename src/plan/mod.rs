@@ -32,6 +32,8 @@ pub struct ServicePlan {
     /// Nodes the transaction relies on without writing them, with the version read: the views a
     /// changed nodemap points at. The transaction fails if any of them changed meanwhile.
     pub guards: Vec<(String, i32)>,
+    /// The service's live audit log entries, oldest first, so the apply can prune the oldest.
+    pub log: Vec<String>,
 }
 
 /// One node to change.
@@ -118,12 +120,17 @@ impl Plan {
 /// The changes that make `live` hold `desired`. `record` is the `jones-sync` record to write with
 /// every service that changes (it never makes a change on its own).
 pub fn diff(desired: &[DesiredService], live: &Snapshot, record: &Value) -> Plan {
+    diff_with(desired, live, |_| record.clone())
+}
+
+/// [`diff`] with each service's own record (services pinned to another commit record that one).
+pub fn diff_with(desired: &[DesiredService], live: &Snapshot, record: impl Fn(&str) -> Value) -> Plan {
     let services = desired
         .iter()
         .map(|service| {
             let empty = LiveService::default();
             let live_service = live.services.get(&service.name).unwrap_or(&empty);
-            diff_service(service, live_service, record)
+            diff_service(service, live_service, &record(&service.name))
         })
         .collect();
     let unmanaged =
@@ -183,7 +190,7 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
     }
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     let guards = guards(desired, live, &changes);
-    ServicePlan { name: name.clone(), managed: record_node.is_some(), changes, guards }
+    ServicePlan { name: name.clone(), managed: record_node.is_some(), changes, guards, log: live.log.clone() }
 }
 
 /// When the nodemap changes, the unchanged live views it points at must still be there, as read.

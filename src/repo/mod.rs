@@ -1,13 +1,14 @@
 //! Reading a config repository into a [`Repo`], collecting every problem on the way.
 //!
 //! Reading has two halves: a *source* lists the repository's entries with the content of the files
-//! that matter ([`source::read_dir`] for a work tree), and [`load`] turns that plain list into the
-//! model. `load` does no I/O, so it is tested (and fuzzed) on plain data.
+//! that matter ([`source::read_dir`] for a work tree, [`git_tree::read`] for a commit), and [`load`]
+//! turns that plain list into the model. `load` does no I/O, so it is tested (and fuzzed) on plain data.
 //!
 //! Layout: `services/<svc>/` is a service's root environment and every directory below it is an
 //! environment; `config.toml` holds an environment's own values and `hosts.toml` its associations.
 //! Hidden entries are skipped by the source; `*.md` files are allowed anywhere and ignored.
 
+pub mod git_tree;
 pub mod names;
 pub mod settings;
 pub mod source;

@@ -1,7 +1,10 @@
 //! `jones-sync.toml`: optional repository-wide settings. Every setting has a default, so the file
 //! may be absent; unknown keys are errors (a typo must not be silently ignored).
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::diagnostic::Problem;
 
@@ -16,6 +19,48 @@ pub const DEFAULT_MAX_NODE_BYTES: usize = 1_048_575;
 pub struct Settings {
     #[serde(default)]
     pub zookeeper: ZooKeeperSettings,
+    #[serde(default)]
+    pub history: HistorySettings,
+    /// `[services.<name>]`: settings of one service, by name.
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceSettings>,
+}
+
+/// `[history]`: the audit log kept in ZooKeeper below each service's record.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HistorySettings {
+    /// Audit entries kept per service; older ones are pruned by the apply that adds a new one.
+    #[serde(default = "default_keep")]
+    pub keep: Spanned<usize>,
+}
+
+/// The default number of audit entries kept per service.
+pub const DEFAULT_KEEP: usize = 100;
+
+fn default_keep() -> Spanned<usize> {
+    Spanned::new(0..0, DEFAULT_KEEP)
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        HistorySettings { keep: default_keep() }
+    }
+}
+
+impl HistorySettings {
+    pub fn keep(&self) -> usize {
+        *self.keep.get_ref()
+    }
+}
+
+/// `[services.<name>]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// `pin = "<rev>"`: the service's content comes from `services/<name>/` at this git revision,
+    /// whatever the rest of the repository holds. With its place in the file, for problems.
+    pub pin: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -45,10 +90,26 @@ impl Default for ZooKeeperSettings {
 
 /// Parses the settings file's text.
 pub fn parse(text: &str) -> Result<Settings, Problem> {
-    toml::from_str(text).map_err(|err| {
+    let settings: Settings = toml::from_str(text).map_err(|err| {
         let offset = err.span().map_or(0, |span| span.start);
         Problem::at(FILE, text, offset, format!("invalid settings: {}", err.message().trim_end()))
-    })
+    })?;
+    if settings.history.keep() == 0 {
+        let message = "invalid settings: [history] keep must be at least 1 (the entry of the last apply)";
+        return Err(Problem::at(FILE, text, settings.history.keep.span().start, message));
+    }
+    if let Some(pin) = settings.services.values().filter_map(|s| s.pin.as_ref()).find(|p| p.get_ref().trim().is_empty())
+    {
+        return Err(Problem::at(FILE, text, pin.span().start, "invalid settings: a pin must name a git revision"));
+    }
+    Ok(settings)
+}
+
+impl Settings {
+    /// Pinned services and their revision as written, by name.
+    pub fn pins(&self) -> impl Iterator<Item = (&str, &Spanned<String>)> {
+        self.services.iter().filter_map(|(name, s)| s.pin.as_ref().map(|pin| (name.as_str(), pin)))
+    }
 }
 
 #[cfg(test)]
@@ -66,5 +127,27 @@ mod tests {
         let problem = parse("[zookeeper]\nmax_node_byte = 5\n").unwrap_err();
         assert_eq!(problem.position, Some((2, 1)));
         assert!(problem.message.contains("unknown field `max_node_byte`"), "{}", problem.message);
+    }
+
+    #[test]
+    fn history_keep_and_pins() {
+        assert_eq!(Settings::default().history.keep(), 100);
+        let settings = parse("[history]\nkeep = 5\n[services.shop]\npin = \"v1.2\"\n[services.web]\n").unwrap();
+        assert_eq!(settings.history.keep(), 5);
+        let pins: Vec<(&str, &str)> = settings.pins().map(|(name, pin)| (name, pin.get_ref().as_str())).collect();
+        assert_eq!(pins, [("shop", "v1.2")]);
+    }
+
+    #[test]
+    fn keep_zero_and_empty_pins_are_errors_at_their_place() {
+        let problem = parse("[history]\nkeep = 0\n").unwrap_err();
+        assert_eq!(
+            problem.to_string(),
+            "jones-sync.toml:2:8: invalid settings: [history] keep must be at least 1 (the entry of the last apply)"
+        );
+        let problem = parse("[services.shop]\npin = \" \"\n").unwrap_err();
+        assert_eq!(problem.to_string(), "jones-sync.toml:2:7: invalid settings: a pin must name a git revision");
+        let problem = parse("[services.shop]\npinn = \"v1\"\n").unwrap_err();
+        assert!(problem.message.contains("unknown field `pinn`, expected `pin`"), "{}", problem.message);
     }
 }

@@ -193,7 +193,9 @@ fn settings_are_read_and_checked() {
     assert_eq!(repo.settings.zookeeper.max_node_bytes, 100);
     assert_eq!(
         problems(&[("jones-sync.toml", "[zookeepr]\n"), ("services/", "")]),
-        ["jones-sync.toml:1:2: invalid settings: unknown field `zookeepr`, expected `zookeeper`"]
+        [
+            "jones-sync.toml:1:2: invalid settings: unknown field `zookeepr`, expected one of `zookeeper`, `history`, `services`"
+        ]
     );
 }
 

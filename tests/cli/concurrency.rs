@@ -35,7 +35,7 @@ fn an_edit_between_read_and_write_aborts_the_whole_service() {
     t.zk_write("/services/s/views/e", r#"{"edited": "by hand"}"#);
     let before = t.tree();
 
-    let outcomes = block_on(jones_sync::apply::apply(&zk, &plan, 1_000_000));
+    let outcomes = block_on(jones_sync::apply::apply(&zk, &plan, 1_000_000, jones_sync::repo::settings::DEFAULT_KEEP));
     let errors: Vec<String> = outcomes
         .iter()
         .map(|o| format!("{}: {}", o.service, o.result.as_ref().err().map(ToString::to_string).unwrap_or("ok".into())))
@@ -48,8 +48,13 @@ fn an_edit_between_read_and_write_aborts_the_whole_service() {
     let changed: Vec<&String> = after.keys().filter(|path| before.get(*path) != after.get(*path)).collect();
     assert_eq!(
         changed,
-        ["/services/other/conf", "/services/other/jones-sync", "/services/other/views"],
-        "only the other service changed"
+        [
+            "/services/other/conf",
+            "/services/other/jones-sync",
+            "/services/other/jones-sync/log-0000000001",
+            "/services/other/views"
+        ],
+        "only the other service changed (and logged its apply)"
     );
     assert!(!after.contains_key("/services/s/conf/f"), "no create of the aborted transaction is visible");
 }
@@ -62,7 +67,7 @@ fn a_node_created_meanwhile_aborts_the_transaction() {
     let plan = plan_for(&t, &zk);
     t.zk_write("/services/s/conf", r#"{"a": 0}"#);
     let before = t.tree();
-    let outcomes = block_on(jones_sync::apply::apply(&zk, &plan, 1_000_000));
+    let outcomes = block_on(jones_sync::apply::apply(&zk, &plan, 1_000_000, jones_sync::repo::settings::DEFAULT_KEEP));
     let err = outcomes[0].result.as_ref().unwrap_err().to_string();
     assert_eq!(err, "`/services` was created by someone else since it was read; nothing was written");
     assert_eq!(t.tree(), before);
@@ -78,7 +83,7 @@ fn a_host_move_fails_if_its_target_view_was_deleted_meanwhile() {
     let plan = plan_for(&t, &zk);
     t.zk_write("/services/s/views/b", "{\"x\": 1}");
     let before = t.tree();
-    let outcomes = block_on(jones_sync::apply::apply(&zk, &plan, 1_000_000));
+    let outcomes = block_on(jones_sync::apply::apply(&zk, &plan, 1_000_000, jones_sync::repo::settings::DEFAULT_KEEP));
     let err = outcomes[0].result.as_ref().unwrap_err().to_string();
     assert_eq!(err, "`/services/s/views/b` was changed by someone else since it was read; nothing was written");
     assert_eq!(t.tree(), before);

@@ -6,8 +6,11 @@ mod zookeeper;
 mod apply;
 mod concurrency;
 mod git;
+mod history;
 mod jones_client;
 mod properties;
+mod revisions;
+mod rollback;
 mod validate;
 
 mod ensemble;

@@ -151,6 +151,11 @@ impl Test {
         String::from_utf8(output.stdout).unwrap().trim().to_string()
     }
 
+    /// The SHA `rev` names in the repository.
+    pub fn rev(&self, rev: &str) -> String {
+        self.git(&["rev-parse", rev])
+    }
+
     /// Makes the repository a git work tree with everything committed; returns the commit's SHA.
     pub fn commit_all(&self, message: &str) -> String {
         if !self.path(".git").exists() {
@@ -196,4 +201,30 @@ impl Test {
         let text = String::from_utf8(seen).unwrap().replace("\r\n", "\n");
         Output { stdout: text, stderr: String::new(), code: status.code().unwrap_or(-1) }
     }
+}
+
+/// `text` with every RFC 3339 UTC timestamp (`2025-01-02T10:00:00Z`) replaced by `<time>`.
+pub fn times(text: &str) -> String {
+    let shape = b"dddd-dd-ddTdd:dd:ddZ";
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let fits = bytes.len() - i >= shape.len()
+            && shape.iter().zip(&bytes[i..]).all(|(s, b)| if *s == b'd' { b.is_ascii_digit() } else { s == b });
+        if fits {
+            out.push_str("<time>");
+            i += shape.len();
+        } else {
+            let c = text[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// A SHA as jones-sync shows it.
+pub fn short(sha: &str) -> &str {
+    &sha[..12]
 }

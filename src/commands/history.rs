@@ -1,0 +1,31 @@
+//! `jones-sync history SERVICE`: the audit log of one service, newest first.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+use super::{Options, out};
+use crate::cli::{HistoryArgs, ListFormat};
+use crate::history::Logged;
+use crate::zk::Zk;
+
+pub(crate) async fn run(options: &Options, args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    let service = args.service.as_str();
+    if let Some(why) = crate::repo::names::zk_name_problem(service) {
+        bail!("invalid service name `{service}`: {why}");
+    }
+    let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
+    let limit = args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let Some(entries) = zk.read_log(service, limit).await? else {
+        bail!("there is no service `{service}` in ZooKeeper");
+    };
+    let log: Vec<Logged> = entries.iter().map(|(name, data)| Logged::parse(name, data)).collect();
+    match args.format {
+        ListFormat::Json => out(&crate::history::render_json(&log)),
+        ListFormat::Text if log.is_empty() => out(&format!(
+            "`{service}` has no audit log entries: jones-sync has not applied it yet (or only a version without the audit log did).\n"
+        )),
+        ListFormat::Text => out(&crate::history::render_text(&log)),
+    }
+    Ok(ExitCode::SUCCESS)
+}

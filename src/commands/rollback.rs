@@ -1,0 +1,63 @@
+//! `jones-sync rollback SERVICE`: apply a service's configuration as of an earlier apply, read
+//! from git, then say what to do in git so that the next apply does not undo it.
+
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail};
+
+use super::{Options, actor, out, report};
+use crate::cli::RollbackArgs;
+use crate::git::{Git, short};
+use crate::history::Logged;
+use crate::record::Record;
+use crate::rollback::Target;
+use crate::zk::Zk;
+
+pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result<ExitCode> {
+    let service = args.service.as_str();
+    if let Some(why) = crate::repo::names::zk_name_problem(service) {
+        bail!("invalid service name `{service}`: {why}");
+    }
+    let git = Git::open(&options.repo)?.ok_or_else(|| {
+        anyhow!("rollback reads earlier commits from git, but `{}` is not in a git work tree", options.repo.display())
+    })?;
+    let target = match &args.to {
+        Some(rev) => Target::Sha(git.resolve(rev)?.sha),
+        None => Target::Steps(usize::try_from(args.steps.unwrap_or(1)).unwrap_or(usize::MAX)),
+    };
+    let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
+    let Some(entries) = zk.read_log(service, None).await? else {
+        bail!("there is no service `{service}` in ZooKeeper");
+    };
+    let log: Vec<Logged> = entries.iter().map(|(name, data)| Logged::parse(name, data)).collect();
+    let (entry, from) = crate::rollback::choose(service, &log, &target)?;
+    let commit = git.resolve(entry.sha().expect("chosen entries have a commit"))?;
+    let Some(loaded) = report(crate::load::load_service_at(&options.repo, service, &commit)?)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let applied = entry.entry.as_ref().map(|e| &e.record).expect("entries with a commit parsed");
+    out(&format!(
+        "Rolling back `{service}` from {} to {} \"{}\" (applied at {} by {}, audit entry {}).\n\n",
+        from.map_or("(no commit)", short),
+        short(&commit.sha),
+        commit.subject,
+        applied.applied_at,
+        applied.actor,
+        entry.seq
+    ));
+    let snapshot = zk.snapshot(&[service.to_string()]).await?;
+    let actor = actor(args.actor);
+    let mut plan = crate::plan::diff_with(&loaded.desired, &snapshot, |name| {
+        Record { rollback: true, ..Record::new(loaded.origin(name), actor.clone()) }.to_json()
+    });
+    // Only this service was loaded: the others are not "left untouched" news here.
+    plan.unmanaged.clear();
+    out(&crate::plan::text::render(&plan));
+    if plan.is_empty() {
+        out(&format!("`{service}` already holds the configuration of {}: nothing to roll back.\n", short(&commit.sha)));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let code = super::apply::execute(&zk, &plan, &loaded, args.yes).await?;
+    out(&crate::rollback::advice(&git, &options.repo, service, from, &commit));
+    Ok(code)
+}

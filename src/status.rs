@@ -1,0 +1,148 @@
+//! Where each service stands: the commit its live record says was applied, when and by whom,
+//! whether ZooKeeper matches the repository at HEAD, and whether it is pinned or rolled back;
+//! and the notes a plan adds about pins and rollbacks it would undo.
+
+use std::fmt::Write;
+
+use serde_json::{Value, json};
+
+use crate::git::short;
+use crate::history::table;
+use crate::live::Snapshot;
+use crate::load::Loaded;
+use crate::model::paths;
+use crate::plan::{Action, Plan};
+use crate::record::Record;
+use crate::view::NodeKind;
+
+/// One service of the repository.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub service: String,
+    /// The service node exists in ZooKeeper.
+    pub exists: bool,
+    /// Its live record, when it has a readable one.
+    pub record: Option<Record>,
+    /// Nodes to create, update or delete for ZooKeeper to match the repository.
+    pub changes: usize,
+    /// `[services.<name>] pin` and the commit it resolves to.
+    pub pin: Option<(String, String)>,
+}
+
+/// A row per service of `loaded`, from the live `snapshot` and the `plan` made from both.
+pub fn rows(loaded: &Loaded, snapshot: &Snapshot, plan: &Plan) -> Vec<Row> {
+    plan.services
+        .iter()
+        .map(|service| {
+            let live = snapshot.services.get(&service.name);
+            let record =
+                live.and_then(|l| l.nodes.get(&paths::record(&service.name))).and_then(|n| Record::parse(&n.data));
+            let origin = loaded.origin(&service.name);
+            let pin = origin.pin.clone().zip(origin.commit.as_ref().map(|c| c.sha.clone()));
+            Row {
+                service: service.name.clone(),
+                exists: live.is_some_and(|l| l.nodes.contains_key(&paths::service(&service.name))),
+                record,
+                changes: service.changes.iter().filter(|c| c.kind != NodeKind::Record).count(),
+                pin,
+            }
+        })
+        .collect()
+}
+
+/// Rows as a table for people; `head` names what the repository side is (`HEAD`, or `the work
+/// tree` outside git).
+pub fn render_text(rows: &[Row], head: &str) -> String {
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|row| {
+            let dash = || "-".to_string();
+            let (commit, at, actor) = match &row.record {
+                Some(r) => {
+                    let mut commit = r.sha.as_deref().map_or("(no git)".to_string(), |s| short(s).to_string());
+                    if r.rollback {
+                        commit.push_str(" (rollback)");
+                    } else if r.dirty {
+                        commit.push_str(" (dirty)");
+                    }
+                    (commit, r.applied_at.clone(), r.actor.clone())
+                }
+                None => (dash(), dash(), dash()),
+            };
+            let live = if !row.exists {
+                "not in ZooKeeper".to_string()
+            } else if row.changes == 0 {
+                format!("matches {head}")
+            } else {
+                format!("{} change{} to apply", row.changes, if row.changes == 1 { "" } else { "s" })
+            };
+            let pin = row.pin.as_ref().map_or_else(dash, |(rev, sha)| {
+                if sha.starts_with(rev.as_str()) { short(sha).to_string() } else { format!("{rev} ({})", short(sha)) }
+            });
+            [row.service.clone(), commit, at, actor, live, pin]
+        })
+        .collect();
+    table(["SERVICE", "APPLIED", "AT", "BY", "LIVE", "PIN"], &cells)
+}
+
+/// Rows as a JSON array.
+pub fn render_json(rows: &[Row]) -> String {
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let r = row.record.as_ref();
+            json!({
+                "service": row.service,
+                "exists": row.exists,
+                "managed": r.is_some(),
+                "sha": r.and_then(|r| r.sha.clone()),
+                "applied_at": r.map(|r| r.applied_at.clone()),
+                "actor": r.map(|r| r.actor.clone()),
+                "rollback": r.is_some_and(|r| r.rollback),
+                "dirty": r.is_some_and(|r| r.dirty),
+                "matches_head": row.exists && row.changes == 0,
+                "changes": row.changes,
+                "pinned": row.pin.is_some(),
+                "pin": row.pin.as_ref().map(|(rev, _)| rev.clone()),
+                "pin_sha": row.pin.as_ref().map(|(_, sha)| sha.clone()),
+            })
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&items).expect("JSON values always serialize");
+    text.push('\n');
+    text
+}
+
+/// What a plan should say besides its changes: the services it reads at a pin, and the rollbacks
+/// it would undo. Empty when there is nothing to say.
+pub fn notes(loaded: &Loaded, plan: &Plan) -> String {
+    let mut out = String::new();
+    for (name, origin) in &loaded.origins {
+        if let (Some(pin), Some(commit)) = (&origin.pin, &origin.commit) {
+            let _ = writeln!(
+                out,
+                "Note: `{name}` is pinned to `{pin}` ({}) in jones-sync.toml: its configuration comes from that commit.",
+                short(&commit.sha)
+            );
+        }
+    }
+    for service in &plan.services {
+        let live_record = service.changes.iter().find_map(|change| match (&change.kind, &change.action) {
+            (NodeKind::Record, Action::Update { before, .. }) => Record::parse(before),
+            _ => None,
+        });
+        if let Some(record) = live_record.filter(|r| r.rollback) {
+            let _ = writeln!(
+                out,
+                "Warning: `{}` was rolled back to {} by {} at {}, and this plan undoes that rollback.\n  \
+                 To keep the rollback, make git agree: revert the change, or pin the service (`jones-sync history {}`).",
+                service.name,
+                record.sha.as_deref().map_or("(no commit)", short),
+                record.actor,
+                record.applied_at,
+                service.name
+            );
+        }
+    }
+    if out.is_empty() { out } else { format!("\n{out}") }
+}
