@@ -81,7 +81,8 @@ pub fn choose<'a>(
 /// What to run in git so that the repository agrees with the rollback of `service` from the commit
 /// `from` to `to`: revert the commits that changed the service since `to` (when they changed
 /// nothing else), else restore its directory as of `to`; or pin it.
-pub fn advice(git: &Git, dir: &Path, service: &str, from: Option<&str>, to: &Commit) -> String {
+/// When the service is pinned (`pinned` is the pin as written), moving the pin is the only advice.
+pub fn advice(git: &Git, dir: &Path, service: &str, from: Option<&str>, to: &Commit, pinned: Option<&str>) -> String {
     let path = format!("{}/{service}", crate::repo::SERVICES_DIR);
     let git_cmd = if dir == Path::new(".") { "git".to_string() } else { format!("git -C {}", dir.display()) };
     let commits = from.and_then(|from| git.commits_touching(&to.sha, from, &path));
@@ -94,6 +95,14 @@ pub fn advice(git: &Git, dir: &Path, service: &str, from: Option<&str>, to: &Com
         short(&to.sha),
         to.subject
     );
+    if let Some(pin) = pinned {
+        let _ = writeln!(
+            out,
+            "by moving its pin in jones-sync.toml (now `{pin}`) to that commit:\n\n    [services.{service}]\n    pin = \"{}\"",
+            to.sha
+        );
+        return out;
+    }
     match commits {
         Some(commits) if !commits.is_empty() && commits.iter().all(|(_, only_service)| *only_service) => {
             let _ = writeln!(out, "either by reverting the commits that changed {path}/ since then:\n");

@@ -45,6 +45,11 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
         applied.actor,
         entry.seq
     ));
+    if applied.dirty {
+        out(
+            "Note: that apply had uncommitted changes (--allow-dirty); the rollback applies its commit as committed.\n\n",
+        );
+    }
     let snapshot = zk.snapshot(&[service.to_string()]).await?;
     let actor = actor(args.actor);
     let mut plan = crate::plan::diff_with(&loaded.desired, &snapshot, |name| {
@@ -58,6 +63,8 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
         return Ok(ExitCode::SUCCESS);
     }
     let code = super::apply::execute(&zk, &plan, &loaded, args.yes).await?;
-    out(&crate::rollback::advice(&git, &options.repo, service, from, &commit));
+    let settings = &loaded.repo.settings;
+    let pinned = settings.services.get(service).and_then(|s| s.pin.as_ref()).map(|pin| pin.get_ref().as_str());
+    out(&crate::rollback::advice(&git, &options.repo, service, from, &commit, pinned));
     Ok(code)
 }

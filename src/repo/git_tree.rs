@@ -28,12 +28,13 @@ pub fn read(
     prefix: &str,
     only: Option<&str>,
 ) -> Result<Option<(Vec<Entry>, Problems)>, git2::Error> {
-    let prefix: Vec<String> = components(prefix);
-    let lister = Lister { repo, top: top.clone(), prefix: prefix.clone() };
-    let root = match lister.resolve(prefix.clone())? {
+    let mut lister = Lister { repo, top: top.clone(), prefix: Vec::new() };
+    let root = match lister.resolve(components(prefix))? {
         Resolved::Found { real, node: Node::Tree(_) } => real,
         _ => return Ok(None),
     };
+    // Like the work-tree source's canonical root: links must stay inside the resolved directory.
+    lister.prefix = root.clone();
     let mut out = Listing::default();
     let at = |name: &str| {
         let mut path = root.clone();

@@ -226,3 +226,21 @@ fn rollback_errors_change_nothing() {
     t.run(&["rollback", "s"]).code(1);
     assert_eq!(t.tree(), applied);
 }
+
+#[test]
+fn a_pinned_service_is_told_to_move_its_pin() {
+    let t = Test::new("rollbackpinned");
+    let shas = applied_versions(&t, &[1, 2]);
+    t.write("jones-sync.toml", &format!("[services.s]\npin = \"{}\"\n", short(&shas[1])));
+    t.write("services/s/config.toml", "a = 3\n");
+    t.commit_all("Pin s, a = 3 waits");
+    t.run(&["apply", "--yes"]).success();
+    assert_eq!(t.config_tree()["/services/s/conf"], r#"{"a":2}"#, "held by the pin");
+
+    let out = t.run(&["rollback", "s", "--yes"]).success();
+    let pin = commands_after(&out.stdout, &format!("by moving its pin in jones-sync.toml (now `{}`)", short(&shas[1])));
+    assert_eq!(pin, ["[services.s]".to_string(), format!("pin = \"{}\"", shas[0])]);
+    assert!(!out.stdout.contains("revert") && !out.stdout.contains("restore"), "{}", out.stdout);
+    t.write("jones-sync.toml", &format!("{}\n", pin.join("\n")));
+    t.run(&["plan", "--detailed-exitcode"]).code(0);
+}
