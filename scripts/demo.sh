@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo: installs ZooKeeper if needed, starts a throwaway server, and runs
-# validate -> plan -> apply -> plan on example-repo/.
+# validate -> plan -> apply -> plan -> status -> history on example-repo/.
 #
 #   scripts/demo.sh          runs the demo and stops the server
 #   scripts/demo.sh --keep   leaves the server running to explore (prints how to stop it)
@@ -38,6 +38,8 @@ step validate
 step plan
 step apply --yes "${allow_dirty[@]}"
 step plan
+step status
+step history search
 
 if $keep; then
   cat <<TXT

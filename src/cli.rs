@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXIT_CODES: &str = "\
 Exit status:
   0  success (for `plan --detailed-exitcode`: no changes)
-  1  error: invalid repository, ZooKeeper unreachable, a transaction aborted, apply not confirmed
+  1  error: invalid repository, unknown revision, ZooKeeper unreachable, a transaction aborted,
+     apply or rollback not confirmed
   2  `plan --detailed-exitcode` only: the plan has changes";
 
 /// Keep Jones configuration in git: validate a config repository, plan its changes against live
