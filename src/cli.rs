@@ -9,7 +9,7 @@ const EXIT_CODES: &str = "\
 Exit status:
   0  success (for `plan --detailed-exitcode`: no changes)
   1  error: invalid repository, unknown revision, ZooKeeper unreachable, a transaction aborted,
-     apply or rollback not confirmed
+     apply or rollback not confirmed, a stale or foreign saved plan
   2  `plan --detailed-exitcode` only: the plan has changes";
 
 /// Keep Jones configuration in git: validate a config repository, plan its changes against live
@@ -28,6 +28,10 @@ pub struct Cli {
     /// Give up connecting to ZooKeeper after this many seconds
     #[arg(long, global = true, default_value_t = 10.0, value_name = "SECONDS")]
     pub connect_timeout: f64,
+
+    /// When to colour the output: `auto` colours on a terminal unless NO_COLOR is set
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 
     #[command(subcommand)]
     pub command: Command,
@@ -63,6 +67,23 @@ pub struct ValidateArgs {
     pub rev: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people, on a terminal or in a log
+    Text,
+    /// For a pull-request comment: a summary table and collapsible sections, under 60,000 characters
+    Markdown,
+    /// For programs: the schema in the README, `format_version` semver
+    Json,
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Exit with 0 when there are no changes, 2 when there are, 1 on error
@@ -73,10 +94,39 @@ pub struct PlanArgs {
     /// objects without a checkout [default: the work tree, uncommitted edits included]
     #[arg(long, value_name = "REV")]
     pub rev: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Also save the plan to FILE, for `jones-sync apply FILE` (holds the values to write: keep it secret)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Plan only this service (repeat for several)
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+
+    /// Show sensitive values instead of `(sensitive)`; only when the output is a terminal
+    #[arg(long)]
+    pub show_sensitive: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// Apply exactly this saved plan (`plan --out FILE`) instead of planning anew: no repository
+    /// read, no prompt; refused if a node it touches changed since
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
+
+    /// Apply only this service (repeat for several)
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+
+    /// Show sensitive values instead of `(sensitive)`; only when the output is a terminal
+    #[arg(long)]
+    pub show_sensitive: bool,
+
     /// Apply without asking for confirmation (required when stdin is not a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -91,7 +141,7 @@ pub struct ApplyArgs {
 
     /// Apply the repository as of this git revision (SHA, branch, tag, `HEAD~3`), read from git
     /// objects without a checkout [default: the work tree]
-    #[arg(long, value_name = "REV")]
+    #[arg(long, value_name = "REV", conflicts_with = "plan_file")]
     pub rev: Option<String>,
 }
 

@@ -242,10 +242,13 @@ mod tests {
     use crate::plan::Change;
 
     fn service(log: &[&str]) -> ServicePlan {
-        let change = |path: &str, kind, action| Change { path: path.into(), kind, action };
+        let change = |path: &str, kind, action| Change { path: path.into(), kind, action, drift: false };
         ServicePlan {
             name: "shop".into(),
             managed: true,
+            last_apply_zxid: None,
+            blast_radius: Default::default(),
+            view_integrity: Vec::new(),
             changes: vec![
                 change(
                     "/services/shop/conf",

@@ -1,18 +1,24 @@
-//! `jones-sync apply`: plan, confirm, execute one transaction per service, report.
+//! `jones-sync apply`: plan, confirm, execute one transaction per service, report. With a plan
+//! file, [`super::apply_saved`] executes that plan instead.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-use super::{Options, actor, load_or_report, make_plan, out};
+use super::{Options, actor, load_or_report, make_plan, out, show_sensitive};
 use crate::cli::ApplyArgs;
 use crate::load::Loaded;
 use crate::plan::Plan;
+use crate::plan::redact::Redactor;
 use crate::record::Record;
 use crate::zk::Zk;
 
 pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<ExitCode> {
+    if let Some(file) = &args.plan_file {
+        return super::apply_saved::run(options, &args, file).await;
+    }
+    let show = show_sensitive(args.show_sensitive)?;
     let Some(loaded) = load_or_report(&options.repo, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
     // Only the work tree can be dirty; a revision and a pin are read from commits.
     let dirty = loaded.origins.values().any(|origin| origin.dirty);
@@ -24,8 +30,10 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
         );
     }
     let actor = actor(args.actor);
-    let (zk, plan) = make_plan(options, &loaded, |name| Record::new(loaded.origin(name), actor.clone())).await?;
-    out(&crate::plan::text::render(&plan));
+    let record = |name: &str| Record::new(loaded.origin(name), actor.clone());
+    let (zk, plan) = make_plan(options, &loaded, record, &args.services).await?;
+    let redactor = Redactor::new(&loaded.repo.settings.plan.sensitive_keys(), show)?;
+    out(&crate::plan::text::render(&plan, &redactor, options.colour));
     out(&crate::status::notes(&loaded, &plan));
     if plan.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -39,9 +47,19 @@ pub(super) async fn execute(zk: &Zk, plan: &Plan, loaded: &Loaded, yes: bool) ->
     if !yes {
         confirm()?;
     }
-    let limit = loaded.repo.settings.zookeeper.max_request_bytes;
-    let keep = loaded.repo.settings.history.keep();
-    let outcomes = crate::apply::apply(zk, plan, limit, keep).await;
+    let settings = &loaded.repo.settings;
+    apply_and_report(zk, plan, settings.zookeeper.max_request_bytes, settings.history.keep()).await
+}
+
+/// Executes `plan` (one transaction per service, each keeping `keep` audit entries) and reports
+/// what happened. Errors when any service failed.
+pub(super) async fn apply_and_report(
+    zk: &Zk,
+    plan: &Plan,
+    max_request_bytes: usize,
+    keep: usize,
+) -> anyhow::Result<ExitCode> {
+    let outcomes = crate::apply::apply(zk, plan, max_request_bytes, keep).await;
     let mut report = String::from("\n");
     let mut total = crate::plan::Counts::default();
     let mut failed = Vec::new();

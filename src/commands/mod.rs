@@ -5,20 +5,21 @@
 //! repository, connecting and planning, and writing to stdout.
 
 mod apply;
+mod apply_saved;
 mod history;
 mod plan;
 mod rollback;
 mod status;
 mod validate;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::bail;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, ColorChoice, Command};
 use crate::diagnostic;
 use crate::load::Loaded;
 use crate::plan::Plan;
@@ -30,13 +31,24 @@ pub(crate) struct Options {
     pub repo: PathBuf,
     pub zk: String,
     pub connect_timeout: Duration,
+    /// Colour the text on stdout.
+    pub colour: bool,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if !(cli.connect_timeout.is_finite() && cli.connect_timeout > 0.0) {
         bail!("--connect-timeout must be a positive number of seconds, not {}", cli.connect_timeout);
     }
-    let options = Options { repo: cli.repo, zk: cli.zk, connect_timeout: Duration::from_secs_f64(cli.connect_timeout) };
+    // https://no-color.org: a non-empty NO_COLOR turns colour off, unless asked for explicitly.
+    let colour = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        }
+    };
+    let options =
+        Options { repo: cli.repo, zk: cli.zk, connect_timeout: Duration::from_secs_f64(cli.connect_timeout), colour };
     match cli.command {
         Command::Validate(args) => validate::run(&options, args),
         Command::Plan(args) => block_on(plan::run(&options, args)),
@@ -72,17 +84,58 @@ pub(crate) fn report(loaded: Result<Loaded, Vec<diagnostic::Problem>>) -> anyhow
     }
 }
 
-/// Connects, reads live state and makes the plan; `record` is each service's record.
+/// Connects, reads live state and makes the plan for the services named by `--service` (all when
+/// none is); `record` is each service's record.
 pub(crate) async fn make_plan(
     options: &Options,
     loaded: &Loaded,
     record: impl Fn(&str) -> Record,
+    services: &[String],
 ) -> anyhow::Result<(Zk, Plan)> {
+    let desired = select(loaded, services)?;
     let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
-    let names: Vec<String> = loaded.repo.services.keys().cloned().collect();
+    let names: Vec<String> = desired.iter().map(|d| d.name.clone()).collect();
     let snapshot = zk.snapshot(&names).await?;
-    let plan = crate::plan::diff_with(&loaded.desired, &snapshot, |name| record(name).to_json());
+    let mut plan = crate::plan::diff_with(&desired, &snapshot, |name| record(name).to_json());
+    if !services.is_empty() {
+        // The other services are out of scope, like the services of the repository not chosen.
+        plan.unmanaged.clear();
+    }
     Ok((zk, plan))
+}
+
+/// The desired services named by `--service`, every one when none is; an unknown name is an error.
+fn select(loaded: &Loaded, names: &[String]) -> anyhow::Result<Vec<crate::view::DesiredService>> {
+    if names.is_empty() {
+        return Ok(loaded.desired.clone());
+    }
+    let mut problems = Vec::new();
+    for name in names.iter().filter(|name| !loaded.repo.services.contains_key(*name)) {
+        let closest = loaded
+            .repo
+            .services
+            .keys()
+            .map(|known| (strsim::damerau_levenshtein(name, known), known))
+            .filter(|(distance, known)| *distance <= known.len() / 3 + 1)
+            .min();
+        let hint = closest.map(|(_, known)| format!("; did you mean `{known}`?")).unwrap_or_default();
+        problems.push(format!("--service `{name}`: the repository has no `services/{name}/`{hint}"));
+    }
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
+    }
+    Ok(loaded.desired.iter().filter(|d| names.contains(&d.name)).cloned().collect())
+}
+
+/// `--show-sensitive`, which only a terminal may have: a log, a file or a pull request must not.
+pub(crate) fn show_sensitive(asked: bool) -> anyhow::Result<bool> {
+    if asked && !std::io::stdout().is_terminal() {
+        bail!(
+            "--show-sensitive shows sensitive values on a terminal only, and stdout is not one \
+             (they must not reach logs, files or pull requests)"
+        );
+    }
+    Ok(asked)
 }
 
 pub(crate) fn actor(given: Option<String>) -> String {

@@ -1,16 +1,71 @@
-//! `jones-sync plan`: what apply would change.
+//! `jones-sync plan`: what apply would change, in text, markdown or JSON, optionally saved for
+//! `apply FILE`.
 
 use std::process::ExitCode;
 
-use super::{Options, actor, load_or_report, make_plan, out};
-use crate::cli::PlanArgs;
+use super::{Options, actor, load_or_report, make_plan, out, show_sensitive};
+use crate::cli::{Format, PlanArgs};
+use crate::load::Loaded;
+use crate::plan::redact::Redactor;
+use crate::plan::saved::{SavedPlan, Source};
 use crate::record::Record;
 
 pub(crate) async fn run(options: &Options, args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let show = show_sensitive(args.show_sensitive)?;
     let Some(loaded) = load_or_report(&options.repo, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
     let actor = actor(None);
-    let (_zk, plan) = make_plan(options, &loaded, |name| Record::new(loaded.origin(name), actor.clone())).await?;
-    out(&crate::plan::text::render(&plan));
-    out(&crate::status::notes(&loaded, &plan));
+    let record = |name: &str| Record::new(loaded.origin(name), actor.clone());
+    let (_zk, plan) = make_plan(options, &loaded, record, &args.services).await?;
+    let settings = &loaded.repo.settings;
+    let patterns = settings.plan.sensitive_keys();
+    let redactor = Redactor::new(&patterns, show)?;
+    if let Some(path) = &args.out {
+        let max_request_bytes = settings.zookeeper.max_request_bytes;
+        let keep = settings.history.keep();
+        SavedPlan::new(plan.clone(), &options.zk, source(&loaded), patterns, max_request_bytes, keep).write(path)?;
+    }
+    out(&match args.format {
+        Format::Text => crate::plan::text::render(&plan, &redactor, options.colour),
+        Format::Markdown => crate::plan::markdown::render(&plan, &redactor, &full_plan_hint()),
+        Format::Json => crate::plan::json::render(&plan, &redactor),
+    });
+    // Notes (pins, undone rollbacks) are prose: machine formats keep stdout for themselves.
+    let notes = crate::status::notes(&loaded, &plan);
+    if args.format == Format::Text {
+        out(&notes)
+    } else {
+        eprint!("{notes}")
+    }
+    if let Some(path) = &args.out {
+        let saved = format!(
+            "\nSaved the plan to `{0}`. To apply exactly these changes: jones-sync apply {0}\n",
+            path.display()
+        );
+        // Machine formats keep stdout for themselves.
+        if args.format == Format::Text { out(&saved) } else { eprint!("{saved}") }
+    }
     Ok(if args.detailed_exitcode && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// The commit a saved plan comes from: the one the repository was read at (pinned services record
+/// their own in their records), and whether any config file had uncommitted changes.
+fn source(loaded: &Loaded) -> Source {
+    let unpinned = loaded.origins.values().find(|o| o.pin.is_none()).or_else(|| loaded.origins.values().next());
+    Source {
+        sha: unpinned.and_then(|o| o.commit.as_ref()).map(|c| c.sha.clone()),
+        dirty: loaded.origins.values().any(|o| o.dirty),
+    }
+}
+
+/// Where the full plan is, for the note of a markdown plan too long for a comment: the workflow
+/// run on GitHub Actions (its log and artifacts), else the command that prints it.
+fn full_plan_hint() -> String {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (var("GITHUB_SERVER_URL"), var("GITHUB_REPOSITORY"), var("GITHUB_RUN_ID")) {
+        (Some(server), Some(repo), Some(run)) => format!(
+            "The full plan is in [the log and artifacts of this workflow run]({server}/{repo}/actions/runs/{run}); \
+             `jones-sync plan` prints it too."
+        ),
+        _ => "`jones-sync plan` prints the full plan.".to_string(),
+    }
 }

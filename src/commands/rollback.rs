@@ -57,7 +57,8 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
     });
     // Only this service was loaded: the others are not "left untouched" news here.
     plan.unmanaged.clear();
-    out(&crate::plan::text::render(&plan));
+    let redactor = crate::plan::redact::Redactor::new(&loaded.repo.settings.plan.sensitive_keys(), false)?;
+    out(&crate::plan::text::render(&plan, &redactor, options.colour));
     if plan.is_empty() {
         out(&format!("`{service}` already holds the configuration of {}: nothing to roll back.\n", short(&commit.sha)));
         return Ok(ExitCode::SUCCESS);

@@ -1,17 +1,37 @@
 //! The plan: every node to create, update or delete so that ZooKeeper holds what the repository
 //! describes, per service. The plan is a value; [`diff`] makes it from a desired state and a live
 //! snapshot (no I/O), renderers show it, and [`crate::apply`] executes it.
+//!
+//! Besides the changes, [`diff`] works out what a reviewer needs to judge them, from the same two
+//! inputs: the [`blast`] radius (which environments' views change and which hosts see it), drift
+//! (a change that overwrites a live edit made outside jones-sync since its last apply) and
+//! [`integrity`] findings (live views that do not equal the materialization of the live conf).
+//!
+//! The plan serializes with serde, so a plan saved by `plan --out` ([`saved`]) is applied exactly.
+//! Node data is kept as bytes; it serializes as text when it is UTF-8 (always, for what
+//! jones-sync writes) and as an array of bytes otherwise, so that the round trip is exact.
 
+pub mod blast;
+pub mod integrity;
+pub mod json;
+pub mod markdown;
+pub mod redact;
+pub mod saved;
+mod show;
 pub mod text;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+pub use blast::BlastRadius;
+pub use integrity::Finding;
 
 use crate::live::{LiveNode, LiveService, Snapshot};
 use crate::model::paths;
 use crate::view::{DesiredService, NodeKind};
 
 /// The whole plan.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// `/services` itself must be created first.
     pub create_root: bool,
@@ -22,36 +42,91 @@ pub struct Plan {
 }
 
 /// The changes of one service, applied in one transaction.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServicePlan {
     pub name: String,
     /// Whether the service carries a `jones-sync` record (was applied by jones-sync before).
     pub managed: bool,
+    /// The zxid of the last apply's transaction: the `mzxid` of the record, which every apply
+    /// writes in the same transaction. `None` when the service is not managed.
+    #[serde(default)]
+    pub last_apply_zxid: Option<i64>,
     /// Changes by path; empty when the service is up to date.
     pub changes: Vec<Change>,
     /// Nodes the transaction relies on without writing them, with the version read: the views a
     /// changed nodemap points at. The transaction fails if any of them changed meanwhile.
     pub guards: Vec<(String, i32)>,
     /// The service's live audit log entries, oldest first, so the apply can prune the oldest.
+    #[serde(default)]
     pub log: Vec<String>,
+    /// Which environments and hosts the changes reach.
+    #[serde(default)]
+    pub blast_radius: BlastRadius,
+    /// Live views that do not equal the materialization of the live conf nodes.
+    #[serde(default)]
+    pub view_integrity: Vec<Finding>,
 }
 
 /// One node to change.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub path: String,
     pub kind: NodeKind,
+    #[serde(flatten)]
     pub action: Action,
+    /// The live node was changed outside jones-sync since the service's last apply (its `mzxid` is
+    /// newer than the record's), so this change reverts someone's live edit.
+    #[serde(default)]
+    pub drift: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
 pub enum Action {
     /// The node must not exist yet; `after` is its data.
-    Create { after: Vec<u8> },
+    Create {
+        #[serde(with = "data")]
+        after: Vec<u8>,
+    },
     /// The node must still be at `version`.
-    Update { before: Vec<u8>, after: Vec<u8>, version: i32 },
+    Update {
+        #[serde(with = "data")]
+        before: Vec<u8>,
+        #[serde(with = "data")]
+        after: Vec<u8>,
+        version: i32,
+    },
     /// The node must still be at `version` and have no children left.
-    Delete { before: Vec<u8>, version: i32 },
+    Delete {
+        #[serde(with = "data")]
+        before: Vec<u8>,
+        version: i32,
+    },
+}
+
+/// Node data in a saved plan: text when it is UTF-8, else an array of bytes (exact either way).
+mod data {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => serializer.serialize_str(text),
+            Err(_) => serializer.collect_seq(bytes),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Data {
+            Text(String),
+            Bytes(Vec<u8>),
+        }
+        Ok(match Data::deserialize(deserializer)? {
+            Data::Text(text) => text.into_bytes(),
+            Data::Bytes(bytes) => bytes,
+        })
+    }
 }
 
 impl Action {
@@ -60,6 +135,15 @@ impl Action {
             Action::Create { .. } => "create",
             Action::Update { .. } => "update",
             Action::Delete { .. } => "delete",
+        }
+    }
+
+    /// The node's data before and after the change (`None`: the node does not exist).
+    pub fn data(&self) -> (Option<&[u8]>, Option<&[u8]>) {
+        match self {
+            Action::Create { after } => (None, Some(after)),
+            Action::Update { before, after, .. } => (Some(before), Some(after)),
+            Action::Delete { before, .. } => (Some(before), None),
         }
     }
 }
@@ -117,6 +201,41 @@ impl Plan {
     }
 }
 
+/// What a plan reaches, for summaries: hosts are counted once however many services reach them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// Associated hosts that see a change.
+    pub hosts: usize,
+    /// Of those, hosts whose association changes.
+    pub moving: usize,
+    /// Services whose unassociated hosts see a change (their root's values change).
+    pub unassociated: Vec<String>,
+    /// Changes that revert a live edit made outside jones-sync.
+    pub drift: usize,
+    /// View-integrity findings.
+    pub findings: usize,
+}
+
+impl Reach {
+    pub fn of(plan: &Plan) -> Reach {
+        let mut hosts = std::collections::BTreeSet::new();
+        let mut moving = std::collections::BTreeSet::new();
+        let mut reach = Reach::default();
+        for service in &plan.services {
+            hosts.extend(service.blast_radius.hosts());
+            moving.extend(service.blast_radius.moving());
+            if service.blast_radius.unassociated_hosts {
+                reach.unassociated.push(service.name.clone());
+            }
+            reach.drift += service.changes.iter().filter(|c| c.drift).count();
+            reach.findings += service.view_integrity.len();
+        }
+        reach.hosts = hosts.len();
+        reach.moving = moving.len();
+        reach
+    }
+}
+
 /// The changes that make `live` hold `desired`. `record` is the `jones-sync` record to write with
 /// every service that changes (it never makes a change on its own).
 pub fn diff(desired: &[DesiredService], live: &Snapshot, record: &Value) -> Plan {
@@ -140,6 +259,11 @@ pub fn diff_with(desired: &[DesiredService], live: &Snapshot, record: impl Fn(&s
 
 fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) -> ServicePlan {
     let name = &desired.name;
+    let record_path = paths::record(name);
+    let record_node = live.nodes.get(&record_path);
+    let last_apply_zxid = record_node.map(|node| node.mzxid);
+    // Every write of an apply carries the record's zxid, so a newer node was written by someone else.
+    let drifted = |node: &LiveNode| last_apply_zxid.is_some_and(|zxid| node.mzxid > zxid);
     let mut changes = Vec::new();
     for (path, node) in &desired.nodes {
         match live.nodes.get(path) {
@@ -147,6 +271,7 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
                 path: path.clone(),
                 kind: node.kind,
                 action: Action::Create { after: node.bytes.clone() },
+                drift: false,
             }),
             Some(live_node) if node.kind != NodeKind::Service && !same_content(node.kind, live_node, &node.value) => {
                 changes.push(Change {
@@ -157,6 +282,7 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
                         after: node.bytes.clone(),
                         version: live_node.version,
                     },
+                    drift: drifted(live_node),
                 })
             }
             Some(_) => {}
@@ -175,22 +301,29 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
         };
         if !desired.nodes.contains_key(path) {
             let action = Action::Delete { before: live_node.data.clone(), version: live_node.version };
-            changes.push(Change { path: path.clone(), kind, action });
+            changes.push(Change { path: path.clone(), kind, action, drift: drifted(live_node) });
         }
     }
-    let record_path = paths::record(name);
-    let record_node = live.nodes.get(&record_path);
     if !changes.is_empty() {
         let after = serde_json::to_vec(record).expect("JSON values always serialize");
         let action = match record_node {
             None => Action::Create { after },
             Some(node) => Action::Update { before: node.data.clone(), after, version: node.version },
         };
-        changes.push(Change { path: record_path, kind: NodeKind::Record, action });
+        changes.push(Change { path: record_path, kind: NodeKind::Record, action, drift: false });
     }
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     let guards = guards(desired, live, &changes);
-    ServicePlan { name: name.clone(), managed: record_node.is_some(), changes, guards, log: live.log.clone() }
+    ServicePlan {
+        name: name.clone(),
+        managed: record_node.is_some(),
+        last_apply_zxid,
+        blast_radius: blast::blast_radius(desired, live, &changes),
+        view_integrity: integrity::check(name, live),
+        changes,
+        guards,
+        log: live.log.clone(),
+    }
 }
 
 /// When the nodemap changes, the unchanged live views it points at must still be there, as read.
@@ -211,7 +344,7 @@ fn guards(desired: &DesiredService, live: &LiveService, changes: &[Change]) -> V
 }
 
 /// Whether `path` is `prefix` or below it (by whole components: `/a/conf` is not within `/a/con`).
-fn is_within(path: &str, prefix: &str) -> bool {
+pub(crate) fn is_within(path: &str, prefix: &str) -> bool {
     path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
@@ -228,26 +361,25 @@ fn same_content(kind: NodeKind, live: &LiveNode, desired: &Value) -> bool {
 mod tests;
 
 /// A change to one key of a node's JSON object, for showing an update key by key.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
 pub enum KeyChange {
+    #[serde(rename = "add")]
     Added {
         key: String,
+        #[serde(rename = "after")]
         value: Value,
     },
+    #[serde(rename = "remove")]
     Removed {
         key: String,
+        #[serde(rename = "before")]
         value: Value,
     },
-    Changed {
-        key: String,
-        before: Value,
-        after: Value,
-    },
+    #[serde(rename = "change")]
+    Changed { key: String, before: Value, after: Value },
     /// The node's data is not a JSON object on one side: it changes whole (text as it is).
-    Whole {
-        before: Option<String>,
-        after: Option<String>,
-    },
+    Whole { before: Option<String>, after: Option<String> },
 }
 
 /// Key-level changes from `before` to `after` (node data; `None` when the node does not exist).
@@ -286,7 +418,7 @@ pub fn key_changes(kind: NodeKind, before: Option<&[u8]>, after: Option<&[u8]>) 
 }
 
 impl KeyChange {
-    fn key(&self) -> &str {
+    pub fn key(&self) -> &str {
         match self {
             KeyChange::Added { key, .. } | KeyChange::Removed { key, .. } | KeyChange::Changed { key, .. } => key,
             KeyChange::Whole { .. } => "",

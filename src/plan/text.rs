@@ -1,84 +1,256 @@
 //! The plan as text for people: per service, each node to create (`+`), update (`~`) or delete
-//! (`-`), with the keys that change, then a count line.
+//! (`-`), with the keys that change; then the blast radius and any view-integrity findings; then a
+//! summary line that counts changes and the hosts they reach, and warnings for drift.
+//!
+//! Colour is optional (the caller decides: `--color`, `NO_COLOR`, a terminal); without it the
+//! output is plain text. Sensitive values are redacted by the [`Redactor`] given.
 
 use std::fmt::Write;
 
-use serde_json::Value;
+use anstyle::{AnsiColor, Style};
 
-use super::{Action, Change, KeyChange, Plan, key_changes};
+use super::redact::Redactor;
+use super::show::{self, DiffLine, Row};
+use super::{Action, Change, Plan, ServicePlan, integrity};
 use crate::view::NodeKind;
 
-pub fn render(plan: &Plan) -> String {
+const GREEN: Style = AnsiColor::Green.on_default();
+const RED: Style = AnsiColor::Red.on_default();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const DIM: Style = Style::new().dimmed();
+const BOLD: Style = Style::new().bold();
+const WARN: Style = AnsiColor::Magenta.on_default().bold();
+
+/// Applies styles only when colour is on.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn paint(self, style: Style, text: &str) -> String {
+        if self.0 { format!("{}{text}{}", style.render(), style.render_reset()) } else { text.to_string() }
+    }
+}
+
+pub fn render(plan: &Plan, redactor: &Redactor, colour: bool) -> String {
+    let p = Paint(colour);
     let mut out = String::new();
     if plan.create_root {
-        out.push_str("+ /services (the parent of every service)\n\n");
+        let _ = writeln!(out, "{} /services (the parent of every service)\n", p.paint(GREEN, "+"));
     }
     for service in &plan.services {
-        if service.is_empty() {
-            let _ = writeln!(out, "{}: no changes\n", service.name);
-            continue;
-        }
-        let c = service.counts();
-        let adopt = if service.managed { "" } else { ", not managed by jones-sync yet" };
-        let _ = writeln!(
-            out,
-            "{}: {} to create, {} to update, {} to delete{adopt}",
-            service.name, c.create, c.update, c.delete
-        );
-        for change in &service.changes {
-            render_change(&mut out, change);
-        }
-        out.push('\n');
+        render_service(&mut out, service, redactor, p);
     }
     if !plan.unmanaged.is_empty() {
         let _ = writeln!(out, "Not in the repository (left untouched): {}\n", plan.unmanaged.join(", "));
     }
-    let c = plan.counts();
-    if plan.is_empty() {
-        out.push_str("No changes. ZooKeeper matches the repository.\n");
-    } else {
-        let _ = writeln!(out, "Plan: {} to create, {} to update, {} to delete.", c.create, c.update, c.delete);
+    out.push_str(&summary(plan));
+    let drift = plan.services.iter().flat_map(|s| &s.changes).filter(|c| c.drift).count();
+    if drift > 0 {
+        let _ = writeln!(
+            out,
+            "{} {} {} made outside jones-sync since its last apply (marked `drift` above).",
+            p.paint(WARN, "Drift:"),
+            show::count(drift, "change"),
+            if drift == 1 { "reverts an edit" } else { "revert edits" },
+        );
+    }
+    let findings: usize = plan.services.iter().map(|s| s.view_integrity.len()).sum();
+    if findings > 0 {
+        let _ = writeln!(
+            out,
+            "{} {} live {} not follow from the live conf (listed above); applying rewrites them.",
+            p.paint(WARN, "View integrity:"),
+            findings,
+            if findings == 1 { "view does" } else { "views do" },
+        );
     }
     out
 }
 
-fn render_change(out: &mut String, change: &Change) {
-    let (sign, before, after) = match &change.action {
-        Action::Create { after } => ('+', None, Some(after.as_slice())),
-        Action::Update { before, after, .. } => ('~', Some(before.as_slice()), Some(after.as_slice())),
-        Action::Delete { before, .. } => ('-', Some(before.as_slice()), None),
-    };
-    let note = match change.kind {
-        NodeKind::View => " (view, derived)",
-        NodeKind::Conf => " (conf)",
-        NodeKind::Nodemap => " (nodemap)",
-        NodeKind::Record => " (record of this apply)",
-        NodeKind::Service => " (service)",
-        NodeKind::Root => "",
-    };
-    let _ = writeln!(out, "  {sign} {}{note}", change.path);
-    if matches!(change.kind, NodeKind::Record | NodeKind::Service | NodeKind::Root) {
-        return;
+/// `Plan: 1 to create, 2 to update, 0 to delete. Reaches 3 hosts (1 moving) and all unassociated
+/// hosts of shop.`, or `No changes. ...`.
+pub fn summary(plan: &Plan) -> String {
+    if plan.is_empty() {
+        return "No changes. ZooKeeper matches the repository.\n".to_string();
     }
-    let changes = key_changes(change.kind, before, after);
-    if changes.is_empty() && after.is_some() {
-        let _ = writeln!(out, "      (empty)");
-    }
-    for key_change in changes {
-        let _ = match key_change {
-            KeyChange::Added { key, value } => writeln!(out, "      + {key} = {}", show(&value)),
-            KeyChange::Removed { key, value } => writeln!(out, "      - {key} = {}", show(&value)),
-            KeyChange::Changed { key, before, after } => {
-                writeln!(out, "      ~ {key}: {} → {}", show(&before), show(&after))
-            }
-            KeyChange::Whole { before, after } => {
-                let text = |t: Option<String>| t.unwrap_or_else(|| "(none)".into());
-                writeln!(out, "      ~ whole value (not a JSON object): {} → {}", text(before), text(after))
-            }
-        };
+    let c = plan.counts();
+    format!("Plan: {} to create, {} to update, {} to delete. {}\n", c.create, c.update, c.delete, reach(plan))
+}
+
+/// `Reaches 3 hosts (1 moving) and all unassociated hosts of shop.`
+pub(crate) fn reach(plan: &Plan) -> String {
+    let reach = super::Reach::of(plan);
+    let hosts = match (reach.hosts, reach.moving) {
+        (0, _) => None,
+        (n, 0) => Some(show::count(n, "host")),
+        (n, m) => Some(format!("{} ({m} moving)", show::count(n, "host"))),
+    };
+    let unassociated = match reach.unassociated.as_slice() {
+        [] => None,
+        services if services.len() <= 3 => Some(format!("all unassociated hosts of {}", services.join(", "))),
+        services => Some(format!("all unassociated hosts of {} services", services.len())),
+    };
+    match (hosts, unassociated) {
+        (None, None) => "Reaches no hosts.".to_string(),
+        (Some(h), None) => format!("Reaches {h}."),
+        (None, Some(u)) => format!("Reaches {u}."),
+        (Some(h), Some(u)) => format!("Reaches {h} and {u}."),
     }
 }
 
-fn show(value: &Value) -> String {
-    value.to_string()
+fn render_service(out: &mut String, service: &ServicePlan, redactor: &Redactor, p: Paint) {
+    if service.is_empty() {
+        let _ = writeln!(out, "{}: no changes\n", p.paint(BOLD, &service.name));
+        return;
+    }
+    let c = service.counts();
+    let adopt = if service.managed { "" } else { ", not managed by jones-sync yet" };
+    let _ = writeln!(
+        out,
+        "{}: {} to create, {} to update, {} to delete{adopt}",
+        p.paint(BOLD, &service.name),
+        c.create,
+        c.update,
+        c.delete
+    );
+    for change in &service.changes {
+        render_change(out, change, redactor, p);
+    }
+    render_blast_radius(out, service, redactor, p);
+    render_integrity(out, service, redactor, p);
+    out.push('\n');
+}
+
+fn render_change(out: &mut String, change: &Change, redactor: &Redactor, p: Paint) {
+    let (before, after) = change.action.data();
+    let (sign, style) = match &change.action {
+        Action::Create { .. } => ("+", GREEN),
+        Action::Update { .. } => ("~", YELLOW),
+        Action::Delete { .. } => ("-", RED),
+    };
+    let note = match change.kind {
+        NodeKind::View => p.paint(DIM, " (view, derived)"),
+        NodeKind::Conf => " (conf)".to_string(),
+        NodeKind::Nodemap => " (nodemap)".to_string(),
+        NodeKind::Record => " (record of this apply)".to_string(),
+        NodeKind::Service => " (service)".to_string(),
+        NodeKind::Root => String::new(),
+    };
+    let drift = if change.drift {
+        format!(" {}", p.paint(WARN, "drift: changed outside jones-sync since its last apply; applying reverts that"))
+    } else {
+        String::new()
+    };
+    let _ = writeln!(out, "  {} {}{note}{drift}", p.paint(style, sign), change.path);
+    if matches!(change.kind, NodeKind::Record | NodeKind::Service | NodeKind::Root) {
+        return;
+    }
+    let rows = show::node_rows(change.kind, before, after, redactor);
+    if rows.is_empty() && after.is_some() {
+        let _ = writeln!(out, "      (empty)");
+    }
+    render_rows(out, &rows, "      ", p);
+}
+
+/// Key-level rows, each line starting with `indent`.
+fn render_rows(out: &mut String, rows: &[Row], indent: &str, p: Paint) {
+    for row in rows {
+        match row {
+            Row::Added { key, value } => value_lines(out, indent, &p.paint(GREEN, "+"), key, value),
+            Row::Removed { key, value } => value_lines(out, indent, &p.paint(RED, "-"), key, value),
+            Row::Changed { key, before, after } => {
+                let _ = writeln!(out, "{indent}{} {key}: {before} → {after}", p.paint(YELLOW, "~"));
+            }
+            Row::ChangedSensitive { key } => {
+                let _ = writeln!(out, "{indent}{} {key}: (a sensitive value inside changes)", p.paint(YELLOW, "~"));
+            }
+            Row::ChangedLines { key, lines } => {
+                let _ = writeln!(out, "{indent}{} {key}:", p.paint(YELLOW, "~"));
+                for line in lines {
+                    let _ = match line {
+                        DiffLine::Same(text) => writeln!(out, "{indent}    {text}"),
+                        DiffLine::Removed(text) => writeln!(out, "{indent}  {} {text}", p.paint(RED, "-")),
+                        DiffLine::Added(text) => writeln!(out, "{indent}  {} {text}", p.paint(GREEN, "+")),
+                        DiffLine::Skipped => writeln!(out, "{indent}    {}", p.paint(DIM, "...")),
+                    };
+                }
+            }
+            Row::Whole { before, after } => {
+                let text = |t: &Option<String>| t.clone().unwrap_or_else(|| "(none)".into());
+                let _ = writeln!(
+                    out,
+                    "{indent}{} whole value (not a JSON object): {} → {}",
+                    p.paint(YELLOW, "~"),
+                    text(before),
+                    text(after)
+                );
+            }
+        }
+    }
+}
+
+/// `+ key = value`, a long value continuing on the following lines.
+fn value_lines(out: &mut String, indent: &str, sign: &str, key: &str, value: &[String]) {
+    let mut lines = value.iter();
+    let _ = writeln!(out, "{indent}{sign} {key} = {}", lines.next().map_or("", String::as_str));
+    for line in lines {
+        let _ = writeln!(out, "{indent}  {line}");
+    }
+}
+
+fn render_blast_radius(out: &mut String, service: &ServicePlan, redactor: &Redactor, p: Paint) {
+    let blast = &service.blast_radius;
+    if blast.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  {} {}", p.paint(BOLD, "Blast radius:"), show::blast_head(blast));
+    if blast.unassociated_hosts {
+        let _ = writeln!(out, "    (root): every host without an association");
+    }
+    for env in &blast.environments {
+        let hosts =
+            if env.hosts.is_empty() { "no hosts".to_string() } else { show::host_list(&env.hosts, show::one_line) };
+        let _ = writeln!(out, "    {} (view {}d): {hosts}", env.environment, env.action);
+    }
+    for group in &blast.moves {
+        let from = show::association(&service.name, group.from.as_deref());
+        let to = show::association(&service.name, group.to.as_deref());
+        let verb = if group.hosts.len() == 1 { "moves" } else { "move" };
+        let _ = writeln!(out, "    {} {verb} from {from} to {to}", show::host_list(&group.hosts, show::one_line));
+        let rows = show::rows(&group.changes, redactor);
+        if rows.is_empty() {
+            let _ = writeln!(out, "        (the same values)");
+        }
+        render_rows(out, &rows, "        ", p);
+    }
+}
+
+fn render_integrity(out: &mut String, service: &ServicePlan, redactor: &Redactor, p: Paint) {
+    if service.view_integrity.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  {} live views that do not follow from the live conf (as Jones' web UI can leave them):",
+        p.paint(WARN, "View integrity:")
+    );
+    for finding in &service.view_integrity {
+        let path = &finding.path;
+        match &finding.problem {
+            integrity::Problem::Differs { changes } => {
+                let _ = writeln!(out, "    {path} differs from the materialized conf (live → materialized):");
+                render_rows(out, &show::rows(changes, redactor), "        ", p);
+            }
+            integrity::Problem::Missing => {
+                let _ = writeln!(out, "    {path} is missing, though its environment has a conf node");
+            }
+            integrity::Problem::Orphan => {
+                let _ = writeln!(out, "    {path} has no conf node");
+            }
+            integrity::Problem::UnreadableConf => {
+                let _ =
+                    writeln!(out, "    {path} is not a JSON object, so the views at and below it cannot be checked");
+            }
+        }
+    }
 }

@@ -24,6 +24,8 @@ pub struct Settings {
     /// `[services.<name>]`: settings of one service, by name.
     #[serde(default)]
     pub services: BTreeMap<String, ServiceSettings>,
+    #[serde(default)]
+    pub plan: PlanSettings,
 }
 
 /// `[history]`: the audit log kept in ZooKeeper below each service's record.
@@ -61,6 +63,25 @@ pub struct ServiceSettings {
     /// `pin = "<rev>"`: the service's content comes from `services/<name>/` at this git revision,
     /// whatever the rest of the repository holds. With its place in the file, for problems.
     pub pin: Option<Spanned<String>>,
+}
+
+/// `[plan]`: how plans are shown.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSettings {
+    /// Globs on key names whose values every rendering shows as `(sensitive)`; `None` (absent):
+    /// [`crate::plan::redact::DEFAULT_PATTERNS`]; `[]` shows everything.
+    pub sensitive_keys: Option<Vec<Spanned<String>>>,
+}
+
+impl PlanSettings {
+    /// The patterns in force.
+    pub fn sensitive_keys(&self) -> Vec<String> {
+        match &self.sensitive_keys {
+            Some(patterns) => patterns.iter().map(|p| p.get_ref().clone()).collect(),
+            None => crate::plan::redact::DEFAULT_PATTERNS.iter().map(|p| p.to_string()).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -102,6 +123,11 @@ pub fn parse(text: &str) -> Result<Settings, Problem> {
     {
         return Err(Problem::at(FILE, text, pin.span().start, "invalid settings: a pin must name a git revision"));
     }
+    for pattern in settings.plan.sensitive_keys.iter().flatten() {
+        if let Err(err) = crate::plan::redact::check_pattern(pattern.get_ref()) {
+            return Err(Problem::at(FILE, text, pattern.span().start, format!("invalid settings: {err}")));
+        }
+    }
     Ok(settings)
 }
 
@@ -120,6 +146,19 @@ mod tests {
     fn empty_file_means_defaults() {
         assert_eq!(parse("").unwrap(), Settings::default());
         assert_eq!(Settings::default().zookeeper.max_node_bytes, 1_048_575);
+    }
+
+    #[test]
+    fn sensitive_keys_default_when_absent_and_are_checked_where_written() {
+        assert_eq!(Settings::default().plan.sensitive_keys(), crate::plan::redact::DEFAULT_PATTERNS);
+        let set = parse("[plan]\nsensitive_keys = [\"*pin*\"]\n").unwrap();
+        assert_eq!(set.plan.sensitive_keys(), ["*pin*"]);
+        assert!(parse("[plan]\nsensitive_keys = []\n").unwrap().plan.sensitive_keys().is_empty());
+        let problem = parse("[plan]\nsensitive_keys = [\"ok\", \"[x\"]\n").unwrap_err();
+        assert_eq!(
+            problem.to_string(),
+            "jones-sync.toml:2:25: invalid settings: invalid sensitive key pattern `[x`: unclosed character class; missing ']'"
+        );
     }
 
     #[test]

@@ -34,8 +34,14 @@ shop: 7 to create, 0 to update, 0 to delete, not managed by jones-sync yet
   + /services/shop/views/prod (view, derived)
       + name = \"shop\"
       + timeout = 45
+  Blast radius: 1 host (1 moving) and all unassociated hosts
+    (root): every host without an association
+    prod (view created): no hosts
+    web1 moves from (no association) to prod
+        + name = \"shop\"
+        + timeout = 45
 
-Plan: 8 to create, 0 to update, 0 to delete.
+Plan: 8 to create, 0 to update, 0 to delete. Reaches 1 host (1 moving) and all unassociated hosts of shop.
 ",
     );
     let applied = t.run(&["apply", "--yes"]).success();
@@ -99,8 +105,13 @@ s: 0 to create, 6 to update, 0 to delete
       ~ timeout: 30 → 60
   ~ /services/s/views/prod/canary (view, derived)
       ~ timeout: 30 → 60
+  Blast radius: 3 hosts and all unassociated hosts
+    (root): every host without an association
+    dev (view updated): no hosts
+    prod (view updated): p1
+    prod/canary (view updated): c1, c2
 
-Plan: 0 to create, 6 to update, 0 to delete.
+Plan: 0 to create, 6 to update, 0 to delete. Reaches 3 hosts and all unassociated hosts of s.
 ",
     );
     t.run(&["apply", "--yes"]).success();
@@ -132,8 +143,13 @@ s: 0 to create, 2 to update, 0 to delete
   ~ /services/s/jones-sync (record of this apply)
   ~ /services/s/nodemaps (nodemap)
       ~ c1: \"/services/s/views/prod/canary\" → \"/services/s/views/dev\"
+  Blast radius: 1 host (1 moving)
+    c1 moves from prod/canary to dev
+        ~ db: {\"host\":\"db9\"} → {\"host\":\"db0\",\"port\":5432}
+        + debug = true
+        - region = \"us\"
 
-Plan: 0 to create, 2 to update, 0 to delete.
+Plan: 0 to create, 2 to update, 0 to delete. Reaches 1 host (1 moving).
 ",
     );
     t.run(&["apply", "--yes"]).success();
@@ -148,7 +164,11 @@ fn deleting_an_environment_removes_its_subtree_children_first() {
     let t = applied_tree("delete");
     t.remove("services/s/prod");
     let plan = t.run(&["plan"]).success();
-    assert!(plan.stdout.ends_with("Plan: 0 to create, 2 to update, 4 to delete.\n"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.ends_with("Plan: 0 to create, 2 to update, 4 to delete. Reaches 3 hosts (3 moving).\n"),
+        "{}",
+        plan.stdout
+    );
     assert!(
         plan.stdout.contains("  - /services/s/conf/prod/canary (conf)\n      - db = {\"host\":\"db9\"}\n"),
         "{}",

@@ -192,8 +192,10 @@ b: 0 to create, 3 to update, 0 to delete
   ~ /services/b/jones-sync (record of this apply)
   ~ /services/b/views (view, derived)
       ~ y: 1 → 2
+  Blast radius: all unassociated hosts
+    (root): every host without an association
 
-Plan: 0 to create, 3 to update, 0 to delete.
+Plan: 0 to create, 3 to update, 0 to delete. Reaches all unassociated hosts of b.
 
 Note: `a` is pinned to `v1` ({}) in jones-sync.toml: its configuration comes from that commit.
 ",

@@ -64,8 +64,11 @@ s: 0 to create, 4 to update, 0 to delete
       ~ a: 3 → 2
   ~ /services/s/views/prod (view, derived)
       ~ a: 3 → 2
+  Blast radius: 1 host and all unassociated hosts
+    (root): every host without an association
+    prod (view updated): w1
 
-Plan: 0 to create, 4 to update, 0 to delete.
+Plan: 0 to create, 4 to update, 0 to delete. Reaches 1 host and all unassociated hosts of s.
 
 s: applied in one transaction: 0 created, 4 updated, 0 deleted, zxid {zxid}
 Apply complete: 0 created, 4 updated, 0 deleted.

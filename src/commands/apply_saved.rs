@@ -1,0 +1,49 @@
+//! `jones-sync apply FILE`: execute exactly a plan saved by `plan --out FILE`. The repository is
+//! not read and nothing is asked; the plan is refused if it was made for another ZooKeeper, by a
+//! newer jones-sync, or if any node it touches changed since it was made (every such node listed,
+//! nothing written).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+use super::{Options, actor, out, show_sensitive};
+use crate::cli::ApplyArgs;
+use crate::plan::redact::Redactor;
+use crate::plan::saved::{SavedPlan, SavedPlanError, stale_nodes};
+use crate::zk::Zk;
+
+pub(crate) async fn run(options: &Options, args: &ApplyArgs, file: &Path) -> anyhow::Result<ExitCode> {
+    if !args.services.is_empty() {
+        bail!(
+            "--service cannot be combined with a plan file: the plan says what to apply \
+             (make it with `jones-sync plan --service NAME --out FILE`)"
+        );
+    }
+    let show = show_sensitive(args.show_sensitive)?;
+    let saved = SavedPlan::read(file)?;
+    saved.check_target(file, &options.zk)?;
+    if saved.source.dirty && !args.allow_dirty {
+        bail!(
+            "the plan `{}` was made from config files with uncommitted changes, so the recorded commit would not \
+             describe what is applied: pass --allow-dirty to apply it anyway",
+            file.display()
+        );
+    }
+    let plan = saved.plan_for(&actor(args.actor.clone()));
+    let redactor = Redactor::new(&saved.sensitive_keys, show)?;
+    if plan.is_empty() {
+        out(&crate::plan::text::render(&plan, &redactor, options.colour));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
+    let names: Vec<String> = plan.services.iter().filter(|s| !s.is_empty()).map(|s| s.name.clone()).collect();
+    let live = zk.snapshot(&names).await?;
+    let stale = stale_nodes(&plan, &live);
+    if !stale.is_empty() {
+        return Err(SavedPlanError::Stale { path: file.display().to_string(), nodes: stale }.into());
+    }
+    out(&crate::plan::text::render(&plan, &redactor, options.colour));
+    super::apply::apply_and_report(&zk, &plan, saved.max_request_bytes, saved.history_keep).await
+}

@@ -1,0 +1,210 @@
+//! The plan as JSON for programs (`plan --format json`). The schema is documented in the README
+//! and is a contract: it is built here from the plan by explicit output types, so the plan's
+//! internal shape can change without changing it.
+//!
+//! Compatibility: `format_version` is semver. A minor version adds fields; consumers ignore
+//! fields they do not know and reject a major version they do not know. Values are redacted like
+//! every other rendering; there is no colour and no prose.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::blast::environment_of;
+use super::redact::Redactor;
+use super::{Change, KeyChange, Plan, Reach, ServicePlan, integrity};
+use crate::view::NodeKind;
+
+/// The version of this schema.
+pub const FORMAT_VERSION: &str = "1.0.0";
+
+#[derive(Serialize)]
+struct Output<'a> {
+    format_version: &'static str,
+    summary: Summary,
+    /// `/services` itself is created first.
+    create_root: bool,
+    services: Vec<ServiceOut<'a>>,
+    /// Services in ZooKeeper that the repository does not have (never touched).
+    unmanaged_services: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Summary {
+    has_changes: bool,
+    create: usize,
+    update: usize,
+    delete: usize,
+    hosts_affected: usize,
+    hosts_moving: usize,
+    unassociated_hosts: Vec<String>,
+    drift: usize,
+    view_integrity: usize,
+}
+
+#[derive(Serialize)]
+struct ServiceOut<'a> {
+    name: &'a str,
+    managed: bool,
+    last_apply_zxid: Option<i64>,
+    changes: Vec<ChangeOut<'a>>,
+    blast_radius: BlastOut<'a>,
+    view_integrity: Vec<FindingOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct ChangeOut<'a> {
+    action: &'static str,
+    path: &'a str,
+    kind: &'static str,
+    before: Value,
+    after: Value,
+    drift: bool,
+}
+
+#[derive(Serialize)]
+struct BlastOut<'a> {
+    unassociated_hosts: bool,
+    hosts_affected: Vec<&'a str>,
+    environments: Vec<EnvironmentOut<'a>>,
+    moves: Vec<MoveOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct EnvironmentOut<'a> {
+    environment: &'a str,
+    view: &'a str,
+    action: &'a str,
+    hosts: &'a [String],
+}
+
+#[derive(Serialize)]
+struct MoveOut<'a> {
+    hosts: &'a [String],
+    from: Option<String>,
+    to: Option<String>,
+    from_view: Option<&'a str>,
+    to_view: Option<&'a str>,
+    changes: Vec<KeyChange>,
+}
+
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    path: &'a str,
+    problem: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<Vec<KeyChange>>,
+}
+
+pub fn render(plan: &Plan, redactor: &Redactor) -> String {
+    let counts = plan.counts();
+    let reach = Reach::of(plan);
+    let output = Output {
+        format_version: FORMAT_VERSION,
+        summary: Summary {
+            has_changes: !plan.is_empty(),
+            create: counts.create,
+            update: counts.update,
+            delete: counts.delete,
+            hosts_affected: reach.hosts,
+            hosts_moving: reach.moving,
+            unassociated_hosts: reach.unassociated,
+            drift: reach.drift,
+            view_integrity: reach.findings,
+        },
+        create_root: plan.create_root,
+        services: plan.services.iter().map(|s| service(s, redactor)).collect(),
+        unmanaged_services: &plan.unmanaged,
+    };
+    let mut text = serde_json::to_string_pretty(&output).expect("plans always serialize");
+    text.push('\n');
+    text
+}
+
+fn service<'a>(service: &'a ServicePlan, r: &Redactor) -> ServiceOut<'a> {
+    let blast = &service.blast_radius;
+    let env = |view: Option<&str>| view.map(|v| environment_of(&service.name, v).unwrap_or_else(|| v.to_string()));
+    ServiceOut {
+        name: &service.name,
+        managed: service.managed,
+        last_apply_zxid: service.last_apply_zxid,
+        changes: service.changes.iter().map(|c| change(c, r)).collect(),
+        blast_radius: BlastOut {
+            unassociated_hosts: blast.unassociated_hosts,
+            hosts_affected: blast.hosts().into_iter().collect(),
+            environments: blast
+                .environments
+                .iter()
+                .map(|e| EnvironmentOut {
+                    environment: &e.environment,
+                    view: &e.view,
+                    action: &e.action,
+                    hosts: &e.hosts,
+                })
+                .collect(),
+            moves: blast
+                .moves
+                .iter()
+                .map(|m| MoveOut {
+                    hosts: &m.hosts,
+                    from: env(m.from.as_deref()),
+                    to: env(m.to.as_deref()),
+                    from_view: m.from.as_deref(),
+                    to_view: m.to.as_deref(),
+                    changes: key_changes(&m.changes, r),
+                })
+                .collect(),
+        },
+        view_integrity: service
+            .view_integrity
+            .iter()
+            .map(|f| {
+                let (problem, changes) = match &f.problem {
+                    integrity::Problem::Differs { changes } => ("differs", Some(key_changes(changes, r))),
+                    integrity::Problem::Missing => ("missing", None),
+                    integrity::Problem::Orphan => ("orphan", None),
+                    integrity::Problem::UnreadableConf => ("unreadable_conf", None),
+                };
+                FindingOut { path: &f.path, problem, changes }
+            })
+            .collect(),
+    }
+}
+
+fn change<'a>(change: &'a Change, r: &Redactor) -> ChangeOut<'a> {
+    let (before, after) = change.action.data();
+    let value = |data: Option<&[u8]>| match data {
+        None => Value::Null,
+        Some(_) if matches!(change.kind, NodeKind::Service | NodeKind::Root) => Value::Null,
+        // An empty nodemap means no associations (JONES.md).
+        Some(data) if change.kind == NodeKind::Nodemap && data.iter().all(u8::is_ascii_whitespace) => {
+            Value::Object(Default::default())
+        }
+        Some(data) => r.data(data).unwrap_or_else(|| Value::String(r.text(&String::from_utf8_lossy(data)))),
+    };
+    ChangeOut {
+        action: change.action.name(),
+        path: &change.path,
+        kind: change.kind.as_str(),
+        before: value(before),
+        after: value(after),
+        drift: change.drift,
+    }
+}
+
+/// Key changes with their values redacted.
+fn key_changes(changes: &[KeyChange], r: &Redactor) -> Vec<KeyChange> {
+    changes
+        .iter()
+        .map(|c| match c {
+            KeyChange::Added { key, value } => KeyChange::Added { key: key.clone(), value: r.value_of(key, value) },
+            KeyChange::Removed { key, value } => KeyChange::Removed { key: key.clone(), value: r.value_of(key, value) },
+            KeyChange::Changed { key, before, after } => {
+                KeyChange::Changed { key: key.clone(), before: r.value_of(key, before), after: r.value_of(key, after) }
+            }
+            KeyChange::Whole { before, after } => KeyChange::Whole {
+                before: before.as_deref().map(|t| r.text(t)),
+                after: after.as_deref().map(|t| r.text(t)),
+            },
+        })
+        .collect()
+}

@@ -1,0 +1,368 @@
+//! The plan as GitHub-flavoured markdown for a pull-request comment (`plan --format markdown`):
+//! the summary line, warnings, a table of the services that change, then one collapsible section
+//! per service with its blast radius, view-integrity findings and changes (a `diff` code block, so
+//! GitHub colours additions and removals).
+//!
+//! A comment holds at most 65,536 characters, so the output stays under [`LIMIT`]: sections are
+//! added while they fit, and a larger plan is cut between two changes (every open code block and
+//! section is closed) with a note that says how much is missing and where the full plan is.
+//!
+//! Names that come from users (services, hosts, environments) are shown in code spans, HTML-escaped
+//! where they appear inside HTML, and every line of a code block starts with a sign or spaces, so
+//! no value can end a block or section early.
+
+use std::fmt::Write;
+
+use super::redact::Redactor;
+use super::show::{self, DiffLine, Row};
+use super::{Action, Change, Plan, Reach, ServicePlan, integrity};
+use crate::view::NodeKind;
+
+/// The longest output, in bytes (so also in characters).
+pub const LIMIT: usize = 60_000;
+/// Room kept for closing what is open and for the note when the plan is cut.
+const RESERVE: usize = 2_500;
+/// The marker on the first line, so a CI step can find and update its earlier comment.
+pub const MARKER: &str = "<!-- jones-sync plan -->";
+
+/// `full_plan` says where the full plan is, for the note on a cut plan (a sentence or two).
+pub fn render(plan: &Plan, redactor: &Redactor, full_plan: &str) -> String {
+    let mut w = Writer { out: String::new(), budget: LIMIT - RESERVE, cut: false };
+    let reach = Reach::of(plan);
+    w.push(&header(plan, &reach));
+    let changing: Vec<&ServicePlan> =
+        plan.services.iter().filter(|s| !s.is_empty() || !s.view_integrity.is_empty()).collect();
+    if !changing.is_empty() {
+        table(&mut w, &changing);
+    }
+    let unchanged: Vec<String> = plan.services.iter().filter(|s| s.is_empty()).map(|s| code(&s.name)).collect();
+    if !unchanged.is_empty() {
+        w.push(&format!("No changes: {}.\n\n", unchanged.join(", ")));
+    }
+    if !plan.unmanaged.is_empty() {
+        let names: Vec<String> = plan.unmanaged.iter().map(|n| code(n)).collect();
+        w.push(&format!("Not in the repository (left untouched): {}.\n\n", names.join(", ")));
+    }
+    let total: usize = plan.services.iter().map(|s| s.changes.len()).sum();
+    let mut shown = 0;
+    for service in changing {
+        if w.cut {
+            break;
+        }
+        shown += section(&mut w, service, redactor);
+    }
+    if w.cut {
+        let mut note = String::from("> [!NOTE]\n> **This plan is cut to fit in a comment");
+        let _ = write!(note, ": {} of {} changes are not shown.** ", total - shown, total);
+        let hint: String = full_plan.chars().take(1_000).collect();
+        let _ = writeln!(note, "{}", hint.replace('\n', " "));
+        w.out.push_str(&note);
+    }
+    debug_assert!(w.out.len() <= LIMIT, "markdown plan of {} bytes", w.out.len());
+    w.out
+}
+
+/// Output that refuses what would not fit, and remembers that it did.
+struct Writer {
+    out: String,
+    budget: usize,
+    cut: bool,
+}
+
+impl Writer {
+    /// Appends `text` if it fits; returns whether it did.
+    fn push(&mut self, text: &str) -> bool {
+        if !self.cut && self.out.len() + text.len() <= self.budget {
+            self.out.push_str(text);
+            true
+        } else {
+            self.cut = true;
+            false
+        }
+    }
+
+    /// Appends `text` whatever its size: what closes something opened (kept in the reserve).
+    fn close(&mut self, text: &str) {
+        self.out.push_str(text);
+    }
+}
+
+fn header(plan: &Plan, reach: &Reach) -> String {
+    let mut out = format!("{MARKER}\n### jones-sync plan\n\n");
+    let summary = super::text::summary(plan);
+    match summary.split_once(". ") {
+        Some((first, rest)) if !plan.is_empty() => {
+            let _ = writeln!(out, "**{first}.** {}", rest.trim_end());
+        }
+        _ => {
+            let _ = writeln!(out, "**{}**", summary.trim_end());
+        }
+    }
+    out.push('\n');
+    if plan.create_root {
+        out.push_str("Creates `/services`, the parent of every service.\n\n");
+    }
+    if reach.drift > 0 {
+        let _ = write!(
+            out,
+            "> [!WARNING]\n> **Drift:** {} {} made outside jones-sync since its last apply (marked `drift` below).\n\n",
+            show::count(reach.drift, "change"),
+            if reach.drift == 1 { "reverts an edit" } else { "revert edits" },
+        );
+    }
+    if reach.findings > 0 {
+        let _ = write!(
+            out,
+            "> [!WARNING]\n> **View integrity:** {} live {} not follow from the live conf (listed below); applying rewrites them.\n\n",
+            reach.findings,
+            if reach.findings == 1 { "view does" } else { "views do" },
+        );
+    }
+    out
+}
+
+fn table(w: &mut Writer, services: &[&ServicePlan]) {
+    if !w.push("| Service | Create | Update | Delete | Hosts reached | Drift |\n|:--|--:|--:|--:|:--|--:|\n") {
+        return;
+    }
+    for service in services {
+        let c = service.counts();
+        let blast = &service.blast_radius;
+        let mut hosts = match (blast.hosts().len(), blast.moving().len()) {
+            (0, _) => String::new(),
+            (n, 0) => n.to_string(),
+            (n, m) => format!("{n} ({m} moving)"),
+        };
+        if blast.unassociated_hosts {
+            hosts = if hosts.is_empty() { "all unassociated".into() } else { format!("{hosts} + all unassociated") };
+        }
+        if hosts.is_empty() {
+            hosts = "none".into();
+        }
+        let drift = service.changes.iter().filter(|c| c.drift).count();
+        let name = code(&service.name).replace('|', "\\|");
+        let adopt = if service.managed { "" } else { " (new to jones-sync)" };
+        let row = format!("| {name}{adopt} | {} | {} | {} | {hosts} | {drift} |\n", c.create, c.update, c.delete);
+        if !w.push(&row) {
+            w.close("\n");
+            return;
+        }
+    }
+    w.push("\n");
+}
+
+/// One service's collapsible section; returns how many of its changes were shown.
+fn section(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> usize {
+    let c = service.counts();
+    let open = format!(
+        "<details><summary><code>{}</code>: {} to create, {} to update, {} to delete</summary>\n\n",
+        html(&service.name),
+        c.create,
+        c.update,
+        c.delete
+    );
+    if !w.push(&open) {
+        return 0;
+    }
+    let shown = blast_radius(w, service, redactor) && integrity(w, service, redactor);
+    let shown = if shown { changes(w, service, redactor) } else { 0 };
+    w.close("</details>\n\n");
+    shown
+}
+
+/// The blast radius; returns whether all of it fit.
+fn blast_radius(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> bool {
+    let blast = &service.blast_radius;
+    if blast.is_empty() {
+        return true;
+    }
+    let head = show::blast_head(blast);
+    let mut items = Vec::new();
+    if blast.unassociated_hosts {
+        items.push("- `(root)`: every host without an association\n".to_string());
+    }
+    for env in &blast.environments {
+        let hosts = if env.hosts.is_empty() { "no hosts".to_string() } else { show::host_list(&env.hosts, code) };
+        items.push(format!("- {} (view {}d): {hosts}\n", code(&env.environment), env.action));
+    }
+    let mut diffs = Vec::new();
+    for group in &blast.moves {
+        let from = show::association(&service.name, group.from.as_deref());
+        let to = show::association(&service.name, group.to.as_deref());
+        let verb = if group.hosts.len() == 1 { "moves" } else { "move" };
+        items.push(format!("- {} {verb} from {} to {}\n", show::host_list(&group.hosts, code), code(&from), code(&to)));
+        let mut diff = format!("@@ {} → {} @@\n", show::one_line(&from), show::one_line(&to));
+        let rows = show::rows(&group.changes, redactor);
+        if rows.is_empty() {
+            diff.push_str("    (the same values)\n");
+        }
+        rows_to_diff(&mut diff, &rows);
+        diffs.push(diff);
+    }
+    if !w.push(&format!("**Blast radius:** {head}\n\n")) {
+        return false;
+    }
+    for item in items {
+        if !w.push(&item) {
+            w.close("\n");
+            return false;
+        }
+    }
+    w.push("\n");
+    fenced(w, &diffs)
+}
+
+/// View-integrity findings; returns whether all of them fit.
+fn integrity(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> bool {
+    if service.view_integrity.is_empty() {
+        return true;
+    }
+    if !w.push(
+        "**View integrity:** live views that do not follow from the live conf (as Jones' web UI can leave them):\n\n",
+    ) {
+        return false;
+    }
+    let mut diffs = Vec::new();
+    for finding in &service.view_integrity {
+        let path = code(&finding.path);
+        let item = match &finding.problem {
+            integrity::Problem::Differs { changes } => {
+                let mut diff = format!("@@ {} (live → materialized) @@\n", finding.path);
+                rows_to_diff(&mut diff, &show::rows(changes, redactor));
+                diffs.push(diff);
+                format!("- {path} differs from the materialized conf\n")
+            }
+            integrity::Problem::Missing => format!("- {path} is missing, though its environment has a conf node\n"),
+            integrity::Problem::Orphan => format!("- {path} has no conf node\n"),
+            integrity::Problem::UnreadableConf => {
+                format!("- {path} is not a JSON object, so the views at and below it cannot be checked\n")
+            }
+        };
+        if !w.push(&item) {
+            w.close("\n");
+            return false;
+        }
+    }
+    w.push("\n");
+    fenced(w, &diffs)
+}
+
+/// `blocks` in one `diff` code block, as many as fit; returns whether all did.
+fn fenced(w: &mut Writer, blocks: &[String]) -> bool {
+    if blocks.is_empty() {
+        return true;
+    }
+    if !w.push("```diff\n") {
+        return false;
+    }
+    for block in blocks {
+        if !w.push(block) {
+            w.close("```\n\n");
+            return false;
+        }
+    }
+    w.close("```\n\n");
+    true
+}
+
+/// The changes in a `diff` block, as many as fit; returns how many did.
+fn changes(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> usize {
+    let blocks: Vec<String> = service.changes.iter().map(|c| change(c, redactor)).collect();
+    if !w.push("```diff\n") {
+        return 0;
+    }
+    let mut shown = 0;
+    for block in &blocks {
+        if !w.push(block) {
+            break;
+        }
+        shown += 1;
+    }
+    w.close("```\n\n");
+    shown
+}
+
+fn change(change: &Change, redactor: &Redactor) -> String {
+    let (before, after) = change.action.data();
+    let sign = match &change.action {
+        Action::Create { .. } => '+',
+        Action::Update { .. } => '~',
+        Action::Delete { .. } => '-',
+    };
+    let note = match change.kind {
+        NodeKind::View => " (view, derived)",
+        NodeKind::Conf => " (conf)",
+        NodeKind::Nodemap => " (nodemap)",
+        NodeKind::Record => " (record of this apply)",
+        NodeKind::Service => " (service)",
+        NodeKind::Root => "",
+    };
+    let drift = if change.drift { "  ⚠ drift: changed outside jones-sync since its last apply" } else { "" };
+    let mut out = format!("{sign} {}{note}{drift}\n", change.path);
+    if matches!(change.kind, NodeKind::Record | NodeKind::Service | NodeKind::Root) {
+        return out;
+    }
+    let rows = show::node_rows(change.kind, before, after, redactor);
+    if rows.is_empty() && after.is_some() {
+        out.push_str("    (empty)\n");
+    }
+    rows_to_diff(&mut out, &rows);
+    out
+}
+
+/// Key-level rows as diff lines: the sign in the first column, so GitHub colours them.
+fn rows_to_diff(out: &mut String, rows: &[Row]) {
+    for row in rows {
+        match row {
+            Row::Added { key, value } => value_lines(out, '+', key, value),
+            Row::Removed { key, value } => value_lines(out, '-', key, value),
+            Row::Changed { key, before, after } => {
+                let _ = writeln!(out, "-   {key} = {before}");
+                let _ = writeln!(out, "+   {key} = {after}");
+            }
+            Row::ChangedSensitive { key } => {
+                let _ = writeln!(out, "~   {key}: (a sensitive value inside changes)");
+            }
+            Row::ChangedLines { key, lines } => {
+                let _ = writeln!(out, "~   {key}:");
+                for line in lines {
+                    let _ = match line {
+                        DiffLine::Same(text) => writeln!(out, "      {text}"),
+                        DiffLine::Removed(text) => writeln!(out, "-     {text}"),
+                        DiffLine::Added(text) => writeln!(out, "+     {text}"),
+                        DiffLine::Skipped => writeln!(out, "      ..."),
+                    };
+                }
+            }
+            Row::Whole { before, after } => {
+                if let Some(before) = before {
+                    let _ = writeln!(out, "-   (not a JSON object) {before}");
+                }
+                if let Some(after) = after {
+                    let _ = writeln!(out, "+   (not a JSON object) {after}");
+                }
+            }
+        }
+    }
+}
+
+fn value_lines(out: &mut String, sign: char, key: &str, value: &[String]) {
+    let mut lines = value.iter();
+    let _ = writeln!(out, "{sign}   {key} = {}", lines.next().map_or("", String::as_str));
+    for line in lines {
+        let _ = writeln!(out, "{sign}     {line}");
+    }
+}
+
+/// `text` as an inline code span, whatever backticks it holds.
+fn code(text: &str) -> String {
+    let text = show::one_line(text);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+fn html(text: &str) -> String {
+    show::one_line(text).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}

@@ -1,0 +1,291 @@
+//! Saved plans: `plan --out FILE` writes the plan with everything needed to apply it exactly, and
+//! `apply FILE` executes exactly that, without reading the repository again.
+//!
+//! A saved plan holds the [`Plan`] value itself (every node's data to write and the version it
+//! read), the ZooKeeper connect string it was made against, the commit it came from, and the
+//! settings apply needs (`max_request_bytes`, the sensitive key patterns). It holds the real
+//! values, sensitive ones included, as it must to write them: treat the file as a secret.
+//!
+//! Staleness is judged per node, not for the whole tree: a plan is stale only if a node it writes,
+//! or whose absence or version it relies on, changed since it was read ([`stale_nodes`]). Apply
+//! checks this up front, to list every stale node before writing anything, and the transaction
+//! itself carries the same versions, so a change that lands in between still aborts it.
+//!
+//! Compatibility: `format_version` is semver. This build applies files of its own major version up
+//! to its own version; a newer file (it may carry something this build would not honour) or
+//! another major version is refused.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Action, Plan, is_within};
+use crate::live::Snapshot;
+use crate::model::paths;
+use crate::record::Tool;
+
+/// The version of the saved-plan format this build writes.
+pub const FORMAT_VERSION: &str = "1.0.0";
+
+/// A plan file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedPlan {
+    pub format_version: String,
+    /// When the plan was made (RFC 3339, UTC).
+    pub created_at: String,
+    /// The jones-sync that made it.
+    pub tool: Tool,
+    /// The connect string the plan was made against (chroot included).
+    pub zookeeper: String,
+    /// The repository content the plan comes from.
+    pub source: Source,
+    /// `[plan] sensitive_keys` of the repository, so that apply shows the plan redacted alike.
+    pub sensitive_keys: Vec<String>,
+    /// `[zookeeper] max_request_bytes` of the repository.
+    pub max_request_bytes: usize,
+    /// `[history] keep` of the repository: audit entries kept per service.
+    pub history_keep: usize,
+    pub plan: Plan,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    /// The git commit; `null` outside git.
+    pub sha: Option<String>,
+    /// Config files had uncommitted changes.
+    pub dirty: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    #[error("cannot read the plan file `{path}`: {error}")]
+    Read { path: String, error: std::io::Error },
+    #[error("cannot write the plan file `{path}`: {error}")]
+    Write { path: String, error: std::io::Error },
+    #[error("`{path}` is not a saved plan: {reason} (save one with `jones-sync plan --out FILE`)")]
+    NotAPlan { path: String, reason: String },
+    #[error(
+        "the plan file `{path}` has format version {found}, which this jones-sync ({ours}) cannot apply (it applies {major}.x up to {supported}): use a matching jones-sync, or make a new plan"
+    )]
+    Unsupported { path: String, found: String, ours: String, major: u64, supported: String },
+    #[error(
+        "the plan file `{path}` was made for ZooKeeper `{planned}`, not `{given}`: a plan applies only where it was made (make a new plan, or pass --zk {planned})"
+    )]
+    OtherTarget { path: String, planned: String, given: String },
+    #[error("{}", stale_message(.path, .nodes))]
+    Stale { path: String, nodes: Vec<StaleNode> },
+}
+
+fn stale_message(path: &str, nodes: &[StaleNode]) -> String {
+    let mut message = format!(
+        "the plan `{path}` is stale: {} it relies on changed since it was made, so nothing was written:",
+        if nodes.len() == 1 { "1 node".to_string() } else { format!("{} nodes", nodes.len()) }
+    );
+    for node in nodes {
+        message.push_str(&format!("\n  {}: {}", node.path, node.reason));
+    }
+    message.push_str("\nmake a new plan");
+    message
+}
+
+/// A node that changed since the plan read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleNode {
+    pub path: String,
+    pub reason: String,
+}
+
+impl SavedPlan {
+    pub fn new(
+        plan: Plan,
+        zookeeper: &str,
+        source: Source,
+        sensitive_keys: Vec<String>,
+        max_request_bytes: usize,
+        history_keep: usize,
+    ) -> Self {
+        SavedPlan {
+            format_version: FORMAT_VERSION.to_string(),
+            created_at: crate::record::now_rfc3339(),
+            tool: Tool { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() },
+            zookeeper: zookeeper.to_string(),
+            source,
+            sensitive_keys,
+            max_request_bytes,
+            history_keep,
+            plan,
+        }
+    }
+
+    /// Writes the plan to `path`, readable by its owner only (it holds the values to write,
+    /// sensitive ones included).
+    pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
+        use std::io::Write;
+        let error = |error| SavedPlanError::Write { path: path.display().to_string(), error };
+        let mut text = serde_json::to_vec_pretty(self).expect("plans always serialize");
+        text.push(b'\n');
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(error)?;
+        file.write_all(&text).and_then(|()| file.sync_all()).map_err(error)
+    }
+
+    /// Reads and checks a plan file: its format version first, then its content.
+    pub fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
+        let name = path.display().to_string();
+        let text = std::fs::read(path).map_err(|error| SavedPlanError::Read { path: name.clone(), error })?;
+        let not_a_plan = |reason: String| SavedPlanError::NotAPlan { path: name.clone(), reason };
+        let value: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| not_a_plan(format!("it is not JSON ({e})")))?;
+        let Some(found) = value.get("format_version").and_then(|v| v.as_str()) else {
+            return Err(not_a_plan("it has no `format_version`".into()));
+        };
+        if value.get("plan").is_none() {
+            return Err(not_a_plan("it has no `plan` (the output of `plan --format json` cannot be applied)".into()));
+        }
+        let version = semver::Version::parse(found)
+            .map_err(|e| not_a_plan(format!("its format version `{found}` is not a semantic version ({e})")))?;
+        let supported = semver::Version::parse(FORMAT_VERSION).expect("FORMAT_VERSION is a semantic version");
+        if version.major != supported.major || version > supported {
+            return Err(SavedPlanError::Unsupported {
+                path: name,
+                found: found.to_string(),
+                ours: env!("CARGO_PKG_VERSION").to_string(),
+                major: supported.major,
+                supported: FORMAT_VERSION.to_string(),
+            });
+        }
+        serde_json::from_value(value).map_err(|e| not_a_plan(e.to_string()))
+    }
+
+    /// Refuses to apply against another ZooKeeper than the plan was made for.
+    pub fn check_target(&self, path: &Path, given: &str) -> Result<(), SavedPlanError> {
+        if same_target(&self.zookeeper, given) {
+            Ok(())
+        } else {
+            Err(SavedPlanError::OtherTarget {
+                path: path.display().to_string(),
+                planned: self.zookeeper.clone(),
+                given: given.to_string(),
+            })
+        }
+    }
+
+    /// The plan to execute: the record names `actor` as who applies (its `applied_at` is stamped
+    /// by the transaction itself).
+    pub fn plan_for(&self, actor: &str) -> Plan {
+        let mut plan = self.plan.clone();
+        for change in plan.services.iter_mut().flat_map(|s| &mut s.changes) {
+            if change.kind != crate::view::NodeKind::Record {
+                continue;
+            }
+            if let Action::Create { after } | Action::Update { after, .. } = &mut change.action
+                && let Ok(serde_json::Value::Object(mut record)) = serde_json::from_slice(after)
+            {
+                record.insert("actor".into(), actor.into());
+                *after = serde_json::to_vec(&record).expect("JSON values always serialize");
+            }
+        }
+        plan
+    }
+}
+
+/// Whether two connect strings name the same ensemble and chroot: the order of the servers does
+/// not matter, nor does a trailing `/` of the chroot.
+pub fn same_target(a: &str, b: &str) -> bool {
+    fn parts(connect: &str) -> (Vec<String>, String) {
+        let (hosts, chroot) = match connect.find('/') {
+            Some(index) => connect.split_at(index),
+            None => (connect, ""),
+        };
+        let mut hosts: Vec<String> = hosts.split(',').map(|h| h.trim().to_ascii_lowercase()).collect();
+        hosts.sort();
+        hosts.dedup();
+        (hosts, chroot.trim_end_matches('/').to_string())
+    }
+    parts(a.trim()) == parts(b.trim())
+}
+
+/// Every node the plan writes, or whose version or absence it relies on, that differs in `live`
+/// from what the plan read. `live` must hold the plan's services with changes.
+pub fn stale_nodes(plan: &Plan, live: &Snapshot) -> Vec<StaleNode> {
+    let mut stale = Vec::new();
+    let mut push = |path: &str, reason: String| stale.push(StaleNode { path: path.to_string(), reason });
+    let changing: Vec<_> = plan.services.iter().filter(|s| !s.is_empty()).collect();
+    if plan.create_root && live.root_exists {
+        push(paths::SERVICES, "was created since the plan was made".into());
+    }
+    let empty = Default::default();
+    for service in changing {
+        let nodes = &live.services.get(&service.name).unwrap_or(&empty).nodes;
+        let created =
+            |path: &str| service.changes.iter().any(|c| c.path == path && matches!(c.action, Action::Create { .. }));
+        let deleted =
+            |path: &str| service.changes.iter().any(|c| c.path == path && matches!(c.action, Action::Delete { .. }));
+        for change in &service.changes {
+            let path = change.path.as_str();
+            match (&change.action, nodes.get(path)) {
+                (Action::Create { .. }, Some(_)) => push(path, "was created since the plan was made".into()),
+                (Action::Create { .. }, None) => {
+                    // Its parent must still be there, unless the plan creates it too.
+                    let parent = &path[..path.rfind('/').unwrap_or(0)];
+                    let parent_there = if parent == paths::SERVICES {
+                        live.root_exists || plan.create_root
+                    } else {
+                        nodes.contains_key(parent) || created(parent)
+                    };
+                    if !parent_there {
+                        push(
+                            path,
+                            format!("cannot be created: its parent `{parent}` was deleted since the plan was made"),
+                        );
+                    }
+                }
+                (Action::Update { .. } | Action::Delete { .. }, None) => {
+                    push(path, "was deleted since the plan was made".into())
+                }
+                (Action::Update { version, .. } | Action::Delete { version, .. }, Some(node)) => {
+                    if node.version != *version {
+                        push(
+                            path,
+                            format!(
+                                "was changed since the plan was made (version {version} then, {} now)",
+                                node.version
+                            ),
+                        );
+                    }
+                    if matches!(change.action, Action::Delete { .. }) {
+                        // A delete relies on the absence of children it does not delete too.
+                        for child in nodes.keys().filter(|p| p.as_str() != path && is_within(p, path)) {
+                            if !deleted(child) {
+                                push(
+                                    path,
+                                    format!(
+                                        "cannot be deleted: `{child}` was created below it since the plan was made"
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (path, version) in &service.guards {
+            match nodes.get(path) {
+                None => push(path, "was deleted since the plan was made (the new nodemap points at it)".into()),
+                Some(node) if node.version != *version => push(
+                    path,
+                    format!(
+                        "was changed since the plan was made (version {version} then, {} now; the new nodemap points at it)",
+                        node.version
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    stale.sort_by(|a, b| a.path.cmp(&b.path));
+    stale
+}

@@ -1,0 +1,259 @@
+//! What the human renderings ([`super::text`], [`super::markdown`]) share: key-level changes made
+//! ready to show (redacted; long or nested values as a line diff of pretty-printed JSON, computed
+//! with `similar`), and names of environments and host lists.
+//!
+//! A changed value is shown inline (`~ timeout: 30 → 60`) when both sides are short; otherwise as
+//! a line diff with three lines of context around each change, so a one-key edit deep in a large
+//! table shows as one line, not as two walls of JSON.
+
+use serde_json::Value;
+use similar::{ChangeTag, TextDiff};
+
+use super::redact::{Redactor, SENSITIVE};
+use super::{KeyChange, key_changes};
+use crate::view::NodeKind;
+
+/// Values whose compact JSON is longer than this are shown pretty-printed, over several lines.
+const INLINE_WIDTH: usize = 40;
+/// Lines of context around each change of a line diff.
+const CONTEXT: usize = 3;
+/// Hosts listed by name per environment or move; the rest are counted (JSON lists them all).
+pub(crate) const MAX_HOSTS: usize = 20;
+
+/// One key-level change, as shown.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Row {
+    /// `+ key = value`; `value` has one line, or several when pretty-printed.
+    Added {
+        key: String,
+        value: Vec<String>,
+    },
+    Removed {
+        key: String,
+        value: Vec<String>,
+    },
+    /// `~ key: before → after`, both short.
+    Changed {
+        key: String,
+        before: String,
+        after: String,
+    },
+    /// A long or nested value changed: a line diff of its pretty-printed JSON.
+    ChangedLines {
+        key: String,
+        lines: Vec<DiffLine>,
+    },
+    /// Only sensitive values inside `key` changed, so there is nothing to show but the fact.
+    ChangedSensitive {
+        key: String,
+    },
+    /// Data that is not a JSON object changes whole.
+    Whole {
+        before: Option<String>,
+        after: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum DiffLine {
+    Same(String),
+    Removed(String),
+    Added(String),
+    /// Unchanged lines left out between two hunks.
+    Skipped,
+}
+
+/// The rows of a node's change from `before` to `after` (node data; `None`: no node).
+pub(crate) fn node_rows(kind: NodeKind, before: Option<&[u8]>, after: Option<&[u8]>, r: &Redactor) -> Vec<Row> {
+    rows(&key_changes(kind, before, after), r)
+}
+
+pub(crate) fn rows(changes: &[KeyChange], r: &Redactor) -> Vec<Row> {
+    changes.iter().map(|change| row(change, r)).collect()
+}
+
+fn row(change: &KeyChange, r: &Redactor) -> Row {
+    match change {
+        KeyChange::Added { key, value } => Row::Added { key: one_line(key), value: lines(&r.value_of(key, value)) },
+        KeyChange::Removed { key, value } => Row::Removed { key: one_line(key), value: lines(&r.value_of(key, value)) },
+        KeyChange::Changed { key: raw_key, before, after } => {
+            let key = &one_line(raw_key);
+            let (before, after) = (r.value_of(raw_key, before), r.value_of(raw_key, after));
+            let (short_before, short_after) = (compact(&before), compact(&after));
+            if before == after && !r.is_sensitive(raw_key) {
+                Row::ChangedSensitive { key: key.clone() }
+            } else if short_before.len() <= INLINE_WIDTH && short_after.len() <= INLINE_WIDTH {
+                Row::Changed { key: key.clone(), before: short_before, after: short_after }
+            } else {
+                Row::ChangedLines { key: key.clone(), lines: line_diff(&pretty(&before), &pretty(&after)) }
+            }
+        }
+        KeyChange::Whole { before, after } => Row::Whole {
+            before: before.as_deref().map(|t| one_line(&r.text(t))),
+            after: after.as_deref().map(|t| one_line(&r.text(t))),
+        },
+    }
+}
+
+/// `text` with control characters escaped (`\n`), so that keys, host names and raw node data
+/// cannot start a line of their own (which could end a markdown code block early).
+pub(crate) fn one_line(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+/// A value in one line, or pretty-printed over several when long.
+fn lines(value: &Value) -> Vec<String> {
+    let short = compact(value);
+    if short.len() <= INLINE_WIDTH { vec![short] } else { pretty(value).lines().map(String::from).collect() }
+}
+
+/// Compact JSON; a redacted value shows as `(sensitive)`, without quotes.
+pub(crate) fn compact(value: &Value) -> String {
+    match value {
+        Value::String(s) if s == SENSITIVE => SENSITIVE.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    match value {
+        Value::String(s) if s == SENSITIVE => SENSITIVE.to_string(),
+        other => serde_json::to_string_pretty(other).expect("JSON values always serialize"),
+    }
+}
+
+fn line_diff(before: &str, after: &str) -> Vec<DiffLine> {
+    let diff = TextDiff::from_lines(before, after);
+    let mut lines = Vec::new();
+    for (index, group) in diff.grouped_ops(CONTEXT).iter().enumerate() {
+        if index > 0 {
+            lines.push(DiffLine::Skipped);
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let text = change.value().trim_end_matches('\n').to_string();
+                lines.push(match change.tag() {
+                    ChangeTag::Equal => DiffLine::Same(text),
+                    ChangeTag::Delete => DiffLine::Removed(text),
+                    ChangeTag::Insert => DiffLine::Added(text),
+                });
+            }
+        }
+    }
+    lines
+}
+
+/// An environment's name for people: `prod/canary`, or `(root)`.
+pub(crate) fn environment(env: &str) -> &str {
+    if env.is_empty() { "(root)" } else { env }
+}
+
+/// Where a host reads from, for people: its environment, `(no association)`, or a foreign path as is.
+pub(crate) fn association(service: &str, view: Option<&str>) -> String {
+    match view {
+        None => "(no association)".to_string(),
+        Some(view) => match super::blast::environment_of(service, view) {
+            Some(env) => environment(&env).to_string(),
+            None => view.to_string(),
+        },
+    }
+}
+
+/// `a, b, c and 12 more` (at most [`MAX_HOSTS`] names, each shown by `name`).
+pub(crate) fn host_list(hosts: &[String], name: impl Fn(&str) -> String) -> String {
+    let shown: Vec<String> = hosts.iter().take(MAX_HOSTS).map(|h| name(h)).collect();
+    let mut text = shown.join(", ");
+    if hosts.len() > MAX_HOSTS {
+        text.push_str(&format!(" and {} more", hosts.len() - MAX_HOSTS));
+    }
+    text
+}
+
+/// `3 hosts (1 moving) and all unassociated hosts`, `all unassociated hosts`, or `no hosts`.
+pub(crate) fn blast_head(blast: &super::BlastRadius) -> String {
+    let (hosts, moving) = (blast.hosts().len(), blast.moving().len());
+    let mut head = match (hosts, moving) {
+        (0, _) => String::new(),
+        (n, 0) => count(n, "host"),
+        (n, m) => format!("{} ({m} moving)", count(n, "host")),
+    };
+    match (head.is_empty(), blast.unassociated_hosts) {
+        (true, true) => "all unassociated hosts".to_string(),
+        (true, false) => "no hosts".to_string(),
+        (false, true) => {
+            head.push_str(" and all unassociated hosts");
+            head
+        }
+        (false, false) => head,
+    }
+}
+
+/// `1 host`, `2 hosts`.
+pub(crate) fn count(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn short_values_inline_long_ones_as_a_line_diff_with_context() {
+        let r = Redactor::show_all();
+        let short = KeyChange::Changed { key: "t".into(), before: json!(30), after: json!(60) };
+        assert_eq!(row(&short, &r), Row::Changed { key: "t".into(), before: "30".into(), after: "60".into() });
+        let before = json!({"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": 9});
+        let mut after = before.clone();
+        after["a"] = json!(10);
+        after["i"] = json!(90);
+        let Row::ChangedLines { lines, .. } = row(&KeyChange::Changed { key: "k".into(), before, after }, &r) else {
+            panic!("a long value is a line diff")
+        };
+        let shown: Vec<String> = lines
+            .iter()
+            .map(|l| match l {
+                DiffLine::Same(t) => format!(" {t}"),
+                DiffLine::Removed(t) => format!("-{t}"),
+                DiffLine::Added(t) => format!("+{t}"),
+                DiffLine::Skipped => "...".into(),
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                " {",
+                "-  \"a\": 1,",
+                "+  \"a\": 10,",
+                "   \"b\": 2,",
+                "   \"c\": 3,",
+                "   \"d\": 4,",
+                "...",
+                "   \"f\": 6,",
+                "   \"g\": 7,",
+                "   \"h\": 8,",
+                "-  \"i\": 9",
+                "+  \"i\": 90",
+                " }",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_change_hidden_by_redaction_is_still_shown_as_a_change() {
+        let r = Redactor::new(&["*password*"], false).unwrap();
+        let change = |key: &str, before, after| KeyChange::Changed { key: key.into(), before, after };
+        assert_eq!(
+            row(&change("db_password", json!("a"), json!("b")), &r),
+            Row::Changed { key: "db_password".into(), before: SENSITIVE.into(), after: SENSITIVE.into() }
+        );
+        assert_eq!(
+            row(&change("db", json!({"password": "a"}), json!({"password": "b"})), &r),
+            Row::ChangedSensitive { key: "db".into() }
+        );
+    }
+}
