@@ -89,14 +89,13 @@ impl Writer {
 
 fn header(plan: &Plan, reach: &Reach) -> String {
     let mut out = format!("{MARKER}\n### jones-sync plan\n\n");
-    let summary = super::text::summary(plan);
-    match summary.split_once(". ") {
-        Some((first, rest)) if !plan.is_empty() => {
-            let _ = writeln!(out, "**{first}.** {}", rest.trim_end());
-        }
-        _ => {
-            let _ = writeln!(out, "**{}**", summary.trim_end());
-        }
+    if plan.is_empty() {
+        out.push_str("**No changes.** ZooKeeper matches the repository.\n");
+    } else {
+        let c = plan.counts();
+        let reach = super::text::reach(plan, code);
+        let _ =
+            writeln!(out, "**Plan: {} to create, {} to update, {} to delete.** {reach}", c.create, c.update, c.delete);
     }
     out.push('\n');
     if plan.create_root {
@@ -105,7 +104,7 @@ fn header(plan: &Plan, reach: &Reach) -> String {
     if reach.drift > 0 {
         let _ = write!(
             out,
-            "> [!WARNING]\n> **Drift:** {} {} made outside jones-sync since its last apply (marked `drift` below).\n\n",
+            "> [!WARNING]\n> **Drift:** {} {} made outside jones-sync since the last apply (marked `drift` below).\n\n",
             show::count(reach.drift, "change"),
             if reach.drift == 1 { "reverts an edit" } else { "revert edits" },
         );
@@ -268,7 +267,7 @@ fn fenced(w: &mut Writer, blocks: &[String]) -> bool {
 /// The changes in a `diff` block, as many as fit; returns how many did.
 fn changes(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> usize {
     let blocks: Vec<String> = service.changes.iter().map(|c| change(c, redactor)).collect();
-    if !w.push("```diff\n") {
+    if !w.push("**Changes:**\n\n```diff\n") {
         return 0;
     }
     let mut shown = 0;
@@ -316,15 +315,17 @@ fn rows_to_diff(out: &mut String, rows: &[Row]) {
         match row {
             Row::Added { key, value } => value_lines(out, '+', key, value),
             Row::Removed { key, value } => value_lines(out, '-', key, value),
-            Row::Changed { key, before, after } => {
+            Row::Changed { key, before, after, hidden } => {
+                let hidden = if *hidden { format!(" {}", show::HIDDEN) } else { String::new() };
                 let _ = writeln!(out, "-   {key} = {before}");
-                let _ = writeln!(out, "+   {key} = {after}");
+                let _ = writeln!(out, "+   {key} = {after}{hidden}");
             }
             Row::ChangedSensitive { key } => {
                 let _ = writeln!(out, "~   {key}: (a sensitive value inside changes)");
             }
-            Row::ChangedLines { key, lines } => {
-                let _ = writeln!(out, "~   {key}:");
+            Row::ChangedLines { key, lines, hidden } => {
+                let hidden = if *hidden { format!(" {}", show::HIDDEN) } else { String::new() };
+                let _ = writeln!(out, "~   {key}:{hidden}");
                 for line in lines {
                     let _ = match line {
                         DiffLine::Same(text) => writeln!(out, "      {text}"),
@@ -350,7 +351,7 @@ fn value_lines(out: &mut String, sign: char, key: &str, value: &[String]) {
     let mut lines = value.iter();
     let _ = writeln!(out, "{sign}   {key} = {}", lines.next().map_or("", String::as_str));
     for line in lines {
-        let _ = writeln!(out, "{sign}     {line}");
+        let _ = writeln!(out, "{sign}   {line}");
     }
 }
 

@@ -358,7 +358,10 @@ fn same_content(kind: NodeKind, live: &LiveNode, desired: &Value) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
+
+#[cfg(test)]
+mod render_tests;
 
 /// A change to one key of a node's JSON object, for showing an update key by key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

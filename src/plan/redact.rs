@@ -68,6 +68,23 @@ impl Redactor {
         }
     }
 
+    /// Whether a sensitive value differs between `before` and `after` (found under the same keys
+    /// and array positions), which the redacted values do not show.
+    pub fn hides_change(&self, before: &Value, after: &Value) -> bool {
+        if self.show {
+            return false;
+        }
+        match (before, after) {
+            (Value::Object(a), Value::Object(b)) => a.iter().any(|(key, va)| match b.get(key) {
+                Some(vb) if self.is_sensitive(key) => va != vb,
+                Some(vb) => self.hides_change(va, vb),
+                None => false,
+            }),
+            (Value::Array(a), Value::Array(b)) => a.iter().zip(b).any(|(va, vb)| self.hides_change(va, vb)),
+            _ => false,
+        }
+    }
+
     /// Node data that is not a JSON object, shown as text: hidden whole when any pattern matches
     /// it, since its keys cannot be told apart.
     pub fn text(&self, text: &str) -> String {

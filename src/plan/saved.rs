@@ -289,3 +289,152 @@ pub fn stale_nodes(plan: &Plan, live: &Snapshot) -> Vec<StaleNode> {
     stale.sort_by(|a, b| a.path.cmp(&b.path));
     stale
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::live::LiveNode;
+    use crate::plan::diff;
+    use crate::plan::tests::{applied, service};
+
+    fn reasons(stale: &[StaleNode]) -> Vec<String> {
+        stale.iter().map(|s| format!("{}: {}", s.path, s.reason)).collect()
+    }
+
+    fn set(live: &mut Snapshot, path: &str, data: Option<&str>) {
+        let nodes = &mut live.services.get_mut("s").unwrap().nodes;
+        match data {
+            None => {
+                nodes.remove(path);
+            }
+            Some(data) => {
+                let node = nodes.entry(path.into()).or_insert(LiveNode { data: vec![], version: 0, mzxid: 20 });
+                node.data = data.into();
+                node.version += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn a_plan_is_stale_only_through_the_nodes_it_touches_or_relies_on() {
+        let before = service(
+            "s",
+            &[("", json!({}), &[]), ("u", json!({"k": 1}), &[]), ("x", json!({}), &["h"]), ("y", json!({}), &[])],
+        );
+        let after = service(
+            "s",
+            &[("", json!({}), &[]), ("n", json!({}), &[]), ("u", json!({"k": 2}), &[]), ("y", json!({}), &["h"])],
+        );
+        let live = applied(&before);
+        let plan = diff(&[after], &live, &json!({}));
+        assert!(stale_nodes(&plan, &live).is_empty());
+
+        // Unrelated nodes: another environment's conf, a node of another service.
+        let mut unrelated = live.clone();
+        set(&mut unrelated, "/services/s/conf/other", Some("{}"));
+        assert!(stale_nodes(&plan, &unrelated).is_empty());
+
+        let mut changed = live.clone();
+        set(&mut changed, "/services/s/conf/u", Some(r#"{"k": 5}"#)); // updated by the plan
+        set(&mut changed, "/services/s/conf/n", Some("{}")); // the plan creates it
+        set(&mut changed, "/services/s/views/x", None); // the plan deletes it
+        set(&mut changed, "/services/s/conf/x/child", Some("{}")); // below a node the plan deletes
+        set(&mut changed, "/services/s/views/y", Some(r#"{"b": 1}"#)); // the new nodemap points at it
+        assert_eq!(
+            reasons(&stale_nodes(&plan, &changed)),
+            [
+                "/services/s/conf/n: was created since the plan was made",
+                "/services/s/conf/u: was changed since the plan was made (version 3 then, 4 now)",
+                "/services/s/conf/x: cannot be deleted: `/services/s/conf/x/child` was created below it since the plan was made",
+                "/services/s/views/x: was deleted since the plan was made",
+                "/services/s/views/y: was changed since the plan was made (version 3 then, 4 now; the new nodemap points at it)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_create_relies_on_its_parent_and_the_root_on_its_absence() {
+        let desired = service("s", &[("", json!({}), &[])]);
+        let plan = diff(std::slice::from_ref(&desired), &Snapshot::default(), &json!({}));
+        let mut live = Snapshot::default();
+        assert!(stale_nodes(&plan, &live).is_empty());
+        live.root_exists = true;
+        assert_eq!(reasons(&stale_nodes(&plan, &live)), ["/services: was created since the plan was made"]);
+
+        let mut existing = applied(&service("s", &[("", json!({}), &[])]));
+        let after = service("s", &[("", json!({}), &[]), ("a", json!({}), &[]), ("a/b", json!({}), &[])]);
+        let plan = diff(&[after], &existing, &json!({}));
+        assert!(stale_nodes(&plan, &existing).is_empty());
+        set(&mut existing, "/services/s/views", None);
+        assert_eq!(
+            reasons(&stale_nodes(&plan, &existing)),
+            [
+                "/services/s/views/a: cannot be created: its parent `/services/s/views` was deleted since the plan was made"
+            ]
+        );
+    }
+
+    #[test]
+    fn connect_strings_compare_by_servers_and_chroot() {
+        assert!(same_target("a:1,b:2/x", "b:2,a:1/x/"));
+        assert!(same_target("A:1", "a:1"));
+        assert!(!same_target("a:1/x", "a:1/y"));
+        assert!(!same_target("a:1/x", "a:1"));
+        assert!(!same_target("a:1", "a:2"));
+    }
+
+    #[test]
+    fn plan_files_of_a_newer_or_other_major_version_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let saved = SavedPlan::new(Plan::default(), "zk:2181", Source { sha: None, dirty: false }, vec![], 10);
+        saved.write(&path).unwrap();
+        assert_eq!(SavedPlan::read(&path).unwrap(), saved);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let with_version = |version: &str| {
+            let mut value = serde_json::to_value(&saved).unwrap();
+            value["format_version"] = version.into();
+            std::fs::write(&path, value.to_string()).unwrap();
+            SavedPlan::read(&path).map(drop).map_err(|e| e.to_string())
+        };
+        assert_eq!(with_version("1.0.0"), Ok(()));
+        let refused = |found: &str| {
+            format!(
+                "the plan file `{}` has format version {found}, which this jones-sync ({}) cannot apply (it applies 1.x up to {FORMAT_VERSION}): use a matching jones-sync, or make a new plan",
+                path.display(),
+                env!("CARGO_PKG_VERSION")
+            )
+        };
+        assert_eq!(with_version("1.1.0"), Err(refused("1.1.0")));
+        assert_eq!(with_version("2.0.0"), Err(refused("2.0.0")));
+        assert_eq!(with_version("0.9.0"), Err(refused("0.9.0")));
+        std::fs::write(&path, r#"{"format_version": "1.0.0", "summary": {}}"#).unwrap();
+        assert_eq!(
+            SavedPlan::read(&path).unwrap_err().to_string(),
+            format!(
+                "`{}` is not a saved plan: it has no `plan` (the output of `plan --format json` cannot be applied) (save one with `jones-sync plan --out FILE`)",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn the_record_names_who_applies() {
+        let desired = service("s", &[("", json!({}), &[])]);
+        let plan = diff(&[desired], &Snapshot::default(), &json!({"actor": "planner", "sha": "abc"}));
+        let saved = SavedPlan::new(plan, "zk", Source { sha: Some("abc".into()), dirty: false }, vec![], 10);
+        let plan = saved.plan_for("applier");
+        let record = plan.services[0].changes.iter().find(|c| c.kind == crate::view::NodeKind::Record).unwrap();
+        let (_, after) = record.action.data();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(after.unwrap()).unwrap(),
+            json!({"actor": "applier", "sha": "abc"})
+        );
+    }
+}

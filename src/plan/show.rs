@@ -17,6 +17,8 @@ use crate::view::NodeKind;
 const INLINE_WIDTH: usize = 40;
 /// Lines of context around each change of a line diff.
 const CONTEXT: usize = 3;
+/// Said of a value when a sensitive value inside it changes too, which the redacted value hides.
+pub(crate) const HIDDEN: &str = "(a sensitive value inside changes too)";
 /// Hosts listed by name per environment or move; the rest are counted (JSON lists them all).
 pub(crate) const MAX_HOSTS: usize = 20;
 
@@ -32,16 +34,18 @@ pub(crate) enum Row {
         key: String,
         value: Vec<String>,
     },
-    /// `~ key: before → after`, both short.
+    /// `~ key: before → after`, both short. `hidden`: a sensitive value inside changes too.
     Changed {
         key: String,
         before: String,
         after: String,
+        hidden: bool,
     },
     /// A long or nested value changed: a line diff of its pretty-printed JSON.
     ChangedLines {
         key: String,
         lines: Vec<DiffLine>,
+        hidden: bool,
     },
     /// Only sensitive values inside `key` changed, so there is nothing to show but the fact.
     ChangedSensitive {
@@ -78,14 +82,15 @@ fn row(change: &KeyChange, r: &Redactor) -> Row {
         KeyChange::Removed { key, value } => Row::Removed { key: one_line(key), value: lines(&r.value_of(key, value)) },
         KeyChange::Changed { key: raw_key, before, after } => {
             let key = &one_line(raw_key);
+            let hidden = r.hides_change(before, after);
             let (before, after) = (r.value_of(raw_key, before), r.value_of(raw_key, after));
             let (short_before, short_after) = (compact(&before), compact(&after));
             if before == after && !r.is_sensitive(raw_key) {
                 Row::ChangedSensitive { key: key.clone() }
             } else if short_before.len() <= INLINE_WIDTH && short_after.len() <= INLINE_WIDTH {
-                Row::Changed { key: key.clone(), before: short_before, after: short_after }
+                Row::Changed { key: key.clone(), before: short_before, after: short_after, hidden }
             } else {
-                Row::ChangedLines { key: key.clone(), lines: line_diff(&pretty(&before), &pretty(&after)) }
+                Row::ChangedLines { key: key.clone(), lines: line_diff(&pretty(&before), &pretty(&after)), hidden }
             }
         }
         KeyChange::Whole { before, after } => Row::Whole {
@@ -206,7 +211,10 @@ mod tests {
     fn short_values_inline_long_ones_as_a_line_diff_with_context() {
         let r = Redactor::show_all();
         let short = KeyChange::Changed { key: "t".into(), before: json!(30), after: json!(60) };
-        assert_eq!(row(&short, &r), Row::Changed { key: "t".into(), before: "30".into(), after: "60".into() });
+        assert_eq!(
+            row(&short, &r),
+            Row::Changed { key: "t".into(), before: "30".into(), after: "60".into(), hidden: false }
+        );
         let before = json!({"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": 9});
         let mut after = before.clone();
         after["a"] = json!(10);
@@ -249,11 +257,25 @@ mod tests {
         let change = |key: &str, before, after| KeyChange::Changed { key: key.into(), before, after };
         assert_eq!(
             row(&change("db_password", json!("a"), json!("b")), &r),
-            Row::Changed { key: "db_password".into(), before: SENSITIVE.into(), after: SENSITIVE.into() }
+            Row::Changed {
+                key: "db_password".into(),
+                before: SENSITIVE.into(),
+                after: SENSITIVE.into(),
+                hidden: false
+            }
         );
         assert_eq!(
             row(&change("db", json!({"password": "a"}), json!({"password": "b"})), &r),
             Row::ChangedSensitive { key: "db".into() }
+        );
+        assert_eq!(
+            row(&change("db", json!({"password": "a", "x": 1}), json!({"password": "b", "x": 2})), &r),
+            Row::Changed {
+                key: "db".into(),
+                before: r#"{"password":"(sensitive)","x":1}"#.into(),
+                after: r#"{"password":"(sensitive)","x":2}"#.into(),
+                hidden: true
+            }
         );
     }
 }

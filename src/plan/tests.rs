@@ -7,7 +7,7 @@ use crate::live::LiveNode;
 use crate::model::{EnvPath, Environment, Service};
 use crate::view;
 
-fn service(name: &str, envs: &[(&str, serde_json::Value, &[&str])]) -> DesiredService {
+pub(super) fn service(name: &str, envs: &[(&str, serde_json::Value, &[&str])]) -> DesiredService {
     let envs = envs
         .iter()
         .map(|(path, values, hosts)| {
@@ -24,7 +24,7 @@ fn service(name: &str, envs: &[(&str, serde_json::Value, &[&str])]) -> DesiredSe
 }
 
 /// A snapshot holding exactly what `desired` describes (as if applied), plus a record.
-fn applied(desired: &DesiredService) -> Snapshot {
+pub(super) fn applied(desired: &DesiredService) -> Snapshot {
     let mut live = LiveService::default();
     for (path, node) in &desired.nodes {
         live.nodes.insert(path.clone(), LiveNode { data: node.bytes.clone(), version: 3, mzxid: 10 });
@@ -161,4 +161,161 @@ fn key_changes_show_added_removed_and_changed_keys() {
 fn floats_read_back_exactly_so_plans_stay_empty() {
     let desired = service("s", &[("", json!({"a": -916287893045.5581, "b": 0.1, "c": 1e-300}), &[])]);
     assert!(diff(std::slice::from_ref(&desired), &applied(&desired), &json!({})).is_empty());
+}
+
+/// Marks `path` as written at `mzxid` with `data`, as another writer would.
+fn edit(live: &mut Snapshot, svc: &str, path: &str, data: &str, mzxid: i64) {
+    let node = live.services.get_mut(svc).unwrap().nodes.entry(path.to_string()).or_insert(LiveNode {
+        data: Vec::new(),
+        version: 0,
+        mzxid,
+    });
+    node.data = data.as_bytes().to_vec();
+    node.version += 1;
+    node.mzxid = mzxid;
+}
+
+#[test]
+fn drift_is_a_change_to_a_node_written_after_the_last_apply() {
+    let before = service("s", &[("", json!({"a": 1}), &[]), ("e", json!({"b": 1}), &[]), ("f", json!({}), &[])]);
+    let mut live = applied(&before);
+    // The record (and every node of the last apply) is at zxid 10.
+    edit(&mut live, "s", "/services/s/conf/e", r#"{"b": "by hand"}"#, 11);
+    // Edited by hand, and then back: newer, but nothing to revert.
+    edit(&mut live, "s", "/services/s/conf/f", "{}", 12);
+    // Added by hand: deleting it reverts that too.
+    edit(&mut live, "s", "/services/s/conf/g", "{}", 13);
+    let plan = diff(&[before], &live, &json!({}));
+    let service = &plan.services[0];
+    assert_eq!(service.last_apply_zxid, Some(10));
+    let drift: Vec<(&str, &str, bool)> =
+        service.changes.iter().map(|c| (c.action.name(), c.path.as_str(), c.drift)).collect();
+    assert_eq!(
+        drift,
+        [
+            ("update", "/services/s/conf/e", true),
+            ("delete", "/services/s/conf/g", true),
+            ("update", "/services/s/jones-sync", false),
+        ]
+    );
+}
+
+#[test]
+fn an_unmanaged_service_has_no_drift() {
+    let before = service("s", &[("", json!({"a": 1}), &[])]);
+    let mut live = applied(&before);
+    live.services.get_mut("s").unwrap().nodes.remove("/services/s/jones-sync");
+    edit(&mut live, "s", "/services/s/conf", r#"{"a": 2}"#, 99);
+    let plan = diff(&[before], &live, &json!({}));
+    assert_eq!(plan.services[0].last_apply_zxid, None);
+    assert!(plan.services[0].changes.iter().all(|c| !c.drift));
+    assert!(!plan.services[0].changes.is_empty());
+}
+
+#[test]
+fn blast_radius_names_environments_hosts_moves_and_the_unassociated() {
+    let before = service(
+        "s",
+        &[("", json!({"t": 1}), &[]), ("a", json!({"x": 1}), &["a1", "a2", "mover"]), ("b", json!({}), &["gone"])],
+    );
+    let after = service(
+        "s",
+        &[("", json!({"t": 2}), &[]), ("a", json!({"x": 1}), &["a1", "a2"]), ("b", json!({"y": 1}), &["mover", "new"])],
+    );
+    let plan = diff(&[after], &applied(&before), &json!({}));
+    let blast = &plan.services[0].blast_radius;
+    assert!(blast.unassociated_hosts, "the root's values change");
+    let envs: Vec<(&str, &str, Vec<&str>)> = blast
+        .environments
+        .iter()
+        .map(|e| (e.environment.as_str(), e.action.as_str(), e.hosts.iter().map(String::as_str).collect()))
+        .collect();
+    assert_eq!(envs, [("a", "update", vec!["a1", "a2"]), ("b", "update", vec![])]);
+    let moves: Vec<(Option<&str>, Option<&str>, Vec<&str>)> = blast
+        .moves
+        .iter()
+        .map(|m| (m.from.as_deref(), m.to.as_deref(), m.hosts.iter().map(String::as_str).collect()))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            (None, Some("/services/s/views/b"), vec!["new"]),
+            (Some("/services/s/views/a"), Some("/services/s/views/b"), vec!["mover"]),
+            (Some("/services/s/views/b"), None, vec!["gone"]),
+        ]
+    );
+    // What a mover sees: the live view it reads now against the desired view it will read.
+    assert_eq!(
+        blast.moves[1].changes,
+        [
+            KeyChange::Changed { key: "t".into(), before: json!(1), after: json!(2) },
+            KeyChange::Removed { key: "x".into(), value: json!(1) },
+            KeyChange::Added { key: "y".into(), value: json!(1) },
+        ]
+    );
+    // A host that loses its association reads the root's conf.
+    assert_eq!(blast.moves[2].changes, [KeyChange::Changed { key: "t".into(), before: json!(1), after: json!(2) }]);
+    assert_eq!(blast.hosts().into_iter().collect::<Vec<_>>(), ["a1", "a2", "gone", "mover", "new"]);
+    assert_eq!(Reach::of(&plan), Reach { hosts: 5, moving: 3, unassociated: vec!["s".into()], drift: 0, findings: 0 });
+}
+
+#[test]
+fn an_unchanged_host_in_an_unchanged_view_is_not_reached() {
+    let before = service("s", &[("", json!({}), &[]), ("a", json!({"x": 1}), &["a1"]), ("b", json!({}), &["b1"])]);
+    let after = service("s", &[("", json!({}), &[]), ("a", json!({"x": 1}), &["a1"]), ("b", json!({"z": 1}), &["b1"])]);
+    let plan = diff(&[after], &applied(&before), &json!({}));
+    let blast = &plan.services[0].blast_radius;
+    assert!(!blast.unassociated_hosts);
+    assert_eq!(blast.hosts().into_iter().collect::<Vec<_>>(), ["b1"]);
+}
+
+#[test]
+fn view_integrity_finds_views_that_do_not_follow_from_the_live_conf() {
+    let before = service(
+        "s",
+        &[
+            ("", json!({"t": 1}), &[]),
+            ("a", json!({"x": 1}), &[]),
+            ("b", json!({}), &[]),
+            ("c", json!({}), &[]),
+            ("c/d", json!({}), &[]),
+        ],
+    );
+    let mut live = applied(&before);
+    assert!(diff(std::slice::from_ref(&before), &live, &json!({})).services[0].view_integrity.is_empty());
+    // The web UI wrote conf/a but crashed before rewriting views/a.
+    edit(&mut live, "s", "/services/s/conf/a", r#"{"x": 2}"#, 11);
+    // A view deleted by hand, a view without an environment, an unreadable conf with a child.
+    live.services.get_mut("s").unwrap().nodes.remove("/services/s/views/b");
+    edit(&mut live, "s", "/services/s/views/ghost", "{}", 12);
+    edit(&mut live, "s", "/services/s/conf/c", "not json", 13);
+    let plan = diff(&[before], &live, &json!({}));
+    let findings: Vec<String> = plan.services[0]
+        .view_integrity
+        .iter()
+        .map(|f| format!("{} {}", f.path, serde_json::to_string(&f.problem).unwrap()))
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            r#"/services/s/conf/c {"problem":"unreadable_conf"}"#,
+            r#"/services/s/views/a {"problem":"differs","changes":[{"op":"change","key":"x","before":1,"after":2}]}"#,
+            r#"/services/s/views/b {"problem":"missing"}"#,
+            r#"/services/s/views/ghost {"problem":"orphan"}"#,
+        ]
+    );
+}
+
+#[test]
+fn a_plan_round_trips_through_serde_exactly() {
+    let before = service("s", &[("", json!({"a": 1.1}), &[]), ("e", json!({}), &["h"])]);
+    let after = service("s", &[("", json!({"a": 2.000000000000001, "s": "ü"}), &[]), ("f", json!({}), &["h"])]);
+    let mut live = applied(&before);
+    edit(&mut live, "s", "/services/s/conf/e", "\u{0}\u{1}", 11);
+    live.services.get_mut("s").unwrap().nodes.get_mut("/services/s/conf/e").unwrap().data = vec![0xff, 0xfe, b'{'];
+    let plan = diff(&[after], &live, &json!({"sha": null}));
+    let text = serde_json::to_string(&plan).unwrap();
+    let back: Plan = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, plan);
+    assert!(text.contains(r#""before":[255,254,123]"#), "non-UTF-8 data as bytes: {text}");
 }

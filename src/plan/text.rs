@@ -48,7 +48,7 @@ pub fn render(plan: &Plan, redactor: &Redactor, colour: bool) -> String {
     if drift > 0 {
         let _ = writeln!(
             out,
-            "{} {} {} made outside jones-sync since its last apply (marked `drift` above).",
+            "{} {} {} made outside jones-sync since the last apply (marked `drift` above).",
             p.paint(WARN, "Drift:"),
             show::count(drift, "change"),
             if drift == 1 { "reverts an edit" } else { "revert edits" },
@@ -74,11 +74,17 @@ pub fn summary(plan: &Plan) -> String {
         return "No changes. ZooKeeper matches the repository.\n".to_string();
     }
     let c = plan.counts();
-    format!("Plan: {} to create, {} to update, {} to delete. {}\n", c.create, c.update, c.delete, reach(plan))
+    format!(
+        "Plan: {} to create, {} to update, {} to delete. {}\n",
+        c.create,
+        c.update,
+        c.delete,
+        reach(plan, show::one_line)
+    )
 }
 
-/// `Reaches 3 hosts (1 moving) and all unassociated hosts of shop.`
-pub(crate) fn reach(plan: &Plan) -> String {
+/// `Reaches 3 hosts (1 moving) and all unassociated hosts of shop.`, with service names shown by `name`.
+pub(crate) fn reach(plan: &Plan, name: impl Fn(&str) -> String) -> String {
     let reach = super::Reach::of(plan);
     let hosts = match (reach.hosts, reach.moving) {
         (0, _) => None,
@@ -87,7 +93,10 @@ pub(crate) fn reach(plan: &Plan) -> String {
     };
     let unassociated = match reach.unassociated.as_slice() {
         [] => None,
-        services if services.len() <= 3 => Some(format!("all unassociated hosts of {}", services.join(", "))),
+        services if services.len() <= 3 => {
+            let names: Vec<String> = services.iter().map(|s| name(s)).collect();
+            Some(format!("all unassociated hosts of {}", names.join(", ")))
+        }
         services => Some(format!("all unassociated hosts of {} services", services.len())),
     };
     match (hosts, unassociated) {
@@ -158,14 +167,16 @@ fn render_rows(out: &mut String, rows: &[Row], indent: &str, p: Paint) {
         match row {
             Row::Added { key, value } => value_lines(out, indent, &p.paint(GREEN, "+"), key, value),
             Row::Removed { key, value } => value_lines(out, indent, &p.paint(RED, "-"), key, value),
-            Row::Changed { key, before, after } => {
-                let _ = writeln!(out, "{indent}{} {key}: {before} → {after}", p.paint(YELLOW, "~"));
+            Row::Changed { key, before, after, hidden } => {
+                let hidden = if *hidden { format!(" {}", show::HIDDEN) } else { String::new() };
+                let _ = writeln!(out, "{indent}{} {key}: {before} → {after}{hidden}", p.paint(YELLOW, "~"));
             }
             Row::ChangedSensitive { key } => {
                 let _ = writeln!(out, "{indent}{} {key}: (a sensitive value inside changes)", p.paint(YELLOW, "~"));
             }
-            Row::ChangedLines { key, lines } => {
-                let _ = writeln!(out, "{indent}{} {key}:", p.paint(YELLOW, "~"));
+            Row::ChangedLines { key, lines, hidden } => {
+                let hidden = if *hidden { format!(" {}", show::HIDDEN) } else { String::new() };
+                let _ = writeln!(out, "{indent}{} {key}:{hidden}", p.paint(YELLOW, "~"));
                 for line in lines {
                     let _ = match line {
                         DiffLine::Same(text) => writeln!(out, "{indent}    {text}"),
