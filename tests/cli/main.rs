@@ -8,9 +8,11 @@ mod concurrency;
 mod git;
 mod history;
 mod jones_client;
+mod plans;
 mod properties;
 mod revisions;
 mod rollback;
+mod saved_plans;
 mod validate;
 
 mod ensemble;

@@ -228,3 +228,30 @@ pub fn times(text: &str) -> String {
 pub fn short(sha: &str) -> &str {
     &sha[..12]
 }
+
+impl Test {
+    /// Runs `jones-sync ARGS` with stdout on a pseudo-terminal (util-linux `script`) and no input;
+    /// `NO_COLOR` is set only when `no_color`.
+    pub fn run_tty(&self, args: &[&str], no_color: bool) -> Output {
+        let bin = assert_cmd::cargo::cargo_bin("jones-sync");
+        let mut command = format!("{}", bin.display());
+        for arg in args {
+            command.push_str(&format!(" '{arg}'"));
+        }
+        let mut script = std::process::Command::new("script");
+        script
+            .args(["-qec", &command, "/dev/null"])
+            .env("JONES_SYNC_REPO", self.repo.path())
+            .env("JONES_SYNC_ZK", &self.zk)
+            .env("USER", "tester")
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null());
+        if no_color {
+            script.env("NO_COLOR", "1");
+        }
+        let output = script.output().expect("util-linux `script` runs the binary on a terminal");
+        // A terminal writes CR LF, and stderr shares it.
+        let text = String::from_utf8(output.stdout).unwrap().replace("\r\n", "\n");
+        Output { stdout: text, stderr: String::new(), code: output.status.code().unwrap_or(-1) }
+    }
+}

@@ -1,0 +1,1 @@
+//! What plan shows: drift, view integrity, redaction, formats, exit codes, --service, colour.

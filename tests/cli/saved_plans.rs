@@ -1,0 +1,177 @@
+//! Saved plans: `plan --out FILE`, then `apply FILE` executes exactly that plan, or refuses it
+//! when a node it touches changed since (listing every such node, writing nothing).
+
+use crate::util::Test;
+
+/// A repository applied once: `s` with environments `a` (host h1) and `b`, and `other`.
+fn applied(name: &str) -> Test {
+    let t = Test::new(name);
+    t.write("services/s/config.toml", "timeout = 30\n")
+        .write("services/s/a/config.toml", "x = 1\n")
+        .write("services/s/a/hosts.toml", "hosts = [\"h1\"]\n")
+        .write("services/s/b/config.toml", "y = 1\n")
+        .write("services/other/config.toml", "o = 1\n");
+    t.run(&["apply", "--yes"]).success();
+    t
+}
+
+/// Edits `s`: a changes, c is new, b is removed.
+fn edit(t: &Test) {
+    t.write("services/s/a/config.toml", "x = 2\n").write("services/s/c/config.toml", "z = 1\n").remove("services/s/b");
+}
+
+/// Edits `s` and saves the plan to `plan.json` outside the repository.
+fn saved_plan(t: &Test) -> (tempfile::TempDir, String) {
+    edit(t);
+    save(t)
+}
+
+fn save(t: &Test) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json").to_str().unwrap().to_string();
+    let out = t.run(&["plan", "--out", &file]).success();
+    assert!(
+        out.stdout.ends_with(&format!(
+            "\nSaved the plan to `{file}`. To apply exactly these changes: jones-sync apply {file}\n"
+        )),
+        "{}",
+        out.stdout
+    );
+    (dir, file)
+}
+
+#[test]
+fn a_saved_plan_applies_exactly_without_reading_the_repository() {
+    let t = applied("saved");
+    edit(&t);
+    let sha = t.commit_all("edit");
+    let (_dir, file) = save(&t);
+    let planned = t.run(&["plan"]).success().stdout;
+    // The repository moves on (or disappears): the saved plan does not follow it.
+    t.write("services/s/a/config.toml", "x = 99\n");
+    std::fs::rename(t.path("services"), t.path("moved-away")).unwrap();
+    let out = t.run(&["apply", &file, "--actor", "deployer"]).success();
+    assert!(out.stdout.starts_with(&planned), "prints the saved plan:\n{}", out.stdout);
+    assert!(out.stdout.ends_with("Apply complete: 2 created, 3 updated, 2 deleted.\n"), "{}", out.stdout);
+    let tree = t.config_tree();
+    assert_eq!(tree["/services/s/conf/a"], r#"{"x":2}"#);
+    assert_eq!(tree["/services/s/views/c"], r#"{"timeout":30,"z":1}"#);
+    assert!(!tree.contains_key("/services/s/conf/b"));
+    let record: serde_json::Value = serde_json::from_str(&t.tree()["/services/s/jones-sync"]).unwrap();
+    assert_eq!(record["sha"], sha.as_str(), "the commit the plan was made from");
+    assert_eq!(record["actor"], "deployer", "who applied");
+    // Applying it again: every node it wrote has moved on since, so it is stale.
+    let again = t.run(&["apply", &file]).code(1);
+    assert!(again.stderr.contains(" is stale: 7 nodes it relies on changed since it was made"), "{}", again.stderr);
+}
+
+#[test]
+fn a_stale_plan_is_refused_listing_every_stale_node_and_nothing_is_written() {
+    let t = applied("stale");
+    let (_dir, file) = saved_plan(&t);
+    t.zk_write("/services/s/conf/a", r#"{"x": "web UI"}"#); // the plan updates it
+    t.zk_write("/services/s/conf/c", "{}"); // the plan creates it
+    t.zk_write("/services/s/conf/b/new", "{}"); // below a node the plan deletes
+    let before = t.tree();
+    t.run(&["apply", &file]).code(1).stdout("").stderr(&format!(
+        "error: the plan `{file}` is stale: 3 nodes it relies on changed since it was made, so nothing was written:
+  /services/s/conf/a: was changed since the plan was made (version 0 then, 1 now)
+  /services/s/conf/b: cannot be deleted: `/services/s/conf/b/new` was created below it since the plan was made
+  /services/s/conf/c: was created since the plan was made
+make a new plan
+"
+    ));
+    assert_eq!(t.tree(), before, "nothing was written");
+}
+
+#[test]
+fn a_change_elsewhere_does_not_make_a_plan_stale() {
+    let t = applied("unrelated");
+    let (_dir, file) = saved_plan(&t);
+    // Another service, and a node of `s` the plan neither writes nor relies on.
+    t.zk_write("/services/other/conf", r#"{"o": "edited"}"#);
+    t.zk_write("/services/s/conf", r#"{"timeout": 30, "by": "hand"}"#);
+    let out = t.run(&["apply", &file]).success();
+    assert!(out.stdout.ends_with("Apply complete: 2 created, 3 updated, 2 deleted.\n"), "{}", out.stdout);
+    let tree = t.config_tree();
+    assert_eq!(tree["/services/other/conf"], r#"{"o": "edited"}"#, "left alone");
+    assert_eq!(tree["/services/s/conf"], r#"{"timeout": 30, "by": "hand"}"#, "left alone");
+    assert_eq!(tree["/services/s/conf/a"], r#"{"x":2}"#);
+}
+
+#[test]
+fn a_plan_for_another_zookeeper_is_refused() {
+    let t = applied("target");
+    let (_dir, file) = saved_plan(&t);
+    let other = format!("{}/elsewhere", crate::zookeeper::server().address());
+    t.run(&["apply", &file, "--zk", &other]).code(1).stderr(&format!(
+        "error: the plan file `{file}` was made for ZooKeeper `{}`, not `{other}`: a plan applies only where it was \
+         made (make a new plan, or pass --zk {})\n",
+        t.zk, t.zk
+    ));
+}
+
+#[test]
+fn a_plan_file_of_a_newer_format_is_refused() {
+    let t = applied("newer");
+    let (_dir, file) = saved_plan(&t);
+    let mut plan: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    plan["format_version"] = "1.1.0".into();
+    std::fs::write(&file, plan.to_string()).unwrap();
+    let before = t.tree();
+    let out = t.run(&["apply", &file]).code(1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: the plan file `{file}` has format version 1.1.0, which this jones-sync ({}) cannot apply (it \
+             applies 1.x up to 1.0.0): use a matching jones-sync, or make a new plan\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    assert_eq!(t.tree(), before);
+    t.run(&["apply", "/no/such/plan.json"])
+        .code(1)
+        .stderr("error: cannot read the plan file `/no/such/plan.json`: No such file or directory (os error 2)\n");
+}
+
+#[test]
+fn a_plan_of_uncommitted_config_needs_allow_dirty() {
+    let t = applied("dirtyplan");
+    t.commit_all("first");
+    let (_dir, file) = saved_plan(&t);
+    let out = t.run(&["apply", &file]).code(1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: the plan `{file}` was made from config files with uncommitted changes, so the recorded commit would \
+             not describe what is applied: pass --allow-dirty to apply it anyway\n"
+        )
+    );
+    t.run(&["apply", &file, "--allow-dirty"]).success();
+    let record: serde_json::Value = serde_json::from_str(&t.tree()["/services/s/jones-sync"]).unwrap();
+    assert_eq!(record["dirty"], true);
+}
+
+#[test]
+fn service_cannot_narrow_a_saved_plan() {
+    let t = applied("savedservice");
+    let (_dir, file) = saved_plan(&t);
+    t.run(&["apply", &file, "--service", "s"]).code(1).stderr(
+        "error: --service cannot be combined with a plan file: the plan says what to apply (make it with \
+         `jones-sync plan --service NAME --out FILE`)\n",
+    );
+}
+
+#[test]
+fn plan_out_with_a_machine_format_keeps_stdout_clean() {
+    let t = applied("outjson");
+    t.write("services/s/config.toml", "timeout = 31\n");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.json");
+    let out = t.run(&["plan", "--format", "json", "--out", file.to_str().unwrap()]).success();
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("stdout is the JSON plan alone");
+    assert_eq!(json["summary"]["update"], 5);
+    assert!(out.stderr.contains("Saved the plan to"), "{}", out.stderr);
+    t.run(&["apply", file.to_str().unwrap()]).success();
+    assert_eq!(t.config_tree()["/services/s/conf"], r#"{"timeout":31}"#);
+}
