@@ -116,7 +116,7 @@ fn select(loaded: &Loaded, names: &[String]) -> anyhow::Result<Vec<crate::view::
             .services
             .keys()
             .map(|known| (strsim::damerau_levenshtein(name, known), known))
-            .filter(|(distance, known)| *distance <= known.len() / 3 + 1)
+            .filter(|(distance, _)| *distance <= (name.len() / 3).max(1) && *distance < name.len())
             .min();
         let hint = closest.map(|(_, known)| format!("; did you mean `{known}`?")).unwrap_or_default();
         problems.push(format!("--service `{name}`: the repository has no `services/{name}/`{hint}"));

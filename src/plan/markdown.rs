@@ -112,9 +112,8 @@ fn header(plan: &Plan, reach: &Reach) -> String {
     if reach.findings > 0 {
         let _ = write!(
             out,
-            "> [!WARNING]\n> **View integrity:** {} live {} not follow from the live conf (listed below); applying rewrites them.\n\n",
-            reach.findings,
-            if reach.findings == 1 { "view does" } else { "views do" },
+            "> [!WARNING]\n> **View integrity:** {} (listed below): live views do not follow from the live conf. Applying brings both back in line with the repository.\n\n",
+            show::count(reach.findings, "finding"),
         );
     }
     out

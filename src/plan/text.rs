@@ -58,10 +58,9 @@ pub fn render(plan: &Plan, redactor: &Redactor, colour: bool) -> String {
     if findings > 0 {
         let _ = writeln!(
             out,
-            "{} {} live {} not follow from the live conf (listed above); applying rewrites them.",
+            "{} {} (listed above): live views do not follow from the live conf. Applying brings both back in line with the repository.",
             p.paint(WARN, "View integrity:"),
-            findings,
-            if findings == 1 { "view does" } else { "views do" },
+            show::count(findings, "finding"),
         );
     }
     out
