@@ -9,7 +9,7 @@ const EXIT_CODES: &str = "\
 Exit status:
   0  success (for `plan --detailed-exitcode`: no changes)
   1  error: invalid repository, unknown revision, ZooKeeper unreachable, a transaction aborted,
-     apply or rollback not confirmed, a stale or foreign saved plan
+     apply or rollback not confirmed, a stale or foreign saved plan, a usage error
   2  `plan --detailed-exitcode` only: the plan has changes";
 
 /// Keep Jones configuration in git: validate a config repository, plan its changes against live

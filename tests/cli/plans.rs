@@ -164,7 +164,10 @@ fn exit_codes() {
     t.write("services/s/config.toml", "a = 1\n");
     let port = crate::zookeeper::free_port();
     t.run(&["plan", "--detailed-exitcode", "--zk", &format!("127.0.0.1:{port}"), "--connect-timeout", "3"]).code(1);
-    t.run(&["plan", "--format", "yaml"]).code(2); // clap's usage error
+    // A usage error is an error, not "changes present".
+    let usage = t.run(&["plan", "--detailed-exitcode", "--format", "yaml"]).code(1);
+    assert!(usage.stderr.starts_with("error: invalid value 'yaml' for '--format <FORMAT>'"), "{}", usage.stderr);
+    t.run(&["plan", "--help"]).code(0);
 }
 
 #[test]
