@@ -106,17 +106,19 @@ pub(super) fn blast_radius(desired: &DesiredService, live: &LiveService, changes
     let before = live_associations(live, svc);
     let after = strings(desired.nodes.get(&paths::nodemaps(svc)).map(|n| &n.value));
 
+    // Hosts that read the same view before and after, by view.
+    let mut staying: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (host, view) in &before {
+        if after.get(host) == Some(view) {
+            staying.entry(view.as_str()).or_default().push(host.clone());
+        }
+    }
     let environments = changes
         .iter()
         .filter(|c| c.kind == NodeKind::View)
         .filter_map(|change| {
             let environment = environment_of(svc, &change.path).filter(|e| !e.is_empty())?;
-            let view = change.path.as_str();
-            let hosts = before
-                .iter()
-                .filter(|(host, from)| *from == view && after.get(*host).map(String::as_str) == Some(view))
-                .map(|(host, _)| host.clone())
-                .collect();
+            let hosts = staying.remove(change.path.as_str()).unwrap_or_default();
             Some(EnvironmentImpact {
                 environment,
                 view: change.path.clone(),

@@ -15,11 +15,12 @@
 //! to its own version; a newer file (it may carry something this build would not honour) or
 //! another major version is refused.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Plan, is_within};
+use super::{Action, Plan};
 use crate::live::Snapshot;
 use crate::model::paths;
 use crate::record::Tool;
@@ -220,10 +221,11 @@ pub fn stale_nodes(plan: &Plan, live: &Snapshot) -> Vec<StaleNode> {
     let empty = Default::default();
     for service in changing {
         let nodes = &live.services.get(&service.name).unwrap_or(&empty).nodes;
-        let created =
-            |path: &str| service.changes.iter().any(|c| c.path == path && matches!(c.action, Action::Create { .. }));
-        let deleted =
-            |path: &str| service.changes.iter().any(|c| c.path == path && matches!(c.action, Action::Delete { .. }));
+        let with = |wanted: fn(&Action) -> bool| -> HashSet<&str> {
+            service.changes.iter().filter(|c| wanted(&c.action)).map(|c| c.path.as_str()).collect()
+        };
+        let created = with(|a| matches!(a, Action::Create { .. }));
+        let deleted = with(|a| matches!(a, Action::Delete { .. }));
         for change in &service.changes {
             let path = change.path.as_str();
             match (&change.action, nodes.get(path)) {
@@ -234,7 +236,7 @@ pub fn stale_nodes(plan: &Plan, live: &Snapshot) -> Vec<StaleNode> {
                     let parent_there = if parent == paths::SERVICES {
                         live.root_exists || plan.create_root
                     } else {
-                        nodes.contains_key(parent) || created(parent)
+                        nodes.contains_key(parent) || created.contains(parent)
                     };
                     if !parent_there {
                         push(
@@ -258,8 +260,10 @@ pub fn stale_nodes(plan: &Plan, live: &Snapshot) -> Vec<StaleNode> {
                     }
                     if matches!(change.action, Action::Delete { .. }) {
                         // A delete relies on the absence of children it does not delete too.
-                        for child in nodes.keys().filter(|p| p.as_str() != path && is_within(p, path)) {
-                            if !deleted(child) {
+                        let below = format!("{path}/");
+                        let children = nodes.range(below.clone()..).take_while(|(p, _)| p.starts_with(&below));
+                        for (child, _) in children {
+                            if !deleted.contains(child.as_str()) {
                                 push(
                                     path,
                                     format!(
