@@ -393,7 +393,7 @@ mod tests {
     fn plan_files_of_a_newer_or_other_major_version_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plan.json");
-        let saved = SavedPlan::new(Plan::default(), "zk:2181", Source { sha: None, dirty: false }, vec![], 10);
+        let saved = SavedPlan::new(Plan::default(), "zk:2181", Source { sha: None, dirty: false }, vec![], 10, 5);
         saved.write(&path).unwrap();
         assert_eq!(SavedPlan::read(&path).unwrap(), saved);
         #[cfg(unix)]
@@ -432,7 +432,7 @@ mod tests {
     fn the_record_names_who_applies() {
         let desired = service("s", &[("", json!({}), &[])]);
         let plan = diff(&[desired], &Snapshot::default(), &json!({"actor": "planner", "sha": "abc"}));
-        let saved = SavedPlan::new(plan, "zk", Source { sha: Some("abc".into()), dirty: false }, vec![], 10);
+        let saved = SavedPlan::new(plan, "zk", Source { sha: Some("abc".into()), dirty: false }, vec![], 10, 5);
         let plan = saved.plan_for("applier");
         let record = plan.services[0].changes.iter().find(|c| c.kind == crate::view::NodeKind::Record).unwrap();
         let (_, after) = record.action.data();

@@ -153,9 +153,15 @@ fn a_plan_of_uncommitted_config_needs_allow_dirty() {
 }
 
 #[test]
-fn service_cannot_narrow_a_saved_plan() {
+fn service_and_rev_cannot_change_a_saved_plan() {
     let t = applied("savedservice");
     let (_dir, file) = saved_plan(&t);
+    let rev = t.run(&["apply", &file, "--rev", "HEAD"]).code(1);
+    assert!(
+        rev.stderr.starts_with("error: the argument '[PLAN_FILE]' cannot be used with '--rev <REV>'"),
+        "{}",
+        rev.stderr
+    );
     t.run(&["apply", &file, "--service", "s"]).code(1).stderr(
         "error: --service cannot be combined with a plan file: the plan says what to apply (make it with \
          `jones-sync plan --service NAME --out FILE`)\n",
