@@ -60,6 +60,11 @@ fn a_saved_plan_applies_exactly_without_reading_the_repository() {
     let record: serde_json::Value = serde_json::from_str(&t.tree()["/services/s/jones-sync"]).unwrap();
     assert_eq!(record["sha"], sha.as_str(), "the commit the plan was made from");
     assert_eq!(record["actor"], "deployer", "who applied");
+    // The audit log has the apply, as `apply` would write it.
+    let history: serde_json::Value =
+        serde_json::from_str(&t.run(&["history", "s", "--format", "json"]).success().stdout).unwrap();
+    assert_eq!(history[0]["actor"], "deployer", "{history:#}");
+    assert_eq!(history[0]["sha"], sha.as_str(), "{history:#}");
     // Applying it again: every node it wrote has moved on since, so it is stale.
     let again = t.run(&["apply", &file]).code(1);
     assert!(again.stderr.contains(" is stale: 7 nodes it relies on changed since it was made"), "{}", again.stderr);
