@@ -1,47 +1,117 @@
-//! Executing a plan: one ZooKeeper `multi` per service, every write guarded by the version the plan
-//! read, so that a concurrent edit aborts that service's transaction and nothing of it is written.
+//! Executing a plan: per service, ZooKeeper `multi` transactions with every write guarded by the
+//! version the plan read, so that a concurrent edit aborts the transaction and nothing of it is
+//! written.
 //!
-//! Order inside a transaction: `/services` (when missing), creates parents before children,
-//! updates, version checks of the views the new nodemap relies on, deletes children before
-//! parents, then the apply's audit log entry and the pruning of the oldest ones
-//! ([`crate::history`]). One transaction makes all of it visible at once, so a client never sees a
-//! nodemap pointing at a view that does not exist, and the log never lies about what was written.
+//! A service whose changes fit in one request (`[zookeeper] max_request_bytes`) is applied in one
+//! transaction: `/services` (when missing), creates parents before children, updates, version
+//! checks of the views the new nodemap relies on, deletes children before parents, then the record,
+//! the apply's audit log entry and the pruning of the oldest ones ([`crate::history`]). Clients see
+//! all of it at once.
+//!
+//! A larger service is split into ordered transactions, each safe for clients on its own: conf and
+//! view creates and updates (parents before children), then the nodemap, then deletes (children
+//! before parents), and the record and audit entry last. So a host never points at a view that does
+//! not exist, and no view a host points at is deleted. If one of them fails, the ones before stay
+//! applied (the outcome says how many); a rerun finishes the job.
+//!
+//! When the connection drops during a commit, the outcome is unknown: the transaction is looked up
+//! in ZooKeeper (the record's `apply_id`, or the effect of its first write) and reported applied,
+//! or committed again if it was not — never twice, never a guess. An expired session lost its
+//! locks: they are taken again before anything is retried.
 
-use crate::plan::{Action, Counts, ServicePlan};
+use std::time::Duration;
+
+use crate::lock::{Holder, Locks};
+use crate::model::paths;
+use crate::plan::{Action, Counts, Plan, ServicePlan};
 use crate::view::NodeKind;
 use crate::zk::{CommitError, Op, Zk};
 
-/// The operations of one service's transaction; `keep` is how many audit entries remain.
-pub fn transaction(service: &ServicePlan, create_root: bool, keep: usize) -> Vec<Op> {
+/// How an apply runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Largest transaction, in encoded bytes.
+    pub max_request_bytes: usize,
+    /// Audit entries each service keeps.
+    pub keep: usize,
+    /// How long to wait for other applies' locks (also when taking them again after a session
+    /// expired).
+    pub lock_timeout: Duration,
+}
+
+/// The transactions of one service, in the order they must be committed: one when the service fits
+/// in `limit` bytes.
+pub fn transactions(service: &ServicePlan, create_root: bool, keep: usize, limit: usize) -> Vec<Vec<Op>> {
     let now = crate::record::now_rfc3339();
     let mut record = None;
-    let mut creates = Vec::new();
-    let mut updates = Vec::new();
+    let mut record_op = None;
+    let mut content = Vec::new();
+    let mut nodemap = Vec::new();
     let mut deletes = Vec::new();
     if create_root {
-        creates.push(Op::Create { path: crate::model::paths::SERVICES.into(), data: Vec::new() });
+        content.push(Op::Create { path: paths::SERVICES.into(), data: Vec::new() });
     }
     for change in &service.changes {
         let path = change.path.clone();
-        match &change.action {
-            Action::Create { after } => {
-                let data =
-                    if change.kind == NodeKind::Record { stamp(after, &now, &mut record) } else { after.clone() };
-                creates.push(Op::Create { path, data });
+        let op = match &change.action {
+            Action::Create { after } if change.kind == NodeKind::Record => {
+                Op::Create { path, data: stamp(after, &now, &mut record) }
             }
-            Action::Update { after, version, .. } => {
-                let data =
-                    if change.kind == NodeKind::Record { stamp(after, &now, &mut record) } else { after.clone() };
-                updates.push(Op::Set { path, data, version: *version });
+            Action::Update { after, version, .. } if change.kind == NodeKind::Record => {
+                Op::Set { path, data: stamp(after, &now, &mut record), version: *version }
             }
-            Action::Delete { version, .. } => deletes.push(Op::Delete { path, version: *version }),
+            Action::Create { after } => Op::Create { path, data: after.clone() },
+            Action::Update { after, version, .. } => Op::Set { path, data: after.clone(), version: *version },
+            Action::Delete { version, .. } => Op::Delete { path, version: *version },
+        };
+        match (change.kind, &op) {
+            (NodeKind::Record, _) => record_op = Some(op),
+            (_, Op::Delete { .. }) => deletes.push(op),
+            (NodeKind::Nodemap, _) => nodemap.push(op),
+            _ => content.push(op),
         }
     }
-    // Paths sort parents first: creates ascend, deletes descend.
+    nodemap.extend(service.guards.iter().map(|(path, version)| Op::Check { path: path.clone(), version: *version }));
+    // Paths sort parents first: creates ascend (changes are in path order), deletes descend.
     deletes.sort_by(|a, b| b.path().cmp(a.path()));
-    let checks = service.guards.iter().map(|(path, version)| Op::Check { path: path.clone(), version: *version });
-    let log = record.map(|record| crate::history::ops(service, &record, keep)).unwrap_or_default();
-    creates.into_iter().chain(updates).chain(checks).chain(deletes).chain(log).collect()
+    let mut last: Vec<Op> = record_op.into_iter().collect();
+    last.extend(record.map(|record| crate::history::ops(service, &record, keep)).unwrap_or_default());
+
+    let size = |ops: &[Op]| ops.iter().map(Op::encoded_len).sum::<usize>();
+    let total = size(&content) + size(&nodemap) + size(&deletes) + size(&last);
+    if total <= limit {
+        return vec![content.into_iter().chain(nodemap).chain(deletes).chain(last).collect()];
+    }
+    let mut transactions = Vec::new();
+    for phase in [content, nodemap, deletes, last] {
+        let mut current: Vec<Op> = Vec::new();
+        for op in phase {
+            if !current.is_empty() && size(&current) + op.encoded_len() > limit {
+                transactions.push(std::mem::take(&mut current));
+            }
+            current.push(op);
+        }
+        if !current.is_empty() {
+            transactions.push(current);
+        }
+    }
+    transactions
+}
+
+/// Why `service` cannot be applied atomically, when it cannot: its size against the limit.
+pub fn split_reason(service: &ServicePlan, create_root: bool, keep: usize, limit: usize) -> Option<String> {
+    let transactions = transactions(service, create_root, keep, limit);
+    if transactions.len() <= 1 {
+        return None;
+    }
+    let size: usize = transactions.iter().flatten().map(Op::encoded_len).sum();
+    Some(format!(
+        "`{}` will not be applied atomically: its changes take {size} bytes, over the {limit}-byte request limit \
+         ([zookeeper] max_request_bytes), so they go in {} transactions, each safe for clients \
+         (views before the nodemap, deletions last, the record last)",
+        service.name,
+        transactions.len()
+    ))
 }
 
 /// The record's data with `applied_at` set to `now` (the plan may have been made earlier), also
@@ -65,39 +135,205 @@ fn stamp(record: &[u8], now: &str, stamped: &mut Option<Vec<u8>>) -> Vec<u8> {
 pub struct Outcome {
     pub service: String,
     pub counts: Counts,
+    /// Transactions the service needed, and how many of them were committed.
+    pub transactions: usize,
+    pub committed: usize,
+    /// Commits whose outcome was unknown after a lost connection, then found applied.
+    pub recovered: usize,
+    /// The zxid of the last transaction, when it wrote any node.
     pub result: Result<Option<i64>, ApplyError>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error(
-        "its transaction would be {size} bytes, over the {limit}-byte request limit ([zookeeper] max_request_bytes); nothing was written"
+        "a single write takes {size} bytes, over the {limit}-byte request limit ([zookeeper] max_request_bytes); \
+         nothing was written"
     )]
     TooLarge { size: usize, limit: usize },
     #[error(transparent)]
     Commit(#[from] CommitError),
+    #[error(
+        "{committed} of {total} transactions were applied, then: {source}. Every applied step is safe for clients; \
+         run apply again to finish"
+    )]
+    Partial { committed: usize, total: usize, source: CommitError },
+    #[error("the session expired and the lock could not be taken again, so nothing more was written: {0}")]
+    Relock(crate::lock::LockError),
+    #[error("cannot reconnect to find out whether the transaction was applied: {0}")]
+    Reconnect(crate::zk::ZkError),
 }
 
-/// Applies every service of the plan that has changes, each in its own transaction; a failed
-/// service does not stop the others. Returns one outcome per service with changes. `keep` is how
-/// many audit entries each service keeps (`[history] keep`).
-pub async fn apply(zk: &Zk, plan: &crate::plan::Plan, max_request_bytes: usize, keep: usize) -> Vec<Outcome> {
+/// A session with the locks it holds, able to come back after an expiry.
+pub struct Session {
+    pub zk: Zk,
+    pub locks: Locks,
+    pub holder: Holder,
+}
+
+/// Attempts at one transaction whose outcome keeps coming back unknown.
+const ATTEMPTS: usize = 4;
+
+/// Applies every service of the plan that has changes; a failed service does not stop the others.
+/// Returns one outcome per service with changes.
+pub async fn apply(session: &mut Session, plan: &Plan, settings: &Settings) -> Vec<Outcome> {
     let mut create_root = plan.create_root;
     let mut outcomes = Vec::new();
     for service in plan.services.iter().filter(|s| !s.is_empty()) {
-        let ops = transaction(service, create_root, keep);
-        let size: usize = ops.iter().map(Op::encoded_len).sum();
-        let result = if size > max_request_bytes {
-            Err(ApplyError::TooLarge { size, limit: max_request_bytes })
-        } else {
-            zk.commit(&ops).await.map_err(ApplyError::from)
+        let transactions = transactions(service, create_root, settings.keep, settings.max_request_bytes);
+        let mut outcome = Outcome {
+            service: service.name.clone(),
+            counts: service.counts(),
+            transactions: transactions.len(),
+            committed: 0,
+            recovered: 0,
+            result: Ok(None),
         };
-        let mut counts = service.counts();
-        if result.is_ok() && create_root {
-            counts.create += 1;
-            create_root = false;
+        let apply_id = apply_id(service);
+        // Nodes this process's locks created are written, not created (see `Locks::adopt`).
+        let transactions: Vec<Vec<Op>> = transactions.into_iter().map(|ops| session.locks.adopt(ops)).collect();
+        for ops in &transactions {
+            let size: usize = ops.iter().map(Op::encoded_len).sum();
+            if size > settings.max_request_bytes {
+                outcome.result = Err(ApplyError::TooLarge { size, limit: settings.max_request_bytes });
+                break;
+            }
+            match commit(session, &service.name, ops, apply_id.as_deref(), settings).await {
+                Ok((zxid, recovered)) => {
+                    outcome.committed += 1;
+                    outcome.recovered += usize::from(recovered);
+                    outcome.result = Ok(zxid.or(outcome.result.unwrap_or(None)));
+                }
+                Err(err) => {
+                    outcome.result = Err(match err {
+                        ApplyError::Commit(source) if outcome.committed > 0 => {
+                            ApplyError::Partial { committed: outcome.committed, total: transactions.len(), source }
+                        }
+                        other => other,
+                    });
+                    break;
+                }
+            }
         }
-        outcomes.push(Outcome { service: service.name.clone(), counts, result });
+        if outcome.committed > 0 {
+            session.locks.keep_created(&service.name);
+            if create_root {
+                outcome.counts.create += 1;
+                create_root = false;
+            }
+        }
+        outcomes.push(outcome);
     }
     outcomes
+}
+
+/// The `apply_id` of the record this plan writes for `service`.
+fn apply_id(service: &ServicePlan) -> Option<String> {
+    service.changes.iter().find(|c| c.kind == NodeKind::Record).and_then(|change| match &change.action {
+        Action::Create { after } | Action::Update { after, .. } => {
+            crate::record::Record::parse(after).and_then(|record| record.apply_id)
+        }
+        Action::Delete { .. } => None,
+    })
+}
+
+/// Commits one transaction; after a lost connection, finds out whether it was applied and commits
+/// it again only if it was not. Returns the zxid and whether the outcome had to be recovered.
+async fn commit(
+    session: &mut Session,
+    service: &str,
+    ops: &[Op],
+    apply_id: Option<&str>,
+    settings: &Settings,
+) -> Result<(Option<i64>, bool), ApplyError> {
+    let mut recovered = false;
+    for attempt in 1..=ATTEMPTS {
+        match session.zk.commit(ops).await {
+            Ok(zxid) => return Ok((zxid, recovered)),
+            Err(CommitError::Unknown(_)) if attempt < ATTEMPTS => {
+                if applied(session, service, ops, apply_id, settings).await? {
+                    return Ok((None, true));
+                }
+                recovered = true;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// Whether `ops` were applied, read back from ZooKeeper once the session works again (a new one
+/// if it expired, with its locks taken again).
+async fn applied(
+    session: &mut Session,
+    service: &str,
+    ops: &[Op],
+    apply_id: Option<&str>,
+    settings: &Settings,
+) -> Result<bool, ApplyError> {
+    let deadline = tokio::time::Instant::now() + settings.lock_timeout.max(Duration::from_secs(30));
+    loop {
+        match was_applied(&session.zk, service, ops, apply_id).await {
+            Ok(answer) => return Ok(answer),
+            Err(zookeeper_client::Error::SessionExpired | zookeeper_client::Error::ClientClosed) => {
+                session.zk.reconnect().await.map_err(ApplyError::Reconnect)?;
+                // The old session's locks are gone with it: take them all again.
+                session
+                    .locks
+                    .reacquire(&session.zk, &session.holder, settings.lock_timeout)
+                    .await
+                    .map_err(ApplyError::Relock)?;
+            }
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(err) => {
+                let connect = session.zk.connect_string().to_string();
+                return Err(ApplyError::Reconnect(crate::zk::ZkError::Connect { connect, reason: err.to_string() }));
+            }
+        }
+    }
+}
+
+/// Reads whether `ops` took effect: the record's `apply_id` (or the audit log) for the transaction
+/// that writes the record, else the effect of its first write.
+async fn was_applied(
+    zk: &Zk,
+    service: &str,
+    ops: &[Op],
+    apply_id: Option<&str>,
+) -> Result<bool, zookeeper_client::Error> {
+    let record = paths::record(service);
+    let writes_record =
+        ops.iter().any(|op| matches!(op, Op::Create { path, .. } | Op::Set { path, .. } if *path == record));
+    if let (true, Some(id)) = (writes_record, apply_id) {
+        let current = zk.node(&record).await?;
+        if current.and_then(|(data, _)| crate::record::Record::parse(&data)).and_then(|r| r.apply_id).as_deref()
+            == Some(id)
+        {
+            return Ok(true);
+        }
+        // A later apply may have landed on top of ours (after our session expired): the log says.
+        let mut entries: Vec<String> =
+            zk.client().list_children(&record).await?.into_iter().filter(|n| crate::history::is_entry(n)).collect();
+        entries.sort_unstable_by(|a, b| b.cmp(a));
+        for name in entries.iter().take(20) {
+            let Some((data, _)) = zk.node(&format!("{record}/{name}")).await? else { continue };
+            if crate::record::Record::parse(&data).and_then(|r| r.apply_id).as_deref() == Some(id) {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
+    }
+    for op in ops {
+        return match op {
+            Op::Create { path, data } => Ok(zk.node(path).await?.is_some_and(|(now, _)| now == *data)),
+            Op::Set { path, data, version } => {
+                Ok(zk.node(path).await?.is_some_and(|(now, v)| now == *data && v == version + 1))
+            }
+            Op::Delete { path, .. } => Ok(zk.node(path).await?.is_none()),
+            Op::Check { .. } | Op::CreateSequential { .. } => continue,
+        };
+    }
+    Ok(false)
 }

@@ -1,4 +1,4 @@
-//! Command-line arguments as clap parses them. They become [`crate::run::Options`] before any work
+//! Command-line arguments as clap parses them. They become [`crate::commands`]' options before any work
 //! starts; no clap type crosses into the rest of the library.
 
 use std::path::PathBuf;
@@ -57,6 +57,9 @@ pub enum Command {
     /// `git restore`, or pin) that makes the repository agree, so that the next apply does not
     /// undo the rollback.
     Rollback(RollbackArgs),
+    /// Remove a service's apply lock left by a process that hangs (a crashed one's lock goes away
+    /// by itself when its ZooKeeper session expires)
+    Unlock(UnlockArgs),
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +146,27 @@ pub struct ApplyArgs {
     /// objects without a checkout [default: the work tree]
     #[arg(long, value_name = "REV", conflicts_with = "plan_file")]
     pub rev: Option<String>,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Wait this long for another apply's lock on a service before giving up
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub lock_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The service whose lock to remove
+    pub service: String,
+
+    /// The lock to remove (`lock-0000000042`, as a lock timeout names it): removed only if it
+    /// is still there, so a newer apply's lock is never removed by mistake
+    #[arg(long, value_name = "LOCK_ID")]
+    pub id: String,
 }
 
 /// How `history` and `status` print.
@@ -193,4 +217,7 @@ pub struct RollbackArgs {
     /// Who rolls back, for the record [default: $USER]
     #[arg(long, env = "JONES_SYNC_ACTOR", value_name = "NAME")]
     pub actor: Option<String>,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }

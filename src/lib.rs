@@ -16,6 +16,7 @@ pub mod git;
 pub mod history;
 pub mod live;
 pub mod load;
+pub mod lock;
 pub mod model;
 pub mod plan;
 pub mod record;

@@ -16,6 +16,22 @@ pub struct Snapshot {
     pub services: BTreeMap<String, LiveService>,
 }
 
+impl Snapshot {
+    /// The snapshot without `paths`: nodes this process made itself (a lock's parents), which the
+    /// plan should treat as still missing.
+    pub fn without(mut self, paths: &[String]) -> Snapshot {
+        for path in paths {
+            if path == crate::model::paths::SERVICES {
+                self.root_exists = false;
+            }
+            for service in self.services.values_mut() {
+                service.nodes.remove(path);
+            }
+        }
+        self
+    }
+}
+
 /// Every node of one service that jones-sync reads: the service node, the `conf` and `views`
 /// subtrees, `nodemaps` and the `jones-sync` record, by absolute path; and the names of the audit
 /// log entries below the record.

@@ -37,6 +37,9 @@ pub struct Record {
     /// Applied by `jones-sync rollback`: the repository does not say this yet.
     #[serde(default)]
     pub rollback: bool,
+    /// Unique per apply of a service: tells, after a lost connection, whether that apply landed.
+    #[serde(default)]
+    pub apply_id: Option<String>,
     /// RFC 3339, UTC.
     pub applied_at: String,
     pub actor: String,
@@ -60,6 +63,7 @@ impl Record {
             pinned: origin.pin.is_some(),
             pin: origin.pin.clone(),
             rollback: false,
+            apply_id: Some(uuid::Uuid::new_v4().to_string()),
             applied_at: now_rfc3339(),
             actor,
             tool: Tool { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() },

@@ -104,6 +104,8 @@ pub enum CommitError {
 /// A connected ZooKeeper session.
 pub struct Zk {
     client: zk::Client,
+    connect: String,
+    timeout: Duration,
 }
 
 impl Zk {
@@ -128,7 +130,7 @@ impl Zk {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
-        let zk = Zk { client };
+        let zk = Zk { client, connect: connect.to_string(), timeout };
         if zk.client.path() != "/" {
             match zk.client.check_stat("/").await {
                 Ok(Some(_)) => {}
@@ -137,6 +139,26 @@ impl Zk {
             }
         }
         Ok(zk)
+    }
+
+    /// Replaces an expired session with a new one (ephemeral nodes of the old one are gone).
+    pub async fn reconnect(&mut self) -> Result<(), ZkError> {
+        *self = Zk::connect(&self.connect, self.timeout).await?;
+        Ok(())
+    }
+
+    /// The connect string this session was made with.
+    pub fn connect_string(&self) -> &str {
+        &self.connect
+    }
+
+    /// The data and version of `path`, `None` when it does not exist.
+    pub async fn node(&self, path: &str) -> Result<Option<(Vec<u8>, i32)>, zk::Error> {
+        match self.client.get_data(path).await {
+            Ok((data, stat)) => Ok(Some((data, stat.version))),
+            Err(zk::Error::NoNode) => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     /// Reads, for each service in `services`, the service node, its `conf` and `views` subtrees,

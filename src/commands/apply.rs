@@ -1,14 +1,19 @@
-//! `jones-sync apply`: plan, confirm, execute one transaction per service, report. With a plan
-//! file, [`super::apply_saved`] executes that plan instead.
+//! `jones-sync apply`: lock, plan, confirm, execute, report. With a plan file,
+//! [`super::apply_saved`] executes that plan instead.
+//!
+//! Every service planned is locked first ([`crate::lock`]) and live state is read under the locks,
+//! so two applies never interleave and a second apply of the same commit finds nothing to do.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use super::{Options, actor, load_or_report, make_plan, out, show_sensitive};
-use crate::cli::ApplyArgs;
-use crate::load::Loaded;
+use super::{Options, actor, load_or_report, out, select, show_sensitive};
+use crate::apply::{Session, Settings};
+use crate::cli::{ApplyArgs, LockArgs};
+use crate::lock::{Holder, Locks};
 use crate::plan::Plan;
 use crate::plan::redact::Redactor;
 use crate::record::Record;
@@ -30,41 +35,98 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
         );
     }
     let actor = actor(args.actor);
-    let record = |name: &str| Record::new(loaded.origin(name), actor.clone());
-    let (zk, plan) = make_plan(options, &loaded, record, &args.services).await?;
+    let settings = settings(&loaded.repo.settings, &args.lock)?;
+    let desired = select(&loaded, &args.services)?;
+    let names: Vec<String> = desired.iter().map(|d| d.name.clone()).collect();
     let redactor = Redactor::new(&loaded.repo.settings.plan.sensitive_keys(), show)?;
-    out(&crate::plan::text::render(&plan, &redactor, options.colour));
-    out(&crate::status::notes(&loaded, &plan));
-    if plan.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+    let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
+    let commit = loaded.origins.values().find_map(|o| o.commit.as_ref().map(|c| c.sha.clone()));
+    let mut session = lock(zk, &names, &actor, commit, &settings).await?;
+    let result = async {
+        // Live state is read under the locks: a second apply of the same commit finds nothing to do.
+        let snapshot = session.zk.snapshot(&names).await?.without(&session.locks.created());
+        let mut plan = crate::plan::diff_with(&desired, &snapshot, |name| {
+            Record::new(loaded.origin(name), actor.clone()).to_json()
+        });
+        if !args.services.is_empty() {
+            // The other services are out of scope, like the services of the repository not chosen.
+            plan.unmanaged.clear();
+        }
+        out(&crate::plan::text::render(&plan, &redactor, options.colour));
+        out(&crate::status::notes(&loaded, &plan));
+        out(&split_notes(&plan, &settings));
+        if plan.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        execute(&mut session, &plan, &settings, args.yes).await
     }
-    execute(&zk, &plan, &loaded, args.yes).await
+    .await;
+    session.locks.release(&session.zk).await;
+    result
+}
+
+/// How this apply runs, from the repository's settings and the command line.
+pub(super) fn settings(repo: &crate::repo::settings::Settings, lock: &LockArgs) -> anyhow::Result<Settings> {
+    if !(lock.lock_timeout.is_finite() && lock.lock_timeout >= 0.0) {
+        bail!("--lock-timeout must be a number of seconds, not {}", lock.lock_timeout);
+    }
+    Ok(Settings {
+        max_request_bytes: repo.zookeeper.max_request_bytes,
+        keep: repo.history.keep(),
+        lock_timeout: Duration::from_secs_f64(lock.lock_timeout),
+    })
+}
+
+/// Takes the lock of every service in `names` (waiting for other applies), for `actor` applying
+/// `commit`.
+pub(super) async fn lock(
+    zk: Zk,
+    names: &[String],
+    actor: &str,
+    commit: Option<String>,
+    settings: &Settings,
+) -> anyhow::Result<Session> {
+    let holder = Holder::me(actor, commit);
+    let locks = Locks::acquire(&zk, names, &holder, settings.lock_timeout).await?;
+    Ok(Session { zk, locks, holder })
+}
+
+/// For each service too large for one transaction, what the plan says about it beforehand.
+fn split_notes(plan: &Plan, settings: &Settings) -> String {
+    plan.services
+        .iter()
+        .filter_map(|s| crate::apply::split_reason(s, plan.create_root, settings.keep, settings.max_request_bytes))
+        .map(|reason| format!("Note: {reason}.\n"))
+        .collect()
 }
 
 /// Asks for confirmation (unless `yes`), applies `plan` and reports per service. Errors when any
 /// service failed.
-pub(super) async fn execute(zk: &Zk, plan: &Plan, loaded: &Loaded, yes: bool) -> anyhow::Result<ExitCode> {
+pub(super) async fn execute(
+    session: &mut Session,
+    plan: &Plan,
+    settings: &Settings,
+    yes: bool,
+) -> anyhow::Result<ExitCode> {
     if !yes {
         confirm()?;
     }
-    let settings = &loaded.repo.settings;
-    apply_and_report(zk, plan, settings.zookeeper.max_request_bytes, settings.history.keep()).await
-}
-
-/// Executes `plan` (one transaction per service, each keeping `keep` audit entries) and reports
-/// what happened. Errors when any service failed.
-pub(super) async fn apply_and_report(
-    zk: &Zk,
-    plan: &Plan,
-    max_request_bytes: usize,
-    keep: usize,
-) -> anyhow::Result<ExitCode> {
-    let outcomes = crate::apply::apply(zk, plan, max_request_bytes, keep).await;
+    let outcomes = crate::apply::apply(session, plan, settings).await;
     let mut report = String::from("\n");
     let mut total = crate::plan::Counts::default();
     let mut failed = Vec::new();
     for outcome in &outcomes {
         let c = outcome.counts;
+        let how = if outcome.transactions == 1 {
+            "in one transaction".to_string()
+        } else {
+            format!("in {} transactions", outcome.transactions)
+        };
+        let recovered = if outcome.recovered > 0 {
+            " (the connection was lost during the commit; ZooKeeper confirms it was applied)"
+        } else {
+            ""
+        };
         match &outcome.result {
             Ok(zxid) => {
                 total.create += c.create;
@@ -72,7 +134,7 @@ pub(super) async fn apply_and_report(
                 total.delete += c.delete;
                 let zxid = zxid.map(|z| format!(", zxid 0x{z:x}")).unwrap_or_default();
                 report.push_str(&format!(
-                    "{}: applied in one transaction: {} created, {} updated, {} deleted{zxid}\n",
+                    "{}: applied {how}: {} created, {} updated, {} deleted{zxid}{recovered}\n",
                     outcome.service, c.create, c.update, c.delete
                 ));
             }

@@ -10,6 +10,7 @@ mod history;
 mod plan;
 mod rollback;
 mod status;
+mod unlock;
 mod validate;
 
 use std::io::{IsTerminal, Write};
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History(args) => block_on(history::run(&options, args)),
         Command::Status(args) => block_on(status::run(&options, args)),
         Command::Rollback(args) => block_on(rollback::run(&options, args)),
+        Command::Unlock(args) => block_on(unlock::run(&options, args)),
     }
 }
 

@@ -50,20 +50,31 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
             "Note: that apply had uncommitted changes (--allow-dirty); the rollback applies its commit as committed.\n\n",
         );
     }
-    let snapshot = zk.snapshot(&[service.to_string()]).await?;
     let actor = actor(args.actor);
-    let mut plan = crate::plan::diff_with(&loaded.desired, &snapshot, |name| {
-        Record { rollback: true, ..Record::new(loaded.origin(name), actor.clone()) }.to_json()
-    });
-    // Only this service was loaded: the others are not "left untouched" news here.
-    plan.unmanaged.clear();
-    let redactor = crate::plan::redact::Redactor::new(&loaded.repo.settings.plan.sensitive_keys(), false)?;
-    out(&crate::plan::text::render(&plan, &redactor, options.colour));
-    if plan.is_empty() {
-        out(&format!("`{service}` already holds the configuration of {}: nothing to roll back.\n", short(&commit.sha)));
-        return Ok(ExitCode::SUCCESS);
+    let settings = super::apply::settings(&loaded.repo.settings, &args.lock)?;
+    let names = [service.to_string()];
+    let mut session = super::apply::lock(zk, &names, &actor, Some(commit.sha.clone()), &settings).await?;
+    let result = async {
+        let snapshot = session.zk.snapshot(&names).await?.without(&session.locks.created());
+        let mut plan = crate::plan::diff_with(&loaded.desired, &snapshot, |name| {
+            Record { rollback: true, ..Record::new(loaded.origin(name), actor.clone()) }.to_json()
+        });
+        // Only this service was loaded: the others are not "left untouched" news here.
+        plan.unmanaged.clear();
+        let redactor = crate::plan::redact::Redactor::new(&loaded.repo.settings.plan.sensitive_keys(), false)?;
+        out(&crate::plan::text::render(&plan, &redactor, options.colour));
+        if plan.is_empty() {
+            out(&format!(
+                "`{service}` already holds the configuration of {}: nothing to roll back.\n",
+                short(&commit.sha)
+            ));
+            return Ok(None);
+        }
+        super::apply::execute(&mut session, &plan, &settings, args.yes).await.map(Some)
     }
-    let code = super::apply::execute(&zk, &plan, &loaded, args.yes).await?;
+    .await;
+    session.locks.release(&session.zk).await;
+    let Some(code) = result? else { return Ok(ExitCode::SUCCESS) };
     let settings = &loaded.repo.settings;
     let pinned = settings.services.get(service).and_then(|s| s.pin.as_ref()).map(|pin| pin.get_ref().as_str());
     out(&crate::rollback::advice(&git, &options.repo, service, from, &commit, pinned));

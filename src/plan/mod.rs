@@ -314,9 +314,11 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
     }
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     let guards = guards(desired, live, &changes);
+    // An empty record node (left by a lock whose first apply never ran) is not a record.
+    let managed = record_node.is_some_and(|node| crate::record::Record::parse(&node.data).is_some());
     ServicePlan {
         name: name.clone(),
-        managed: record_node.is_some(),
+        managed,
         last_apply_zxid,
         blast_radius: blast::blast_radius(desired, live, &changes),
         view_integrity: integrity::check(name, live),

@@ -16,6 +16,21 @@ fn plan_for(t: &Test, zk: &jones_sync::zk::Zk) -> jones_sync::plan::Plan {
     jones_sync::plan::diff(&desired, &snapshot, &serde_json::json!({"sha": null}))
 }
 
+/// Applies `plan` without locks (the edits these tests make are not jones-sync applies).
+fn apply(zk: jones_sync::zk::Zk, plan: &jones_sync::plan::Plan) -> Vec<jones_sync::apply::Outcome> {
+    let mut session = jones_sync::apply::Session {
+        zk,
+        locks: jones_sync::lock::Locks::default(),
+        holder: jones_sync::lock::Holder::me("test", None),
+    };
+    let settings = jones_sync::apply::Settings {
+        max_request_bytes: 1_000_000,
+        keep: jones_sync::repo::settings::DEFAULT_KEEP,
+        lock_timeout: Duration::from_secs(5),
+    };
+    block_on(jones_sync::apply::apply(&mut session, plan, &settings))
+}
+
 fn connect(t: &Test) -> jones_sync::zk::Zk {
     block_on(jones_sync::zk::Zk::connect(&t.zk, Duration::from_secs(10))).unwrap()
 }
@@ -35,7 +50,7 @@ fn an_edit_between_read_and_write_aborts_the_whole_service() {
     t.zk_write("/services/s/views/e", r#"{"edited": "by hand"}"#);
     let before = t.tree();
 
-    let outcomes = block_on(jones_sync::apply::apply(&zk, &plan, 1_000_000, jones_sync::repo::settings::DEFAULT_KEEP));
+    let outcomes = apply(zk, &plan);
     let errors: Vec<String> = outcomes
         .iter()
         .map(|o| format!("{}: {}", o.service, o.result.as_ref().err().map(ToString::to_string).unwrap_or("ok".into())))
@@ -51,7 +66,7 @@ fn an_edit_between_read_and_write_aborts_the_whole_service() {
         [
             "/services/other/conf",
             "/services/other/jones-sync",
-            "/services/other/jones-sync/log-0000000001",
+            "/services/other/jones-sync/log-0000000002",
             "/services/other/views"
         ],
         "only the other service changed (and logged its apply)"
@@ -67,7 +82,7 @@ fn a_node_created_meanwhile_aborts_the_transaction() {
     let plan = plan_for(&t, &zk);
     t.zk_write("/services/s/conf", r#"{"a": 0}"#);
     let before = t.tree();
-    let outcomes = block_on(jones_sync::apply::apply(&zk, &plan, 1_000_000, jones_sync::repo::settings::DEFAULT_KEEP));
+    let outcomes = apply(zk, &plan);
     let err = outcomes[0].result.as_ref().unwrap_err().to_string();
     assert_eq!(err, "`/services` was created by someone else since it was read; nothing was written");
     assert_eq!(t.tree(), before);
@@ -83,7 +98,7 @@ fn a_host_move_fails_if_its_target_view_was_deleted_meanwhile() {
     let plan = plan_for(&t, &zk);
     t.zk_write("/services/s/views/b", "{\"x\": 1}");
     let before = t.tree();
-    let outcomes = block_on(jones_sync::apply::apply(&zk, &plan, 1_000_000, jones_sync::repo::settings::DEFAULT_KEEP));
+    let outcomes = apply(zk, &plan);
     let err = outcomes[0].result.as_ref().unwrap_err().to_string();
     assert_eq!(err, "`/services/s/views/b` was changed by someone else since it was read; nothing was written");
     assert_eq!(t.tree(), before);

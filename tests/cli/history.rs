@@ -14,6 +14,7 @@ fn log(t: &Test, service: &str) -> Vec<(String, Value, i64)> {
     block_on(async move {
         let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
         let mut names = zk.client().list_children(&record).await.unwrap();
+        names.retain(|name| name.starts_with("log-"));
         names.sort();
         let mut entries = Vec::new();
         for name in names {
@@ -49,7 +50,7 @@ fn every_apply_logs_its_commit_in_its_own_transaction() {
 
     let entries = log(&t, "shop");
     let names: Vec<&str> = entries.iter().map(|(name, _, _)| name.as_str()).collect();
-    assert_eq!(names, ["log-0000000000", "log-0000000001"]);
+    assert_eq!(names, ["log-0000000001", "log-0000000002"]);
     let (last, record_mzxid) = record(&t, "shop");
     let (_, entry, czxid) = &entries[1];
     assert_eq!(*czxid, record_mzxid, "the entry is created by the transaction that wrote the record");
@@ -59,7 +60,7 @@ fn every_apply_logs_its_commit_in_its_own_transaction() {
         entry,
         &json!({
             "sha": second, "subject": "Raise a, drop prod", "author": "Ada <ada@example.com>",
-            "actor": "ci", "applied_at": last["applied_at"], "dirty": false,
+            "actor": "ci", "applied_at": last["applied_at"], "apply_id": last["apply_id"], "dirty": false,
             "rollback": false, "pinned": false, "pin": null,
             "counts": {"create": 0, "update": 3, "delete": 2}, "plan_digest": digest,
             "tool": {"name": "jones-sync", "version": env!("CARGO_PKG_VERSION")},
@@ -88,7 +89,7 @@ fn retention_keeps_the_newest_entries() {
         log(&t, "s").into_iter().map(|(name, entry, _)| (name, entry["sha"].clone())).collect();
     assert_eq!(
         entries,
-        [("log-0000000002".to_string(), json!(shas[2])), ("log-0000000003".to_string(), json!(shas[3]))]
+        [("log-0000000003".to_string(), json!(shas[2])), ("log-0000000004".to_string(), json!(shas[3]))]
     );
 }
 
@@ -110,9 +111,9 @@ fn history_lists_applies_newest_first() {
         format!(
             "\
 SEQ  APPLIED AT            COMMIT        ACTOR        CHANGES   SUBJECT
-2    <time>  {second}  tester       +0 ~2 -0  Add environment e [uncommitted changes]
-1    <time>  {second}  release-bot  +2 ~0 -0  Add environment e
-0    <time>  {first}  tester       +4 ~0 -0  First
+3    <time>  {second}  tester       +0 ~2 -0  Add environment e [uncommitted changes]
+2    <time>  {second}  release-bot  +2 ~0 -0  Add environment e
+1    <time>  {first}  tester       +4 ~0 -0  First
 ",
             second = short(&second),
             first = short(&first)
@@ -126,7 +127,7 @@ SEQ  APPLIED AT            COMMIT        ACTOR        CHANGES   SUBJECT
             (e["seq"].as_u64().unwrap(), e["sha"].as_str().unwrap(), e["actor"].as_str().unwrap(), e["dirty"] == true)
         })
         .collect();
-    assert_eq!(summary, [(2, second.as_str(), "tester", true), (1, second.as_str(), "release-bot", false)]);
+    assert_eq!(summary, [(3, second.as_str(), "tester", true), (2, second.as_str(), "release-bot", false)]);
     assert!(entries.iter().all(|e| e["applied_at"].is_string()));
 
     t.run(&["history", "nope"]).code(1).stderr("error: there is no service `nope` in ZooKeeper\n");

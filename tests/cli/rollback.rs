@@ -54,7 +54,7 @@ fn rollback_by_steps_then_by_sha() {
         times(&out.stdout),
         format!(
             "\
-Rolling back `s` from {c3} to {c2} \"a = 2\" (applied at <time> by tester, audit entry 1).
+Rolling back `s` from {c3} to {c2} \"a = 2\" (applied at <time> by tester, audit entry 2).
 
 s: 0 to create, 4 to update, 0 to delete
   ~ /services/s/conf (conf)

@@ -1,0 +1,354 @@
+//! Per-service apply locks: ZooKeeper's lock recipe (the one in the Jones talk, as kazoo's `Lock`).
+//!
+//! A lock is an ephemeral sequential node `/services/<svc>/jones-sync/locks/lock-NNNNNNNNNN` whose
+//! data says who holds it ([`Holder`]). (Below `locks`, not beside the audit entries: sequence
+//! numbers count every child a parent ever had, and the log's should count applies.) The lowest sequence number holds the lock; the others watch the
+//! node just before theirs. Ephemeral nodes vanish with their session, so a crashed apply releases
+//! its locks once its session expires; `jones-sync unlock` removes one by id when a process hangs.
+//!
+//! For a service that ZooKeeper does not hold yet, the lock creates `/services`, `/services/<svc>`,
+//! an empty record node and `locks` first. An empty record is not a record: the service is not
+//! *managed* until an apply writes it. The apply adopts the nodes its lock made (a plan's create of
+//! them becomes a write of the empty node, [`Locks::adopt`]), so `plan` and `apply` show the same
+//! changes; and [`Locks::release`] removes them again when nothing was applied.
+//!
+//! Locks are taken for many services at once: optimistically all in one pipelined round, and when
+//! another process holds any of them, ours are dropped and taken again one service at a time in
+//! name order, so two processes never wait for each other in a cycle.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use zookeeper_client as zk;
+
+use crate::model::paths;
+use crate::zk::{Op, Zk};
+
+/// Names of lock nodes: this prefix, then ZooKeeper's 10-digit sequence number.
+pub const LOCK_PREFIX: &str = "lock-";
+
+/// Who holds a lock: the data of its node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Holder {
+    pub actor: String,
+    pub host: String,
+    pub pid: u32,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// The commit being applied, if any.
+    pub commit: Option<String>,
+}
+
+impl Holder {
+    /// This process, applying `commit` for `actor`.
+    pub fn me(actor: &str, commit: Option<String>) -> Holder {
+        Holder {
+            actor: actor.to_string(),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            pid: std::process::id(),
+            started_at: crate::record::now_rfc3339(),
+            commit,
+        }
+    }
+
+    fn describe(data: &[u8]) -> String {
+        match serde_json::from_slice::<Holder>(data) {
+            Ok(h) => {
+                let commit =
+                    h.commit.as_deref().map(|c| format!(", commit {}", crate::git::short(c))).unwrap_or_default();
+                format!("{} on {} (pid {}, since {}{commit})", h.actor, h.host, h.pid, h.started_at)
+            }
+            Err(_) => format!("an unknown holder ({})", String::from_utf8_lossy(data)),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(
+        "`{service}` is locked by {holder}, lock id `{id}`; gave up after waiting {waited}s (--lock-timeout). \
+         If that apply is gone, remove its lock: jones-sync unlock {service} --id {id}"
+    )]
+    Timeout { service: String, id: String, holder: String, waited: u64 },
+    #[error("cannot lock `{service}` at `{path}`: {error}")]
+    ZooKeeper { service: String, path: String, error: zk::Error },
+}
+
+/// One lock held by this process.
+#[derive(Debug, Clone)]
+struct Held {
+    service: String,
+    /// The lock node's full path.
+    path: String,
+    /// Nodes created to hold the lock (the service and its empty record), parents first.
+    created: Vec<String>,
+}
+
+/// The locks this process holds.
+#[derive(Debug, Default)]
+pub struct Locks {
+    /// The services asked for (to take them again after the session expired).
+    services: Vec<String>,
+    held: Vec<Held>,
+}
+
+fn ephemeral() -> zk::CreateOptions<'static> {
+    zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all())
+}
+
+fn persistent() -> zk::CreateOptions<'static> {
+    zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all())
+}
+
+impl Locks {
+    /// Takes the lock of every service in `services`, waiting up to `timeout` for other holders.
+    pub async fn acquire(zk: &Zk, services: &[String], holder: &Holder, timeout: Duration) -> Result<Locks, LockError> {
+        let data = serde_json::to_vec(holder).expect("holders serialize");
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Optimistic round: every lock node at once, pipelined.
+        let created = join_all(services.iter().map(|svc| create_lock_node(zk, svc, &data))).await;
+        let mut locks = Locks::default();
+        let mut failed = None;
+        for result in created {
+            match result {
+                Ok(held) => locks.held.push(held),
+                Err(err) => failed = failed.or(Some(err)),
+            }
+        }
+        if let Some(err) = failed {
+            locks.release(zk).await;
+            return Err(err);
+        }
+        let first = join_all(locks.held.iter().map(|held| predecessor(zk, held))).await;
+        let mut contended = false;
+        for result in first {
+            match result {
+                Ok(None) => {}
+                Ok(Some(_)) => contended = true,
+                Err(err) => {
+                    locks.release(zk).await;
+                    return Err(err);
+                }
+            }
+        }
+        locks.services = services.to_vec();
+        if !contended {
+            return Ok(locks);
+        }
+        // Someone else holds some of them: take them again in name order, waiting for each.
+        locks.release(zk).await;
+        let mut ordered: Vec<&String> = services.iter().collect::<BTreeSet<_>>().into_iter().collect();
+        ordered.dedup();
+        let mut locks = Locks { services: services.to_vec(), held: Vec::new() };
+        for svc in ordered {
+            let held = match create_lock_node(zk, svc, &data).await {
+                Ok(held) => held,
+                Err(err) => {
+                    locks.release(zk).await;
+                    return Err(err);
+                }
+            };
+            locks.held.push(held);
+            let held = locks.held.last().expect("just pushed").clone();
+            if let Err(err) = wait_for(zk, &held, deadline, timeout).await {
+                locks.release(zk).await;
+                return Err(err);
+            }
+        }
+        Ok(locks)
+    }
+
+    /// Nodes the locks created (`/services`, service and record nodes, `locks`), which the live
+    /// state read under the locks should not count: the plan treats them as still missing.
+    pub fn created(&self) -> Vec<String> {
+        let mut paths: Vec<String> = self.held.iter().flat_map(|h| h.created.iter().cloned()).collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+
+    /// `ops` with the creates of nodes the locks made turned into what they mean now: the empty
+    /// record node gets its data (at version 0), the others exist already.
+    pub fn adopt(&self, ops: Vec<Op>) -> Vec<Op> {
+        let created = self.created();
+        ops.into_iter()
+            .filter_map(|op| match op {
+                Op::Create { path, data } if created.contains(&path) => {
+                    (!data.is_empty()).then_some(Op::Set { path, data, version: 0 })
+                }
+                other => Some(other),
+            })
+            .collect()
+    }
+
+    /// Releases every lock (deletes its node), and removes the nodes a lock created when they are
+    /// still as it made them (nothing was applied). Best effort: a lock whose session
+    /// is gone is released by ZooKeeper anyway.
+    pub async fn release(&mut self, zk: &Zk) {
+        let held = std::mem::take(&mut self.held);
+        join_all(held.iter().map(|h| async move {
+            let _ = zk.client().delete(&h.path, None).await;
+            // Only nodes still exactly as the lock made them: empty, never written, no children.
+            for path in h.created.iter().rev() {
+                match zk.client().get_children(path).await {
+                    Ok((children, stat)) if children.is_empty() && stat.version == 0 && stat.data_length == 0 => {
+                        if zk.client().delete(path, Some(0)).await.is_err() {
+                            break;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+        }))
+        .await;
+    }
+
+    /// Takes every lock again on a new session (the old session's ephemeral nodes are gone). The
+    /// nodes created for new services stay remembered for cleanup.
+    pub async fn reacquire(&mut self, zk: &Zk, holder: &Holder, timeout: Duration) -> Result<(), LockError> {
+        let created: Vec<(String, Vec<String>)> =
+            self.held.iter().map(|h| (h.service.clone(), h.created.clone())).collect();
+        let mut again = Locks::acquire(zk, &self.services, holder, timeout).await?;
+        for held in &mut again.held {
+            if let Some((_, nodes)) = created.iter().find(|(svc, _)| *svc == held.service) {
+                if held.created.is_empty() {
+                    held.created = nodes.clone();
+                }
+            }
+        }
+        *self = again;
+        Ok(())
+    }
+
+    /// Whether a lock was taken on `service`.
+    pub fn holds(&self, service: &str) -> bool {
+        self.held.iter().any(|h| h.service == service)
+    }
+
+    /// Marks the nodes a lock created for `service` as kept: an apply wrote them.
+    pub fn keep_created(&mut self, service: &str) {
+        for held in self.held.iter_mut().filter(|h| h.service == service) {
+            held.created.clear();
+        }
+    }
+}
+
+/// The parent of `svc`'s lock nodes.
+fn lock_dir(svc: &str) -> String {
+    format!("{}/locks", paths::record(svc))
+}
+
+/// Creates this process's lock node for `svc`, with the parents it needs.
+async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Held, LockError> {
+    let dir = lock_dir(svc);
+    let error = |path: &str, error| LockError::ZooKeeper { service: svc.to_string(), path: path.to_string(), error };
+    let prefix = format!("{dir}/{LOCK_PREFIX}");
+    let mut created = Vec::new();
+    // A parent removed by a concurrent cleanup between two creates is created again.
+    for _ in 0..3 {
+        match zk.client().create(&prefix, data, &ephemeral()).await {
+            Ok((_, sequence)) => {
+                return Ok(Held { service: svc.to_string(), path: format!("{prefix}{sequence}"), created });
+            }
+            Err(zk::Error::NoNode) => {}
+            Err(err) => return Err(error(&prefix, err)),
+        }
+        for path in [paths::SERVICES.to_string(), paths::service(svc), paths::record(svc), dir.clone()] {
+            match zk.client().create(&path, b"", &persistent()).await {
+                Ok(_) => created.push(path),
+                Err(zk::Error::NodeExists) => {}
+                Err(err) => return Err(error(&path, err)),
+            }
+        }
+    }
+    Err(error(&prefix, zk::Error::NoNode))
+}
+
+/// The lock node just before ours (`None` when ours is the lowest: we hold the lock).
+async fn predecessor(zk: &Zk, held: &Held) -> Result<Option<String>, LockError> {
+    let record = lock_dir(&held.service);
+    let error = |error| LockError::ZooKeeper { service: held.service.clone(), path: record.clone(), error };
+    let mut locks: Vec<String> =
+        zk.client().list_children(&record).await.map_err(error)?.into_iter().filter(|n| is_lock(n)).collect();
+    locks.sort_unstable();
+    let ours = held.path.rsplit('/').next().expect("lock paths have a name");
+    Ok(locks.into_iter().take_while(|name| name.as_str() < ours).last().map(|name| format!("{record}/{name}")))
+}
+
+/// Waits until `held` is the lowest lock node of its service, or the deadline.
+async fn wait_for(zk: &Zk, held: &Held, deadline: tokio::time::Instant, timeout: Duration) -> Result<(), LockError> {
+    loop {
+        let Some(before) = predecessor(zk, held).await? else { return Ok(()) };
+        let watched = zk.client().check_and_watch_stat(&before).await;
+        let (stat, watcher) = watched.map_err(|error| LockError::ZooKeeper {
+            service: held.service.clone(),
+            path: before.clone(),
+            error,
+        })?;
+        if stat.is_none() {
+            continue;
+        }
+        if tokio::time::timeout_at(deadline, watcher.changed()).await.is_err() {
+            return Err(timed_out(zk, held, timeout).await);
+        }
+    }
+}
+
+/// The timeout error, naming the current holder.
+async fn timed_out(zk: &Zk, held: &Held, timeout: Duration) -> LockError {
+    let record = lock_dir(&held.service);
+    let mut locks: Vec<String> =
+        zk.client().list_children(&record).await.unwrap_or_default().into_iter().filter(|n| is_lock(n)).collect();
+    locks.sort_unstable();
+    let id = locks.first().cloned().unwrap_or_default();
+    let holder = match zk.client().get_data(&format!("{record}/{id}")).await {
+        Ok((data, _)) => Holder::describe(&data),
+        Err(_) => "a process that just let go".to_string(),
+    };
+    LockError::Timeout { service: held.service.clone(), id, holder, waited: timeout.as_secs() }
+}
+
+/// Whether a child of the `locks` node is a lock.
+pub fn is_lock(name: &str) -> bool {
+    name.strip_prefix(LOCK_PREFIX).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The locks of `svc`: (id, holder description), lowest (the holder) first.
+pub async fn list(zk: &Zk, svc: &str) -> Result<Vec<(String, String)>, LockError> {
+    let record = lock_dir(svc);
+    let error = |error| LockError::ZooKeeper { service: svc.to_string(), path: record.clone(), error };
+    let mut names: Vec<String> = match zk.client().list_children(&record).await {
+        Ok(children) => children.into_iter().filter(|n| is_lock(n)).collect(),
+        Err(zk::Error::NoNode) => Vec::new(),
+        Err(err) => return Err(error(err)),
+    };
+    names.sort_unstable();
+    let mut locks = Vec::new();
+    for name in names {
+        if let Ok((data, _)) = zk.client().get_data(&format!("{record}/{name}")).await {
+            locks.push((name, Holder::describe(&data)));
+        }
+    }
+    Ok(locks)
+}
+
+/// Removes the lock `id` of `svc`; `Ok(None)` when there is no such lock, else its holder.
+pub async fn remove(zk: &Zk, svc: &str, id: &str) -> Result<Option<String>, LockError> {
+    if !is_lock(id) {
+        return Ok(None);
+    }
+    let path = format!("{}/{id}", lock_dir(svc));
+    let error = |error| LockError::ZooKeeper { service: svc.to_string(), path: path.clone(), error };
+    let (data, stat) = match zk.client().get_data(&path).await {
+        Ok(found) => found,
+        Err(zk::Error::NoNode) => return Ok(None),
+        Err(err) => return Err(error(err)),
+    };
+    match zk.client().delete(&path, Some(stat.version)).await {
+        Ok(()) => Ok(Some(Holder::describe(&data))),
+        Err(zk::Error::NoNode) => Ok(None),
+        Err(err) => Err(error(err)),
+    }
+}
