@@ -20,6 +20,8 @@ pub struct Commit {
     pub subject: String,
     /// `Name <email>`.
     pub author: String,
+    /// When it was committed (committer time), RFC 3339 in UTC.
+    pub committed_at: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +130,14 @@ impl Git {
         Ok(describe(&commit))
     }
 
+    /// Whether commit `newer` descends from commit `older` (both SHAs); `None` when either is not in
+    /// this repository (a shallow clone, say).
+    pub fn descends(&self, newer: &str, older: &str) -> Option<bool> {
+        let newer = self.repo.find_commit(git2::Oid::from_str(newer).ok()?).ok()?.id();
+        let older = self.repo.find_commit(git2::Oid::from_str(older).ok()?).ok()?.id();
+        self.repo.graph_descendant_of(newer, older).ok()
+    }
+
     /// The entries of the config repository at `commit` (from [`Git::resolve`]), as the work-tree
     /// source lists them; with `only`, just `services/` and `services/<only>/`.
     pub fn entries(&self, rev: &str, commit: &Commit, only: Option<&str>) -> Result<(Vec<Entry>, Problems), GitError> {
@@ -191,6 +201,9 @@ fn describe(commit: &git2::Commit) -> Commit {
         sha: commit.id().to_string(),
         subject: commit.summary_bytes().map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default(),
         author: format!("{name} <{email}>"),
+        committed_at: jiff::Timestamp::from_second(commit.time().seconds())
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default(),
     }
 }
 

@@ -26,6 +26,9 @@ pub struct Record {
     /// The commit's author, `Name <email>`.
     #[serde(default)]
     pub author: Option<String>,
+    /// When the commit was made (RFC 3339, UTC): orders applies when git cannot (shallow clones).
+    #[serde(default)]
+    pub committed_at: Option<String>,
     /// The work tree had uncommitted config changes (`apply --allow-dirty`).
     pub dirty: bool,
     /// Applied from a `[services.<name>] pin`: the content is the pin's, not HEAD's.
@@ -59,6 +62,7 @@ impl Record {
             sha: commit.map(|c| c.sha.clone()),
             subject: commit.map(|c| c.subject.clone()),
             author: commit.map(|c| c.author.clone()),
+            committed_at: commit.map(|c| c.committed_at.clone()),
             dirty: origin.dirty,
             pinned: origin.pin.is_some(),
             pin: origin.pin.clone(),

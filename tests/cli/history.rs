@@ -60,6 +60,7 @@ fn every_apply_logs_its_commit_in_its_own_transaction() {
         entry,
         &json!({
             "sha": second, "subject": "Raise a, drop prod", "author": "Ada <ada@example.com>",
+            "committed_at": last["committed_at"],
             "actor": "ci", "applied_at": last["applied_at"], "apply_id": last["apply_id"], "dirty": false,
             "rollback": false, "pinned": false, "pin": null,
             "counts": {"create": 0, "update": 3, "delete": 2}, "plan_digest": digest,
