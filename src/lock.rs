@@ -212,10 +212,10 @@ impl Locks {
             self.held.iter().map(|h| (h.service.clone(), h.created.clone())).collect();
         let mut again = Locks::acquire(zk, &self.services, holder, timeout).await?;
         for held in &mut again.held {
-            if let Some((_, nodes)) = created.iter().find(|(svc, _)| *svc == held.service) {
-                if held.created.is_empty() {
-                    held.created = nodes.clone();
-                }
+            if let Some((_, nodes)) = created.iter().find(|(svc, _)| *svc == held.service)
+                && held.created.is_empty()
+            {
+                held.created = nodes.clone();
             }
         }
         *self = again;

@@ -111,6 +111,15 @@ pub(super) async fn execute(
     if !yes {
         confirm()?;
     }
+    apply_and_report(session, plan, settings).await
+}
+
+/// Executes `plan` and reports what happened. Errors when any service failed.
+pub(super) async fn apply_and_report(
+    session: &mut Session,
+    plan: &Plan,
+    settings: &Settings,
+) -> anyhow::Result<ExitCode> {
     let outcomes = crate::apply::apply(session, plan, settings).await;
     let mut report = String::from("\n");
     let mut total = crate::plan::Counts::default();

@@ -37,13 +37,26 @@ pub(crate) async fn run(options: &Options, args: &ApplyArgs, file: &Path) -> any
         out(&crate::plan::text::render(&plan, &redactor, options.colour));
         return Ok(ExitCode::SUCCESS);
     }
+    let settings = crate::apply::Settings {
+        max_request_bytes: saved.max_request_bytes,
+        keep: saved.history_keep,
+        lock_timeout: super::apply::settings(&Default::default(), &args.lock)?.lock_timeout,
+    };
     let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
     let names: Vec<String> = plan.services.iter().filter(|s| !s.is_empty()).map(|s| s.name.clone()).collect();
-    let live = zk.snapshot(&names).await?;
-    let stale = stale_nodes(&plan, &live);
-    if !stale.is_empty() {
-        return Err(SavedPlanError::Stale { path: file.display().to_string(), nodes: stale }.into());
+    let commit = saved.source.sha.clone();
+    let mut session = super::apply::lock(zk, &names, &actor(args.actor.clone()), commit, &settings).await?;
+    let result = async {
+        // Read under the locks; the nodes a lock had to create do not make the plan stale.
+        let live = session.zk.snapshot(&names).await?.without(&session.locks.created());
+        let stale = stale_nodes(&plan, &live);
+        if !stale.is_empty() {
+            return Err(SavedPlanError::Stale { path: file.display().to_string(), nodes: stale }.into());
+        }
+        out(&crate::plan::text::render(&plan, &redactor, options.colour));
+        super::apply::apply_and_report(&mut session, &plan, &settings).await
     }
-    out(&crate::plan::text::render(&plan, &redactor, options.colour));
-    super::apply::apply_and_report(&zk, &plan, saved.max_request_bytes, saved.history_keep).await
+    .await;
+    session.locks.release(&session.zk).await;
+    result
 }

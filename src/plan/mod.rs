@@ -315,7 +315,7 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     let guards = guards(desired, live, &changes);
     // An empty record node (left by a lock whose first apply never ran) is not a record.
-    let managed = record_node.is_some_and(|node| crate::record::Record::parse(&node.data).is_some());
+    let managed = record_node.is_some_and(|node| !node.data.is_empty());
     ServicePlan {
         name: name.clone(),
         managed,
