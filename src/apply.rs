@@ -114,6 +114,15 @@ pub fn split_reason(service: &ServicePlan, create_root: bool, keep: usize, limit
     ))
 }
 
+/// Notes on every service of `plan` that will not be applied atomically, why (the plan says so
+/// beforehand).
+pub fn mark_splits(plan: &mut Plan, keep: usize, limit: usize) {
+    let create_root = plan.create_root;
+    for service in &mut plan.services {
+        service.not_atomic = split_reason(service, create_root, keep, limit);
+    }
+}
+
 /// The record's data with `applied_at` set to `now` (the plan may have been made earlier), also
 /// kept in `stamped` for the audit entry.
 fn stamp(record: &[u8], now: &str, stamped: &mut Option<Vec<u8>>) -> Vec<u8> {
@@ -336,4 +345,97 @@ async fn was_applied(
         };
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::live::{LiveNode, LiveService, Snapshot};
+    use crate::model::{EnvPath, Environment, Service};
+
+    fn service(envs: &[(&str, &[&str])], size: usize) -> crate::view::DesiredService {
+        let envs = envs
+            .iter()
+            .map(|(path, hosts)| {
+                let path = EnvPath(path.split('/').filter(|s| !s.is_empty()).map(String::from).collect());
+                let values = json!({ "blob": "x".repeat(size) }).as_object().unwrap().clone();
+                let hosts = hosts.iter().map(|h| h.to_string()).collect();
+                (path, Environment { dir: String::new(), values, hosts })
+            })
+            .collect();
+        crate::view::desired(&Service { name: "s".into(), envs })
+    }
+
+    fn applied(desired: &crate::view::DesiredService) -> Snapshot {
+        let mut live = LiveService::default();
+        for (path, node) in &desired.nodes {
+            live.nodes.insert(path.clone(), LiveNode { data: node.bytes.clone(), version: 1, mzxid: 5 });
+        }
+        live.nodes.insert(paths::record("s"), LiveNode { data: b"{\"sha\":null}".to_vec(), version: 1, mzxid: 5 });
+        Snapshot { root_exists: true, all_services: vec!["s".into()], services: [("s".to_string(), live)].into() }
+    }
+
+    /// Where each kind of write lands: (transaction index, op) for every op.
+    fn layout(transactions: &[Vec<Op>]) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        for (i, ops) in transactions.iter().enumerate() {
+            for op in ops {
+                let what = match op {
+                    Op::Create { path, .. } => format!("create {path}"),
+                    Op::CreateSequential { prefix, .. } => format!("create {prefix}N"),
+                    Op::Set { path, .. } => format!("set {path}"),
+                    Op::Delete { path, .. } => format!("delete {path}"),
+                    Op::Check { path, .. } => format!("check {path}"),
+                };
+                out.push((i, what));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_service_that_fits_is_one_transaction() {
+        let before = service(&[("", &[]), ("a", &["h"])], 10);
+        let after = service(&[("", &[]), ("b", &["h"])], 10);
+        let plan = crate::plan::diff(&[after], &applied(&before), &json!({"sha": null}));
+        let transactions = transactions(&plan.services[0], false, 10, 1_000_000);
+        assert_eq!(transactions.len(), 1);
+        assert!(split_reason(&plan.services[0], false, 10, 1_000_000).is_none());
+    }
+
+    #[test]
+    fn a_large_service_is_split_so_that_every_step_is_safe_for_clients() {
+        // Host h moves from a (deleted) to b (new); every environment's value is ~400 bytes.
+        let before = service(&[("", &[]), ("a", &["h"]), ("a/x", &[]), ("c", &[])], 400);
+        let after = service(&[("", &[]), ("b", &["h"]), ("b/y", &[]), ("c", &[])], 401);
+        let plan = crate::plan::diff(&[after], &applied(&before), &json!({"sha": null}));
+        let limit = 1500;
+        let transactions = transactions(&plan.services[0], false, 10, limit);
+        assert!(transactions.len() > 3, "{:#?}", layout(&transactions));
+        for ops in &transactions {
+            let size: usize = ops.iter().map(Op::encoded_len).sum();
+            assert!(size <= limit || ops.len() == 1, "{size} > {limit}");
+        }
+        let steps = layout(&transactions);
+        let at = |what: &str| steps.iter().find(|(_, op)| op == what).unwrap_or_else(|| panic!("{what}: {steps:#?}")).0;
+        let nodemap = at("set /services/s/nodemaps");
+        // The views the nodemap points at exist (and are final) before it moves the host.
+        assert!(at("create /services/s/views/b") < nodemap);
+        assert!(at("create /services/s/conf/b") < nodemap);
+        assert!(at("create /services/s/views/b/y") < nodemap);
+        assert!(at("set /services/s/views/c") < nodemap);
+        // No view is deleted while the nodemap may still point at it.
+        assert!(nodemap < at("delete /services/s/views/a"));
+        // Children before parents, and the record and audit entry last, together.
+        let position = |what: &str| steps.iter().position(|(_, op)| op == what).unwrap();
+        assert!(position("delete /services/s/views/a/x") < position("delete /services/s/views/a"));
+        assert!(position("delete /services/s/conf/a/x") < position("delete /services/s/conf/a"));
+        let last = transactions.len() - 1;
+        assert_eq!(at("set /services/s/jones-sync"), last);
+        assert_eq!(at("create /services/s/jones-sync/log-N"), last);
+        let reason = split_reason(&plan.services[0], false, 10, limit).unwrap();
+        assert!(reason.starts_with("`s` will not be applied atomically: its changes take "), "{reason}");
+    }
 }

@@ -8,8 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXIT_CODES: &str = "\
 Exit status:
   0  success (for `plan --detailed-exitcode`: no changes)
-  1  error: invalid repository, unknown revision, ZooKeeper unreachable, a transaction aborted,
-     apply or rollback not confirmed, a stale or foreign saved plan, a usage error
+  1  error: invalid repository, unknown revision, ZooKeeper unreachable, a lock not obtained in
+     time, a transaction aborted, apply or rollback not confirmed, a stale or foreign saved plan,
+     a usage error
   2  `plan --detailed-exitcode` only: the plan has changes";
 
 /// Keep Jones configuration in git: validate a config repository, plan its changes against live
@@ -43,7 +44,7 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Show what `apply` would change in ZooKeeper
     Plan(PlanArgs),
-    /// Write the repository to ZooKeeper: one atomic, version-guarded transaction per service
+    /// Write the repository to ZooKeeper: locked, one atomic, version-guarded transaction per service
     Apply(ApplyArgs),
     /// Show a service's audit log: every apply, newest first, with its commit, actor and time
     History(HistoryArgs),
@@ -141,6 +142,10 @@ pub struct ApplyArgs {
     /// Apply even though config files have uncommitted changes (the record says so)
     #[arg(long)]
     pub allow_dirty: bool,
+
+    /// Apply even to services whose live content comes from a newer commit (skipped otherwise)
+    #[arg(long)]
+    pub allow_older: bool,
 
     /// Apply the repository as of this git revision (SHA, branch, tag, `HEAD~3`), read from git
     /// objects without a checkout [default: the work tree]

@@ -249,6 +249,7 @@ mod tests {
             last_apply_zxid: None,
             blast_radius: Default::default(),
             view_integrity: Vec::new(),
+            not_atomic: None,
             changes: vec![
                 change(
                     "/services/shop/conf",

@@ -23,5 +23,6 @@ pub mod record;
 pub mod repo;
 pub mod rollback;
 pub mod status;
+pub mod supersede;
 pub mod view;
 pub mod zk;

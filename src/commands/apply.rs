@@ -52,9 +52,12 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
             // The other services are out of scope, like the services of the repository not chosen.
             plan.unmanaged.clear();
         }
+        let skipped =
+            if args.allow_older { String::new() } else { skip_superseded(options, &loaded, &snapshot, &mut plan)? };
+        crate::apply::mark_splits(&mut plan, settings.keep, settings.max_request_bytes);
         out(&crate::plan::text::render(&plan, &redactor, options.colour));
+        out(&skipped);
         out(&crate::status::notes(&loaded, &plan));
-        out(&split_notes(&plan, &settings));
         if plan.is_empty() {
             return Ok(ExitCode::SUCCESS);
         }
@@ -63,6 +66,37 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
     .await;
     session.locks.release(&session.zk).await;
     result
+}
+
+/// Takes out of `plan` the services whose live content comes from a newer commit
+/// ([`crate::supersede`]); returns what to say about them.
+fn skip_superseded(
+    options: &Options,
+    loaded: &crate::load::Loaded,
+    snapshot: &crate::live::Snapshot,
+    plan: &mut Plan,
+) -> anyhow::Result<String> {
+    let git = crate::git::Git::open(&options.repo)?;
+    let mut notes = String::new();
+    plan.services.retain(|service| {
+        let live = snapshot.services.get(&service.name).and_then(|live| {
+            live.nodes.get(&crate::model::paths::record(&service.name)).and_then(|node| Record::parse(&node.data))
+        });
+        let skip = (!service.is_empty())
+            .then(|| {
+                crate::supersede::superseded(git.as_ref(), &service.name, loaded.origin(&service.name), live.as_ref())
+            })
+            .flatten();
+        match skip {
+            Some(note) => {
+                notes.push_str(&note);
+                notes.push('\n');
+                false
+            }
+            None => true,
+        }
+    });
+    Ok(notes)
 }
 
 /// How this apply runs, from the repository's settings and the command line.
@@ -89,15 +123,6 @@ pub(super) async fn lock(
     let holder = Holder::me(actor, commit);
     let locks = Locks::acquire(&zk, names, &holder, settings.lock_timeout).await?;
     Ok(Session { zk, locks, holder })
-}
-
-/// For each service too large for one transaction, what the plan says about it beforehand.
-fn split_notes(plan: &Plan, settings: &Settings) -> String {
-    plan.services
-        .iter()
-        .filter_map(|s| crate::apply::split_reason(s, plan.create_root, settings.keep, settings.max_request_bytes))
-        .map(|reason| format!("Note: {reason}.\n"))
-        .collect()
 }
 
 /// Asks for confirmation (unless `yes`), applies `plan` and reports per service. Errors when any

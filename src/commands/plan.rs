@@ -15,8 +15,9 @@ pub(crate) async fn run(options: &Options, args: PlanArgs) -> anyhow::Result<Exi
     let Some(loaded) = load_or_report(&options.repo, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
     let actor = actor(None);
     let record = |name: &str| Record::new(loaded.origin(name), actor.clone());
-    let (_zk, plan) = make_plan(options, &loaded, record, &args.services).await?;
+    let (_zk, mut plan) = make_plan(options, &loaded, record, &args.services).await?;
     let settings = &loaded.repo.settings;
+    crate::apply::mark_splits(&mut plan, settings.history.keep(), settings.zookeeper.max_request_bytes);
     let patterns = settings.plan.sensitive_keys();
     let redactor = Redactor::new(&patterns, show)?;
     if let Some(path) = &args.out {

@@ -15,7 +15,7 @@ use super::{Change, KeyChange, Plan, Reach, ServicePlan, integrity};
 use crate::view::NodeKind;
 
 /// The version of this schema.
-pub const FORMAT_VERSION: &str = "1.0.0";
+pub const FORMAT_VERSION: &str = "1.1.0";
 
 #[derive(Serialize)]
 struct Output<'a> {
@@ -46,6 +46,8 @@ struct ServiceOut<'a> {
     name: &'a str,
     managed: bool,
     last_apply_zxid: Option<i64>,
+    /// Why the service will not be applied in one transaction; `null` when it will.
+    not_atomic: Option<&'a str>,
     changes: Vec<ChangeOut<'a>>,
     blast_radius: BlastOut<'a>,
     view_integrity: Vec<FindingOut<'a>>,
@@ -127,6 +129,7 @@ fn service<'a>(service: &'a ServicePlan, r: &Redactor) -> ServiceOut<'a> {
         name: &service.name,
         managed: service.managed,
         last_apply_zxid: service.last_apply_zxid,
+        not_atomic: service.not_atomic.as_deref(),
         changes: service.changes.iter().map(|c| change(c, r)).collect(),
         blast_radius: BlastOut {
             unassociated_hosts: blast.unassociated_hosts,

@@ -162,6 +162,12 @@ fn section(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> usize 
     if !w.push(&open) {
         return 0;
     }
+    if let Some(reason) = &service.not_atomic
+        && !w.push(&format!("> **Not atomic:** {}\n\n", html(reason)))
+    {
+        w.close("</details>\n\n");
+        return 0;
+    }
     let shown = blast_radius(w, service, redactor) && integrity(w, service, redactor);
     let shown = if shown { changes(w, service, redactor) } else { 0 };
     w.close("</details>\n\n");

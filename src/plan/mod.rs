@@ -65,6 +65,10 @@ pub struct ServicePlan {
     /// Live views that do not equal the materialization of the live conf nodes.
     #[serde(default)]
     pub view_integrity: Vec<Finding>,
+    /// Why the service will not be applied in one transaction, when it will not (too large for one
+    /// request; see [`crate::apply::mark_splits`]).
+    #[serde(default)]
+    pub not_atomic: Option<String>,
 }
 
 /// One node to change.
@@ -322,6 +326,7 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
         last_apply_zxid,
         blast_radius: blast::blast_radius(desired, live, &changes),
         view_integrity: integrity::check(name, live),
+        not_atomic: None,
         changes,
         guards,
         log: live.log.clone(),

@@ -121,6 +121,9 @@ fn render_service(out: &mut String, service: &ServicePlan, redactor: &Redactor, 
         c.update,
         c.delete
     );
+    if let Some(reason) = &service.not_atomic {
+        let _ = writeln!(out, "  {} {reason}", p.paint(WARN, "Not atomic:"));
+    }
     for change in &service.changes {
         render_change(out, change, redactor, p);
     }

@@ -17,5 +17,7 @@ mod validate;
 
 mod ensemble;
 mod faults;
+mod locks;
 #[path = "../support/repo_gen.rs"]
 mod repo_gen;
+mod split;

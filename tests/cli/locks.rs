@@ -1,0 +1,177 @@
+//! Per-service apply locks, and the guard against applying an older commit over a newer one.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::Test;
+use crate::zookeeper::block_on;
+
+/// Holds a lock on `service` as another process would, until the returned session is dropped.
+fn hold_lock(t: &Test, service: &str) -> (jones_sync::zk::Zk, String) {
+    let connect = t.zk.clone();
+    let prefix = format!("/services/{service}/jones-sync/locks/lock-");
+    block_on(async move {
+        let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
+        let holder =
+            r#"{"actor":"other-ci","host":"runner-9","pid":4242,"started_at":"2026-11-25T01:00:00Z","commit":null}"#;
+        let options = zookeeper_client::CreateMode::EphemeralSequential.with_acls(zookeeper_client::Acls::anyone_all());
+        let (_, sequence) = zk.client().create(&prefix, holder.as_bytes(), &options).await.unwrap();
+        (zk, format!("lock-{sequence}"))
+    })
+}
+
+/// Audit entries of `service`.
+fn entries(t: &Test, service: &str) -> Vec<String> {
+    t.tree().into_keys().filter(|path| path.starts_with(&format!("/services/{service}/jones-sync/log-"))).collect()
+}
+
+#[test]
+fn a_held_lock_times_out_naming_its_holder_and_unlock_removes_it() {
+    let t = Test::new("lockheld");
+    t.write("services/s/config.toml", "a = 1\n");
+    t.run(&["apply", "--yes"]).success();
+    let (_session, id) = hold_lock(&t, "s");
+    t.write("services/s/config.toml", "a = 2\n");
+    let before = t.tree();
+    let out = t.run(&["apply", "--yes", "--lock-timeout", "1"]).code(1);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: `s` is locked by other-ci on runner-9 (pid 4242, since 2026-11-25T01:00:00Z), lock id `{id}`; \
+             gave up after waiting 1s (--lock-timeout). If that apply is gone, remove its lock: \
+             jones-sync unlock s --id {id}\n"
+        )
+    );
+    assert_eq!(t.tree(), before, "nothing written, no lock left behind");
+
+    let wrong = t.run(&["unlock", "s", "--id", "lock-0000009999"]).code(1);
+    assert_eq!(
+        wrong.stderr,
+        format!(
+            "error: `s` has no lock `lock-0000009999`, so nothing was removed; its locks now: `{id}` \
+             (other-ci on runner-9 (pid 4242, since 2026-11-25T01:00:00Z))\n"
+        )
+    );
+    t.run(&["unlock", "s", "--id", &id]).success().stdout(&format!(
+        "Removed lock `{id}` of `s`, held by other-ci on runner-9 (pid 4242, since 2026-11-25T01:00:00Z).\n"
+    ));
+    t.run(&["apply", "--yes", "--lock-timeout", "1"]).success();
+    assert_eq!(t.tree()["/services/s/conf"], r#"{"a":2}"#);
+}
+
+#[test]
+fn an_apply_waits_for_the_lock_and_then_reads_what_is_live() {
+    let t = Test::new("lockwait");
+    t.write("services/s/config.toml", "a = 1\n");
+    t.run(&["apply", "--yes"]).success();
+    let (session, _) = hold_lock(&t, "s");
+    t.write("services/s/config.toml", "a = 2\n");
+    let waiting = Command::new(assert_cmd::cargo::cargo_bin("jones-sync"))
+        .args(["apply", "--yes", "--lock-timeout", "60"])
+        .env("JONES_SYNC_REPO", t.repo.path())
+        .env("JONES_SYNC_ZK", &t.zk)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The waiting apply has queued its own lock node behind ours.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while t.tree().keys().filter(|p| p.starts_with("/services/s/jones-sync/locks/lock-")).count() < 2 {
+        assert!(Instant::now() < deadline, "the second apply never queued for the lock");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(t.tree()["/services/s/conf"], r#"{"a":1}"#, "nothing written while the lock is held");
+    drop(session);
+    let output = waiting.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(t.tree()["/services/s/conf"], r#"{"a":2}"#);
+    assert!(!t.tree().keys().any(|p| p.contains("/locks/lock-")), "locks released");
+}
+
+#[test]
+fn two_applies_of_the_same_commit_at_once_write_it_once() {
+    let t = Test::new("lockrace");
+    t.write("services/s/config.toml", "a = 1\n").write("services/t/config.toml", "b = 1\n");
+    t.commit_all("first");
+    let spawn = || {
+        Command::new(assert_cmd::cargo::cargo_bin("jones-sync"))
+            .args(["apply", "--yes"])
+            .env("JONES_SYNC_REPO", t.repo.path())
+            .env("JONES_SYNC_ZK", &t.zk)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let outputs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    for output in &outputs {
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let stdouts: Vec<String> = outputs.iter().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).collect();
+    assert_eq!(
+        stdouts.iter().filter(|out| out.contains("No changes.")).count(),
+        1,
+        "one applies, the other finds nothing to do:\n{stdouts:#?}"
+    );
+    assert_eq!(entries(&t, "s").len(), 1);
+    assert_eq!(entries(&t, "t").len(), 1);
+}
+
+#[test]
+fn an_older_commit_does_not_replace_a_newer_one() {
+    let t = Test::new("older");
+    t.write("services/s/config.toml", "a = 1\n").write("services/t/config.toml", "b = 1\n");
+    let old = t.commit_all("a = 1");
+    t.write("services/s/config.toml", "a = 2\n");
+    let new = t.commit_all("a = 2");
+    t.run(&["apply", "--yes"]).success();
+    t.write("services/t/config.toml", "b = 2\n");
+    let before = t.tree();
+    // The old commit's pipeline comes last: `s` holds a newer commit and stays.
+    let out = t.run(&["apply", "--yes", "--rev", &old]).success();
+    let short = |sha: &str| sha[..12].to_string();
+    assert!(
+        out.stdout.contains(&format!("s: skipped: ZooKeeper holds commit {} (applied at ", short(&new)))
+            && out.stdout.contains(&format!(
+                "newer than this apply's {} — which descends from it. Applying would go back in history; \
+             pass --allow-older to do so (or use `jones-sync rollback`).\n",
+                short(&old)
+            )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(t.tree(), before, "`t` is unchanged at that commit too, `s` is skipped");
+    t.run(&["apply", "--yes", "--rev", &old, "--allow-older"]).success();
+    assert_eq!(t.tree()["/services/s/conf"], r#"{"a":1}"#);
+}
+
+#[test]
+fn racing_applies_of_two_commits_end_with_the_newer() {
+    let t = Test::new("olderrace");
+    t.write("services/s/config.toml", "a = 0\n");
+    t.commit_all("a = 0");
+    t.run(&["apply", "--yes"]).success();
+    for round in 1..=3 {
+        t.write("services/s/config.toml", &format!("a = {round}1\n"));
+        let older = t.commit_all("older");
+        t.write("services/s/config.toml", &format!("a = {round}2\n"));
+        let newer = t.commit_all("newer");
+        let spawn = |rev: &str| {
+            Command::new(assert_cmd::cargo::cargo_bin("jones-sync"))
+                .args(["apply", "--yes", "--rev", rev])
+                .env("JONES_SYNC_REPO", t.repo.path())
+                .env("JONES_SYNC_ZK", &t.zk)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = if round % 2 == 0 { (spawn(&older), spawn(&newer)) } else { (spawn(&newer), spawn(&older)) };
+        for output in [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()] {
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        }
+        assert_eq!(t.tree()["/services/s/conf"], format!(r#"{{"a":{round}2}}"#), "round {round}");
+    }
+}
