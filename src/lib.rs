@@ -8,6 +8,7 @@
 //! [`rollback`] read that history back. [`commands`] ties them to the command line parsed by
 //! [`cli`].
 
+pub mod acl;
 pub mod apply;
 pub mod cli;
 pub mod commands;
@@ -18,6 +19,7 @@ pub mod live;
 pub mod load;
 pub mod lock;
 pub mod model;
+pub mod nodemap;
 pub mod plan;
 pub mod record;
 pub mod repo;

@@ -21,6 +21,8 @@ pub struct Settings {
     pub zookeeper: ZooKeeperSettings,
     #[serde(default)]
     pub history: HistorySettings,
+    #[serde(default)]
+    pub sync: SyncSettings,
     /// `[services.<name>]`: settings of one service, by name.
     #[serde(default)]
     pub services: BTreeMap<String, ServiceSettings>,
@@ -84,6 +86,15 @@ impl PlanSettings {
     }
 }
 
+/// `[sync]`: how jones-sync writes what it writes.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    /// Format of the nodemaps jones-sync writes (`json`, or `legacy` for 0.5.x Python clients).
+    #[serde(default)]
+    pub nodemap_format: crate::nodemap::Format,
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ZooKeeperSettings {
@@ -93,6 +104,10 @@ pub struct ZooKeeperSettings {
     /// Largest encoded transaction sent in one request, in bytes.
     #[serde(default = "default_max_request_bytes")]
     pub max_request_bytes: usize,
+    /// ACL of every node jones-sync creates, and the ACL `plan` expects on managed nodes; `None`:
+    /// ZooKeeper's open ACL, as Jones writes, and no ACL check.
+    #[serde(default)]
+    pub acl: Option<Vec<crate::acl::AclEntry>>,
 }
 
 fn default_max_node_bytes() -> usize {
@@ -105,12 +120,17 @@ fn default_max_request_bytes() -> usize {
 
 impl Default for ZooKeeperSettings {
     fn default() -> Self {
-        ZooKeeperSettings { max_node_bytes: default_max_node_bytes(), max_request_bytes: default_max_request_bytes() }
+        ZooKeeperSettings {
+            max_node_bytes: default_max_node_bytes(),
+            max_request_bytes: default_max_request_bytes(),
+            acl: None,
+        }
     }
 }
 
 /// Parses the settings file's text.
 pub fn parse(text: &str) -> Result<Settings, Problem> {
+    check_acl_entries(text)?;
     let settings: Settings = toml::from_str(text).map_err(|err| {
         let offset = err.span().map_or(0, |span| span.start);
         Problem::at(FILE, text, offset, format!("invalid settings: {}", err.message().trim_end()))
@@ -128,6 +148,11 @@ pub fn parse(text: &str) -> Result<Settings, Problem> {
             return Err(Problem::at(FILE, text, pattern.span().start, format!("invalid settings: {err}")));
         }
     }
+    if settings.zookeeper.acl.as_ref().is_some_and(Vec::is_empty) {
+        let offset = text.find("acl").unwrap_or(0);
+        let message = "invalid settings: an empty `acl` would lock everyone out; leave it out for the open ACL";
+        return Err(Problem::at(FILE, text, offset, message));
+    }
     Ok(settings)
 }
 
@@ -136,6 +161,28 @@ impl Settings {
     pub fn pins(&self) -> impl Iterator<Item = (&str, &Spanned<String>)> {
         self.services.iter().filter_map(|(name, s)| s.pin.as_ref().map(|pin| (name.as_str(), pin)))
     }
+}
+
+/// Reports a malformed `[zookeeper] acl` entry at the entry itself (serde's error would point at
+/// the whole array).
+fn check_acl_entries(text: &str) -> Result<(), Problem> {
+    #[derive(Deserialize)]
+    struct Raw {
+        zookeeper: Option<RawZooKeeper>,
+    }
+    #[derive(Deserialize)]
+    struct RawZooKeeper {
+        acl: Option<Vec<toml::Spanned<String>>>,
+    }
+    let Ok(Raw { zookeeper: Some(RawZooKeeper { acl: Some(entries) }) }) = toml::from_str::<Raw>(text) else {
+        return Ok(()); // nothing to check here, or an error the full parse reports
+    };
+    for entry in entries {
+        if let Err(message) = entry.get_ref().parse::<crate::acl::AclEntry>() {
+            return Err(Problem::at(FILE, text, entry.span().start, format!("invalid settings: {message}")));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -188,5 +235,22 @@ mod tests {
         assert_eq!(problem.to_string(), "jones-sync.toml:2:7: invalid settings: a pin must name a git revision");
         let problem = parse("[services.shop]\npinn = \"v1\"\n").unwrap_err();
         assert!(problem.message.contains("unknown field `pinn`, expected `pin`"), "{}", problem.message);
+    fn nodemap_format_and_acl() {
+        let settings = parse("[sync]\nnodemap_format = \"legacy\"\n[zookeeper]\nacl = [\"world:anyone:r\"]\n").unwrap();
+        assert_eq!(settings.sync.nodemap_format, crate::nodemap::Format::Legacy);
+        assert_eq!(settings.zookeeper.acl.unwrap()[0].to_string(), "world:anyone:r");
+        assert_eq!(Settings::default().sync.nodemap_format, crate::nodemap::Format::Json);
+        let problem = parse("[sync]\nnodemap_format = \"xml\"\n").unwrap_err();
+        assert_eq!(problem.position, Some((2, 18)));
+        assert!(problem.message.contains("unknown variant `xml`, expected `json` or `legacy`"), "{}", problem.message);
+    }
+
+    #[test]
+    fn a_bad_acl_entry_is_reported_at_its_place() {
+        let problem = parse("[zookeeper]\nacl = [\"world:anyone:r\", \"world:anyone:q\"]\n").unwrap_err();
+        assert_eq!(problem.position, Some((2, 26)));
+        assert!(problem.message.contains("unknown permission `q`"), "{}", problem.message);
+        let problem = parse("[zookeeper]\nacl = []\n").unwrap_err();
+        assert!(problem.message.contains("an empty `acl` would lock everyone out"), "{}", problem.message);
     }
 }
