@@ -10,8 +10,8 @@ use std::fmt;
 use zookeeper_client as zk;
 
 /// One ACL entry.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct AclEntry {
     pub scheme: String,
     pub id: String,
@@ -71,6 +71,12 @@ impl std::str::FromStr for AclEntry {
             _ => {}
         }
         Ok(AclEntry { scheme: scheme.to_string(), id: id.to_string(), perms })
+    }
+}
+
+impl From<AclEntry> for String {
+    fn from(entry: AclEntry) -> String {
+        entry.to_string()
     }
 }
 

@@ -144,6 +144,8 @@ fn stamp(record: &[u8], now: &str, stamped: &mut Option<Vec<u8>>) -> Vec<u8> {
 pub struct Outcome {
     pub service: String,
     pub counts: Counts,
+    /// ACLs set after the transaction.
+    pub acls: usize,
     /// Transactions the service needed, and how many of them were committed.
     pub transactions: usize,
     pub committed: usize,
@@ -171,6 +173,9 @@ pub enum ApplyError {
     Relock(crate::lock::LockError),
     #[error("cannot reconnect to find out whether the transaction was applied: {0}")]
     Reconnect(crate::zk::ZkError),
+    /// ACLs are set after the transaction (a `multi` cannot set them): its data is written.
+    #[error("its changes were applied, but not every ACL was set: {0}")]
+    Acl(String),
 }
 
 /// A session with the locks it holds, able to come back after an expiry.
@@ -196,11 +201,18 @@ pub async fn apply(session: &mut Session, plan: &Plan, settings: &Settings) -> V
             transactions: transactions.len(),
             committed: 0,
             recovered: 0,
+            acls: service.acls.len(),
             result: Ok(None),
         };
         let apply_id = apply_id(service);
         // Nodes this process's locks created are written, not created (see `Locks::adopt`).
-        let transactions: Vec<Vec<Op>> = transactions.into_iter().map(|ops| session.locks.adopt(ops)).collect();
+        // A service with only ACLs to set has no transaction.
+        let transactions: Vec<Vec<Op>> = transactions
+            .into_iter()
+            .filter(|ops| !ops.is_empty())
+            .map(|ops| session.locks.adopt(ops))
+            .collect();
+        outcome.transactions = transactions.len();
         for ops in &transactions {
             let size: usize = ops.iter().map(Op::encoded_len).sum();
             if size > settings.max_request_bytes {
@@ -222,6 +234,14 @@ pub async fn apply(session: &mut Session, plan: &Plan, settings: &Settings) -> V
                     });
                     break;
                 }
+            }
+        }
+        // ZooKeeper cannot set an ACL in a `multi`: ACLs are set once the data is applied.
+        if outcome.result.is_ok() && !service.acls.is_empty() {
+            let failed = session.zk.set_acls(&service.acls).await;
+            if !failed.is_empty() {
+                let reasons: Vec<String> = failed.iter().map(ToString::to_string).collect();
+                outcome.result = Err(ApplyError::Acl(reasons.join("; ")));
             }
         }
         if outcome.committed > 0 {

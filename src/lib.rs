@@ -12,6 +12,7 @@ pub mod acl;
 pub mod apply;
 pub mod cli;
 pub mod commands;
+pub mod connect;
 pub mod diagnostic;
 pub mod git;
 pub mod history;

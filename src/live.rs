@@ -40,6 +40,15 @@ pub struct LiveService {
     pub nodes: BTreeMap<String, LiveNode>,
     /// Audit log entries (`log-0000000042`), oldest first; their data is not read.
     pub log: Vec<String>,
+    /// ACLs of the nodes, by path; read only when `[zookeeper] acl` is set (empty otherwise).
+    pub acls: BTreeMap<String, LiveAcl>,
+}
+
+/// A live node's ACL and its ACL version (which guards setting it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveAcl {
+    pub acl: Vec<crate::acl::AclEntry>,
+    pub aversion: i32,
 }
 
 /// One live node: its data and the parts of its stat that writes are guarded by.

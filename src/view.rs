@@ -62,6 +62,8 @@ pub struct DesiredService {
     pub nodes: BTreeMap<String, DesiredNode>,
     /// Environment of each associated host (for showing which hosts a change reaches).
     pub hosts: BTreeMap<String, EnvPath>,
+    /// The ACL every node of the service must carry (`[zookeeper] acl`); `None`: not checked.
+    pub acl: Option<Vec<crate::acl::AclEntry>>,
 }
 
 /// Materialized views of every environment of `service`, parents first.
@@ -94,7 +96,7 @@ pub fn desired(service: &Service) -> DesiredService {
         }
     }
     nodes.insert(paths::nodemaps(svc), DesiredNode::json(NodeKind::Nodemap, Value::Object(nodemap)));
-    DesiredService { name: svc.to_string(), nodes, hosts }
+    DesiredService { name: svc.to_string(), nodes, hosts, acl: None }
 }
 
 /// The desired tree of every service of `repo`, or a problem for every node whose JSON exceeds the
@@ -104,7 +106,11 @@ pub fn desired_state(repo: &Repo) -> Result<Vec<DesiredService>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut services = Vec::new();
     for service in repo.services.values() {
-        let desired = desired(service);
+        let mut desired = desired(service);
+        desired.acl.clone_from(&repo.settings.zookeeper.acl);
+        if repo.settings.sync.nodemap_format == crate::nodemap::Format::Legacy {
+            problems.extend(legacy_nodemap(service, &mut desired));
+        }
         for (path, node) in &desired.nodes {
             if node.bytes.len() > limit {
                 let file = file_of(service, path, node.kind);
@@ -126,6 +132,22 @@ pub fn desired_state(repo: &Repo) -> Result<Vec<DesiredService>, Vec<Problem>> {
         problems.sort();
         Err(problems)
     }
+}
+
+/// Writes the nodemap of `desired` in the legacy format; a problem for every host it cannot hold.
+fn legacy_nodemap(service: &Service, desired: &mut DesiredService) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (host, env) in &desired.hosts {
+        if let Some(why) = crate::nodemap::unwritable(host, &paths::view(&service.name, env)) {
+            let file = format!("{}/{}", service.envs[env].dir, crate::repo::HOSTS_FILE);
+            problems.push(Problem::new(file, format!("{why} ([sync] nodemap_format = \"legacy\")")));
+        }
+    }
+    let node = desired.nodes.get_mut(&paths::nodemaps(&service.name)).expect("every service has a nodemap");
+    if let Value::Object(map) = &node.value {
+        node.bytes = crate::nodemap::render(map, crate::nodemap::Format::Legacy);
+    }
+    problems
 }
 
 /// The repository file a node comes from, for problems about it.
@@ -211,6 +233,26 @@ mod tests {
         let desired = desired(&svc);
         assert_eq!(desired.nodes["/services/test/conf"].bytes, br#"{"a":{"y":[1.5],"z":true},"b":1}"#);
         assert_eq!(desired.nodes["/services/test/nodemaps"].bytes, b"{}");
+    }
+
+    #[test]
+    fn legacy_nodemaps_are_lines_and_hosts_they_cannot_hold_are_problems() {
+        let mut repo = Repo::default();
+        repo.settings.sync.nodemap_format = crate::nodemap::Format::Legacy;
+        let svc = service(&[("", json!({}), &[]), ("a", json!({}), &["web2", "web1"]), ("b", json!({}), &["c1"])]);
+        repo.services.insert("test".into(), svc);
+        let desired = desired_state(&repo).unwrap();
+        assert_eq!(
+            String::from_utf8(desired[0].nodes["/services/test/nodemaps"].bytes.clone()).unwrap(),
+            "c1 -> /services/test/views/b\nweb1 -> /services/test/views/a\nweb2 -> /services/test/views/a"
+        );
+        let svc = service(&[("", json!({}), &[]), ("a", json!({}), &["odd -> host"])]);
+        repo.services.insert("test".into(), svc);
+        let problems: Vec<String> = desired_state(&repo).unwrap_err().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            ["services/test/a/hosts.toml: host `odd -> host` contains a line break or ` -> `, which the legacy nodemap format cannot hold ([sync] nodemap_format = \"legacy\")"]
+        );
     }
 
     #[test]

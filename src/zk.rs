@@ -7,12 +7,18 @@ use std::time::Duration;
 use futures::future::try_join_all;
 use zookeeper_client as zk;
 
-use crate::live::{LiveNode, LiveService, Snapshot};
+use crate::acl::AclEntry;
+use crate::connect::{ConnectOptions, TlsFiles};
+use crate::live::{LiveAcl, LiveNode, LiveService, Snapshot};
 use crate::model::paths;
+use crate::plan::AclChange;
 
 /// Operations per multi-read request: keeps each request and response far below `jute.maxbuffer`
 /// while a few requests in flight keep the connection busy.
 const READS_PER_REQUEST: usize = 400;
+
+/// ACL requests sent before awaiting replies (getACL and setACL have no multi form).
+const ACLS_IN_FLIGHT: usize = 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ZkError {
@@ -24,6 +30,8 @@ pub enum ZkError {
     Read { path: String, error: zk::Error },
     #[error("ZooKeeper request failed: {0}")]
     Request(zk::Error),
+    #[error("cannot connect to ZooKeeper at `{connect}` with TLS: {reason}")]
+    Tls { connect: String, reason: String },
 }
 
 /// What to read of one node.
@@ -99,6 +107,17 @@ pub enum CommitError {
     Failed { path: String, error: zk::Error },
     #[error("the transaction failed: {0}")]
     Request(zk::Error),
+    /// ZooKeeper refused an operation for lack of permission (NoAuth), so nothing was written.
+    #[error("`{path}` {reason} (ZooKeeper NoAuth); nothing was written")]
+    Denied { path: String, reason: String },
+}
+
+/// Why the ACL of one node was not set.
+#[derive(Debug, thiserror::Error)]
+#[error("the ACL of `{path}` {reason}")]
+pub struct AclError {
+    pub path: String,
+    pub reason: String,
 }
 
 /// A connected ZooKeeper session.
@@ -106,11 +125,32 @@ pub struct Zk {
     client: zk::Client,
     connect: String,
     timeout: Duration,
+    /// Credentials and TLS files, for reconnecting.
+    options: ConnectOptions,
+    /// ACL of the nodes this session creates (ZooKeeper's open ACL unless `[zookeeper] acl` is set).
+    create_acl: Vec<zk::Acl>,
 }
 
 impl Zk {
     /// Connects to `connect` (a connect string, chroot suffix allowed), failing within `timeout`.
     pub async fn connect(connect: &str, timeout: Duration) -> Result<Zk, ZkError> {
+        Self::connect_with(connect, timeout, &ConnectOptions::default()).await
+    }
+
+    /// Connects with credentials and TLS files ([`crate::connect`]).
+    pub async fn connect_with(connect: &str, timeout: Duration, options: &ConnectOptions) -> Result<Zk, ZkError> {
+        let connector = || -> Result<zk::Connector, ZkError> {
+            let mut connector =
+                zk::Client::connector().with_session_timeout(Duration::from_secs(10)).with_fail_eagerly();
+            if let Some(credentials) = &options.auth {
+                connector = connector.with_auth("digest", &credentials.auth_bytes());
+            }
+            if connect.contains("tcp+tls://") {
+                connector = with_tls(connector, &options.tls)
+                    .map_err(|reason| ZkError::Tls { connect: connect.to_string(), reason })?;
+            }
+            Ok(connector)
+        };
         let error = |reason: String| ZkError::Connect { connect: connect.to_string(), reason };
         // Every server refusing (down, or electing a leader after a crash) is retried until the
         // timeout: an ensemble recovers within seconds, and a CI run should ride that out.
@@ -118,7 +158,7 @@ impl Zk {
         let unreachable =
             || error(format!("no server is reachable within {}s (is ZooKeeper running?)", timeout.as_secs_f64()));
         let client = loop {
-            let connector = zk::Client::connector().with_session_timeout(Duration::from_secs(10)).with_fail_eagerly();
+            let connector = connector()?;
             match tokio::time::timeout_at(deadline, connector.connect(connect)).await {
                 Err(_) => return Err(unreachable()),
                 Ok(Ok(client)) => break client,
@@ -130,7 +170,13 @@ impl Zk {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
-        let zk = Zk { client, connect: connect.to_string(), timeout };
+        let zk = Zk {
+            client,
+            connect: connect.to_string(),
+            timeout,
+            options: options.clone(),
+            create_acl: zk::Acls::anyone_all().to_vec(),
+        };
         if zk.client.path() != "/" {
             match zk.client.check_stat("/").await {
                 Ok(Some(_)) => {}
@@ -143,7 +189,9 @@ impl Zk {
 
     /// Replaces an expired session with a new one (ephemeral nodes of the old one are gone).
     pub async fn reconnect(&mut self) -> Result<(), ZkError> {
-        *self = Zk::connect(&self.connect, self.timeout).await?;
+        let create_acl = std::mem::take(&mut self.create_acl);
+        *self = Zk::connect_with(&self.connect, self.timeout, &self.options).await?;
+        self.create_acl = create_acl;
         Ok(())
     }
 
@@ -274,8 +322,8 @@ impl Zk {
     /// Commits `ops` as one `multi` transaction: all or nothing. Returns the transaction's zxid
     /// (the `mzxid` of the last node it wrote), when it wrote any.
     pub async fn commit(&self, ops: &[Op]) -> Result<Option<i64>, CommitError> {
-        let options = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
-        let sequential = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        let options = zk::CreateMode::Persistent.with_acls(zk::Acls::new(&self.create_acl));
+        let sequential = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::new(&self.create_acl));
         let mut writer = self.client.new_multi_writer();
         for op in ops {
             let added = match op {
@@ -305,6 +353,15 @@ impl Zk {
                     (zk::Error::NoNode, _) => "was deleted by someone else since it was read".to_string(),
                     (zk::Error::NotEmpty, _) => {
                         "cannot be deleted: someone else added a node below it since it was read".to_string()
+                    }
+                    (zk::Error::NoAuth, op) => {
+                        let reason = match op {
+                            Some(Op::Create { .. }) => "cannot be created: its parent's ACL does not let this session create children",
+                            Some(Op::Delete { .. }) => "cannot be deleted: its parent's ACL does not let this session delete children",
+                            Some(Op::Set { .. }) => "cannot be written: its ACL does not let this session write it",
+                            _ => "cannot be checked: its ACL does not let this session read it",
+                        };
+                        return Err(CommitError::Denied { path, reason: reason.to_string() });
                     }
                     (source, _) => return Err(CommitError::Failed { path, error: source }),
                 };
@@ -368,8 +425,99 @@ impl Zk {
         Ok(tree)
     }
 
+    /// Creates nodes with `acl` from now on, instead of the open ACL.
+    pub fn set_create_acl(&mut self, acl: &[AclEntry]) {
+        self.create_acl = acl.iter().map(AclEntry::to_zk).collect();
+    }
+
+    /// Reads the ACL of every node of `snapshot`'s services into it. All requests are sent before
+    /// any reply is awaited (ZooKeeper has no multi-read for ACLs), so this costs about one round
+    /// trip, not one per node.
+    pub async fn read_acls(&self, snapshot: &mut Snapshot) -> Result<(), ZkError> {
+        let paths: Vec<(String, String)> = snapshot
+            .services
+            .iter()
+            .flat_map(|(name, service)| service.nodes.keys().map(move |path| (name.clone(), path.clone())))
+            .collect();
+        for chunk in paths.chunks(ACLS_IN_FLIGHT) {
+            let replies = futures::future::join_all(chunk.iter().map(|(_, path)| self.client.get_acl(path))).await;
+            for ((service, path), reply) in chunk.iter().zip(replies) {
+                match reply {
+                    Ok((acl, stat)) => {
+                        let acl = acl.iter().map(AclEntry::from_zk).collect();
+                        let live = LiveAcl { acl, aversion: stat.aversion };
+                        snapshot.services.get_mut(service).expect("listed above").acls.insert(path.clone(), live);
+                    }
+                    Err(zk::Error::NoNode) => {} // deleted since the snapshot: the plan deletes or creates it
+                    Err(error) => return Err(ZkError::Read { path: path.clone(), error }),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the ACLs of `changes`, each guarded by the ACL version read, all requests in flight at
+    /// once. Returns every node whose ACL was not set, with the reason.
+    pub async fn set_acls(&self, changes: &[AclChange]) -> Vec<AclError> {
+        let mut failed = Vec::new();
+        for chunk in changes.chunks(ACLS_IN_FLIGHT) {
+            let acls: Vec<Vec<zk::Acl>> = chunk.iter().map(|c| c.after.iter().map(AclEntry::to_zk).collect()).collect();
+            let requests = chunk.iter().zip(&acls).map(|(c, acl)| self.client.set_acl(&c.path, acl, Some(c.aversion)));
+            for (change, reply) in chunk.iter().zip(futures::future::join_all(requests).await) {
+                let reason = match reply {
+                    Ok(_) => continue,
+                    Err(zk::Error::BadVersion) => "was changed by someone else since it was read".to_string(),
+                    Err(zk::Error::NoNode) => "cannot be set: the node was deleted by someone else".to_string(),
+                    Err(zk::Error::NoAuth) => {
+                        "cannot be set: this session lacks the admin permission on it (ZooKeeper NoAuth)".to_string()
+                    }
+                    Err(error) => format!("cannot be set: {error}"),
+                };
+                failed.push(AclError { path: change.path.clone(), reason });
+            }
+        }
+        failed
+    }
+
     /// The underlying client, for callers that need a plain read or write.
     pub fn client(&self) -> &zk::Client {
         &self.client
     }
+}
+
+/// TLS for `tcp+tls://` hosts, from PEM files.
+#[cfg(feature = "tls")]
+fn with_tls(connector: zk::Connector, files: &TlsFiles) -> Result<zk::Connector, String> {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|err| format!("cannot read `{}`: {err}", path.display()))
+    };
+    let Some(ca) = &files.ca else {
+        return Err(format!(
+            "set {} to the PEM file of the CA that signed the servers' certificates",
+            crate::connect::TLS_CA_VAR
+        ));
+    };
+    let mut options =
+        zk::TlsOptions::new().with_pem_ca(&read(ca)?).map_err(|err| format!("bad CA file `{}`: {err}", ca.display()))?;
+    match (&files.cert, &files.key) {
+        (Some(cert), Some(key)) => {
+            options = options.with_pem_identity(&read(cert)?, &read(key)?).map_err(|err| {
+                format!("bad client certificate `{}` or key `{}`: {err}", cert.display(), key.display())
+            })?;
+        }
+        (None, None) => {}
+        _ => {
+            return Err(format!(
+                "a client certificate needs both {} and {}",
+                crate::connect::TLS_CERT_VAR,
+                crate::connect::TLS_KEY_VAR
+            ));
+        }
+    }
+    Ok(connector.with_tls(options))
+}
+
+#[cfg(not(feature = "tls"))]
+fn with_tls(_: zk::Connector, _: &TlsFiles) -> Result<zk::Connector, String> {
+    Err("this jones-sync was built without TLS support: build it with `--features tls`".into())
 }

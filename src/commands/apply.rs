@@ -167,8 +167,9 @@ pub(super) async fn apply_and_report(
                 total.update += c.update;
                 total.delete += c.delete;
                 let zxid = zxid.map(|z| format!(", zxid 0x{z:x}")).unwrap_or_default();
+                let acls = if outcome.acls > 0 { format!(", then {} ACLs set", outcome.acls) } else { String::new() };
                 report.push_str(&format!(
-                    "{}: applied {how}: {} created, {} updated, {} deleted{zxid}{recovered}\n",
+                    "{}: applied {how}: {} created, {} updated, {} deleted{zxid}{recovered}{acls}\n",
                     outcome.service, c.create, c.update, c.delete
                 ));
             }

@@ -7,14 +7,13 @@ use anyhow::bail;
 use super::{Options, out};
 use crate::cli::{HistoryArgs, ListFormat};
 use crate::history::Logged;
-use crate::zk::Zk;
 
 pub(crate) async fn run(options: &Options, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let service = args.service.as_str();
     if let Some(why) = crate::repo::names::zk_name_problem(service) {
         bail!("invalid service name `{service}`: {why}");
     }
-    let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
+    let zk = super::connect(options).await?;
     let limit = args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let Some(entries) = zk.read_log(service, limit).await? else {
         bail!("there is no service `{service}` in ZooKeeper");

@@ -34,6 +34,8 @@ pub(crate) struct Options {
     pub connect_timeout: Duration,
     /// Colour the text on stdout.
     pub colour: bool,
+    /// Credentials and TLS files, from the environment ([`crate::connect`]).
+    pub connect: crate::connect::ConnectOptions,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -48,8 +50,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
         }
     };
-    let options =
-        Options { repo: cli.repo, zk: cli.zk, connect_timeout: Duration::from_secs_f64(cli.connect_timeout), colour };
+    let options = Options {
+        repo: cli.repo,
+        zk: cli.zk,
+        connect_timeout: Duration::from_secs_f64(cli.connect_timeout),
+        colour,
+        connect: crate::connect::ConnectOptions::from_env()?,
+    };
     match cli.command {
         Command::Validate(args) => validate::run(&options, args),
         Command::Plan(args) => block_on(plan::run(&options, args)),
@@ -95,9 +102,13 @@ pub(crate) async fn make_plan(
     services: &[String],
 ) -> anyhow::Result<(Zk, Plan)> {
     let desired = select(loaded, services)?;
-    let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
+    let mut zk = connect(options).await?;
     let names: Vec<String> = desired.iter().map(|d| d.name.clone()).collect();
-    let snapshot = zk.snapshot(&names).await?;
+    let mut snapshot = zk.snapshot(&names).await?;
+    if let Some(acl) = &loaded.repo.settings.zookeeper.acl {
+        zk.set_create_acl(acl);
+        zk.read_acls(&mut snapshot).await?;
+    }
     let mut plan = crate::plan::diff_with(&desired, &snapshot, |name| record(name).to_json());
     if !services.is_empty() {
         // The other services are out of scope, like the services of the repository not chosen.
@@ -138,6 +149,11 @@ pub(crate) fn show_sensitive(asked: bool) -> anyhow::Result<bool> {
         );
     }
     Ok(asked)
+}
+
+/// Connects with the invocation's connect string, timeout, credentials and TLS files.
+pub(crate) async fn connect(options: &Options) -> anyhow::Result<Zk> {
+    Ok(Zk::connect_with(&options.zk, options.connect_timeout, &options.connect).await?)
 }
 
 pub(crate) fn actor(given: Option<String>) -> String {

@@ -11,7 +11,6 @@ use crate::git::{Git, short};
 use crate::history::Logged;
 use crate::record::Record;
 use crate::rollback::Target;
-use crate::zk::Zk;
 
 pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result<ExitCode> {
     let service = args.service.as_str();
@@ -25,7 +24,7 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
         Some(rev) => Target::Sha(git.resolve(rev)?.sha),
         None => Target::Steps(usize::try_from(args.steps.unwrap_or(1)).unwrap_or(usize::MAX)),
     };
-    let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
+    let zk = super::connect(options).await?;
     let Some(entries) = zk.read_log(service, None).await? else {
         bail!("there is no service `{service}` in ZooKeeper");
     };

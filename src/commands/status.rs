@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use super::{Options, actor, load_or_report, out};
 use crate::cli::{ListFormat, StatusArgs};
 use crate::record::Record;
-use crate::zk::Zk;
 
 pub(crate) async fn run(options: &Options, args: StatusArgs) -> anyhow::Result<ExitCode> {
     // HEAD's committed content (with its pins); outside git, or before the first commit, the work tree.
@@ -15,7 +14,7 @@ pub(crate) async fn run(options: &Options, args: StatusArgs) -> anyhow::Result<E
     };
     let rev = head.as_ref().map(|_| "HEAD");
     let Some(loaded) = load_or_report(&options.repo, rev)? else { return Ok(ExitCode::FAILURE) };
-    let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
+    let zk = super::connect(options).await?;
     let names: Vec<String> = loaded.repo.services.keys().cloned().collect();
     let snapshot = zk.snapshot(&names).await?;
     let actor = actor(None);

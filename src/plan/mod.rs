@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 pub use blast::BlastRadius;
 pub use integrity::Finding;
 
+use crate::acl::AclEntry;
 use crate::live::{LiveNode, LiveService, Snapshot};
 use crate::model::paths;
 use crate::view::{DesiredService, NodeKind};
@@ -69,6 +70,20 @@ pub struct ServicePlan {
     /// request; see [`crate::apply::mark_splits`]).
     #[serde(default)]
     pub not_atomic: Option<String>,
+    /// Existing nodes whose ACL differs from `[zookeeper] acl`. ZooKeeper cannot set an ACL in a
+    /// `multi`, so apply sets these after the service's transaction, each guarded by its ACL version.
+    #[serde(default)]
+    pub acls: Vec<AclChange>,
+}
+
+/// ACL drift on one existing node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AclChange {
+    pub path: String,
+    pub before: Vec<AclEntry>,
+    pub after: Vec<AclEntry>,
+    /// The ACL version read: setting fails if someone changed the ACL meanwhile.
+    pub aversion: i32,
 }
 
 /// One node to change.
@@ -160,6 +175,13 @@ pub struct Counts {
     pub delete: usize,
 }
 
+impl Plan {
+    /// ACL changes across every service.
+    pub fn acl_count(&self) -> usize {
+        self.services.iter().map(|s| s.acls.len()).sum()
+    }
+}
+
 impl Counts {
     pub fn total(&self) -> usize {
         self.create + self.update + self.delete
@@ -176,7 +198,7 @@ impl Counts {
 
 impl ServicePlan {
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.acls.is_empty()
     }
 
     pub fn counts(&self) -> Counts {
@@ -320,6 +342,7 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
     let guards = guards(desired, live, &changes);
     // An empty record node (left by a lock whose first apply never ran) is not a record.
     let managed = record_node.is_some_and(|node| !node.data.is_empty());
+    let acls = acl_drift(desired, live, &changes);
     ServicePlan {
         name: name.clone(),
         managed,
@@ -330,7 +353,26 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
         changes,
         guards,
         log: live.log.clone(),
+        acls,
     }
+}
+
+/// Existing nodes of the service (not deleted by `changes`) whose ACL is not the desired one.
+fn acl_drift(desired: &DesiredService, live: &LiveService, changes: &[Change]) -> Vec<AclChange> {
+    let Some(want) = &desired.acl else { return Vec::new() };
+    let want = crate::acl::normalized(want);
+    let deleted = |path: &str| changes.iter().any(|c| c.path == path && matches!(c.action, Action::Delete { .. }));
+    live.acls
+        .iter()
+        .filter(|(path, _)| !deleted(path))
+        .filter(|(_, found)| crate::acl::normalized(&found.acl) != want)
+        .map(|(path, found)| AclChange {
+            path: path.clone(),
+            before: found.acl.clone(),
+            after: want.clone(),
+            aversion: found.aversion,
+        })
+        .collect()
 }
 
 /// When the nodemap changes, the unchanged live views it points at must still be there, as read.
@@ -355,11 +397,12 @@ pub(crate) fn is_within(path: &str, prefix: &str) -> bool {
     path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// Whether the live node already holds `desired`, comparing parsed JSON, not bytes. An empty
-/// nodemap node means no associations (JONES.md).
+/// Whether the live node already holds `desired`, comparing parsed JSON, not bytes. A nodemap
+/// compares by its associations in either format (JSON or legacy lines; empty means none), so
+/// neither a Jones web UI edit in JSON nor `nodemap_format` alone makes a change (JONES.md).
 fn same_content(kind: NodeKind, live: &LiveNode, desired: &Value) -> bool {
-    if kind == NodeKind::Nodemap && live.data.iter().all(u8::is_ascii_whitespace) {
-        return desired == &Value::Object(Map::new());
+    if kind == NodeKind::Nodemap {
+        return crate::nodemap::parse(&live.data).is_ok_and(|parsed| desired.as_object() == Some(&parsed.map));
     }
     live.json().as_ref() == Some(desired)
 }
@@ -397,7 +440,7 @@ pub fn key_changes(kind: NodeKind, before: Option<&[u8]>, after: Option<&[u8]>) 
     let as_object = |bytes: Option<&[u8]>| -> Option<Map<String, Value>> {
         match bytes {
             None => Some(Map::new()),
-            Some(data) if kind == NodeKind::Nodemap && data.iter().all(u8::is_ascii_whitespace) => Some(Map::new()),
+            Some(data) if kind == NodeKind::Nodemap => crate::nodemap::parse(data).ok().map(|parsed| parsed.map),
             Some(data) => match serde_json::from_slice(data) {
                 Ok(Value::Object(map)) => Some(map),
                 _ => None,

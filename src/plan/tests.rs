@@ -197,6 +197,29 @@ fn drift_is_a_change_to_a_node_written_after_the_last_apply() {
             ("delete", "/services/s/conf/g", true),
             ("update", "/services/s/jones-sync", false),
         ]
+}
+
+#[test]
+fn a_nodemap_in_either_format_with_the_same_associations_is_no_change() {
+    let desired = service("s", &[("", json!({}), &[]), ("a", json!({}), &["web2", "web1"])]);
+    for live_bytes in [
+        &b"web1 -> /services/s/views/a\nweb2 -> /services/s/views/a"[..],
+        br#"{"web2": "/services/s/views/a", "web1": "/services/s/views/a"}"#,
+    ] {
+        let mut live = applied(&desired);
+        live.services.get_mut("s").unwrap().nodes.get_mut("/services/s/nodemaps").unwrap().data = live_bytes.to_vec();
+        assert!(diff(std::slice::from_ref(&desired), &live, &json!({})).is_empty());
+    }
+    // A legacy nodemap that differs shows the association that changes, key by key.
+    let mut live = applied(&desired);
+    live.services.get_mut("s").unwrap().nodes.get_mut("/services/s/nodemaps").unwrap().data =
+        b"web1 -> /services/s/views/a".to_vec();
+    let plan = diff(std::slice::from_ref(&desired), &live, &json!({}));
+    let change = plan.services[0].changes.iter().find(|c| c.kind == NodeKind::Nodemap).unwrap();
+    let Action::Update { before, after, .. } = &change.action else { panic!("{change:?}") };
+    assert_eq!(
+        key_changes(NodeKind::Nodemap, Some(before), Some(after)),
+        [KeyChange::Added { key: "web2".into(), value: json!("/services/s/views/a") }]
     );
 }
 
@@ -318,4 +341,34 @@ fn a_plan_round_trips_through_serde_exactly() {
     let back: Plan = serde_json::from_str(&text).unwrap();
     assert_eq!(back, plan);
     assert!(text.contains(r#""before":[255,254,123]"#), "non-UTF-8 data as bytes: {text}");
+}
+
+fn acl_drift_is_planned_only_when_an_acl_is_set() {
+    let entry = |text: &str| -> crate::acl::AclEntry { text.parse().unwrap() };
+    let mut desired = service("s", &[("", json!({}), &[]), ("gone", json!({}), &[])]);
+    let mut live = applied(&desired);
+    let open = crate::live::LiveAcl { acl: vec![entry("world:anyone:cdrwa")], aversion: 0 };
+    let wanted = vec![entry("world:anyone:r"), entry("ip:127.0.0.1:cdrwa")];
+    let service_live = live.services.get_mut("s").unwrap();
+    for path in ["/services/s/conf", "/services/s/conf/gone", "/services/s/views"] {
+        service_live.acls.insert(path.into(), open.clone());
+    }
+    let ordered = crate::live::LiveAcl { acl: wanted.iter().rev().cloned().collect(), aversion: 4 };
+    service_live.acls.insert("/services/s/nodemaps".into(), ordered);
+    // No setting: ACLs are not compared.
+    assert!(diff(std::slice::from_ref(&desired), &live, &json!({})).is_empty());
+    // `gone` is deleted by this plan: its ACL does not matter; order within an ACL does not either.
+    desired.nodes.retain(|path, _| !path.ends_with("/gone"));
+    desired.acl = Some(wanted.clone());
+    let plan = diff(std::slice::from_ref(&desired), &live, &json!({}));
+    let acls: Vec<(&str, i32)> = plan.services[0].acls.iter().map(|a| (a.path.as_str(), a.aversion)).collect();
+    assert_eq!(acls, [("/services/s/conf", 0), ("/services/s/views", 0)]);
+    assert!(!plan.is_empty());
+    assert_eq!(plan.acl_count(), 2);
+    let text = text::render(&plan);
+    assert!(
+        text.contains("  ~ /services/s/conf (ACL)\n      world:anyone:cdrwa → ip:127.0.0.1:cdrwa, world:anyone:r\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("Plan: 0 to create, 1 to update, 2 to delete, 2 ACLs to set.\n"), "{text}");
 }

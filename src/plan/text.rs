@@ -74,10 +74,11 @@ pub fn summary(plan: &Plan) -> String {
     }
     let c = plan.counts();
     format!(
-        "Plan: {} to create, {} to update, {} to delete. {}\n",
+        "Plan: {} to create, {} to update, {} to delete{}. {}\n",
         c.create,
         c.update,
         c.delete,
+        acl_count(plan.acl_count()),
         reach(plan, show::one_line)
     )
 }
@@ -115,17 +116,28 @@ fn render_service(out: &mut String, service: &ServicePlan, redactor: &Redactor, 
     let adopt = if service.managed { "" } else { ", not managed by jones-sync yet" };
     let _ = writeln!(
         out,
-        "{}: {} to create, {} to update, {} to delete{adopt}",
+        "{}: {} to create, {} to update, {} to delete{}{adopt}",
         p.paint(BOLD, &service.name),
         c.create,
         c.update,
-        c.delete
+        c.delete,
+        acl_count(service.acls.len())
     );
     if let Some(reason) = &service.not_atomic {
         let _ = writeln!(out, "  {} {reason}", p.paint(WARN, "Not atomic:"));
     }
     for change in &service.changes {
         render_change(out, change, redactor, p);
+    }
+    for acl in &service.acls {
+        let _ = writeln!(
+            out,
+            "  {} {} (ACL)\n      {} → {}",
+            p.paint(YELLOW, "~"),
+            acl.path,
+            show_acl(&acl.before),
+            show_acl(&acl.after)
+        );
     }
     render_blast_radius(out, service, redactor, p);
     render_integrity(out, service, redactor, p);
@@ -266,4 +278,17 @@ fn render_integrity(out: &mut String, service: &ServicePlan, redactor: &Redactor
             }
         }
     }
+}
+
+/// `, N ACLs to set` when there are any (so plans without ACL drift read as before).
+fn acl_count(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => ", 1 ACL to set".into(),
+        n => format!(", {n} ACLs to set"),
+    }
+}
+
+fn show_acl(acl: &[crate::acl::AclEntry]) -> String {
+    if acl.is_empty() { "(none)".into() } else { crate::acl::show(acl) }
 }

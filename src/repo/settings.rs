@@ -235,6 +235,9 @@ mod tests {
         assert_eq!(problem.to_string(), "jones-sync.toml:2:7: invalid settings: a pin must name a git revision");
         let problem = parse("[services.shop]\npinn = \"v1\"\n").unwrap_err();
         assert!(problem.message.contains("unknown field `pinn`, expected `pin`"), "{}", problem.message);
+    }
+
+    #[test]
     fn nodemap_format_and_acl() {
         let settings = parse("[sync]\nnodemap_format = \"legacy\"\n[zookeeper]\nacl = [\"world:anyone:r\"]\n").unwrap();
         assert_eq!(settings.sync.nodemap_format, crate::nodemap::Format::Legacy);
