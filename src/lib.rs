@@ -10,12 +10,14 @@
 
 pub mod acl;
 pub mod apply;
+pub mod client;
 pub mod cli;
 pub mod commands;
 pub mod connect;
 pub mod diagnostic;
 pub mod git;
 pub mod history;
+pub mod import;
 pub mod live;
 pub mod load;
 pub mod lock;

@@ -1,0 +1,278 @@
+//! Importing a live Jones deployment: from the [`crate::live`] snapshot of a service to the
+//! [`crate::model`] (as Jones holds it, JSON nulls included), and from the model to the files of a
+//! config repository ([`files`]), such that `plan` right after finds nothing to change.
+//!
+//! Nothing here does I/O. What the repository cannot hold, or what would not survive the round
+//! trip, is never an error: it becomes a [`Report`] that names the node and says what was done, and
+//! the rest of the service is imported. Decisions where Jones' data does not fit the repository:
+//!
+//! - a conf that is not a JSON object (or empty) is imported as `{}`;
+//! - a JSON `null` (TOML has none) or an integer beyond 64 bits is left out, wherever it is nested;
+//! - a nodemap entry that points at a missing view, at the root view, outside the service's views,
+//!   or is not a string, is dropped (the host reads the root after the next apply);
+//! - a view that differs from its conf's materialization, a view without conf and a missing view
+//!   are reported: the next apply rewrites, deletes or creates them;
+//! - an environment whose name a repository cannot hold (hidden, a file name of ours, too long,
+//!   rejected by ZooKeeper's rules) is left out with everything below it.
+
+pub mod toml_out;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+use crate::live::LiveService;
+use crate::model::{EnvPath, Environment, Service, paths};
+use crate::nodemap::Format;
+
+/// Something the import could not carry over as it is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Report {
+    /// The znode (or repository file) it is about.
+    pub subject: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.subject, self.message)
+    }
+}
+
+fn report(subject: impl Into<String>, message: impl Into<String>) -> Report {
+    Report { subject: subject.into(), message: message.into() }
+}
+
+/// One live service, as the model holds it.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub service: Service,
+    /// The format of its nodemap; `None` when it was empty or missing.
+    pub nodemap_format: Option<Format>,
+}
+
+/// Reads the model of service `name` out of its snapshot; `None` (with a report) when it is not a
+/// Jones service (no `conf` node) or its name cannot be a directory.
+pub fn service(name: &str, live: &LiveService, reports: &mut Vec<Report>) -> Option<Imported> {
+    let base = paths::service(name);
+    if let Some(why) = dir_name_problem(name) {
+        reports.push(report(&base, format!("not imported: {why}")));
+        return None;
+    }
+    let conf_root = paths::conf(name, &EnvPath::root());
+    if !live.nodes.contains_key(&conf_root) {
+        reports.push(report(&base, "not imported: not a Jones service (it has no `conf` node)"));
+        return None;
+    }
+    let dir = format!("{}/{name}", crate::repo::SERVICES_DIR);
+    let mut envs: BTreeMap<EnvPath, Environment> = BTreeMap::new();
+    let mut skipped: Vec<EnvPath> = Vec::new();
+    for (path, node) in &live.nodes {
+        let Some(env) = below(path, &conf_root) else { continue };
+        if skipped.iter().any(|s| env.0.starts_with(&s.0)) {
+            continue; // below a name that was left out, reported there
+        }
+        if let Some(why) = env.0.last().and_then(|segment| dir_name_problem(segment)) {
+            reports.push(report(path, format!("left out with everything below it: {why}")));
+            skipped.push(env);
+            continue;
+        }
+        let values = match serde_json::from_slice::<Value>(&node.data) {
+            Ok(Value::Object(values)) => values,
+            Ok(other) => {
+                let what = format!("holds {}, not a JSON object", kind_of(&other));
+                reports.push(report(path, format!("{what}: imported as `{{}}` (the next apply writes `{{}}`)")));
+                Map::new()
+            }
+            Err(_) if node.data.iter().all(u8::is_ascii_whitespace) => {
+                reports.push(report(path, "is empty, not a JSON object: imported as `{}` (the next apply writes `{}`)"));
+                Map::new()
+            }
+            Err(err) => {
+                let message = format!("is not valid JSON ({err}): imported as `{{}}` (the next apply writes `{{}}`)");
+                reports.push(report(path, message));
+                Map::new()
+            }
+        };
+        let env_dir = format!("{dir}{}", env.znode_suffix());
+        envs.insert(env, Environment { dir: env_dir, values, hosts: Vec::new() });
+    }
+    check_views(name, live, &envs, &skipped, reports);
+    let nodemap_format = hosts(name, live, &mut envs, &skipped, reports);
+    Some(Imported { service: Service { name: name.to_string(), envs }, nodemap_format })
+}
+
+/// Reports every view that the next apply would create, rewrite or delete.
+fn check_views(
+    name: &str,
+    live: &LiveService,
+    envs: &BTreeMap<EnvPath, Environment>,
+    skipped: &[EnvPath],
+    reports: &mut Vec<Report>,
+) {
+    let views_root = paths::view(name, &EnvPath::root());
+    let service = Service { name: name.to_string(), envs: envs.clone() };
+    let materialized = crate::view::views(&service);
+    for (env, view) in &materialized {
+        let path = paths::view(name, env);
+        match live.nodes.get(&path).map(|node| serde_json::from_slice::<Value>(&node.data)) {
+            None => reports.push(report(&path, "is missing: the next apply creates it")),
+            Some(Ok(Value::Object(live_view))) if &live_view == view => {}
+            Some(Ok(Value::Object(live_view))) => {
+                let mut keys: BTreeSet<&String> = BTreeSet::new();
+                keys.extend(live_view.keys().filter(|k| live_view.get(*k) != view.get(*k)));
+                keys.extend(view.keys().filter(|k| live_view.get(*k) != view.get(*k)));
+                let keys: Vec<String> = keys.into_iter().map(|k| format!("`{k}`")).collect();
+                reports.push(report(
+                    &path,
+                    format!(
+                        "does not match the materialization of its conf (differs in {}): the next apply rewrites it",
+                        keys.join(", ")
+                    ),
+                ));
+            }
+            Some(_) => reports.push(report(&path, "is not a JSON object: the next apply rewrites it")),
+        }
+    }
+    for path in live.nodes.keys() {
+        let Some(env) = below(path, &views_root) else { continue };
+        if !envs.contains_key(&env) && !skipped.iter().any(|s| env.0.starts_with(&s.0)) {
+            reports.push(report(path, "is a view without a conf: the next apply deletes it"));
+        }
+    }
+}
+
+/// Fills the hosts of `envs` from the nodemap; returns the nodemap's format.
+fn hosts(
+    name: &str,
+    live: &LiveService,
+    envs: &mut BTreeMap<EnvPath, Environment>,
+    skipped: &[EnvPath],
+    reports: &mut Vec<Report>,
+) -> Option<Format> {
+    let nodemaps = paths::nodemaps(name);
+    let Some(node) = live.nodes.get(&nodemaps) else {
+        reports.push(report(&nodemaps, "is missing, so Jones clients of this service fail: the next apply creates it"));
+        return None;
+    };
+    let parsed = match crate::nodemap::parse(&node.data) {
+        Ok(parsed) => parsed,
+        Err(reason) => {
+            reports.push(report(&nodemaps, format!("cannot be read ({reason}): imported without hosts")));
+            return None;
+        }
+    };
+    let views_root = paths::view(name, &EnvPath::root());
+    for (host, target) in parsed.map {
+        let dropped = |why: String| report(&nodemaps, format!("host `{host}` {why}: dropped, so it reads the root"));
+        if host.is_empty() {
+            reports.push(report(&nodemaps, "an empty association is not a host: dropped"));
+            continue;
+        }
+        let Value::String(target) = target else {
+            reports.push(dropped(format!("maps to {target}, not to a view path")));
+            continue;
+        };
+        if target == views_root {
+            reports.push(dropped(format!("points at the root view `{target}`, which hosts read without an association")));
+            continue;
+        }
+        let Some(env) = below(&target, &views_root) else {
+            reports.push(dropped(format!("points at `{target}`, which is not a view of `{name}`")));
+            continue;
+        };
+        if skipped.iter().any(|s| env.0.starts_with(&s.0)) {
+            reports.push(dropped(format!("points at `{target}`, whose environment was left out")));
+        } else if !live.nodes.contains_key(&target) {
+            reports.push(dropped(format!("points at `{target}`, which does not exist")));
+        } else if let Some(environment) = envs.get_mut(&env) {
+            environment.hosts.push(host);
+        } else {
+            reports.push(dropped(format!("points at `{target}`, a view without a conf")));
+        }
+    }
+    parsed.format
+}
+
+/// The environment of `path` below `root` (`/services/s/conf` → root, `.../conf/a/b` → `a/b`).
+fn below(path: &str, root: &str) -> Option<EnvPath> {
+    let rest = path.strip_prefix(root)?;
+    if rest.is_empty() {
+        return Some(EnvPath::root());
+    }
+    let rest = rest.strip_prefix('/')?;
+    Some(EnvPath(rest.split('/').map(String::from).collect()))
+}
+
+/// Why a repository cannot hold `name` as a directory below `services/`.
+pub fn dir_name_problem(name: &str) -> Option<String> {
+    if let Some(why) = crate::repo::names::zk_name_problem(name) {
+        return Some(why);
+    }
+    if name.starts_with('.') {
+        return Some(format!("`{name}` starts with `.`, and the repository skips hidden entries"));
+    }
+    if name == crate::repo::CONFIG_FILE || name == crate::repo::HOSTS_FILE {
+        return Some(format!("`{name}` is the name of an environment's file"));
+    }
+    if name.len() > 255 {
+        return Some(format!("the name is {} bytes, over the 255 that a file name may have", name.len()));
+    }
+    None
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The repository files of `service`: by path relative to the repository root, their text.
+/// Every environment gets a `config.toml` (empty without values), so that git keeps its directory.
+pub fn files(service: &Service, reports: &mut Vec<Report>) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    for (env, environment) in &service.envs {
+        let conf = paths::conf(&service.name, env);
+        let config = format!("{}/{}", environment.dir, crate::repo::CONFIG_FILE);
+        files.insert(config, toml_out::config(&environment.values, &conf, reports));
+        if !environment.hosts.is_empty() {
+            let hosts = format!("{}/{}", environment.dir, crate::repo::HOSTS_FILE);
+            files.insert(hosts, toml_out::hosts(&environment.hosts));
+        }
+    }
+    files
+}
+
+/// The nodemap format for a repository of `imported` services: `legacy` when every nodemap that
+/// has a format is legacy, else `json` (Jones' own), reported when the services disagree.
+pub fn nodemap_format(imported: &[Imported], reports: &mut Vec<Report>) -> Format {
+    let legacy: Vec<&str> = imported
+        .iter()
+        .filter(|i| i.nodemap_format == Some(Format::Legacy))
+        .map(|i| i.service.name.as_str())
+        .collect();
+    let json = imported.iter().filter(|i| i.nodemap_format == Some(Format::Json)).count();
+    match (legacy.is_empty(), json) {
+        (true, _) => Format::Json,
+        (false, 0) => Format::Legacy,
+        (false, _) => {
+            reports.push(report(
+                crate::repo::settings::FILE,
+                format!(
+                    "nodemaps of {} are in the legacy format and the others in JSON; jones-sync writes one format \
+                     (`[sync] nodemap_format`): chose `json`, so these are rewritten in JSON with their next change",
+                    legacy.join(", ")
+                ),
+            ));
+            Format::Json
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
