@@ -11,7 +11,13 @@ Exit status:
   1  error: invalid repository, unknown revision, ZooKeeper unreachable, a lock not obtained in
      time, a transaction aborted, apply or rollback not confirmed, a stale or foreign saved plan,
      a usage error
-  2  `plan --detailed-exitcode` only: the plan has changes";
+  2  `plan --detailed-exitcode` only: the plan has changes
+
+Environment (never on the command line, never printed):
+  JONES_SYNC_ZK_AUTH       `user:password` for ZooKeeper digest authentication
+  JONES_SYNC_ZK_AUTH_FILE  a file holding `user:password` (instead of JONES_SYNC_ZK_AUTH)
+  JONES_SYNC_ZK_TLS_CA     PEM file of the CA of `tcp+tls://` hosts (build with `--features tls`)
+  JONES_SYNC_ZK_TLS_CERT, JONES_SYNC_ZK_TLS_KEY  PEM client certificate and key, when the servers ask";
 
 /// Keep Jones configuration in git: validate a config repository, plan its changes against live
 /// ZooKeeper, and apply them atomically.
@@ -61,6 +67,69 @@ pub enum Command {
     /// Remove a service's apply lock left by a process that hangs (a crashed one's lock goes away
     /// by itself when its ZooKeeper session expires)
     Unlock(UnlockArgs),
+    /// Write a config repository from the Jones trees in ZooKeeper, to adopt a running deployment
+    Import(ImportArgs),
+    /// Print the configuration one host reads, resolved exactly as a Jones client resolves it
+    Get(GetArgs),
+    /// Show a service's environments with their own and inherited keys and their host counts
+    Tree(TreeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Directory to write the repository into (created when missing)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Import only this service (repeat for more) [default: every service]
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+
+    /// Write into a non-empty directory: the imported services' directories there are replaced
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The service
+    pub service: String,
+
+    /// The host (association) to resolve [default: this machine's FQDN, as Jones clients use]
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Print only the value of this top-level key
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// `text` for people, `json` for just the config (or the key's value) as one line of JSON
+    #[arg(long, value_enum, default_value_t = GetFormat::Text)]
+    pub format: GetFormat,
+
+    /// Resolve from the repository (`--repo`) instead of ZooKeeper
+    #[arg(long, conflicts_with = "watch")]
+    pub repo_only: bool,
+
+    /// Keep watching like a Jones client and print each change (and host moves) until interrupted
+    #[arg(long)]
+    pub watch: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GetFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// The service
+    pub service: String,
+
+    /// Show the repository's tree (`--repo`) instead of ZooKeeper's
+    #[arg(long)]
+    pub repo_only: bool,
 }
 
 #[derive(Debug, Args)]

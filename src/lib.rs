@@ -29,5 +29,6 @@ pub mod repo;
 pub mod rollback;
 pub mod status;
 pub mod supersede;
+pub mod tree;
 pub mod view;
 pub mod zk;

@@ -6,11 +6,14 @@
 
 mod apply;
 mod apply_saved;
+mod get;
 mod history;
+mod import;
 mod plan;
 mod rollback;
 mod status;
 mod unlock;
+mod tree;
 mod validate;
 
 use std::io::{IsTerminal, Write};
@@ -65,6 +68,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => block_on(status::run(&options, args)),
         Command::Rollback(args) => block_on(rollback::run(&options, args)),
         Command::Unlock(args) => block_on(unlock::run(&options, args)),
+        Command::Import(args) => block_on(import::run(&options, args)),
+        Command::Get(args) => block_on(get::run(&options, args)),
+        Command::Tree(args) => block_on(tree::run(&options, args)),
     }
 }
 

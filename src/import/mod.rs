@@ -16,6 +16,7 @@
 //!   rejected by ZooKeeper's rules) is left out with everything below it.
 
 pub mod toml_out;
+pub mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
 

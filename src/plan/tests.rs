@@ -197,6 +197,7 @@ fn drift_is_a_change_to_a_node_written_after_the_last_apply() {
             ("delete", "/services/s/conf/g", true),
             ("update", "/services/s/jones-sync", false),
         ]
+    );
 }
 
 #[test]
@@ -365,10 +366,10 @@ fn acl_drift_is_planned_only_when_an_acl_is_set() {
     assert_eq!(acls, [("/services/s/conf", 0), ("/services/s/views", 0)]);
     assert!(!plan.is_empty());
     assert_eq!(plan.acl_count(), 2);
-    let text = text::render(&plan);
+    let text = text::render(&plan, &redact::Redactor::show_all(), false);
     assert!(
         text.contains("  ~ /services/s/conf (ACL)\n      world:anyone:cdrwa → ip:127.0.0.1:cdrwa, world:anyone:r\n"),
         "{text}"
     );
-    assert!(text.ends_with("Plan: 0 to create, 1 to update, 2 to delete, 2 ACLs to set.\n"), "{text}");
+    assert!(text.contains("\nPlan: 0 to create, 1 to update, 2 to delete, 2 ACLs to set. "), "{text}");
 }

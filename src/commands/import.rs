@@ -1,0 +1,94 @@
+//! `jones-sync import`: read live Jones trees, write a config repository, report what did not fit.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+use super::{Options, connect, out};
+use crate::cli::ImportArgs;
+use crate::import::{self, Report};
+
+pub(crate) async fn run(options: &Options, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    import::write::check_target(&args.out, args.force)?;
+    let zk = connect(options).await?;
+    let listing = zk.snapshot(&[]).await?;
+    if !listing.root_exists {
+        bail!("nothing to import: `/services` does not exist in ZooKeeper at `{}`", options.zk);
+    }
+    let mut names: Vec<String> = if args.services.is_empty() { listing.all_services.clone() } else { args.services };
+    names.sort();
+    names.dedup();
+    let missing: Vec<&str> =
+        names.iter().filter(|n| !listing.all_services.contains(n)).map(String::as_str).collect();
+    if !missing.is_empty() {
+        bail!(
+            "no service {} in ZooKeeper (found: {}); nothing was written",
+            missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+            if listing.all_services.is_empty() { "none".to_string() } else { listing.all_services.join(", ") }
+        );
+    }
+    let snapshot = zk.snapshot(&names).await?;
+    let mut reports = Vec::new();
+    let imported: Vec<import::Imported> =
+        names.iter().filter_map(|name| import::service(name, &snapshot.services[name], &mut reports)).collect();
+    if imported.is_empty() {
+        warn(&reports);
+        bail!("nothing to import: no Jones service found; nothing was written");
+    }
+    let format = import::nodemap_format(&imported, &mut reports);
+    let files: BTreeMap<String, BTreeMap<String, String>> = imported
+        .iter()
+        .map(|i| (i.service.name.clone(), import::files(&i.service, &mut reports)))
+        .collect();
+    reports.extend(import::write::write(&args.out, &files, format)?);
+    // What was written must be a valid repository; anything else is reported, not hidden.
+    if let Err(problems) = crate::load::load(&args.out, None)? {
+        for problem in problems {
+            reports.push(Report { subject: problem.file.clone(), message: format!("invalid: {}", problem.message) });
+        }
+    }
+    warn(&reports);
+    let envs: usize = imported.iter().map(|i| i.service.envs.len()).sum();
+    let hosts: usize = imported.iter().flat_map(|i| i.service.envs.values()).map(|e| e.hosts.len()).sum();
+    let mut summary = format!(
+        "Imported {} into `{}`: {}, {}; nodemap format {}.\n",
+        plural(imported.len(), "service"),
+        args.out.display(),
+        plural(envs, "environment"),
+        plural(hosts, "host"),
+        format.as_str()
+    );
+    for i in &imported {
+        let hosts: usize = i.service.envs.values().map(|e| e.hosts.len()).sum();
+        summary.push_str(&format!(
+            "  {}: {}, {}\n",
+            i.service.name,
+            plural(i.service.envs.len(), "environment"),
+            plural(hosts, "host")
+        ));
+    }
+    if reports.is_empty() {
+        summary.push_str("Nothing was left out: `jones-sync plan` against this ZooKeeper says `No changes.`\n");
+    } else {
+        summary.push_str(&format!(
+            "{} (above, on stderr): `jones-sync plan` shows what the next apply changes because of them.\n",
+            plural(reports.len(), "warning")
+        ));
+    }
+    out(&summary);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn warn(reports: &[Report]) {
+    let mut sorted = reports.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    for report in sorted {
+        eprintln!("warning: {report}");
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
