@@ -51,7 +51,7 @@ pub(crate) async fn run(options: &Options, args: GetArgs) -> anyhow::Result<Exit
 fn show(config: &HostConfig, args: &GetArgs, previous: Option<&HostConfig>) {
     match render(config, args, previous) {
         Ok(text) => out(&text),
-        Err(message) => eprintln!("{message}"),
+        Err(message) => eprintln!("warning: {message}"),
     }
 }
 
@@ -84,7 +84,7 @@ fn render(config: &HostConfig, args: &GetArgs, previous: Option<&HostConfig>) ->
             Some(value) => value.clone(),
             None => {
                 return Err(format!(
-                    "error: `{}` on `{}` reads no key `{key}` (it reads `{}`)",
+                    "`{}` on `{}` reads no key `{key}` (it reads `{}`)",
                     config.service, config.association, config.path
                 ));
             }

@@ -87,11 +87,21 @@ fn every_host_of_example_repo_reads_its_effective_config() {
         let (hosts, root) = expected(&entry.path());
         assert!(!hosts.is_empty(), "{service} has hosts");
         for (host, config) in hosts {
-            assert_eq!(block_on(client_reads(&zk, &service, &host)), Value::Object(config), "{service} on {host}");
+            let config = Value::Object(config);
+            assert_eq!(block_on(client_reads(&zk, &service, &host)), config, "{service} on {host}");
+            // `jones-sync get`, from ZooKeeper and from the repository, reads the same.
+            for extra in [&[][..], &["--repo-only"]] {
+                let mut args = vec!["get", service.as_str(), "--host", host.as_str(), "--format", "json"];
+                args.extend_from_slice(extra);
+                let got = run_in(&example_repo(), &t.zk, &args).success();
+                assert_eq!(serde_json::from_str::<Value>(&got.stdout).unwrap(), config, "get {args:?}");
+            }
             checked += 1;
         }
         let unassociated = block_on(client_reads(&zk, &service, "not-associated.example.com"));
-        assert_eq!(unassociated, Value::Object(root), "{service} on an unassociated host reads the root");
+        assert_eq!(unassociated, Value::Object(root.clone()), "{service} on an unassociated host reads the root");
+        let got = run_in(&example_repo(), &t.zk, &["get", &service, "--host", "nobody", "--format", "json"]).success();
+        assert_eq!(serde_json::from_str::<Value>(&got.stdout).unwrap(), Value::Object(root));
     }
     assert!(checked >= 30, "checked {checked} host associations");
     run_in(&example_repo(), &t.zk, &["plan", "--detailed-exitcode"]).code(0);

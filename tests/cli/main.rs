@@ -5,8 +5,10 @@ mod zookeeper;
 
 mod apply;
 mod concurrency;
+mod get;
 mod git;
 mod history;
+mod import;
 mod jones_client;
 mod plans;
 mod properties;

@@ -83,6 +83,11 @@ impl Test {
         run_in(self.repo.path(), &self.zk, args)
     }
 
+    /// [`Test::run`] with extra environment variables.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        run_in_env(self.repo.path(), &self.zk, args, env)
+    }
+
     /// Every node of the chroot with its data as text, by path relative to the chroot.
     pub fn tree(&self) -> BTreeMap<String, String> {
         let connect = self.zk.clone();
@@ -117,8 +122,19 @@ impl Test {
 
 /// Runs the binary in `dir` against `zk`.
 pub fn run_in(dir: &Path, zk: &str, args: &[&str]) -> Output {
-    let output = assert_cmd::Command::cargo_bin("jones-sync")
-        .unwrap()
+    run_in_env(dir, zk, args, &[])
+}
+
+/// Runs the binary in `dir` against `zk` with extra environment variables.
+pub fn run_in_env(dir: &Path, zk: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = assert_cmd::Command::cargo_bin("jones-sync").unwrap();
+    for var in ["JONES_SYNC_ZK_AUTH", "JONES_SYNC_ZK_AUTH_FILE", "JONES_SYNC_ZK_TLS_CA"] {
+        command.env_remove(var);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command
         .args(args)
         .env("JONES_SYNC_REPO", dir)
         .env("JONES_SYNC_ZK", zk)
