@@ -274,6 +274,7 @@ mod tests {
             ],
             guards: Vec::new(),
             log: log.iter().map(|s| s.to_string()).collect(),
+            acls: Vec::new(),
         }
     }
 

@@ -167,11 +167,19 @@ pub(super) async fn apply_and_report(
                 total.update += c.update;
                 total.delete += c.delete;
                 let zxid = zxid.map(|z| format!(", zxid 0x{z:x}")).unwrap_or_default();
-                let acls = if outcome.acls > 0 { format!(", then {} ACLs set", outcome.acls) } else { String::new() };
-                report.push_str(&format!(
-                    "{}: applied {how}: {} created, {} updated, {} deleted{zxid}{recovered}{acls}\n",
-                    outcome.service, c.create, c.update, c.delete
-                ));
+                let acls = match outcome.acls {
+                    0 => String::new(),
+                    1 => ", 1 ACL set".to_string(),
+                    n => format!(", {n} ACLs set"),
+                };
+                if c.total() == 0 {
+                    report.push_str(&format!("{}: ACLs only{acls}\n", outcome.service));
+                } else {
+                    report.push_str(&format!(
+                        "{}: applied {how}: {} created, {} updated, {} deleted{zxid}{recovered}{acls}\n",
+                        outcome.service, c.create, c.update, c.delete
+                    ));
+                }
             }
             Err(err) => {
                 eprintln!("error: {}: {err}", outcome.service);

@@ -365,7 +365,7 @@ fn acl_drift(desired: &DesiredService, live: &LiveService, changes: &[Change]) -
     live.acls
         .iter()
         .filter(|(path, _)| !deleted(path))
-        .filter(|(_, found)| crate::acl::normalized(&found.acl) != want)
+        .filter(|(_, found)| !crate::acl::matches(&found.acl, &want))
         .map(|(path, found)| AclChange {
             path: path.clone(),
             before: found.acl.clone(),

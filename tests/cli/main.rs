@@ -15,6 +15,7 @@ mod properties;
 mod revisions;
 mod rollback;
 mod saved_plans;
+mod security;
 mod validate;
 
 mod ensemble;
