@@ -199,8 +199,14 @@ mod tests {
     #[test]
     fn mistakes_say_what_is_wrong() {
         let err = |text: &str| text.parse::<AclEntry>().unwrap_err();
-        assert_eq!(err("anyone"), "invalid ACL `anyone`: expected `scheme:id:perms` such as `world:anyone:r` or `digest:deploy:<hash>:cdrwa`");
-        assert_eq!(err("world:anyone:rx"), "invalid ACL `world:anyone:rx`: unknown permission `x` (permissions are letters of `cdrwa`)");
+        assert_eq!(
+            err("anyone"),
+            "invalid ACL `anyone`: expected `scheme:id:perms` such as `world:anyone:r` or `digest:deploy:<hash>:cdrwa`"
+        );
+        assert_eq!(
+            err("world:anyone:rx"),
+            "invalid ACL `world:anyone:rx`: unknown permission `x` (permissions are letters of `cdrwa`)"
+        );
         assert_eq!(err("world:anyone:rr"), "invalid ACL `world:anyone:rr`: permission `r` is given twice");
         assert_eq!(err("world:anyone:"), "invalid ACL `world:anyone:`: no permissions (give letters of `cdrwa`)");
         assert_eq!(err("world:everyone:r"), "invalid ACL `world:everyone:r`: the `world` scheme has one id, `anyone`");

@@ -122,11 +122,12 @@ impl JonesClient {
     /// Steps 1–3 of a Jones client; with `watch`, also the two watches of step 4.
     async fn resolve(&self, watch: bool) -> Result<(HostConfig, Vec<Event>), ClientError> {
         let nodemaps = paths::nodemaps(&self.service);
-        let (data, nodemap_event) = self.get(&nodemaps, watch).await?.ok_or_else(|| ClientError::NoNodemap {
-            service: self.service.clone(),
-            path: nodemaps.clone(),
-        })?;
-        let parsed = nodemap::parse(&data).map_err(|reason| ClientError::BadNodemap { path: nodemaps.clone(), reason })?;
+        let (data, nodemap_event) = self
+            .get(&nodemaps, watch)
+            .await?
+            .ok_or_else(|| ClientError::NoNodemap { service: self.service.clone(), path: nodemaps.clone() })?;
+        let parsed =
+            nodemap::parse(&data).map_err(|reason| ClientError::BadNodemap { path: nodemaps.clone(), reason })?;
         let views = paths::view(&self.service, &crate::model::EnvPath::root());
         let (path, environment) = match parsed.map.get(&self.association) {
             None => (paths::conf(&self.service, &crate::model::EnvPath::root()), None),
@@ -139,10 +140,10 @@ impl JonesClient {
                 return Err(ClientError::BadNodemap { path: nodemaps, reason });
             }
         };
-        let (data, node_event) = self.get(&path, watch).await?.ok_or_else(|| ClientError::Missing {
-            path: path.clone(),
-            association: self.association.clone(),
-        })?;
+        let (data, node_event) = self
+            .get(&path, watch)
+            .await?
+            .ok_or_else(|| ClientError::Missing { path: path.clone(), association: self.association.clone() })?;
         let values = match serde_json::from_slice(&data) {
             Ok(Value::Object(values)) => values,
             Ok(other) => return Err(ClientError::NotObject { path, reason: format!("it holds {other}") }),

@@ -10,8 +10,8 @@
 
 pub mod acl;
 pub mod apply;
-pub mod client;
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod connect;
 pub mod diagnostic;

@@ -89,11 +89,19 @@ pub fn render(map: &Map<String, Value>, format: Format) -> Vec<u8> {
 pub fn unwritable(host: &str, path: &str) -> Option<String> {
     let bad = |s: &str| s.contains('\n') || s.contains('\r') || s.contains(LEGACY_ARROW);
     if bad(host) {
-        Some(format!("host `{}` contains a line break or ` -> `, which the legacy nodemap format cannot hold", host.escape_debug()))
+        Some(format!(
+            "host `{}` contains a line break or ` -> `, which the legacy nodemap format cannot hold",
+            host.escape_debug()
+        ))
     } else if bad(path) {
-        Some(format!("view path `{}` contains a line break or ` -> `, which the legacy nodemap format cannot hold", path.escape_debug()))
+        Some(format!(
+            "view path `{}` contains a line break or ` -> `, which the legacy nodemap format cannot hold",
+            path.escape_debug()
+        ))
     } else if host.trim() != host || host.starts_with('{') {
-        Some(format!("host `{host}` starts or ends with white space or starts with `{{`, which the legacy nodemap format cannot hold"))
+        Some(format!(
+            "host `{host}` starts or ends with white space or starts with `{{`, which the legacy nodemap format cannot hold"
+        ))
     } else {
         None
     }

@@ -23,8 +23,7 @@ fn render_env(service: &Service, path: &EnvPath, line_prefix: &str, child_prefix
     let name = path.0.last().map_or("(root)", String::as_str);
     let n = env.hosts.len();
     let _ = writeln!(out, "{line_prefix}{name} · {n} host{}", if n == 1 { "" } else { "s" });
-    let children: Vec<&EnvPath> =
-        service.envs.keys().filter(|p| p.parent().as_ref() == Some(path)).collect();
+    let children: Vec<&EnvPath> = service.envs.keys().filter(|p| p.parent().as_ref() == Some(path)).collect();
     let key_prefix = format!("{child_prefix}{}   ", if children.is_empty() { " " } else { "│" });
     let lines = keys(service, path);
     if lines.is_empty() {

@@ -251,7 +251,9 @@ mod tests {
         let problems: Vec<String> = desired_state(&repo).unwrap_err().iter().map(ToString::to_string).collect();
         assert_eq!(
             problems,
-            ["services/test/a/hosts.toml: host `odd -> host` contains a line break or ` -> `, which the legacy nodemap format cannot hold ([sync] nodemap_format = \"legacy\")"]
+            [
+                "services/test/a/hosts.toml: host `odd -> host` contains a line break or ` -> `, which the legacy nodemap format cannot hold ([sync] nodemap_format = \"legacy\")"
+            ]
         );
     }
 

@@ -356,8 +356,12 @@ impl Zk {
                     }
                     (zk::Error::NoAuth, op) => {
                         let reason = match op {
-                            Some(Op::Create { .. }) => "cannot be created: its parent's ACL does not let this session create children",
-                            Some(Op::Delete { .. }) => "cannot be deleted: its parent's ACL does not let this session delete children",
+                            Some(Op::Create { .. }) => {
+                                "cannot be created: its parent's ACL does not let this session create children"
+                            }
+                            Some(Op::Delete { .. }) => {
+                                "cannot be deleted: its parent's ACL does not let this session delete children"
+                            }
                             Some(Op::Set { .. }) => "cannot be written: its ACL does not let this session write it",
                             _ => "cannot be checked: its ACL does not let this session read it",
                         };
@@ -497,8 +501,9 @@ fn with_tls(connector: zk::Connector, files: &TlsFiles) -> Result<zk::Connector,
             crate::connect::TLS_CA_VAR
         ));
     };
-    let mut options =
-        zk::TlsOptions::new().with_pem_ca(&read(ca)?).map_err(|err| format!("bad CA file `{}`: {err}", ca.display()))?;
+    let mut options = zk::TlsOptions::new()
+        .with_pem_ca(&read(ca)?)
+        .map_err(|err| format!("bad CA file `{}`: {err}", ca.display()))?;
     match (&files.cert, &files.key) {
         (Some(cert), Some(key)) => {
             options = options.with_pem_identity(&read(cert)?, &read(key)?).map_err(|err| {

@@ -19,8 +19,7 @@ pub(crate) async fn run(options: &Options, args: ImportArgs) -> anyhow::Result<E
     let mut names: Vec<String> = if args.services.is_empty() { listing.all_services.clone() } else { args.services };
     names.sort();
     names.dedup();
-    let missing: Vec<&str> =
-        names.iter().filter(|n| !listing.all_services.contains(n)).map(String::as_str).collect();
+    let missing: Vec<&str> = names.iter().filter(|n| !listing.all_services.contains(n)).map(String::as_str).collect();
     if !missing.is_empty() {
         bail!(
             "no service {} in ZooKeeper (found: {}); nothing was written",
@@ -37,10 +36,8 @@ pub(crate) async fn run(options: &Options, args: ImportArgs) -> anyhow::Result<E
         bail!("nothing to import: no Jones service found; nothing was written");
     }
     let format = import::nodemap_format(&imported, &mut reports);
-    let files: BTreeMap<String, BTreeMap<String, String>> = imported
-        .iter()
-        .map(|i| (i.service.name.clone(), import::files(&i.service, &mut reports)))
-        .collect();
+    let files: BTreeMap<String, BTreeMap<String, String>> =
+        imported.iter().map(|i| (i.service.name.clone(), import::files(&i.service, &mut reports))).collect();
     reports.extend(import::write::write(&args.out, &files, format)?);
     // What was written must be a valid repository; anything else is reported, not hidden.
     if let Err(problems) = crate::load::load(&args.out, None)? {

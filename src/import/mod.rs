@@ -86,7 +86,8 @@ pub fn service(name: &str, live: &LiveService, reports: &mut Vec<Report>) -> Opt
                 Map::new()
             }
             Err(_) if node.data.iter().all(u8::is_ascii_whitespace) => {
-                reports.push(report(path, "is empty, not a JSON object: imported as `{}` (the next apply writes `{}`)"));
+                reports
+                    .push(report(path, "is empty, not a JSON object: imported as `{}` (the next apply writes `{}`)"));
                 Map::new()
             }
             Err(err) => {
@@ -175,7 +176,8 @@ fn hosts(
             continue;
         };
         if target == views_root {
-            reports.push(dropped(format!("points at the root view `{target}`, which hosts read without an association")));
+            reports
+                .push(dropped(format!("points at the root view `{target}`, which hosts read without an association")));
             continue;
         }
         let Some(env) = below(&target, &views_root) else {
@@ -252,11 +254,8 @@ pub fn files(service: &Service, reports: &mut Vec<Report>) -> BTreeMap<String, S
 /// The nodemap format for a repository of `imported` services: `legacy` when every nodemap that
 /// has a format is legacy, else `json` (Jones' own), reported when the services disagree.
 pub fn nodemap_format(imported: &[Imported], reports: &mut Vec<Report>) -> Format {
-    let legacy: Vec<&str> = imported
-        .iter()
-        .filter(|i| i.nodemap_format == Some(Format::Legacy))
-        .map(|i| i.service.name.as_str())
-        .collect();
+    let legacy: Vec<&str> =
+        imported.iter().filter(|i| i.nodemap_format == Some(Format::Legacy)).map(|i| i.service.name.as_str()).collect();
     let json = imported.iter().filter(|i| i.nodemap_format == Some(Format::Json)).count();
     match (legacy.is_empty(), json) {
         (true, _) => Format::Json,

@@ -52,7 +52,10 @@ fn the_example_of_jones_md_imports_without_reports() {
         BTreeMap::from([
             ("services/test/child1/config.toml".to_string(), "field = \"x\"\n".to_string()),
             ("services/test/child1/sib/config.toml".to_string(), "foo = \"big\"\n".to_string()),
-            ("services/test/child1/sib/hosts.toml".to_string(), "hosts = [\n    \"web1.example.com\",\n]\n".to_string()),
+            (
+                "services/test/child1/sib/hosts.toml".to_string(),
+                "hosts = [\n    \"web1.example.com\",\n]\n".to_string()
+            ),
             ("services/test/config.toml".to_string(), "fiesasld = \"value31\"\nfoo = \"bar\"\n".to_string()),
         ])
     );
@@ -81,7 +84,10 @@ fn every_kind_of_damage_is_reported_and_the_rest_imported() {
     let (imported, reports) = import("s", &live);
     let imported = imported.unwrap();
     assert_eq!(imported.nodemap_format, Some(Format::Legacy));
-    assert_eq!(imported.service.envs.keys().cloned().collect::<Vec<_>>(), [env(""), env("blank"), env("list"), env("ok")]);
+    assert_eq!(
+        imported.service.envs.keys().cloned().collect::<Vec<_>>(),
+        [env(""), env("blank"), env("list"), env("ok")]
+    );
     assert_eq!(imported.service.envs[&env("ok")].hosts, ["h1"]);
     assert_eq!(
         reports,
@@ -135,7 +141,9 @@ fn a_missing_or_unreadable_nodemap_imports_without_hosts() {
     let (_, reports) = import("s", &garbage);
     assert_eq!(
         reports,
-        ["/services/s/nodemaps: cannot be read (neither a JSON object nor the legacy `host -> path` format (line 1: `h = x`)): imported without hosts"]
+        [
+            "/services/s/nodemaps: cannot be read (neither a JSON object nor the legacy `host -> path` format (line 1: `h = x`)): imported without hosts"
+        ]
     );
 }
 

@@ -14,12 +14,18 @@ fn jones_ui_tree(t: &Test) {
     t.zk_write("/services/shop/conf/production/canary", r#"{"features": ["a", "b"], "ratio": 0.05}"#);
     t.zk_write("/services/shop/conf/staging", r#"{"debug": true}"#);
     t.zk_write("/services/shop/views", r#"{"timeout": 30, "currency": "USD", "db": {"host": "db0", "port": 5432}}"#);
-    t.zk_write("/services/shop/views/production", r#"{"timeout": 60, "currency": "USD", "db": {"host": "db0", "port": 5432}}"#);
+    t.zk_write(
+        "/services/shop/views/production",
+        r#"{"timeout": 60, "currency": "USD", "db": {"host": "db0", "port": 5432}}"#,
+    );
     t.zk_write(
         "/services/shop/views/production/canary",
         r#"{"timeout": 60, "currency": "USD", "db": {"host": "db0", "port": 5432}, "features": ["a", "b"], "ratio": 0.05}"#,
     );
-    t.zk_write("/services/shop/views/staging", r#"{"timeout": 30, "currency": "USD", "db": {"host": "db0", "port": 5432}, "debug": true}"#);
+    t.zk_write(
+        "/services/shop/views/staging",
+        r#"{"timeout": 30, "currency": "USD", "db": {"host": "db0", "port": 5432}, "debug": true}"#,
+    );
     t.zk_write(
         "/services/shop/nodemaps",
         r#"{"web1.example.com": "/services/shop/views/production", "c1": "/services/shop/views/production/canary"}"#,
@@ -82,7 +88,11 @@ fn a_tree_written_by_the_jones_web_ui_round_trips_and_is_adopted_by_the_next_app
     // The next real change adopts the service: its record is written with it.
     std::fs::write(dir.join("services/shop/staging/config.toml"), "debug = false\n").unwrap();
     let plan = run_in(&dir, &t.zk, &["plan"]).success();
-    assert!(plan.stdout.contains("shop: 1 to create, 2 to update, 0 to delete, not managed by jones-sync yet\n"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("shop: 1 to create, 2 to update, 0 to delete, not managed by jones-sync yet\n"),
+        "{}",
+        plan.stdout
+    );
     assert!(plan.stdout.contains("  + /services/shop/jones-sync (record of this apply)\n"), "{}", plan.stdout);
     run_in(&dir, &t.zk, &["apply", "--yes"]).success();
     let after = t.tree();
@@ -90,7 +100,10 @@ fn a_tree_written_by_the_jones_web_ui_round_trips_and_is_adopted_by_the_next_app
     assert!(!after.contains_key("/services/search/jones-sync"), "an unchanged service is not adopted");
     // Untouched nodes keep the Jones web UI's bytes.
     assert_eq!(after["/services/shop/conf"], before["/services/shop/conf"]);
-    assert_eq!(after["/services/shop/views/staging"], r#"{"currency":"USD","db":{"host":"db0","port":5432},"debug":false,"timeout":30}"#);
+    assert_eq!(
+        after["/services/shop/views/staging"],
+        r#"{"currency":"USD","db":{"host":"db0","port":5432},"debug":false,"timeout":30}"#
+    );
     run_in(&dir, &t.zk, &["plan", "--detailed-exitcode"]).code(0);
 }
 
@@ -118,7 +131,9 @@ fn legacy_nodemaps_are_imported_kept_legacy_and_read_back() {
     std::fs::write(dir.join("services/old/y/hosts.toml"), "hosts = [\"h2\"]\n").unwrap();
     let plan = run_in(dir, &t.zk, &["plan"]).success();
     assert!(
-        plan.stdout.contains("  ~ /services/old/nodemaps (nodemap)\n      ~ h2: \"/services/old/views/x\" → \"/services/old/views/y\"\n"),
+        plan.stdout.contains(
+            "  ~ /services/old/nodemaps (nodemap)\n      ~ h2: \"/services/old/views/x\" → \"/services/old/views/y\"\n"
+        ),
         "{}",
         plan.stdout
     );
@@ -168,10 +183,16 @@ warning: /services/s/views/ok: does not match the materialization of its conf (d
 warning: /services/s/views/orphan: is a view without a conf: the next apply deletes it
 "
     );
-    assert!(imported.stdout.ends_with("10 warnings (above, on stderr): `jones-sync plan` shows what the next apply changes because of them.\n"), "{}", imported.stdout);
+    assert!(
+        imported.stdout.ends_with(
+            "10 warnings (above, on stderr): `jones-sync plan` shows what the next apply changes because of them.\n"
+        ),
+        "{}",
+        imported.stdout
+    );
     // The plan changes exactly what was reported, and nothing of `fine`.
     let plan = run_in(dir, &t.zk, &["plan"]).success();
-    let changed: Vec<&str> = plan.stdout.lines().filter(|l| l.starts_with("  ")&& !l.starts_with("    ")).collect();
+    let changed: Vec<&str> = plan.stdout.lines().filter(|l| l.starts_with("  ") && !l.starts_with("    ")).collect();
     assert_eq!(
         changed,
         [

@@ -47,7 +47,14 @@ fn created_nodes_carry_the_acl_and_writes_without_permission_fail_whole() {
     let t = locked("acl");
     t.run_env(&["apply", "--yes"], &[AUTH]).success();
     let expected = [format!("{DEPLOY}:cdrwa"), "world:anyone:r".to_string()];
-    for path in ["/services", "/services/s", "/services/s/conf", "/services/s/views/e", "/services/s/nodemaps", "/services/s/jones-sync"] {
+    for path in [
+        "/services",
+        "/services/s",
+        "/services/s/conf",
+        "/services/s/views/e",
+        "/services/s/nodemaps",
+        "/services/s/jones-sync",
+    ] {
         assert_eq!(acl(&t, path), expected, "{path}");
     }
     // Anyone can read (plan), and ACLs match: no changes, with or without credentials.
@@ -104,7 +111,11 @@ fn plan_shows_acl_drift_and_apply_repairs_it() {
     t.run(&["plan", "--detailed-exitcode"]).code(0);
     t.write("jones-sync.toml", &settings);
     let applied = t.run_env(&["apply", "--yes"], &[AUTH]).success();
-    assert!(applied.stdout.ends_with("s: ACLs only, 1 ACL set\nApply complete: 0 created, 0 updated, 0 deleted.\n"), "{}", applied.stdout);
+    assert!(
+        applied.stdout.ends_with("s: ACLs only, 1 ACL set\nApply complete: 0 created, 0 updated, 0 deleted.\n"),
+        "{}",
+        applied.stdout
+    );
     assert_eq!(acl(&t, "/services/s/views/e"), [format!("{DEPLOY}:cdrwa"), "world:anyone:r".to_string()]);
     t.run_env(&["plan", "--detailed-exitcode"], &[AUTH]).code(0);
 }
@@ -114,7 +125,10 @@ fn credentials_are_never_printed() {
     let t = Test::new("secret");
     t.write("services/s/config.toml", "a = 1\n");
     let unreachable = format!("127.0.0.1:{}", crate::zookeeper::free_port());
-    let out = t.run_env(&["plan", "--zk", &unreachable, "--connect-timeout", "3"], &[("JONES_SYNC_ZK_AUTH", "deploy:hunter2")]);
+    let out = t.run_env(
+        &["plan", "--zk", &unreachable, "--connect-timeout", "3"],
+        &[("JONES_SYNC_ZK_AUTH", "deploy:hunter2")],
+    );
     assert_eq!(out.code, 1);
     assert!(!out.stderr.contains("hunter2") && !out.stdout.contains("hunter2"), "{out:?}");
     let out = t.run_env(&["plan"], &[("JONES_SYNC_ZK_AUTH", "hunter2")]).code(1);
@@ -124,5 +138,11 @@ fn credentials_are_never_printed() {
     // A malformed ACL is a repository problem with its place, before anything is contacted.
     t.write("jones-sync.toml", "[zookeeper]\nacl = [\"digest:deploy:hunter2:cdrwa\"]\n");
     let out = t.run(&["validate"]).code(1);
-    assert!(out.stderr.starts_with("error: jones-sync.toml:2:8: invalid settings: invalid ACL `digest:deploy:hunter2:cdrwa`: a digest id is"), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(
+            "error: jones-sync.toml:2:8: invalid settings: invalid ACL `digest:deploy:hunter2:cdrwa`: a digest id is"
+        ),
+        "{}",
+        out.stderr
+    );
 }
