@@ -146,3 +146,14 @@ fn credentials_are_never_printed() {
         out.stderr
     );
 }
+
+/// Without the `tls` feature (as CI builds), a `tcp+tls://` host is refused with the way out.
+#[cfg(not(feature = "tls"))]
+#[test]
+fn tls_hosts_need_the_tls_feature() {
+    let t = Test::new("notls");
+    t.write("services/s/config.toml", "a = 1\n");
+    t.run(&["plan", "--zk", "tcp+tls://127.0.0.1:2281"]).code(1).stderr(
+        "error: cannot connect to ZooKeeper at `tcp+tls://127.0.0.1:2281` with TLS: this jones-sync was built without TLS support: build it with `--features tls`\n",
+    );
+}
