@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 
 scripts/install-zookeeper.sh
 cargo test --locked "$@"
+# TLS is a cargo feature (it builds a crypto library): its tests run against a TLS server too.
+cargo test --locked --features tls --test cli -- tls::

@@ -155,8 +155,11 @@ impl Zk {
         // Every server refusing (down, or electing a leader after a crash) is retried until the
         // timeout: an ensemble recovers within seconds, and a CI run should ride that out.
         let deadline = tokio::time::Instant::now() + timeout;
-        let unreachable =
-            || error(format!("no server is reachable within {}s (is ZooKeeper running?)", timeout.as_secs_f64()));
+        // A failed TLS handshake looks like a refusing server to the client crate.
+        let tls_hint = if connect.contains("tcp+tls://") { ", and does its certificate match the CA" } else { "" };
+        let unreachable = || {
+            error(format!("no server is reachable within {}s (is ZooKeeper running{tls_hint}?)", timeout.as_secs_f64()))
+        };
         let client = loop {
             let connector = connector()?;
             match tokio::time::timeout_at(deadline, connector.connect(connect)).await {

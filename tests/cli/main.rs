@@ -16,6 +16,8 @@ mod revisions;
 mod rollback;
 mod saved_plans;
 mod security;
+#[cfg(feature = "tls")]
+mod tls;
 mod validate;
 
 mod ensemble;

@@ -88,9 +88,16 @@ impl ZooKeeper {
 /// Starts one ZooKeeper server process with `config`, logging to `log`, plus a watchdog that
 /// stops it when this test process ends, however it ends.
 pub fn spawn(config: &Path, log: &Path) -> [std::process::Child; 2] {
+    spawn_with_jars(config, log, &[])
+}
+
+/// [`spawn`] with more jars on the class path (Debian's `zookeeper.jar` names netty's handler
+/// but not its codec, which a TLS server needs).
+pub fn spawn_with_jars(config: &Path, log: &Path, jars: &[&str]) -> [std::process::Child; 2] {
     let log = std::fs::File::create(log).unwrap();
+    let classpath = std::iter::once(JAR).chain(jars.iter().copied()).collect::<Vec<_>>().join(":");
     let child = Command::new("java")
-        .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", JAR])
+        .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", &classpath])
         .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
         .arg(config)
         .stdin(Stdio::null())
