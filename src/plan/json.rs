@@ -39,6 +39,8 @@ struct Summary {
     unassociated_hosts: Vec<String>,
     drift: usize,
     view_integrity: usize,
+    /// ACLs to set (since 1.1.0).
+    acls: usize,
 }
 
 #[derive(Serialize)]
@@ -51,6 +53,15 @@ struct ServiceOut<'a> {
     changes: Vec<ChangeOut<'a>>,
     blast_radius: BlastOut<'a>,
     view_integrity: Vec<FindingOut<'a>>,
+    /// ACL drift on existing nodes (`[zookeeper] acl`; since 1.1.0).
+    acl_changes: Vec<AclOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct AclOut<'a> {
+    path: &'a str,
+    before: Vec<String>,
+    after: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -112,6 +123,7 @@ pub fn render(plan: &Plan, redactor: &Redactor) -> String {
             unassociated_hosts: reach.unassociated,
             drift: reach.drift,
             view_integrity: reach.findings,
+            acls: plan.acl_count(),
         },
         create_root: plan.create_root,
         services: plan.services.iter().map(|s| service(s, redactor)).collect(),
@@ -168,6 +180,15 @@ fn service<'a>(service: &'a ServicePlan, r: &Redactor) -> ServiceOut<'a> {
                     integrity::Problem::UnreadableConf => ("unreadable_conf", None),
                 };
                 FindingOut { path: &f.path, problem, changes }
+            })
+            .collect(),
+        acl_changes: service
+            .acls
+            .iter()
+            .map(|a| AclOut {
+                path: &a.path,
+                before: a.before.iter().map(ToString::to_string).collect(),
+                after: a.after.iter().map(ToString::to_string).collect(),
             })
             .collect(),
     }

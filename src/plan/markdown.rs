@@ -94,8 +94,12 @@ fn header(plan: &Plan, reach: &Reach) -> String {
     } else {
         let c = plan.counts();
         let reach = super::text::reach(plan, code);
-        let _ =
-            writeln!(out, "**Plan: {} to create, {} to update, {} to delete.** {reach}", c.create, c.update, c.delete);
+        let acls = super::text::acl_count(plan.acl_count());
+        let _ = writeln!(
+            out,
+            "**Plan: {} to create, {} to update, {} to delete{acls}.** {reach}",
+            c.create, c.update, c.delete
+        );
     }
     out.push('\n');
     if plan.create_root {
@@ -153,11 +157,12 @@ fn table(w: &mut Writer, services: &[&ServicePlan]) {
 fn section(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> usize {
     let c = service.counts();
     let open = format!(
-        "<details><summary><code>{}</code>: {} to create, {} to update, {} to delete</summary>\n\n",
+        "<details><summary><code>{}</code>: {} to create, {} to update, {} to delete{}</summary>\n\n",
         html(&service.name),
         c.create,
         c.update,
-        c.delete
+        c.delete,
+        super::text::acl_count(service.acls.len())
     );
     if !w.push(&open) {
         return 0;
@@ -170,6 +175,20 @@ fn section(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> usize 
     }
     let shown = blast_radius(w, service, redactor) && integrity(w, service, redactor);
     let shown = if shown { changes(w, service, redactor) } else { 0 };
+    if !service.acls.is_empty() && w.push("ACLs to set (`[zookeeper] acl`):\n\n") {
+        for acl in &service.acls {
+            let line = format!(
+                "- `{}`: {} → {}\n",
+                acl.path,
+                super::text::show_acl(&acl.before),
+                super::text::show_acl(&acl.after)
+            );
+            if !w.push(&line) {
+                break;
+            }
+        }
+        w.push("\n");
+    }
     w.close("</details>\n\n");
     shown
 }

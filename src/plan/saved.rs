@@ -26,7 +26,7 @@ use crate::model::paths;
 use crate::record::Tool;
 
 /// The version of the saved-plan format this build writes.
-pub const FORMAT_VERSION: &str = "1.0.0";
+pub const FORMAT_VERSION: &str = "1.1.0";
 
 /// A plan file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -408,6 +408,7 @@ mod tests {
             SavedPlan::read(&path).map(drop).map_err(|e| e.to_string())
         };
         assert_eq!(with_version("1.0.0"), Ok(()));
+        assert_eq!(with_version("1.1.0"), Ok(()));
         let refused = |found: &str| {
             format!(
                 "the plan file `{}` has format version {found}, which this jones-sync ({}) cannot apply (it applies 1.x up to {FORMAT_VERSION}): use a matching jones-sync, or make a new plan",
@@ -415,7 +416,7 @@ mod tests {
                 env!("CARGO_PKG_VERSION")
             )
         };
-        assert_eq!(with_version("1.1.0"), Err(refused("1.1.0")));
+        assert_eq!(with_version("1.2.0"), Err(refused("1.2.0")));
         assert_eq!(with_version("2.0.0"), Err(refused("2.0.0")));
         assert_eq!(with_version("0.9.0"), Err(refused("0.9.0")));
         std::fs::write(&path, r#"{"format_version": "1.0.0", "summary": {}}"#).unwrap();

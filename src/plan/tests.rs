@@ -344,6 +344,7 @@ fn a_plan_round_trips_through_serde_exactly() {
     assert!(text.contains(r#""before":[255,254,123]"#), "non-UTF-8 data as bytes: {text}");
 }
 
+#[test]
 fn acl_drift_is_planned_only_when_an_acl_is_set() {
     let entry = |text: &str| -> crate::acl::AclEntry { text.parse().unwrap() };
     let mut desired = service("s", &[("", json!({}), &[]), ("gone", json!({}), &[])]);
@@ -372,4 +373,10 @@ fn acl_drift_is_planned_only_when_an_acl_is_set() {
         "{text}"
     );
     assert!(text.contains("\nPlan: 0 to create, 1 to update, 2 to delete, 2 ACLs to set. "), "{text}");
+    let md = markdown::render(&plan, &redact::Redactor::show_all(), "");
+    assert!(md.contains("**Plan: 0 to create, 1 to update, 2 to delete, 2 ACLs to set.**"), "{md}");
+    assert!(md.contains("- `/services/s/views`: world:anyone:cdrwa → ip:127.0.0.1:cdrwa, world:anyone:r\n"), "{md}");
+    let json: Value = serde_json::from_str(&json::render(&plan, &redact::Redactor::show_all())).unwrap();
+    assert_eq!(json["summary"]["acls"], 2);
+    assert_eq!(json["services"][0]["acl_changes"][0]["after"], json!(["ip:127.0.0.1:cdrwa", "world:anyone:r"]));
 }

@@ -281,7 +281,7 @@ fn render_integrity(out: &mut String, service: &ServicePlan, redactor: &Redactor
 }
 
 /// `, N ACLs to set` when there are any (so plans without ACL drift read as before).
-fn acl_count(n: usize) -> String {
+pub(crate) fn acl_count(n: usize) -> String {
     match n {
         0 => String::new(),
         1 => ", 1 ACL to set".into(),
@@ -289,6 +289,6 @@ fn acl_count(n: usize) -> String {
     }
 }
 
-fn show_acl(acl: &[crate::acl::AclEntry]) -> String {
+pub(crate) fn show_acl(acl: &[crate::acl::AclEntry]) -> String {
     if acl.is_empty() { "(none)".into() } else { crate::acl::show(acl) }
 }

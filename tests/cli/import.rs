@@ -192,7 +192,8 @@ warning: /services/s/views/orphan: is a view without a conf: the next apply dele
     );
     // The plan changes exactly what was reported, and nothing of `fine`.
     let plan = run_in(dir, &t.zk, &["plan"]).success();
-    let changed: Vec<&str> = plan.stdout.lines().filter(|l| l.starts_with("  ") && !l.starts_with("    ")).collect();
+    let changed: Vec<&str> =
+        plan.stdout.lines().filter(|l| ["  + /", "  ~ /", "  - /"].iter().any(|p| l.starts_with(p))).collect();
     assert_eq!(
         changed,
         [

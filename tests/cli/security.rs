@@ -102,7 +102,7 @@ fn plan_shows_acl_drift_and_apply_repairs_it() {
     assert_eq!(
         plan.stdout,
         format!(
-            "s: 0 to create, 0 to update, 0 to delete, 1 ACL to set\n  ~ /services/s/views/e (ACL)\n      world:anyone:cdrwa → {DEPLOY}:cdrwa, world:anyone:r\n\nPlan: 0 to create, 0 to update, 0 to delete, 1 ACL to set.\n"
+            "s: 0 to create, 0 to update, 0 to delete, 1 ACL to set\n  ~ /services/s/views/e (ACL)\n      world:anyone:cdrwa → {DEPLOY}:cdrwa, world:anyone:r\n\nPlan: 0 to create, 0 to update, 0 to delete, 1 ACL to set. Reaches no hosts.\n"
         )
     );
     // Without the setting, ACLs are not read at all (and not compared).
