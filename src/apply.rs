@@ -207,11 +207,8 @@ pub async fn apply(session: &mut Session, plan: &Plan, settings: &Settings) -> V
         let apply_id = apply_id(service);
         // Nodes this process's locks created are written, not created (see `Locks::adopt`).
         // A service with only ACLs to set has no transaction.
-        let transactions: Vec<Vec<Op>> = transactions
-            .into_iter()
-            .filter(|ops| !ops.is_empty())
-            .map(|ops| session.locks.adopt(ops))
-            .collect();
+        let transactions: Vec<Vec<Op>> =
+            transactions.into_iter().filter(|ops| !ops.is_empty()).map(|ops| session.locks.adopt(ops)).collect();
         outcome.transactions = transactions.len();
         for ops in &transactions {
             let size: usize = ops.iter().map(Op::encoded_len).sum();

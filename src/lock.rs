@@ -94,14 +94,6 @@ pub struct Locks {
     held: Vec<Held>,
 }
 
-fn ephemeral() -> zk::CreateOptions<'static> {
-    zk::CreateMode::EphemeralSequential.with_acls(zk::Acls::anyone_all())
-}
-
-fn persistent() -> zk::CreateOptions<'static> {
-    zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all())
-}
-
 impl Locks {
     /// Takes the lock of every service in `services`, waiting up to `timeout` for other holders.
     pub async fn acquire(zk: &Zk, services: &[String], holder: &Holder, timeout: Duration) -> Result<Locks, LockError> {
@@ -248,7 +240,7 @@ async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Held, LockE
     let mut created = Vec::new();
     // A parent removed by a concurrent cleanup between two creates is created again.
     for _ in 0..3 {
-        match zk.client().create(&prefix, data, &ephemeral()).await {
+        match zk.client().create(&prefix, data, &zk.create_options(zk::CreateMode::EphemeralSequential)).await {
             Ok((_, sequence)) => {
                 return Ok(Held { service: svc.to_string(), path: format!("{prefix}{sequence}"), created });
             }
@@ -256,7 +248,7 @@ async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Held, LockE
             Err(err) => return Err(error(&prefix, err)),
         }
         for path in [paths::SERVICES.to_string(), paths::service(svc), paths::record(svc), dir.clone()] {
-            match zk.client().create(&path, b"", &persistent()).await {
+            match zk.client().create(&path, b"", &zk.create_options(zk::CreateMode::Persistent)).await {
                 Ok(_) => created.push(path),
                 Err(zk::Error::NodeExists) => {}
                 Err(err) => return Err(error(&path, err)),

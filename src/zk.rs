@@ -432,6 +432,11 @@ impl Zk {
         Ok(tree)
     }
 
+    /// Options to create a node in `mode` with the ACL this session gives the nodes it creates.
+    pub fn create_options(&self, mode: zk::CreateMode) -> zk::CreateOptions<'_> {
+        mode.with_acls(zk::Acls::new(&self.create_acl))
+    }
+
     /// Creates nodes with `acl` from now on, instead of the open ACL.
     pub fn set_create_acl(&mut self, acl: &[AclEntry]) {
         self.create_acl = acl.iter().map(AclEntry::to_zk).collect();

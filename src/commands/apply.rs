@@ -39,12 +39,18 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
     let desired = select(&loaded, &args.services)?;
     let names: Vec<String> = desired.iter().map(|d| d.name.clone()).collect();
     let redactor = Redactor::new(&loaded.repo.settings.plan.sensitive_keys(), show)?;
-    let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
+    let mut zk = super::connect(options).await?;
+    if let Some(acl) = &loaded.repo.settings.zookeeper.acl {
+        zk.set_create_acl(acl);
+    }
     let commit = loaded.origins.values().find_map(|o| o.commit.as_ref().map(|c| c.sha.clone()));
     let mut session = lock(zk, &names, &actor, commit, &settings).await?;
     let result = async {
         // Live state is read under the locks: a second apply of the same commit finds nothing to do.
-        let snapshot = session.zk.snapshot(&names).await?.without(&session.locks.created());
+        let mut snapshot = session.zk.snapshot(&names).await?.without(&session.locks.created());
+        if loaded.repo.settings.zookeeper.acl.is_some() {
+            session.zk.read_acls(&mut snapshot).await?;
+        }
         let mut plan = crate::plan::diff_with(&desired, &snapshot, |name| {
             Record::new(loaded.origin(name), actor.clone()).to_json()
         });

@@ -12,7 +12,6 @@ use super::{Options, actor, out, show_sensitive};
 use crate::cli::ApplyArgs;
 use crate::plan::redact::Redactor;
 use crate::plan::saved::{SavedPlan, SavedPlanError, stale_nodes};
-use crate::zk::Zk;
 
 pub(crate) async fn run(options: &Options, args: &ApplyArgs, file: &Path) -> anyhow::Result<ExitCode> {
     if !args.services.is_empty() {
@@ -42,7 +41,10 @@ pub(crate) async fn run(options: &Options, args: &ApplyArgs, file: &Path) -> any
         keep: saved.history_keep,
         lock_timeout: super::apply::settings(&Default::default(), &args.lock)?.lock_timeout,
     };
-    let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
+    let mut zk = super::connect(options).await?;
+    if let Some(acl) = &saved.acl {
+        zk.set_create_acl(acl);
+    }
     let names: Vec<String> = plan.services.iter().filter(|s| !s.is_empty()).map(|s| s.name.clone()).collect();
     let commit = saved.source.sha.clone();
     let mut session = super::apply::lock(zk, &names, &actor(args.actor.clone()), commit, &settings).await?;

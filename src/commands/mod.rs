@@ -12,8 +12,8 @@ mod import;
 mod plan;
 mod rollback;
 mod status;
-mod unlock;
 mod tree;
+mod unlock;
 mod validate;
 
 use std::io::{IsTerminal, Write};

@@ -23,7 +23,9 @@ pub(crate) async fn run(options: &Options, args: PlanArgs) -> anyhow::Result<Exi
     if let Some(path) = &args.out {
         let max_request_bytes = settings.zookeeper.max_request_bytes;
         let keep = settings.history.keep();
-        SavedPlan::new(plan.clone(), &options.zk, source(&loaded), patterns, max_request_bytes, keep).write(path)?;
+        SavedPlan::new(plan.clone(), &options.zk, source(&loaded), patterns, max_request_bytes, keep)
+            .with_acl(settings.zookeeper.acl.clone())
+            .write(path)?;
     }
     out(&match args.format {
         Format::Text => crate::plan::text::render(&plan, &redactor, options.colour),

@@ -6,13 +6,12 @@ use anyhow::bail;
 
 use super::{Options, out};
 use crate::cli::UnlockArgs;
-use crate::zk::Zk;
 
 pub(crate) async fn run(options: &Options, args: UnlockArgs) -> anyhow::Result<ExitCode> {
     if let Some(why) = crate::repo::names::zk_name_problem(&args.service) {
         bail!("invalid service name `{}`: {why}", args.service);
     }
-    let zk = Zk::connect(&options.zk, options.connect_timeout).await?;
+    let zk = super::connect(options).await?;
     match crate::lock::remove(&zk, &args.service, &args.id).await? {
         Some(holder) => {
             out(&format!("Removed lock `{}` of `{}`, held by {holder}.\n", args.id, args.service));

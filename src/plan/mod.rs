@@ -368,7 +368,7 @@ fn acl_drift(desired: &DesiredService, live: &LiveService, changes: &[Change]) -
         .filter(|(_, found)| !crate::acl::matches(&found.acl, &want))
         .map(|(path, found)| AclChange {
             path: path.clone(),
-            before: found.acl.clone(),
+            before: crate::acl::normalized(&found.acl),
             after: want.clone(),
             aversion: found.aversion,
         })

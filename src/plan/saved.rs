@@ -46,6 +46,9 @@ pub struct SavedPlan {
     pub max_request_bytes: usize,
     /// `[history] keep` of the repository: audit entries kept per service.
     pub history_keep: usize,
+    /// `[zookeeper] acl` of the repository: the ACL of the nodes apply creates (since 1.1.0).
+    #[serde(default)]
+    pub acl: Option<Vec<crate::acl::AclEntry>>,
     pub plan: Plan,
 }
 
@@ -114,8 +117,15 @@ impl SavedPlan {
             sensitive_keys,
             max_request_bytes,
             history_keep,
+            acl: None,
             plan,
         }
+    }
+
+    /// The plan with the ACL that apply gives the nodes it creates.
+    pub fn with_acl(mut self, acl: Option<Vec<crate::acl::AclEntry>>) -> Self {
+        self.acl = acl;
+        self
     }
 
     /// Writes the plan to `path`, readable by its owner only (it holds the values to write,

@@ -61,26 +61,41 @@ fn created_nodes_carry_the_acl_and_writes_without_permission_fail_whole() {
     t.run(&["plan", "--detailed-exitcode"]).code(0);
     t.run_env(&["plan", "--detailed-exitcode"], &[AUTH]).code(0);
 
-    // Without credentials, the first write of the transaction is refused: named, nothing written.
+    // Without credentials, the apply cannot even take its lock: named, nothing written.
     t.write("services/s/config.toml", "a = 2\n").write("services/s/new/config.toml", "b = 1\n");
     let before = t.tree();
-    let out = t.run(&["apply", "--yes"]).code(1);
-    assert_eq!(
-        out.stderr,
-        "error: s: `/services/s/conf/new` cannot be created: its parent's ACL does not let this session create children (ZooKeeper NoAuth); nothing was written\n\
-         error: 1 of 1 services failed to apply: s\n"
-    );
+    let refused = "error: cannot lock `s` at `/services/s/jones-sync/locks/lock-`: not authorized\n";
+    t.run(&["apply", "--yes"]).code(1).stderr(refused);
     assert_eq!(t.tree(), before);
     // A wrong password is another identity: refused the same way, and never shown.
-    t.remove("services/s/new");
     let out = t.run_env(&["apply", "--yes"], &[("JONES_SYNC_ZK_AUTH", "deploy:wrong-password")]).code(1);
+    assert_eq!(out.stderr, refused);
+    assert!(!out.stdout.contains("wrong-password"));
+    assert_eq!(t.tree(), before);
+    // A node of the transaction that this identity may not write (deploy keeps only read and
+    // admin on it): the transaction names it and writes nothing, not even the create ordered first.
+    let zk = as_deploy(&t.zk);
+    let deploy = |permission| zk::Acl::new(permission, zk::AuthId::new("digest", &DEPLOY["digest:".len()..]));
+    let no_write = [
+        zk::Acl::new(zk::Permission::READ, zk::AuthId::anyone()),
+        deploy(zk::Permission::READ | zk::Permission::ADMIN),
+    ];
+    block_on(zk.client().set_acl("/services/s/conf", &no_write, None)).unwrap();
+    let before = t.tree();
+    let out = t.run_env(&["apply", "--yes"], &[AUTH]).code(1);
     assert_eq!(
         out.stderr,
         "error: s: `/services/s/conf` cannot be written: its ACL does not let this session write it (ZooKeeper NoAuth); nothing was written\n\
          error: 1 of 1 services failed to apply: s\n"
     );
-    assert!(!out.stdout.contains("wrong-password"));
+    assert!(
+        out.stdout.contains(&format!("  ~ /services/s/conf (ACL)\n      {DEPLOY}:ra, world:anyone:r → ")),
+        "{}",
+        out.stdout
+    );
     assert_eq!(t.tree(), before);
+    let all = [zk::Acl::new(zk::Permission::READ, zk::AuthId::anyone()), deploy(zk::Permission::ALL)];
+    block_on(zk.client().set_acl("/services/s/conf", &all, None)).unwrap();
     // The right credentials, from a file.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("zk-auth");
