@@ -14,6 +14,11 @@
 //! not exist, and no view a host points at is deleted. If one of them fails, the ones before stay
 //! applied (the outcome says how many); a rerun finishes the job.
 //!
+//! A service deleted whole (`--prune`, [`crate::plan::prune`]) is only deletes, children first; when
+//! split, the service node, its record and its locks go in the last transaction, so the service
+//! stays managed and locked until the end. Its transaction also deletes our own lock node, a child
+//! of what goes ([`Locks::adopt`]).
+//!
 //! When the connection drops during a commit, the outcome is unknown: the transaction is looked up
 //! in ZooKeeper (the record's `apply_id`, or the effect of its first write) and reported applied,
 //! or committed again if it was not — never twice, never a guess. An expired session lost its
@@ -65,8 +70,8 @@ pub fn transactions(service: &ServicePlan, create_root: bool, keep: usize, limit
             Action::Delete { version, .. } => Op::Delete { path, version: *version },
         };
         match (change.kind, &op) {
-            (NodeKind::Record, _) => record_op = Some(op),
             (_, Op::Delete { .. }) => deletes.push(op),
+            (NodeKind::Record, _) => record_op = Some(op),
             (NodeKind::Nodemap, _) => nodemap.push(op),
             _ => content.push(op),
         }
@@ -76,6 +81,13 @@ pub fn transactions(service: &ServicePlan, create_root: bool, keep: usize, limit
     deletes.sort_by(|a, b| b.path().cmp(a.path()));
     let mut last: Vec<Op> = record_op.into_iter().collect();
     last.extend(record.map(|record| crate::history::ops(service, &record, keep)).unwrap_or_default());
+    if service.prune {
+        // A service deleted whole stays managed and locked until its last transaction.
+        let tail;
+        (tail, deletes) =
+            deletes.into_iter().partition(|op| crate::plan::prune::deleted_last(&service.name, op.path()));
+        last.extend(tail);
+    }
 
     let size = |ops: &[Op]| ops.iter().map(Op::encoded_len).sum::<usize>();
     let total = size(&content) + size(&nodemap) + size(&deletes) + size(&last);

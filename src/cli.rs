@@ -9,8 +9,8 @@ const EXIT_CODES: &str = "\
 Exit status:
   0  success (for `plan --detailed-exitcode`: no changes)
   1  error: invalid repository, unknown revision, ZooKeeper unreachable, a lock not obtained in
-     time, a transaction aborted, apply or rollback not confirmed, a stale or foreign saved plan,
-     a usage error
+     time, a transaction aborted, apply or rollback not confirmed, a mass deletion without
+     --allow-mass-delete, a stale or foreign saved plan, a usage error
   2  `plan --detailed-exitcode` only: the plan has changes
 
 Environment (never on the command line, never printed):
@@ -183,6 +183,11 @@ pub struct PlanArgs {
     /// Show sensitive values instead of `(sensitive)`; only when the output is a terminal
     #[arg(long)]
     pub show_sensitive: bool,
+
+    /// Also plan to delete, whole, every service that jones-sync manages (it has a `jones-sync`
+    /// record) and the repository no longer has [default: `[sync] prune` of jones-sync.toml]
+    #[arg(long, conflicts_with = "services")]
+    pub prune: bool,
 }
 
 #[derive(Debug, Args)]
@@ -220,6 +225,16 @@ pub struct ApplyArgs {
     /// objects without a checkout [default: the work tree]
     #[arg(long, value_name = "REV", conflicts_with = "plan_file")]
     pub rev: Option<String>,
+
+    /// Also delete, whole, every service that jones-sync manages (it has a `jones-sync` record)
+    /// and the repository no longer has [default: `[sync] prune` of jones-sync.toml]
+    #[arg(long, conflicts_with_all = ["plan_file", "services"])]
+    pub prune: bool,
+
+    /// Apply a plan that deletes a whole service, or more than half of a service's environments
+    /// or of its hosts (refused without this)
+    #[arg(long)]
+    pub allow_mass_delete: bool,
 
     #[command(flatten)]
     pub lock: LockArgs,
@@ -291,6 +306,11 @@ pub struct RollbackArgs {
     /// Who rolls back, for the record [default: $USER]
     #[arg(long, env = "JONES_SYNC_ACTOR", value_name = "NAME")]
     pub actor: Option<String>,
+
+    /// Roll back even when that deletes more than half of the service's environments or of its
+    /// hosts (refused without this)
+    #[arg(long)]
+    pub allow_mass_delete: bool,
 
     #[command(flatten)]
     pub lock: LockArgs,

@@ -250,6 +250,8 @@ mod tests {
             blast_radius: Default::default(),
             view_integrity: Vec::new(),
             not_atomic: None,
+            prune: false,
+            mass_delete: None,
             changes: vec![
                 change(
                     "/services/shop/conf",

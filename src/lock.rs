@@ -161,23 +161,54 @@ impl Locks {
         paths
     }
 
+    /// Every node this process's locks consist of: the lock nodes and the nodes made to hold
+    /// them. A plan made under the locks leaves them out, as it leaves out [`Locks::created`].
+    pub fn nodes(&self) -> Vec<String> {
+        let mut paths = self.created();
+        paths.extend(self.held.iter().map(|h| h.path.clone()));
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+
     /// `ops` with the creates of nodes the locks made turned into what they mean now: the empty
-    /// record node gets its data (at version 0), the others exist already.
+    /// record node gets its data (at version 0), the others exist already. And when `ops` delete
+    /// a node above one of our locks (a service deleted whole, `--prune`), they delete that lock
+    /// node first, and the nodes made to hold it: they are children of what goes.
     pub fn adopt(&self, ops: Vec<Op>) -> Vec<Op> {
         let created = self.created();
-        ops.into_iter()
+        let mut ops: Vec<Op> = ops
+            .into_iter()
             .filter_map(|op| match op {
                 Op::Create { path, data } if created.contains(&path) => {
                     (!data.is_empty()).then_some(Op::Set { path, data, version: 0 })
                 }
                 other => Some(other),
             })
-            .collect()
+            .collect();
+        let below = |path: &str, ancestor: &str| path.strip_prefix(ancestor).is_some_and(|rest| rest.starts_with('/'));
+        for held in &self.held {
+            // Deletes run children first, so the first delete above the lock is its nearest one.
+            let Some(at) = ops.iter().position(|op| matches!(op, Op::Delete { path, .. } if below(&held.path, path)))
+            else {
+                continue;
+            };
+            let ancestor = ops[at].path().to_string();
+            // Our lock node and its parents are never written after their create: version 0.
+            let ours = std::iter::once(&held.path)
+                .chain(held.created.iter().rev().filter(|path| below(path, &ancestor)))
+                .filter(|path| !ops.iter().any(|op| op.path() == path.as_str()))
+                .map(|path| Op::Delete { path: path.clone(), version: 0 })
+                .collect::<Vec<_>>();
+            ops.splice(at..at, ours);
+        }
+        ops
     }
 
     /// Releases every lock (deletes its node), and removes the nodes a lock created when they are
     /// still as it made them (nothing was applied). Best effort: a lock whose session
-    /// is gone is released by ZooKeeper anyway.
+    /// is gone is released by ZooKeeper anyway, and one whose node an apply deleted with its
+    /// service (`--prune`, see [`Locks::adopt`]) is already released.
     pub async fn release(&mut self, zk: &Zk) {
         let held = std::mem::take(&mut self.held);
         join_all(held.iter().map(|h| async move {

@@ -24,6 +24,13 @@ pub enum NodeKind {
     View,
     Nodemap,
     Record,
+    /// An audit log entry below the record (`jones-sync/log-NNNNNNNNNN`). Like the next two, only
+    /// a plan that deletes a whole service (`--prune`) has one.
+    Log,
+    /// The `jones-sync/locks` node or a lock below it ([`crate::lock`]).
+    Lock,
+    /// Any other node below a service: jones-sync does not write it.
+    Other,
 }
 
 impl NodeKind {
@@ -35,6 +42,9 @@ impl NodeKind {
             NodeKind::View => "view",
             NodeKind::Nodemap => "nodemap",
             NodeKind::Record => "record",
+            NodeKind::Log => "log",
+            NodeKind::Lock => "lock",
+            NodeKind::Other => "other",
         }
     }
 }

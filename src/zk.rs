@@ -491,6 +491,37 @@ impl Zk {
         failed
     }
 
+    /// Of `services`, the ones jones-sync manages: their record node holds data (an empty one is
+    /// left by a lock whose first apply never ran). One multi-read.
+    pub async fn managed(&self, services: &[String]) -> Result<Vec<String>, ZkError> {
+        let level: Vec<_> = services.iter().map(|svc| (0, paths::record(svc), Read::Data)).collect();
+        let results = self.read_level(&level).await?;
+        let managed =
+            services.iter().zip(results).filter(|(_, (node, _))| node.as_ref().is_some_and(|n| !n.data.is_empty()));
+        Ok(managed.map(|(svc, _)| svc.clone()).collect())
+    }
+
+    /// The whole tree of each of `services`: the service node and every node below it, whatever
+    /// it is, with data and stat (for deleting the service whole). One multi-read per tree level.
+    pub async fn service_trees(&self, services: &[String]) -> Result<BTreeMap<String, LiveService>, ZkError> {
+        let mut trees: BTreeMap<String, LiveService> =
+            services.iter().map(|svc| (svc.clone(), LiveService::default())).collect();
+        let mut level: Vec<(usize, String, Read)> =
+            services.iter().enumerate().map(|(index, svc)| (index, paths::service(svc), Read::Tree)).collect();
+        while !level.is_empty() {
+            let results = self.read_level(&level).await?;
+            let mut next = Vec::new();
+            for ((index, path, _), (node, children)) in level.into_iter().zip(results) {
+                // A node deleted since its parent was listed is simply gone.
+                let Some(node) = node else { continue };
+                next.extend(children.into_iter().map(|child| (index, format!("{path}/{child}"), Read::Tree)));
+                trees.get_mut(&services[index]).expect("inserted above").nodes.insert(path, node);
+            }
+            level = next;
+        }
+        Ok(trees)
+    }
+
     /// The underlying client, for callers that need a plain read or write.
     pub fn client(&self) -> &zk::Client {
         &self.client

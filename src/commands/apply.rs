@@ -44,7 +44,16 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
         zk.set_create_acl(acl);
     }
     let commit = loaded.origins.values().find_map(|o| o.commit.as_ref().map(|c| c.sha.clone()));
-    let mut session = lock(zk, &names, &actor, commit, &settings).await?;
+    let prune = (args.prune || loaded.repo.settings.sync.prune) && args.services.is_empty();
+    // A service deleted whole is locked like any other: the managed services the repository no
+    // longer has are found before the locks, and confirmed under them.
+    let mut locked = names.clone();
+    if prune {
+        let removed: Vec<String> =
+            zk.snapshot(&[]).await?.all_services.into_iter().filter(|name| !names.contains(name)).collect();
+        locked.extend(zk.managed(&removed).await?);
+    }
+    let mut session = lock(zk, &locked, &actor, commit, &settings).await?;
     let result = async {
         // Live state is read under the locks: a second apply of the same commit finds nothing to do.
         let mut snapshot = session.zk.snapshot(&names).await?.without(&session.locks.created());
@@ -54,7 +63,10 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
         let mut plan = crate::plan::diff_with(&desired, &snapshot, |name| {
             Record::new(loaded.origin(name), actor.clone()).to_json()
         });
-        if !args.services.is_empty() {
+        if args.services.is_empty() {
+            let (locks, ours) = (&session.locks, session.locks.nodes());
+            super::removed_services(&session.zk, &mut plan, |name| prune && locks.holds(name), &ours).await?;
+        } else {
             // The other services are out of scope, like the services of the repository not chosen.
             plan.unmanaged.clear();
         }
@@ -66,6 +78,9 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
         out(&crate::status::notes(&loaded, &plan));
         if plan.is_empty() {
             return Ok(ExitCode::SUCCESS);
+        }
+        if !args.allow_mass_delete {
+            crate::plan::guard::check(&plan)?;
         }
         execute(&mut session, &plan, &settings, args.yes).await
     }
@@ -84,14 +99,21 @@ fn skip_superseded(
 ) -> anyhow::Result<String> {
     let git = crate::git::Git::open(&options.repo)?;
     let mut notes = String::new();
+    // A service deleted whole (`--prune`) is not in the repository: its commit is the repository's,
+    // and its live record is the one the plan deletes.
+    let repository = loaded.origins.values().find(|origin| origin.pin.is_none());
     plan.services.retain(|service| {
-        let live = snapshot.services.get(&service.name).and_then(|live| {
-            live.nodes.get(&crate::model::paths::record(&service.name)).and_then(|node| Record::parse(&node.data))
-        });
+        let (origin, live) = if service.prune {
+            let record = service.changes.iter().find(|c| c.kind == crate::view::NodeKind::Record);
+            (repository, record.and_then(|c| c.action.data().0).and_then(Record::parse))
+        } else {
+            let live = snapshot.services.get(&service.name).and_then(|live| {
+                live.nodes.get(&crate::model::paths::record(&service.name)).and_then(|node| Record::parse(&node.data))
+            });
+            (Some(loaded.origin(&service.name)), live)
+        };
         let skip = (!service.is_empty())
-            .then(|| {
-                crate::supersede::superseded(git.as_ref(), &service.name, loaded.origin(&service.name), live.as_ref())
-            })
+            .then(|| crate::supersede::superseded(git.as_ref(), &service.name, origin?, live.as_ref()))
             .flatten();
         match skip {
             Some(note) => {

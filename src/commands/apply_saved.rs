@@ -50,12 +50,29 @@ pub(crate) async fn run(options: &Options, args: &ApplyArgs, file: &Path) -> any
     let mut session = super::apply::lock(zk, &names, &actor(args.actor.clone()), commit, &settings).await?;
     let result = async {
         // Read under the locks; the nodes a lock had to create do not make the plan stale.
-        let live = session.zk.snapshot(&names).await?.without(&session.locks.created());
+        let mut live = session.zk.snapshot(&names).await?;
+        // A service deleted whole relies on its whole tree.
+        let pruned: Vec<String> = plan.services.iter().filter(|s| s.prune).map(|s| s.name.clone()).collect();
+        live.services.extend(session.zk.service_trees(&pruned).await?);
+        let live = live.without(&session.locks.nodes());
         let stale = stale_nodes(&plan, &live);
         if !stale.is_empty() {
             return Err(SavedPlanError::Stale { path: file.display().to_string(), nodes: stale }.into());
         }
+        let mut plan = plan;
+        if !saved.carries_mass_delete() {
+            // Made before plans carried the guard's verdict: the live state it relies on is as it was.
+            for service in &mut plan.services {
+                let empty = Default::default();
+                let live_service = live.services.get(&service.name).unwrap_or(&empty);
+                let (name, managed, prune) = (&service.name, service.managed, service.prune);
+                service.mass_delete = crate::plan::guard::assess(name, managed, prune, live_service, &service.changes);
+            }
+        }
         out(&crate::plan::text::render(&plan, &redactor, options.colour));
+        if !args.allow_mass_delete {
+            crate::plan::guard::check(&plan)?;
+        }
         super::apply::apply_and_report(&mut session, &plan, &settings).await
     }
     .await;

@@ -100,12 +100,14 @@ pub(crate) fn report(loaded: Result<Loaded, Vec<diagnostic::Problem>>) -> anyhow
 }
 
 /// Connects, reads live state and makes the plan for the services named by `--service` (all when
-/// none is); `record` is each service's record.
+/// none is); `record` is each service's record. With `prune` (and no `--service`), managed
+/// services that the repository no longer has are deleted whole.
 pub(crate) async fn make_plan(
     options: &Options,
     loaded: &Loaded,
     record: impl Fn(&str) -> Record,
     services: &[String],
+    prune: bool,
 ) -> anyhow::Result<(Zk, Plan)> {
     let desired = select(loaded, services)?;
     let mut zk = connect(options).await?;
@@ -116,11 +118,32 @@ pub(crate) async fn make_plan(
         zk.read_acls(&mut snapshot).await?;
     }
     let mut plan = crate::plan::diff_with(&desired, &snapshot, |name| record(name).to_json());
-    if !services.is_empty() {
+    if services.is_empty() {
+        removed_services(&zk, &mut plan, |_| prune, &[]).await?;
+    } else {
         // The other services are out of scope, like the services of the repository not chosen.
         plan.unmanaged.clear();
     }
     Ok((zk, plan))
+}
+
+/// Completes `plan` with the services that ZooKeeper holds and the repository does not
+/// ([`crate::plan::prune`]): which of them jones-sync manages, and the whole tree of each managed
+/// one that `prune` says to delete, without `ours` (the nodes of this process's locks).
+pub(crate) async fn removed_services(
+    zk: &Zk,
+    plan: &mut Plan,
+    prune: impl Fn(&str) -> bool,
+    ours: &[String],
+) -> anyhow::Result<()> {
+    let managed = zk.managed(&plan.unmanaged).await?;
+    let pruned: Vec<String> = managed.iter().filter(|name| prune(name)).cloned().collect();
+    let mut trees = zk.service_trees(&pruned).await?;
+    for tree in trees.values_mut() {
+        tree.nodes.retain(|path, _| !ours.contains(path));
+    }
+    crate::plan::prune::extend(plan, &managed, &trees);
+    Ok(())
 }
 
 /// The desired services named by `--service`, every one when none is; an unknown name is an error.

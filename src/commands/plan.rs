@@ -15,8 +15,9 @@ pub(crate) async fn run(options: &Options, args: PlanArgs) -> anyhow::Result<Exi
     let Some(loaded) = load_or_report(&options.repo, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
     let actor = actor(None);
     let record = |name: &str| Record::new(loaded.origin(name), actor.clone());
-    let (_zk, mut plan) = make_plan(options, &loaded, record, &args.services).await?;
     let settings = &loaded.repo.settings;
+    let prune = args.prune || settings.sync.prune;
+    let (_zk, mut plan) = make_plan(options, &loaded, record, &args.services, prune).await?;
     crate::apply::mark_splits(&mut plan, settings.history.keep(), settings.zookeeper.max_request_bytes);
     let patterns = settings.plan.sensitive_keys();
     let redactor = Redactor::new(&patterns, show)?;

@@ -69,6 +69,9 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
             ));
             return Ok(None);
         }
+        if !args.allow_mass_delete {
+            crate::plan::guard::check(&plan)?;
+        }
         super::apply::execute(&mut session, &plan, &settings, args.yes).await.map(Some)
     }
     .await;

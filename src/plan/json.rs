@@ -11,25 +11,27 @@ use serde_json::Value;
 
 use super::blast::environment_of;
 use super::redact::Redactor;
-use super::{Change, KeyChange, Plan, Reach, ServicePlan, integrity};
+use super::{Change, KeyChange, MassDelete, Plan, Reach, ServicePlan, guard, integrity};
 use crate::view::NodeKind;
 
 /// The version of this schema.
-pub const FORMAT_VERSION: &str = "1.1.0";
+pub const FORMAT_VERSION: &str = "1.2.0";
 
 #[derive(Serialize)]
 struct Output<'a> {
     format_version: &'static str,
-    summary: Summary,
+    summary: Summary<'a>,
     /// `/services` itself is created first.
     create_root: bool,
     services: Vec<ServiceOut<'a>>,
-    /// Services in ZooKeeper that the repository does not have (never touched).
+    /// Services in ZooKeeper that the repository does not have, left untouched.
     unmanaged_services: &'a [String],
+    /// Of those, the ones jones-sync manages, which `--prune` would delete (since 1.2.0).
+    prunable_services: &'a [String],
 }
 
 #[derive(Serialize)]
-struct Summary {
+struct Summary<'a> {
     has_changes: bool,
     create: usize,
     update: usize,
@@ -41,6 +43,8 @@ struct Summary {
     view_integrity: usize,
     /// ACLs to set (since 1.1.0).
     acls: usize,
+    /// Services the mass-deletion guard flags (since 1.2.0).
+    mass_delete: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -50,6 +54,10 @@ struct ServiceOut<'a> {
     last_apply_zxid: Option<i64>,
     /// Why the service will not be applied in one transaction; `null` when it will.
     not_atomic: Option<&'a str>,
+    /// Deleted whole: not in the repository, pruned (since 1.2.0).
+    prune: bool,
+    /// What goes, when the mass-deletion guard flags the service (since 1.2.0).
+    mass_delete: Option<&'a MassDelete>,
     changes: Vec<ChangeOut<'a>>,
     blast_radius: BlastOut<'a>,
     view_integrity: Vec<FindingOut<'a>>,
@@ -124,10 +132,12 @@ pub fn render(plan: &Plan, redactor: &Redactor) -> String {
             drift: reach.drift,
             view_integrity: reach.findings,
             acls: plan.acl_count(),
+            mass_delete: guard::flagged(plan).into_iter().map(|(name, _)| name).collect(),
         },
         create_root: plan.create_root,
         services: plan.services.iter().map(|s| service(s, redactor)).collect(),
         unmanaged_services: &plan.unmanaged,
+        prunable_services: &plan.prunable,
     };
     let mut text = serde_json::to_string_pretty(&output).expect("plans always serialize");
     text.push('\n');
@@ -142,6 +152,8 @@ fn service<'a>(service: &'a ServicePlan, r: &Redactor) -> ServiceOut<'a> {
         managed: service.managed,
         last_apply_zxid: service.last_apply_zxid,
         not_atomic: service.not_atomic.as_deref(),
+        prune: service.prune,
+        mass_delete: service.mass_delete.as_ref(),
         changes: service.changes.iter().map(|c| change(c, r)).collect(),
         blast_radius: BlastOut {
             unassociated_hosts: blast.unassociated_hosts,

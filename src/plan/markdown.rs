@@ -15,7 +15,7 @@ use std::fmt::Write;
 
 use super::redact::Redactor;
 use super::show::{self, DiffLine, Row};
-use super::{Action, Change, Plan, Reach, ServicePlan, integrity};
+use super::{Action, Change, Plan, Reach, ServicePlan, guard, integrity};
 use crate::view::NodeKind;
 
 /// The longest output, in bytes (so also in characters).
@@ -39,9 +39,17 @@ pub fn render(plan: &Plan, redactor: &Redactor, full_plan: &str) -> String {
     if !unchanged.is_empty() {
         w.push(&format!("No changes: {}.\n\n", unchanged.join(", ")));
     }
-    if !plan.unmanaged.is_empty() {
-        let names: Vec<String> = plan.unmanaged.iter().map(|n| code(n)).collect();
-        w.push(&format!("Not in the repository (left untouched): {}.\n\n", names.join(", ")));
+    let unmanaged: Vec<String> =
+        plan.unmanaged.iter().filter(|name| !plan.prunable.contains(name)).map(|n| code(n)).collect();
+    if !unmanaged.is_empty() {
+        w.push(&format!("Not in the repository (left untouched): {}.\n\n", unmanaged.join(", ")));
+    }
+    if !plan.prunable.is_empty() {
+        let names: Vec<String> = plan.prunable.iter().map(|n| code(n)).collect();
+        w.push(&format!(
+            "Managed by jones-sync but no longer in the repository (left untouched; `--prune` deletes them): {}.\n\n",
+            names.join(", ")
+        ));
     }
     let total: usize = plan.services.iter().map(|s| s.changes.len()).sum();
     let mut shown = 0;
@@ -113,6 +121,14 @@ fn header(plan: &Plan, reach: &Reach) -> String {
             if reach.drift == 1 { "reverts an edit" } else { "revert edits" },
         );
     }
+    let flagged: Vec<String> = guard::flagged(plan).into_iter().map(|(name, _)| code(name)).collect();
+    if !flagged.is_empty() {
+        let _ = write!(
+            out,
+            "> [!CAUTION]\n> **Mass deletion:** {} (flagged below). `apply` refuses this plan without `--allow-mass-delete`.\n\n",
+            flagged.join(", ")
+        );
+    }
     if reach.findings > 0 {
         let _ = write!(
             out,
@@ -143,8 +159,13 @@ fn table(w: &mut Writer, services: &[&ServicePlan]) {
         }
         let drift = service.changes.iter().filter(|c| c.drift).count();
         let name = code(&service.name).replace('|', "\\|");
-        let adopt = if service.managed { "" } else { " (new to jones-sync)" };
-        let row = format!("| {name}{adopt} | {} | {} | {} | {hosts} | {drift} |\n", c.create, c.update, c.delete);
+        let adopt = match (service.managed, service.prune) {
+            (_, true) => " (deleted whole)",
+            (true, false) => "",
+            (false, false) => " (new to jones-sync)",
+        };
+        let mass = if service.mass_delete.is_some() { " **(mass deletion)**" } else { "" };
+        let row = format!("| {name}{adopt}{mass} | {} | {} | {} | {hosts} | {drift} |\n", c.create, c.update, c.delete);
         if !w.push(&row) {
             w.close("\n");
             return;
@@ -156,8 +177,9 @@ fn table(w: &mut Writer, services: &[&ServicePlan]) {
 /// One service's collapsible section; returns how many of its changes were shown.
 fn section(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> usize {
     let c = service.counts();
+    let whole = if service.prune { ", deleted whole: no longer in the repository (<code>--prune</code>)" } else { "" };
     let open = format!(
-        "<details><summary><code>{}</code>: {} to create, {} to update, {} to delete{}</summary>\n\n",
+        "<details><summary><code>{}</code>: {} to create, {} to update, {} to delete{}{whole}</summary>\n\n",
         html(&service.name),
         c.create,
         c.update,
@@ -165,6 +187,12 @@ fn section(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> usize 
         super::text::acl_count(service.acls.len())
     );
     if !w.push(&open) {
+        return 0;
+    }
+    if let Some(mass) = &service.mass_delete
+        && !w.push(&format!("**Mass deletion:** {}\n\n", mass.describe(code)))
+    {
+        w.close("</details>\n\n");
         return 0;
     }
     if let Some(reason) = &service.not_atomic
@@ -316,13 +344,20 @@ fn change(change: &Change, redactor: &Redactor) -> String {
         NodeKind::View => " (view, derived)",
         NodeKind::Conf => " (conf)",
         NodeKind::Nodemap => " (nodemap)",
+        NodeKind::Record if matches!(change.action, Action::Delete { .. }) => " (record)",
         NodeKind::Record => " (record of this apply)",
         NodeKind::Service => " (service)",
+        NodeKind::Log => " (audit log entry)",
+        NodeKind::Lock => " (lock)",
+        NodeKind::Other => " (not written by jones-sync)",
         NodeKind::Root => "",
     };
     let drift = if change.drift { "  ⚠ drift: changed outside jones-sync since its last apply" } else { "" };
     let mut out = format!("{sign} {}{note}{drift}\n", change.path);
-    if matches!(change.kind, NodeKind::Record | NodeKind::Service | NodeKind::Root) {
+    if matches!(
+        change.kind,
+        NodeKind::Record | NodeKind::Service | NodeKind::Root | NodeKind::Log | NodeKind::Lock | NodeKind::Other
+    ) {
         return out;
     }
     let rows = show::node_rows(change.kind, before, after, redactor);

@@ -12,9 +12,11 @@
 //! jones-sync writes) and as an array of bytes otherwise, so that the round trip is exact.
 
 pub mod blast;
+pub mod guard;
 pub mod integrity;
 pub mod json;
 pub mod markdown;
+pub mod prune;
 pub mod redact;
 pub mod saved;
 mod show;
@@ -24,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use blast::BlastRadius;
+pub use guard::MassDelete;
 pub use integrity::Finding;
 
 use crate::acl::AclEntry;
@@ -38,8 +41,11 @@ pub struct Plan {
     pub create_root: bool,
     /// One entry per service of the repository, in name order.
     pub services: Vec<ServicePlan>,
-    /// Services in ZooKeeper that the repository does not have: never touched.
+    /// Services in ZooKeeper that the repository does not have, left untouched.
     pub unmanaged: Vec<String>,
+    /// Of those, the ones jones-sync manages: `--prune` would delete them ([`prune`]).
+    #[serde(default)]
+    pub prunable: Vec<String>,
 }
 
 /// The changes of one service, applied in one transaction.
@@ -74,6 +80,12 @@ pub struct ServicePlan {
     /// `multi`, so apply sets these after the service's transaction, each guarded by its ACL version.
     #[serde(default)]
     pub acls: Vec<AclChange>,
+    /// The service is not in the repository, and the plan deletes it whole (`--prune`).
+    #[serde(default)]
+    pub prune: bool,
+    /// What the plan deletes, when the mass-deletion [`guard`] flags it.
+    #[serde(default)]
+    pub mass_delete: Option<MassDelete>,
 }
 
 /// ACL drift on one existing node.
@@ -280,7 +292,7 @@ pub fn diff_with(desired: &[DesiredService], live: &Snapshot, record: impl Fn(&s
         .collect();
     let unmanaged =
         live.all_services.iter().filter(|name| !desired.iter().any(|d| &d.name == *name)).cloned().collect();
-    Plan { create_root: !live.root_exists, services, unmanaged }
+    Plan { create_root: !live.root_exists, services, unmanaged, prunable: Vec::new() }
 }
 
 fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) -> ServicePlan {
@@ -350,6 +362,8 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
         blast_radius: blast::blast_radius(desired, live, &changes),
         view_integrity: integrity::check(name, live),
         not_atomic: None,
+        mass_delete: guard::assess(name, managed, false, live, &changes),
+        prune: false,
         changes,
         guards,
         log: live.log.clone(),

@@ -178,3 +178,51 @@ fn markdown_keeps_names_from_ending_code_or_html() {
     let structure: Vec<&str> = md.lines().filter(|l| l.starts_with("</details>") || l.starts_with("```")).collect();
     assert_eq!(structure, ["```diff", "```", "```diff", "```", "</details>"], "{md}");
 }
+
+/// What the mass-deletion guard flags, as each rendering shows it: `shop` loses 3 of its 4
+/// environments and 3 of its 4 hosts; `old` (managed, no longer in the repository) is deleted whole
+/// with its audit log, a lock and a node jones-sync does not know; `kept` (managed) is left
+/// untouched, as without `--prune`; `legacy` (not managed) is left untouched.
+pub(super) fn mass_deletion() -> Plan {
+    let before = service(
+        "shop",
+        &[
+            ("", json!({"timeout": 30}), &[]),
+            ("a", json!({"k": 1}), &["h1", "h2"]),
+            ("a/b", json!({}), &["h3"]),
+            ("c", json!({}), &[]),
+            ("d", json!({}), &["h4"]),
+        ],
+    );
+    let after = service("shop", &[("", json!({"timeout": 30}), &[]), ("d", json!({}), &["h4"])]);
+    let mut live = applied(&before);
+    let old = service("old", &[("", json!({"x": 1}), &[]), ("e", json!({"y": 2}), &["o1"])]);
+    let mut old_live = applied(&old).services.remove("old").unwrap();
+    for (path, data) in [
+        ("/services/old/jones-sync/log-0000000000", r#"{"actor":"ci"}"#),
+        ("/services/old/jones-sync/locks", ""),
+        ("/services/old/jones-sync/locks/lock-0000000001", r#"{"actor":"ci"}"#),
+        ("/services/old/extra", "hand-made"),
+    ] {
+        old_live.nodes.insert(path.into(), LiveNode { data: data.into(), version: 0, mzxid: 10 });
+    }
+    live.all_services = vec!["kept".into(), "legacy".into(), "old".into(), "shop".into()];
+    let mut plan = diff(&[after], &live, &json!({"actor": "ci"}));
+    prune::extend(&mut plan, &["kept".into(), "old".into()], &[("old".to_string(), old_live)].into());
+    plan
+}
+
+#[test]
+fn mass_deletion_text() {
+    insta::assert_snapshot!(text::render(&mass_deletion(), &redactor(), false));
+}
+
+#[test]
+fn mass_deletion_markdown() {
+    insta::assert_snapshot!(markdown::render(&mass_deletion(), &redactor(), ""));
+}
+
+#[test]
+fn mass_deletion_json() {
+    insta::assert_snapshot!(json::render(&mass_deletion(), &redactor()));
+}

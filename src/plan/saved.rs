@@ -25,8 +25,10 @@ use crate::live::Snapshot;
 use crate::model::paths;
 use crate::record::Tool;
 
-/// The version of the saved-plan format this build writes.
-pub const FORMAT_VERSION: &str = "1.1.0";
+/// The version of the saved-plan format this build writes. 1.1.0: ACL changes. 1.2.0: services
+/// deleted whole (`prune`) and the mass-deletion guard's verdict (`mass_delete`), which `apply
+/// FILE` honours; so an older build, which would not, refuses these files.
+pub const FORMAT_VERSION: &str = "1.2.0";
 
 /// A plan file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,6 +171,12 @@ impl SavedPlan {
             });
         }
         serde_json::from_value(value).map_err(|e| not_a_plan(e.to_string()))
+    }
+
+    /// Whether the plan carries the mass-deletion guard's verdict on each service (format 1.2.0
+    /// on): an older file's must be worked out again from the live state.
+    pub fn carries_mass_delete(&self) -> bool {
+        semver::Version::parse(&self.format_version).is_ok_and(|v| v >= semver::Version::new(1, 2, 0))
     }
 
     /// Refuses to apply against another ZooKeeper than the plan was made for.
@@ -419,6 +427,7 @@ mod tests {
         };
         assert_eq!(with_version("1.0.0"), Ok(()));
         assert_eq!(with_version("1.1.0"), Ok(()));
+        assert_eq!(with_version("1.2.0"), Ok(()));
         let refused = |found: &str| {
             format!(
                 "the plan file `{}` has format version {found}, which this jones-sync ({}) cannot apply (it applies 1.x up to {FORMAT_VERSION}): use a matching jones-sync, or make a new plan",
@@ -426,7 +435,7 @@ mod tests {
                 env!("CARGO_PKG_VERSION")
             )
         };
-        assert_eq!(with_version("1.2.0"), Err(refused("1.2.0")));
+        assert_eq!(with_version("1.3.0"), Err(refused("1.3.0")));
         assert_eq!(with_version("2.0.0"), Err(refused("2.0.0")));
         assert_eq!(with_version("0.9.0"), Err(refused("0.9.0")));
         std::fs::write(&path, r#"{"format_version": "1.0.0", "summary": {}}"#).unwrap();

@@ -11,7 +11,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::redact::Redactor;
 use super::show::{self, DiffLine, Row};
-use super::{Action, Change, Plan, ServicePlan, integrity};
+use super::{Action, Change, Plan, ServicePlan, guard, integrity};
 use crate::view::NodeKind;
 
 const GREEN: Style = AnsiColor::Green.on_default();
@@ -40,9 +40,7 @@ pub fn render(plan: &Plan, redactor: &Redactor, colour: bool) -> String {
     for service in &plan.services {
         render_service(&mut out, service, redactor, p);
     }
-    if !plan.unmanaged.is_empty() {
-        let _ = writeln!(out, "Not in the repository (left untouched): {}\n", plan.unmanaged.join(", "));
-    }
+    out.push_str(&untouched(plan));
     out.push_str(&summary(plan));
     let drift = plan.services.iter().flat_map(|s| &s.changes).filter(|c| c.drift).count();
     if drift > 0 {
@@ -61,6 +59,34 @@ pub fn render(plan: &Plan, redactor: &Redactor, colour: bool) -> String {
             "{} {} (listed above): live views do not follow from the live conf. Applying brings both back in line with the repository.",
             p.paint(WARN, "View integrity:"),
             show::count(findings, "finding"),
+        );
+    }
+    let flagged: Vec<&str> = guard::flagged(plan).into_iter().map(|(name, _)| name).collect();
+    if !flagged.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} {} (flagged above). apply refuses this plan without --allow-mass-delete.",
+            p.paint(WARN, "Mass deletion:"),
+            flagged.join(", ")
+        );
+    }
+    out
+}
+
+/// The services ZooKeeper holds and the repository does not, which the plan leaves untouched:
+/// those jones-sync does not manage, then those it does (which `--prune` would delete).
+pub(crate) fn untouched(plan: &Plan) -> String {
+    let mut out = String::new();
+    let unmanaged: Vec<&str> =
+        plan.unmanaged.iter().filter(|name| !plan.prunable.contains(name)).map(String::as_str).collect();
+    if !unmanaged.is_empty() {
+        let _ = writeln!(out, "Not in the repository (left untouched): {}\n", unmanaged.join(", "));
+    }
+    if !plan.prunable.is_empty() {
+        let _ = writeln!(
+            out,
+            "Managed by jones-sync but no longer in the repository (left untouched; --prune deletes them): {}\n",
+            plan.prunable.join(", ")
         );
     }
     out
@@ -113,7 +139,11 @@ fn render_service(out: &mut String, service: &ServicePlan, redactor: &Redactor, 
         return;
     }
     let c = service.counts();
-    let adopt = if service.managed { "" } else { ", not managed by jones-sync yet" };
+    let adopt = match (service.managed, service.prune) {
+        (_, true) => ", deleted whole: no longer in the repository (--prune)",
+        (true, false) => "",
+        (false, false) => ", not managed by jones-sync yet",
+    };
     let _ = writeln!(
         out,
         "{}: {} to create, {} to update, {} to delete{}{adopt}",
@@ -123,6 +153,9 @@ fn render_service(out: &mut String, service: &ServicePlan, redactor: &Redactor, 
         c.delete,
         acl_count(service.acls.len())
     );
+    if let Some(mass) = &service.mass_delete {
+        let _ = writeln!(out, "  {} {}", p.paint(WARN, "Mass deletion:"), mass.describe(show::one_line));
+    }
     if let Some(reason) = &service.not_atomic {
         let _ = writeln!(out, "  {} {reason}", p.paint(WARN, "Not atomic:"));
     }
@@ -155,8 +188,12 @@ fn render_change(out: &mut String, change: &Change, redactor: &Redactor, p: Pain
         NodeKind::View => p.paint(DIM, " (view, derived)"),
         NodeKind::Conf => " (conf)".to_string(),
         NodeKind::Nodemap => " (nodemap)".to_string(),
+        NodeKind::Record if matches!(change.action, Action::Delete { .. }) => " (record)".to_string(),
         NodeKind::Record => " (record of this apply)".to_string(),
         NodeKind::Service => " (service)".to_string(),
+        NodeKind::Log => " (audit log entry)".to_string(),
+        NodeKind::Lock => " (lock)".to_string(),
+        NodeKind::Other => " (not written by jones-sync)".to_string(),
         NodeKind::Root => String::new(),
     };
     let drift = if change.drift {
@@ -165,7 +202,10 @@ fn render_change(out: &mut String, change: &Change, redactor: &Redactor, p: Pain
         String::new()
     };
     let _ = writeln!(out, "  {} {}{note}{drift}", p.paint(style, sign), change.path);
-    if matches!(change.kind, NodeKind::Record | NodeKind::Service | NodeKind::Root) {
+    if matches!(
+        change.kind,
+        NodeKind::Record | NodeKind::Service | NodeKind::Root | NodeKind::Log | NodeKind::Lock | NodeKind::Other
+    ) {
         return;
     }
     let rows = show::node_rows(change.kind, before, after, redactor);

@@ -86,13 +86,16 @@ impl PlanSettings {
     }
 }
 
-/// `[sync]`: how jones-sync writes what it writes.
+/// `[sync]`: how jones-sync writes what it writes, and what else `plan` and `apply` do.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SyncSettings {
     /// Format of the nodemaps jones-sync writes (`json`, or `legacy` for 0.5.x Python clients).
     #[serde(default)]
     pub nodemap_format: crate::nodemap::Format,
+    /// Delete managed services that are no longer in the repository, as `--prune` does.
+    #[serde(default)]
+    pub prune: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -213,6 +216,14 @@ mod tests {
         let problem = parse("[zookeeper]\nmax_node_byte = 5\n").unwrap_err();
         assert_eq!(problem.position, Some((2, 1)));
         assert!(problem.message.contains("unknown field `max_node_byte`"), "{}", problem.message);
+    }
+
+    #[test]
+    fn prune_is_off_unless_set() {
+        assert!(!Settings::default().sync.prune);
+        assert!(parse("[sync]\nprune = true\n").unwrap().sync.prune);
+        let problem = parse("[sync]\nprune = \"yes\"\n").unwrap_err();
+        assert_eq!(problem.position, Some((2, 9)));
     }
 
     #[test]

@@ -165,7 +165,10 @@ fn deleting_an_environment_removes_its_subtree_children_first() {
     t.remove("services/s/prod");
     let plan = t.run(&["plan"]).success();
     assert!(
-        plan.stdout.ends_with("Plan: 0 to create, 2 to update, 4 to delete. Reaches 3 hosts (3 moving).\n"),
+        plan.stdout.ends_with(
+            "Plan: 0 to create, 2 to update, 4 to delete. Reaches 3 hosts (3 moving).\n\
+             Mass deletion: s (flagged above). apply refuses this plan without --allow-mass-delete.\n"
+        ),
         "{}",
         plan.stdout
     );
@@ -174,7 +177,9 @@ fn deleting_an_environment_removes_its_subtree_children_first() {
         "{}",
         plan.stdout
     );
-    t.run(&["apply", "--yes"]).success();
+    // Two of its three child environments go: a mass deletion, which apply refuses unless allowed.
+    t.run(&["apply", "--yes"]).code(1);
+    t.run(&["apply", "--yes", "--allow-mass-delete"]).success();
     let paths: Vec<String> = t.config_tree().into_keys().collect();
     assert_eq!(
         paths,

@@ -44,7 +44,8 @@ fn every_apply_logs_its_commit_in_its_own_transaction() {
     t.write("services/shop/config.toml", "a = 2\n");
     t.remove("services/shop/prod");
     let second = t.commit_all("Raise a, drop prod");
-    t.run(&["apply", "--yes", "--actor", "ci"]).success();
+    // Its only child environment goes: a mass deletion.
+    t.run(&["apply", "--yes", "--actor", "ci", "--allow-mass-delete"]).success();
     // Nothing to apply: nothing logged.
     t.run(&["apply", "--yes"]).success();
 

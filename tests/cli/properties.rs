@@ -32,7 +32,8 @@ proptest! {
         // A then B equals B on an empty ZooKeeper (services only in A are left alone: compare B's).
         let b_dir = tempfile::tempdir().unwrap();
         b.write(b_dir.path());
-        run_in(b_dir.path(), &t.zk, &["apply", "--yes"]).success();
+        // B may well delete most of A's environments and hosts: allowed here.
+        run_in(b_dir.path(), &t.zk, &["apply", "--yes", "--allow-mass-delete"]).success();
         let fresh = applied(&b, "propb");
         let names: Vec<String> = b.services.iter().map(|s| format!("/services/{}", s.name)).collect();
         let only_b = |tree: std::collections::BTreeMap<String, String>| -> Vec<(String, String)> {

@@ -65,7 +65,8 @@ fn plans_of_a_revision_equal_plans_of_its_checkout() {
     assert!(t.run(&["plan", "--repo", config, "--rev", &first]).stdout.contains("No changes."));
 
     // Applying a revision needs no clean work tree, and records that commit.
-    t.run(&["apply", "--yes", "--repo", config, "--rev", "HEAD~1"]).success();
+    // (It removes both of shop's hosts: a mass deletion.)
+    t.run(&["apply", "--yes", "--allow-mass-delete", "--repo", config, "--rev", "HEAD~1"]).success();
     let record: serde_json::Value = serde_json::from_str(&t.tree()["/services/shop/jones-sync"]).unwrap();
     assert_eq!((record["sha"].as_str(), record["subject"].as_str()), (Some(second.as_str()), Some("Second")));
     assert_eq!(record["dirty"], false);
