@@ -88,6 +88,9 @@ pub fn transactions(service: &ServicePlan, create_root: bool, keep: usize, limit
             deletes.into_iter().partition(|op| crate::plan::prune::deleted_last(&service.name, op.path()));
         last.extend(tail);
     }
+    // Room for our own lock node (and the `locks` node our lock made), which [`Locks::adopt`] adds
+    // to the transaction that deletes their parent.
+    let limit = if service.prune { limit.saturating_sub(crate::plan::prune::LOCK_ROOM) } else { limit };
 
     let size = |ops: &[Op]| ops.iter().map(Op::encoded_len).sum::<usize>();
     let total = size(&content) + size(&nodemap) + size(&deletes) + size(&last);
@@ -95,10 +98,11 @@ pub fn transactions(service: &ServicePlan, create_root: bool, keep: usize, limit
         return vec![content.into_iter().chain(nodemap).chain(deletes).chain(last).collect()];
     }
     let mut transactions = Vec::new();
-    for phase in [content, nodemap, deletes, last] {
+    // A pruned service's last phase (its node, record and locks: a few small deletes) stays whole.
+    for (phase, split) in [(content, true), (nodemap, true), (deletes, true), (last, !service.prune)] {
         let mut current: Vec<Op> = Vec::new();
         for op in phase {
-            if !current.is_empty() && size(&current) + op.encoded_len() > limit {
+            if split && !current.is_empty() && size(&current) + op.encoded_len() > limit {
                 transactions.push(std::mem::take(&mut current));
             }
             current.push(op);

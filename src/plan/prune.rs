@@ -22,6 +22,10 @@ use crate::live::LiveService;
 use crate::model::paths;
 use crate::view::{DesiredService, NodeKind};
 
+/// Bytes a pruned service's transactions leave free for deleting our own lock node and the nodes
+/// our lock made ([`crate::lock::Locks::adopt`] adds them after the plan is split).
+pub const LOCK_ROOM: usize = 512;
+
 /// What the node at `path` below `service` is.
 pub fn kind_of(service: &str, path: &str) -> NodeKind {
     let base = paths::service(service);
@@ -201,6 +205,45 @@ mod tests {
         extend(&mut plan, &[], &live.services);
         assert_eq!(plan.unmanaged, ["foo_bar", "old"]);
         assert!(plan.services.is_empty() && plan.prunable.is_empty());
+    }
+
+    #[test]
+    fn split_deletes_go_children_first_with_the_service_record_and_locks_last() {
+        let live = live();
+        let old = service_plan("old", &live.services["old"]).unwrap();
+        let whole = crate::apply::transactions(&old, false, 100, 1_000_000);
+        assert_eq!(whole.len(), 1);
+        let size: usize = whole[0].iter().map(crate::zk::Op::encoded_len).sum();
+        // Room is kept for our lock node: just enough for the whole is not enough.
+        assert!(crate::apply::transactions(&old, false, 100, size).len() > 1);
+        assert_eq!(crate::apply::transactions(&old, false, 100, size + LOCK_ROOM).len(), 1);
+        for limit in [size / 2, size / 3, size / 4].map(|part| part + LOCK_ROOM) {
+            let split = crate::apply::transactions(&old, false, 100, limit);
+            assert!(split.len() > 1, "{limit}");
+            let order: Vec<&str> = split.iter().flatten().map(|op| op.path()).collect();
+            // Every node is deleted once, after all of its children.
+            assert_eq!(order.len(), old.changes.len());
+            for (i, path) in order.iter().enumerate() {
+                assert!(
+                    !order[i + 1..].iter().any(|later| is_within(later, path) && later != path),
+                    "{path} {order:?}"
+                );
+            }
+            // The service stays managed and locked until the last transaction.
+            let last: Vec<&str> = split.last().unwrap().iter().map(|op| op.path()).collect();
+            assert_eq!(
+                last,
+                [
+                    "/services/old/jones-sync/locks/lock-0000000003",
+                    "/services/old/jones-sync/locks",
+                    "/services/old/jones-sync",
+                    "/services/old"
+                ],
+                "{limit}"
+            );
+            let before_last = &split[..split.len() - 1];
+            assert!(before_last.iter().flatten().all(|op| !deleted_last("old", op.path())), "{limit}");
+        }
     }
 
     #[test]

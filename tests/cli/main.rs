@@ -12,6 +12,7 @@ mod import;
 mod jones_client;
 mod plans;
 mod properties;
+mod prune;
 mod revisions;
 mod rollback;
 mod saved_plans;
