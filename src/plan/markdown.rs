@@ -125,7 +125,7 @@ fn header(plan: &Plan, reach: &Reach) -> String {
     if !flagged.is_empty() {
         let _ = write!(
             out,
-            "> [!CAUTION]\n> **Mass deletion:** {} (flagged below). `apply` refuses this plan without `--allow-mass-delete`.\n\n",
+            "> [!CAUTION]\n> **Mass deletion:** {} (flagged below): applying this plan needs `--allow-mass-delete`.\n\n",
             flagged.join(", ")
         );
     }

@@ -65,7 +65,7 @@ pub fn render(plan: &Plan, redactor: &Redactor, colour: bool) -> String {
     if !flagged.is_empty() {
         let _ = writeln!(
             out,
-            "{} {} (flagged above). apply refuses this plan without --allow-mass-delete.",
+            "{} {} (flagged above): applying this plan needs --allow-mass-delete.",
             p.paint(WARN, "Mass deletion:"),
             flagged.join(", ")
         );

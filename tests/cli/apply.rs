@@ -167,7 +167,7 @@ fn deleting_an_environment_removes_its_subtree_children_first() {
     assert!(
         plan.stdout.ends_with(
             "Plan: 0 to create, 2 to update, 4 to delete. Reaches 3 hosts (3 moving).\n\
-             Mass deletion: s (flagged above). apply refuses this plan without --allow-mass-delete.\n"
+             Mass deletion: s (flagged above): applying this plan needs --allow-mass-delete.\n"
         ),
         "{}",
         plan.stdout

@@ -111,7 +111,7 @@ foo_bar: no changes
 Not in the repository (left untouched): half, legacy
 
 Plan: 0 to create, 0 to update, 12 to delete. Reaches 2 hosts (2 moving) and all unassociated hosts of foo.
-Mass deletion: foo (flagged above). apply refuses this plan without --allow-mass-delete.
+Mass deletion: foo (flagged above): applying this plan needs --allow-mass-delete.
 ",
     );
     let json: serde_json::Value =
@@ -131,7 +131,10 @@ Mass deletion: foo (flagged above). apply refuses this plan without --allow-mass
         ["service", "conf", "conf", "conf", "other", "record", "lock", "log", "nodemap", "view", "view", "view"]
     );
     let md = t.run(&["plan", "--prune", "--format", "markdown"]).success().stdout;
-    assert!(md.contains("> **Mass deletion:** `foo` (flagged below)."), "{md}");
+    assert!(
+        md.contains("> **Mass deletion:** `foo` (flagged below): applying this plan needs `--allow-mass-delete`."),
+        "{md}"
+    );
     assert!(md.contains("| `foo` (deleted whole) **(mass deletion)** | 0 | 0 | 12 |"), "{md}");
 
     // Refused without --allow-mass-delete: printed, named, nothing written, no lock left behind.
