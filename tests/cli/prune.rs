@@ -368,3 +368,52 @@ fn a_pruned_service_is_locked_like_any_other() {
     t.run(&["apply", "--yes", "--prune", "--allow-mass-delete"]).success();
     assert!(paths_of(&t.tree(), "foo").is_empty());
 }
+
+#[test]
+fn a_plan_file_from_before_the_guard_is_judged_again_from_the_live_state() {
+    let t = Test::new("massolderfile");
+    for env in ["a", "b", "c"] {
+        t.write(&format!("services/s/{env}/config.toml"), "v = 1\n");
+    }
+    t.run(&["apply", "--yes"]).success();
+    t.remove("services/s/a").remove("services/s/b");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json").to_str().unwrap().to_string();
+    t.run(&["plan", "--out", &file]).success();
+    // As a build without the guard wrote it: format 1.1.0, no verdict.
+    let mut saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["plan"]["services"][0]["mass_delete"]["environments"], serde_json::json!(["a", "b"]));
+    saved["format_version"] = "1.1.0".into();
+    saved["plan"]["services"][0].as_object_mut().unwrap().remove("mass_delete");
+    std::fs::write(&file, saved.to_string()).unwrap();
+    let before = t.tree();
+    let refused = t.run(&["apply", &file]).code(1);
+    assert!(refused.stderr.contains("\n  s: 2 of 3 environments (a, b)\n"), "{}", refused.stderr);
+    assert_eq!(t.tree(), before);
+    t.run(&["apply", &file, "--allow-mass-delete"]).success();
+    assert!(!t.config_tree().contains_key("/services/s/conf/a"));
+}
+
+#[test]
+fn an_older_commit_does_not_prune_a_service_a_newer_one_applied() {
+    let t = Test::new("pruneolder");
+    t.write("services/keep/config.toml", "k = 1\n").write("services/foo/config.toml", "f = 1\n");
+    t.commit_all("Add foo");
+    t.remove("services/foo");
+    let without = t.commit_all("Drop foo");
+    t.write("services/foo/config.toml", "f = 2\n");
+    let again = t.commit_all("Bring foo back");
+    t.run(&["apply", "--yes"]).success();
+    let before = t.tree();
+    let out = t.run(&["apply", "--yes", "--prune", "--allow-mass-delete", "--rev", &without]).success();
+    assert!(
+        out.stdout
+            .contains(&format!("foo: skipped: ZooKeeper holds commit {} (applied at ", crate::util::short(&again))),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(t.config_tree(), before.into_iter().filter(|(p, _)| !p.contains("/jones-sync")).collect());
+    // --allow-older prunes it.
+    t.run(&["apply", "--yes", "--prune", "--allow-mass-delete", "--allow-older", "--rev", &without]).success();
+    assert!(paths_of(&t.tree(), "foo").is_empty());
+}
