@@ -22,9 +22,14 @@
 //! When the connection drops during a commit, the outcome is unknown: the transaction is looked up
 //! in ZooKeeper (the record's `apply_id`, or the effect of its first write) and reported applied,
 //! or committed again if it was not — never twice, never a guess. An expired session lost its
-//! locks: they are taken again before anything is retried.
+//! locks: a new session is made, and the locks are taken again before anything more is written.
+//! When ZooKeeper cannot be reached again, or the locks cannot be taken again, the apply stops:
+//! the services after that one are not attempted (each says so), and the one in flight reports
+//! what is known about it.
 
 use std::time::Duration;
+
+use zookeeper_client as zk;
 
 use crate::lock::{Holder, Locks};
 use crate::model::paths;
@@ -165,10 +170,28 @@ pub struct Outcome {
     /// Transactions the service needed, and how many of them were committed.
     pub transactions: usize,
     pub committed: usize,
-    /// Commits whose outcome was unknown after a lost connection, then found applied.
-    pub recovered: usize,
+    /// What it took to commit them when the connection dropped.
+    pub recovery: Recovery,
     /// The zxid of the last transaction, when it wrote any node.
     pub result: Result<Option<i64>, ApplyError>,
+}
+
+/// How commits whose outcome was unknown (the connection dropped before the reply) were resolved.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Recovery {
+    /// Found applied in ZooKeeper, so not sent again.
+    pub found_applied: usize,
+    /// Found not applied in ZooKeeper, so sent again.
+    pub resent: usize,
+    /// The session expired meanwhile: a new one was made (and the locks taken again before any
+    /// further write).
+    pub new_sessions: usize,
+}
+
+impl Recovery {
+    pub fn is_empty(&self) -> bool {
+        *self == Recovery::default()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,14 +207,37 @@ pub enum ApplyError {
         "{committed} of {total} transactions were applied, then: {source}. Every applied step is safe for clients; \
          run apply again to finish"
     )]
-    Partial { committed: usize, total: usize, source: CommitError },
-    #[error("the session expired and the lock could not be taken again, so nothing more was written: {0}")]
+    Partial { committed: usize, total: usize, source: Box<ApplyError> },
+    #[error(
+        "the connection to ZooKeeper was lost at each of {attempts} attempts to commit; ZooKeeper shows it was not \
+         applied, so nothing of it was written: {error}"
+    )]
+    NotApplied { attempts: usize, error: zk::Error },
+    #[error("the session expired and the locks could not be taken again, so nothing more was written: {0}")]
     Relock(crate::lock::LockError),
-    #[error("cannot reconnect to find out whether the transaction was applied: {0}")]
+    #[error(
+        "the connection to ZooKeeper was lost during the commit and could not be restored, so whether it was \
+         applied is unknown; once ZooKeeper is back, `jones-sync plan` shows it and `apply` finishes the job: {0}"
+    )]
     Reconnect(crate::zk::ZkError),
     /// ACLs are set after the transaction (a `multi` cannot set them): its data is written.
     #[error("its changes were applied, but not every ACL was set: {0}")]
     Acl(String),
+    #[error("the session to ZooKeeper was lost and could not be restored, so nothing of it was sent: {0}")]
+    Lost(crate::zk::ZkError),
+    #[error("not attempted: this apply lost ZooKeeper or its locks at `{after}`; nothing of it was written")]
+    NotAttempted { after: String },
+}
+
+impl ApplyError {
+    /// Whether the apply cannot go on: ZooKeeper is unreachable or the locks are gone.
+    fn ends_the_apply(&self) -> bool {
+        match self {
+            ApplyError::Relock(_) | ApplyError::Reconnect(_) | ApplyError::Lost(_) => true,
+            ApplyError::Partial { source, .. } => source.ends_the_apply(),
+            _ => false,
+        }
+    }
 }
 
 /// A session with the locks it holds, able to come back after an expiry.
@@ -204,11 +250,14 @@ pub struct Session {
 /// Attempts at one transaction whose outcome keeps coming back unknown.
 const ATTEMPTS: usize = 4;
 
-/// Applies every service of the plan that has changes; a failed service does not stop the others.
-/// Returns one outcome per service with changes.
+/// Applies every service of the plan that has changes; a failed service does not stop the others,
+/// unless ZooKeeper is lost for good or the locks could not be taken again after a session
+/// expired: the services after it are then not attempted. Returns one outcome per service with
+/// changes.
 pub async fn apply(session: &mut Session, plan: &Plan, settings: &Settings) -> Vec<Outcome> {
     let mut create_root = plan.create_root;
     let mut outcomes = Vec::new();
+    let mut run = Run { session, settings, relock: false, ended: None };
     for service in plan.services.iter().filter(|s| !s.is_empty()) {
         let transactions = transactions(service, create_root, settings.keep, settings.max_request_bytes);
         let mut outcome = Outcome {
@@ -216,34 +265,45 @@ pub async fn apply(session: &mut Session, plan: &Plan, settings: &Settings) -> V
             counts: service.counts(),
             transactions: transactions.len(),
             committed: 0,
-            recovered: 0,
+            recovery: Recovery::default(),
             acls: service.acls.len(),
             result: Ok(None),
         };
+        if let Some(after) = &run.ended {
+            outcome.result = Err(ApplyError::NotAttempted { after: after.clone() });
+            outcomes.push(outcome);
+            continue;
+        }
         let apply_id = apply_id(service);
         // Nodes this process's locks created are written, not created (see `Locks::adopt`).
         // A service with only ACLs to set has no transaction.
         let transactions: Vec<Vec<Op>> =
-            transactions.into_iter().filter(|ops| !ops.is_empty()).map(|ops| session.locks.adopt(ops)).collect();
+            transactions.into_iter().filter(|ops| !ops.is_empty()).map(|ops| run.session.locks.adopt(ops)).collect();
         outcome.transactions = transactions.len();
         for ops in &transactions {
             let size: usize = ops.iter().map(Op::encoded_len).sum();
-            if size > settings.max_request_bytes {
-                outcome.result = Err(ApplyError::TooLarge { size, limit: settings.max_request_bytes });
-                break;
-            }
-            match commit(session, &service.name, ops, apply_id.as_deref(), settings).await {
-                Ok((zxid, recovered)) => {
+            let committed = if size > settings.max_request_bytes {
+                Err(ApplyError::TooLarge { size, limit: settings.max_request_bytes })
+            } else {
+                run.commit(&service.name, ops, apply_id.as_deref(), &mut outcome.recovery).await
+            };
+            match committed {
+                Ok(zxid) => {
                     outcome.committed += 1;
-                    outcome.recovered += usize::from(recovered);
                     outcome.result = Ok(zxid.or(outcome.result.unwrap_or(None)));
                 }
                 Err(err) => {
-                    outcome.result = Err(match err {
-                        ApplyError::Commit(source) if outcome.committed > 0 => {
-                            ApplyError::Partial { committed: outcome.committed, total: transactions.len(), source }
+                    if err.ends_the_apply() {
+                        run.ended = Some(service.name.clone());
+                    }
+                    outcome.result = Err(if outcome.committed > 0 {
+                        ApplyError::Partial {
+                            committed: outcome.committed,
+                            total: transactions.len(),
+                            source: err.into(),
                         }
-                        other => other,
+                    } else {
+                        err
                     });
                     break;
                 }
@@ -251,14 +311,14 @@ pub async fn apply(session: &mut Session, plan: &Plan, settings: &Settings) -> V
         }
         // ZooKeeper cannot set an ACL in a `multi`: ACLs are set once the data is applied.
         if outcome.result.is_ok() && !service.acls.is_empty() {
-            let failed = session.zk.set_acls(&service.acls).await;
+            let failed = run.session.zk.set_acls(&service.acls).await;
             if !failed.is_empty() {
                 let reasons: Vec<String> = failed.iter().map(ToString::to_string).collect();
                 outcome.result = Err(ApplyError::Acl(reasons.join("; ")));
             }
         }
         if outcome.committed > 0 {
-            session.locks.keep_created(&service.name);
+            run.session.locks.keep_created(&service.name);
             if create_root {
                 outcome.counts.create += 1;
                 create_root = false;
@@ -279,105 +339,153 @@ fn apply_id(service: &ServicePlan) -> Option<String> {
     })
 }
 
-/// Commits one transaction; after a lost connection, finds out whether it was applied and commits
-/// it again only if it was not. Returns the zxid and whether the outcome had to be recovered.
-async fn commit(
-    session: &mut Session,
-    service: &str,
-    ops: &[Op],
-    apply_id: Option<&str>,
-    settings: &Settings,
-) -> Result<(Option<i64>, bool), ApplyError> {
-    let mut recovered = false;
-    for attempt in 1..=ATTEMPTS {
-        match session.zk.commit(ops).await {
-            Ok(zxid) => return Ok((zxid, recovered)),
-            Err(CommitError::Unknown(_)) if attempt < ATTEMPTS => {
-                if applied(session, service, ops, apply_id, settings).await? {
-                    return Ok((None, true));
-                }
-                recovered = true;
-            }
-            Err(err) => return Err(err.into()),
-        }
-    }
-    unreachable!("the last attempt returns")
+/// One apply's commits on a session that may have to be replaced.
+struct Run<'a> {
+    session: &'a mut Session,
+    settings: &'a Settings,
+    /// The session was replaced and its locks are not taken again yet. (They are taken again only
+    /// before the next write: finding out whether a transaction landed needs no lock, so an
+    /// apply that cannot lock again still learns and reports the truth about it.)
+    relock: bool,
+    /// ZooKeeper or the locks were lost at this service: nothing more is sent.
+    ended: Option<String>,
 }
 
-/// Whether `ops` were applied, read back from ZooKeeper once the session works again (a new one
-/// if it expired, with its locks taken again).
-async fn applied(
-    session: &mut Session,
-    service: &str,
-    ops: &[Op],
-    apply_id: Option<&str>,
-    settings: &Settings,
-) -> Result<bool, ApplyError> {
-    let deadline = tokio::time::Instant::now() + settings.lock_timeout.max(Duration::from_secs(30));
-    loop {
-        match was_applied(&session.zk, service, ops, apply_id).await {
-            Ok(answer) => return Ok(answer),
-            Err(zookeeper_client::Error::SessionExpired | zookeeper_client::Error::ClientClosed) => {
-                session.zk.reconnect().await.map_err(ApplyError::Reconnect)?;
-                // The old session's locks are gone with it: take them all again.
-                session
-                    .locks
-                    .reacquire(&session.zk, &session.holder, settings.lock_timeout)
-                    .await
-                    .map_err(ApplyError::Relock)?;
+impl Run<'_> {
+    /// Commits one transaction; after a lost connection, finds out whether it was applied and
+    /// commits it again only if it was not. Returns the zxid when it is known.
+    async fn commit(
+        &mut self,
+        service: &str,
+        ops: &[Op],
+        apply_id: Option<&str>,
+        recovery: &mut Recovery,
+    ) -> Result<Option<i64>, ApplyError> {
+        for attempt in 1..=ATTEMPTS {
+            self.ready(recovery).await?;
+            match self.session.zk.commit(ops).await {
+                Ok(zxid) => return Ok(zxid),
+                Err(CommitError::Unknown(error)) => {
+                    if let Found::Applied(zxid) = self.applied(service, ops, apply_id, recovery).await? {
+                        recovery.found_applied += 1;
+                        return Ok(zxid);
+                    }
+                    if attempt == ATTEMPTS {
+                        return Err(ApplyError::NotApplied { attempts: ATTEMPTS, error });
+                    }
+                    recovery.resent += 1;
+                }
+                Err(err) => return Err(err.into()),
             }
-            Err(_) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(err) => {
-                let connect = session.zk.connect_string().to_string();
-                return Err(ApplyError::Reconnect(crate::zk::ZkError::Connect { connect, reason: err.to_string() }));
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// Makes sure the session is alive and holds the locks before a write: a session that expired
+    /// since the last request is replaced (nothing sent on it could be applied) and the locks are
+    /// taken again.
+    async fn ready(&mut self, recovery: &mut Recovery) -> Result<(), ApplyError> {
+        if self.session.zk.is_lost() {
+            self.session.zk.reconnect().await.map_err(ApplyError::Lost)?;
+            recovery.new_sessions += 1;
+            self.relock = true;
+        }
+        if self.relock {
+            let Session { zk, locks, holder } = &mut *self.session;
+            // The old session's locks are gone with it: take them all again.
+            locks.reacquire(zk, holder, self.settings.lock_timeout).await.map_err(ApplyError::Relock)?;
+            self.relock = false;
+        }
+        Ok(())
+    }
+
+    /// Whether `ops` were applied, read back from ZooKeeper once the session works again (a new
+    /// one if it expired).
+    async fn applied(
+        &mut self,
+        service: &str,
+        ops: &[Op],
+        apply_id: Option<&str>,
+        recovery: &mut Recovery,
+    ) -> Result<Found, ApplyError> {
+        let deadline = tokio::time::Instant::now() + self.settings.lock_timeout.max(Duration::from_secs(30));
+        loop {
+            match was_applied(&self.session.zk, service, ops, apply_id).await {
+                Ok(answer) => return Ok(answer),
+                Err(zk::Error::SessionExpired | zk::Error::ClientClosed) => {
+                    self.session.zk.reconnect().await.map_err(ApplyError::Reconnect)?;
+                    recovery.new_sessions += 1;
+                    self.relock = true;
+                }
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(err) => {
+                    let connect = self.session.zk.connect_string().to_string();
+                    let reason = err.to_string();
+                    return Err(ApplyError::Reconnect(crate::zk::ZkError::Connect { connect, reason }));
+                }
             }
         }
     }
+}
+
+/// What reading ZooKeeper showed about a transaction whose reply was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// It was applied, by the transaction of this zxid (unknown when the evidence is a deletion).
+    Applied(Option<i64>),
+    NotApplied,
 }
 
 /// Reads whether `ops` took effect: the record's `apply_id` (or the audit log) for the transaction
 /// that writes the record, else the effect of its first write.
-async fn was_applied(
-    zk: &Zk,
-    service: &str,
-    ops: &[Op],
-    apply_id: Option<&str>,
-) -> Result<bool, zookeeper_client::Error> {
+async fn was_applied(zk: &Zk, service: &str, ops: &[Op], apply_id: Option<&str>) -> Result<Found, zk::Error> {
+    let node = |path: String| async move {
+        match zk.client().get_data(&path).await {
+            Ok((data, stat)) => Ok(Some((data, stat))),
+            Err(zk::Error::NoNode) => Ok(None),
+            Err(err) => Err(err),
+        }
+    };
+    let apply_of = |data: &[u8]| crate::record::Record::parse(data).and_then(|r| r.apply_id);
     let record = paths::record(service);
     let writes_record =
         ops.iter().any(|op| matches!(op, Op::Create { path, .. } | Op::Set { path, .. } if *path == record));
     if let (true, Some(id)) = (writes_record, apply_id) {
-        let current = zk.node(&record).await?;
-        if current.and_then(|(data, _)| crate::record::Record::parse(&data)).and_then(|r| r.apply_id).as_deref()
-            == Some(id)
+        if let Some((data, stat)) = node(record.clone()).await?
+            && apply_of(&data).as_deref() == Some(id)
         {
-            return Ok(true);
+            return Ok(Found::Applied(Some(stat.mzxid)));
         }
         // A later apply may have landed on top of ours (after our session expired): the log says.
         let mut entries: Vec<String> =
             zk.client().list_children(&record).await?.into_iter().filter(|n| crate::history::is_entry(n)).collect();
         entries.sort_unstable_by(|a, b| b.cmp(a));
         for name in entries.iter().take(20) {
-            let Some((data, _)) = zk.node(&format!("{record}/{name}")).await? else { continue };
-            if crate::record::Record::parse(&data).and_then(|r| r.apply_id).as_deref() == Some(id) {
-                return Ok(true);
+            let Some((data, stat)) = node(format!("{record}/{name}")).await? else { continue };
+            if apply_of(&data).as_deref() == Some(id) {
+                return Ok(Found::Applied(Some(stat.czxid)));
             }
         }
-        return Ok(false);
+        return Ok(Found::NotApplied);
     }
+    let found = |applied: bool, zxid: Option<i64>| if applied { Found::Applied(zxid) } else { Found::NotApplied };
     for op in ops {
         return match op {
-            Op::Create { path, data } => Ok(zk.node(path).await?.is_some_and(|(now, _)| now == *data)),
-            Op::Set { path, data, version } => {
-                Ok(zk.node(path).await?.is_some_and(|(now, v)| now == *data && v == version + 1))
-            }
-            Op::Delete { path, .. } => Ok(zk.node(path).await?.is_none()),
+            Op::Create { path, data } => Ok(match node(path.clone()).await? {
+                Some((now, stat)) => found(now == *data, Some(stat.mzxid)),
+                None => Found::NotApplied,
+            }),
+            Op::Set { path, data, version } => Ok(match node(path.clone()).await? {
+                Some((now, stat)) => found(now == *data && stat.version == version + 1, Some(stat.mzxid)),
+                None => Found::NotApplied,
+            }),
+            Op::Delete { path, .. } => Ok(found(node(path.clone()).await?.is_none(), None)),
             Op::Check { .. } | Op::CreateSequential { .. } => continue,
         };
     }
-    Ok(false)
+    Ok(Found::NotApplied)
 }
 
 #[cfg(test)]

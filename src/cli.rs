@@ -8,9 +8,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXIT_CODES: &str = "\
 Exit status:
   0  success (for `plan --detailed-exitcode`: no changes)
-  1  error: invalid repository, unknown revision, ZooKeeper unreachable, a lock not obtained in
-     time, a transaction aborted, apply or rollback not confirmed, a mass deletion without
-     --allow-mass-delete, a stale or foreign saved plan, a usage error
+  1  error: invalid repository, unknown revision, ZooKeeper unreachable (at the start or for
+     good mid-apply), a lock not obtained in time, a transaction aborted, apply or rollback not
+     confirmed, a mass deletion without --allow-mass-delete, a stale or foreign saved plan, a
+     usage error
   2  `plan --detailed-exitcode` only: the plan has changes
 
 Environment (never on the command line, never printed):
@@ -51,6 +52,12 @@ pub enum Command {
     /// Show what `apply` would change in ZooKeeper
     Plan(PlanArgs),
     /// Write the repository to ZooKeeper: locked, one atomic, version-guarded transaction per service
+    ///
+    /// When the connection drops during a commit, ZooKeeper is read to find out whether it landed:
+    /// it is sent again only if it did not, and the report says which. An expired session is
+    /// replaced and its locks taken again before anything more is written. When ZooKeeper or the
+    /// locks are lost for good, the services not yet applied are not attempted (exit 1). A service
+    /// applied in one transaction ends entirely old or entirely new; the next apply finishes the job.
     Apply(ApplyArgs),
     /// Show a service's audit log: every apply, newest first, with its commit, actor and time
     History(HistoryArgs),

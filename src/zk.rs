@@ -198,6 +198,11 @@ impl Zk {
         Ok(())
     }
 
+    /// Whether the session is over (expired or closed): nothing sent on it can be applied.
+    pub fn is_lost(&self) -> bool {
+        self.client.state().is_terminated()
+    }
+
     /// The connect string this session was made with.
     pub fn connect_string(&self) -> &str {
         &self.connect

@@ -184,11 +184,7 @@ pub(super) async fn apply_and_report(
         } else {
             format!("in {} transactions", outcome.transactions)
         };
-        let recovered = if outcome.recovered > 0 {
-            " (the connection was lost during the commit; ZooKeeper confirms it was applied)"
-        } else {
-            ""
-        };
+        let recovered = recovery_note(&outcome.recovery);
         match &outcome.result {
             Ok(zxid) => {
                 total.create += c.create;
@@ -228,6 +224,23 @@ pub(super) async fn apply_and_report(
     } else {
         bail!("{} of {} services failed to apply: {}", failed.len(), outcomes.len(), failed.join(", "))
     }
+}
+
+/// What the report says about commits whose reply was lost: what reading ZooKeeper showed, and
+/// what was done about it (never a guess).
+fn recovery_note(recovery: &crate::apply::Recovery) -> String {
+    if recovery.is_empty() {
+        return String::new();
+    }
+    let found = match (recovery.found_applied, recovery.resent) {
+        (1, 0) => "it had been applied, so it was not sent again".to_string(),
+        (0, 1) => "it had not been applied, so it was sent again".to_string(),
+        (applied, resent) => {
+            format!("{applied} of those commits had been applied (not sent again) and {resent} had not (sent again)")
+        }
+    };
+    let session = if recovery.new_sessions > 0 { "; the session had expired, so a new one was made" } else { "" };
+    format!(" (the connection dropped before ZooKeeper answered; ZooKeeper shows {found}{session})")
 }
 
 /// Asks on the terminal, as Terraform does; without a terminal there is nobody to ask.
