@@ -20,6 +20,9 @@ const READS_PER_REQUEST: usize = 400;
 /// ACL requests sent before awaiting replies (getACL and setACL have no multi form).
 const ACLS_IN_FLIGHT: usize = 1000;
 
+/// Attempts at one level of reads when the connection keeps dropping.
+const READ_ATTEMPTS: usize = 4;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ZkError {
     #[error("cannot connect to ZooKeeper at `{connect}`: {reason}")]
@@ -276,20 +279,29 @@ impl Zk {
         &self,
         level: &[(usize, String, Read)],
     ) -> Result<Vec<(Option<LiveNode>, Vec<String>)>, ZkError> {
-        let mut requests = Vec::new();
-        for chunk in level.chunks(READS_PER_REQUEST) {
-            let mut reader = self.client.new_multi_reader();
-            for (_, path, read) in chunk {
-                reader.add_get_data(path).map_err(|source| ZkError::Read { path: path.clone(), error: source })?;
-                if *read != Read::Data {
-                    reader
-                        .add_get_children(path)
-                        .map_err(|source| ZkError::Read { path: path.clone(), error: source })?;
+        let mut attempt = 1;
+        let responses = loop {
+            let mut requests = Vec::new();
+            for chunk in level.chunks(READS_PER_REQUEST) {
+                let mut reader = self.client.new_multi_reader();
+                for (_, path, read) in chunk {
+                    reader.add_get_data(path).map_err(|source| ZkError::Read { path: path.clone(), error: source })?;
+                    if *read != Read::Data {
+                        reader
+                            .add_get_children(path)
+                            .map_err(|source| ZkError::Read { path: path.clone(), error: source })?;
+                    }
                 }
+                requests.push(reader.commit());
             }
-            requests.push(reader.commit());
-        }
-        let responses = try_join_all(requests).await.map_err(ZkError::Request)?;
+            match try_join_all(requests).await {
+                Ok(responses) => break responses,
+                // Reading again is harmless: the client re-establishes its session on its own (on
+                // another server of an ensemble if need be), and requests wait for it.
+                Err(zk::Error::ConnectionLoss) if attempt < READ_ATTEMPTS => attempt += 1,
+                Err(error) => return Err(ZkError::Request(error)),
+            }
+        };
         let mut results = Vec::with_capacity(level.len());
         let mut responses = responses.into_iter().flatten();
         for (_, path, read) in level {
