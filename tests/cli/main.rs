@@ -24,6 +24,7 @@ mod validate;
 mod ensemble;
 mod faults;
 mod locks;
+mod proxy;
 #[path = "../support/repo_gen.rs"]
 mod repo_gen;
 mod split;

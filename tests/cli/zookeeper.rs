@@ -134,8 +134,11 @@ pub fn mode(port: u16) -> Option<String> {
 /// Runs `future` on the tests' shared runtime: clients made in one call keep working in the next
 /// (their session task lives on this runtime).
 pub fn block_on<T>(future: impl Future<Output = T>) -> T {
+    runtime().block_on(future)
+}
+
+/// The tests' shared runtime (its workers also run the fault proxies).
+pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap())
-        .block_on(future)
+    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap())
 }
