@@ -275,13 +275,11 @@ pub async fn apply(session: &mut Session, plan: &Plan, settings: &Settings) -> V
             continue;
         }
         let apply_id = apply_id(service);
-        // Nodes this process's locks created are written, not created (see `Locks::adopt`).
         // A service with only ACLs to set has no transaction.
-        let transactions: Vec<Vec<Op>> =
-            transactions.into_iter().filter(|ops| !ops.is_empty()).map(|ops| run.session.locks.adopt(ops)).collect();
+        let transactions: Vec<Vec<Op>> = transactions.into_iter().filter(|ops| !ops.is_empty()).collect();
         outcome.transactions = transactions.len();
         for ops in &transactions {
-            let size: usize = ops.iter().map(Op::encoded_len).sum();
+            let size: usize = run.session.locks.adopt(ops.clone()).iter().map(Op::encoded_len).sum();
             let committed = if size > settings.max_request_bytes {
                 Err(ApplyError::TooLarge { size, limit: settings.max_request_bytes })
             } else {
@@ -316,6 +314,10 @@ pub async fn apply(session: &mut Session, plan: &Plan, settings: &Settings) -> V
                 let reasons: Vec<String> = failed.iter().map(ToString::to_string).collect();
                 outcome.result = Err(ApplyError::Acl(reasons.join("; ")));
             }
+        }
+        if service.prune && outcome.committed == outcome.transactions {
+            // Its lock went with it: not to be taken again if the session expires.
+            run.session.locks.forget(&service.name);
         }
         if outcome.committed > 0 {
             run.session.locks.keep_created(&service.name);
@@ -357,16 +359,20 @@ impl Run<'_> {
     async fn commit(
         &mut self,
         service: &str,
-        ops: &[Op],
+        planned: &[Op],
         apply_id: Option<&str>,
         recovery: &mut Recovery,
     ) -> Result<Option<i64>, ApplyError> {
         for attempt in 1..=ATTEMPTS {
             self.ready(recovery).await?;
-            match self.session.zk.commit(ops).await {
+            // Nodes this process's locks created are written, not created, and a service deleted
+            // whole takes our lock node with it ([`Locks::adopt`]): adopted at every attempt, as
+            // the locks taken again on a new session are new nodes.
+            let ops = self.session.locks.adopt(planned.to_vec());
+            match self.session.zk.commit(&ops).await {
                 Ok(zxid) => return Ok(zxid),
                 Err(CommitError::Unknown(error)) => {
-                    if let Found::Applied(zxid) = self.applied(service, ops, apply_id, recovery).await? {
+                    if let Found::Applied(zxid) = self.applied(service, &ops, apply_id, recovery).await? {
                         recovery.found_applied += 1;
                         return Ok(zxid);
                     }
@@ -471,7 +477,12 @@ async fn was_applied(zk: &Zk, service: &str, ops: &[Op], apply_id: Option<&str>)
         return Ok(Found::NotApplied);
     }
     let found = |applied: bool, zxid: Option<i64>| if applied { Found::Applied(zxid) } else { Found::NotApplied };
-    for op in ops {
+    // A lock node is no evidence: it vanishes with its session whether or not the transaction
+    // that deletes it was applied.
+    let lock_node = |path: &str| {
+        path.rsplit_once('/').is_some_and(|(parent, name)| parent.ends_with("/locks") && crate::lock::is_lock(name))
+    };
+    for op in ops.iter().filter(|op| !lock_node(op.path())) {
         return match op {
             Op::Create { path, data } => Ok(match node(path.clone()).await? {
                 Some((now, stat)) => found(now == *data, Some(stat.mzxid)),

@@ -245,6 +245,13 @@ impl Locks {
         Ok(())
     }
 
+    /// Forgets the lock of `service`, whose lock node went with the service (deleted whole): it is
+    /// not taken again after a session expiry, which would create the service's node anew.
+    pub fn forget(&mut self, service: &str) {
+        self.services.retain(|s| s != service);
+        self.held.retain(|h| h.service != service);
+    }
+
     /// Whether a lock was taken on `service`.
     pub fn holds(&self, service: &str) -> bool {
         self.held.iter().any(|h| h.service == service)

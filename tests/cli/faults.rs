@@ -654,6 +654,45 @@ fn a_session_expired_while_another_apply_took_a_lock_stops_the_apply_truthfully(
     applied_exactly_once(&t, &v2, 3);
 }
 
+#[test]
+fn a_service_deleted_whole_survives_its_session_expiring_around_the_commit() {
+    // `--prune` deletes s01 with our lock node in the same transaction; after an expiry the lock
+    // nodes have new names, and s01's lock must not be taken again once s01 is gone.
+    let lock = |svc: &str| format!("create {svc}/jones-sync/locks/lock-");
+    for (fault, note) in [(Fault::ExpireBefore, RESENT_NEW_SESSION), (Fault::ExpireAfter, FOUND_APPLIED_NEW_SESSION)] {
+        let t = Test::new("prune-expire");
+        applied_then_changed(&t);
+        t.remove("services/s01");
+        t.commit_all("drop s01");
+        let proxy = Proxy::start(&server().address());
+        proxy.arm(fault, 1);
+        let out = run_in(t.repo.path(), &proxied(&t, &proxy), &["apply", "--yes", "--prune", "--allow-mass-delete"])
+            .success();
+        let mut want = vec!["session 1".to_string(), lock("s00"), lock("s02"), lock("s01")];
+        want.push("multi set s00/conf".into());
+        want.push(format!("multi delete s01/views/prod/canary: {fault:?}"));
+        want.extend(["session expired".into(), "session 2".into(), lock("s00"), lock("s02")]);
+        if fault == Fault::ExpireBefore {
+            want.extend([lock("s01"), "multi delete s01/views/prod/canary".into()]);
+        }
+        want.push("multi set s02/conf".into());
+        assert_eq!(events(&proxy), want, "{fault:?}");
+        assert_eq!(
+            report(&out),
+            [
+                applied_line("s00", ""),
+                format!("s01: applied in one transaction: 0 created, 0 updated, 13 deleted{note}\n"),
+                applied_line("s02", ""),
+                "Apply complete: 4 created, 14 updated, 17 deleted.\n".into()
+            ]
+            .concat(),
+            "{fault:?}"
+        );
+        assert_eq!(t.tree().keys().filter(|path| path.starts_with("/services/s01")).count(), 0, "{fault:?}");
+        t.run(&["plan", "--prune", "--detailed-exitcode"]).code(0);
+    }
+}
+
 // ZooKeeper down at the start, starting up, or lost for good mid-apply.
 
 #[test]
