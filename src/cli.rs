@@ -71,8 +71,10 @@ pub enum Command {
     /// `git restore`, or pin) that makes the repository agree, so that the next apply does not
     /// undo the rollback.
     Rollback(RollbackArgs),
-    /// Remove a service's apply lock left by a process that hangs (a crashed one's lock goes away
-    /// by itself when its ZooKeeper session expires)
+    /// Remove a service's apply lock whose holder hangs
+    ///
+    /// Only needed for a process that hangs: a crashed apply's lock goes away by itself when its
+    /// ZooKeeper session expires (10 s).
     Unlock(UnlockArgs),
     /// Write a config repository from the Jones trees in ZooKeeper, to adopt a running deployment
     Import(ImportArgs),
