@@ -185,8 +185,14 @@ pub(crate) async fn connect(options: &Options) -> anyhow::Result<Zk> {
     Ok(Zk::connect_with(&options.zk, options.connect_timeout, &options.connect).await?)
 }
 
+/// Who acts: `--actor` (or `$JONES_SYNC_ACTOR`, through clap), else the login name (`$USER`, then
+/// `$LOGNAME`, as git and ssh look it up), else `unknown`.
 pub(crate) fn actor(given: Option<String>) -> String {
-    given.or_else(|| std::env::var("USER").ok()).filter(|a| !a.is_empty()).unwrap_or_else(|| "unknown".into())
+    given
+        .into_iter()
+        .chain(["USER", "LOGNAME"].into_iter().filter_map(|name| std::env::var(name).ok()))
+        .find(|a| !a.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Writes to stdout; a closed pipe (`jones-sync plan | head`) ends quietly.
