@@ -3,6 +3,8 @@
 #
 #   scripts/zookeeper.sh start DIR   starts it with its data in DIR; prints the connect string
 #   scripts/zookeeper.sh stop DIR    stops it
+#
+# ZOOKEEPER_HEAP sets the server's Java heap (default 512m; the benchmark uses more).
 set -euo pipefail
 
 cmd=${1:?usage: zookeeper.sh start|stop DIR}
@@ -23,7 +25,7 @@ admin.enableServer=false
 4lw.commands.whitelist=ruok,srvr
 maxClientCnxns=0
 CFG
-  java -Xmx512m -cp /usr/share/java/zookeeper.jar org.apache.zookeeper.server.quorum.QuorumPeerMain \
+  java "-Xmx${ZOOKEEPER_HEAP:-512m}" -cp /usr/share/java/zookeeper.jar org.apache.zookeeper.server.quorum.QuorumPeerMain \
     "$dir/zoo.cfg" >"$dir/zookeeper.log" 2>&1 &
   echo $! >"$dir/zookeeper.pid"
   # Ready once `srvr` reports a mode (it serves sessions from then on).

@@ -1,0 +1,340 @@
+#!/usr/bin/env python3
+"""The benchmark behind scripts/bench.sh (which builds the binaries first): generates repositories
+of ~1,000, ~10,000 and ~50,000 znodes, starts a real ZooKeeper, and measures the median wall time
+and peak memory (max RSS) of each step, for jones-sync and, side by side in the same run, for the
+one-znode-per-round-trip baseline and ZooKeeper's own batched limit (examples/bench-zk.rs).
+
+Each measurement is one process (or two, for plan + apply), timed from spawn to exit; its peak
+memory is the kernel's max RSS, as GNU time reports it. The contestants run interleaved, run by run, so that a
+slow moment of the machine hits all of them alike.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+JONES = os.path.join(ROOT, "target/release/jones-sync")
+GEN = os.path.join(ROOT, "target/release/examples/gen-repo")
+BENCH = os.path.join(ROOT, "target/release/examples/bench-zk")
+TIME = "/usr/bin/time"  # GNU time, for the peak memory (scripts/bench.sh installs it)
+
+# Repository shape: 40 environments per service (83 znodes), 30 keys per environment on average,
+# 100 hosts per service. Sizes grow by adding services, as a real deployment does; each service's
+# transaction stays around 200 kB, well under the 1 MB request limit.
+ENVS, KEYS, HOSTS = 40, 30, 100
+SIZES = {1000: 12, 10000: 120, 50000: 600}  # ~znodes -> services
+
+
+def run(cmd, check=True, capture=False):
+    """Runs `cmd` (a list), returning its stdout when `capture`."""
+    result = subprocess.run(cmd, stdout=subprocess.PIPE if capture else subprocess.DEVNULL, text=True)
+    if check and result.returncode != 0:
+        sys.exit(f"bench: `{' '.join(cmd)}` failed with exit code {result.returncode}")
+    return result.stdout if capture else result.returncode
+
+
+def measure(cmd):
+    """Wall seconds, max RSS in bytes and CPU seconds of one process; its output is discarded.
+
+    The peak memory comes from GNU time, whose own small process forks the command: the kernel
+    counts a process's peak from the process it was forked from, so a measure taken from this
+    Python process would never read below Python's own size.
+    """
+    with tempfile.NamedTemporaryFile(mode="r") as rss:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [TIME, "-f", "%M %U %S", "-o", rss.name, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            sys.exit(f"bench: `{' '.join(cmd)}` failed with exit code {proc.returncode}:\n{proc.stderr.decode()}")
+        maxrss, user, system = rss.read().split()[-3:]
+        return wall, int(maxrss) * 1024, float(user) + float(system)
+
+
+def measure_all(cmds):
+    """Several processes one after the other (plan, then apply): summed time, largest memory,
+    and each process's own figures."""
+    results = [measure(cmd) for cmd in cmds]
+    return sum(r[0] for r in results), max(r[1] for r in results), sum(r[2] for r in results), results
+
+
+class Bench:
+    def __init__(self, args, work):
+        self.args = args
+        self.work = work
+        self.zk = None
+        self.results = []  # dicts: size, step, contestant, times, memories
+
+    def start_zookeeper(self):
+        zk_dir = os.path.join(self.work, "zookeeper")
+        # A 50,000-znode tree and the garbage of resetting it need more than the default heap.
+        env = dict(os.environ, ZOOKEEPER_HEAP="1g")
+        out = subprocess.run(
+            [os.path.join(ROOT, "scripts/zookeeper.sh"), "start", zk_dir], stdout=subprocess.PIPE, text=True, env=env
+        ).stdout
+        self.zk = out.strip()
+        print(f"ZooKeeper at {self.zk} (data in {zk_dir})", file=sys.stderr)
+
+    def stop_zookeeper(self):
+        run([os.path.join(ROOT, "scripts/zookeeper.sh"), "stop", os.path.join(self.work, "zookeeper")], check=False)
+
+    def record(self, size, step, contestant, samples):
+        times = [s[0] for s in samples]
+        memories = [s[1] for s in samples]
+        cpus = [s[2] for s in samples]
+        entry = dict(size=size, step=step, contestant=contestant, times=times, memories=memories, cpu=cpus)
+        self.results.append(entry)
+        print(
+            f"  {step:<22} {contestant:<16} median {statistics.median(times):7.3f} s  "
+            f"max RSS {max(memories) / 2**20:6.1f} MB  ({len(times)} runs)",
+            file=sys.stderr,
+        )
+
+    def repo(self, name, services, change):
+        path = os.path.join(self.work, name)
+        cmd = [GEN, "--out", path, "--services", str(services), "--envs", str(ENVS), "--keys", str(KEYS)]
+        cmd += ["--hosts", str(HOSTS), "--seed", "1"]
+        if change:
+            cmd += ["--change", str(change)]
+        print("  " + run(cmd, capture=True).strip(), file=sys.stderr)
+        # A real checkout: plan and apply read git's state as in CI.
+        git = ["git", "-C", path, "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+        run(git[:3] + ["init", "-q"])
+        run(git[:3] + ["add", "-A"])
+        run(git + ["commit", "-q", "-m", name])
+        return path
+
+    def bench_size(self, size, services, runs, baseline_runs):
+        print(f"\n~{size} znodes ({services} services)", file=sys.stderr)
+        repos = {"base": self.repo(f"repo-{size}", services, 0), "changed": self.repo(f"repo-{size}-changed", services, 1)}
+        dumps = {state: os.path.join(self.work, f"dump-{size}-{state}") for state in repos}
+        zk = f"{self.zk}/bench-{size}"
+        other = {"base": "changed", "changed": "base"}
+
+        def jones(repo, *args):
+            return [JONES, "--repo", repo, "--zk", zk, *args]
+
+        def bench(*args):
+            return [BENCH, args[0], "--zk", zk, *args[1:]]
+
+        def check_no_changes(state):
+            code = run(jones(repos[state], "plan", "--detailed-exitcode"), check=False)
+            if code != 0:
+                sys.exit(f"bench: `plan` of {repos[state]} does not say `No changes` after the step (exit {code})")
+
+        # Setup, which also warms ZooKeeper up: both states applied and dumped.
+        run(bench("reset"))
+        run(jones(repos["base"], "apply", "--yes"))
+        check_no_changes("base")
+        run(bench("dump", "--file", dumps["base"]))
+        counts = re.search(r"Plan: .*", run(jones(repos["changed"], "plan"), capture=True)).group(0)
+        print(f"  the 1% change: {counts}", file=sys.stderr)
+        run(jones(repos["changed"], "apply", "--yes"))
+        check_no_changes("changed")
+        run(bench("dump", "--file", dumps["changed"]))
+        run(jones(repos["base"], "apply", "--yes"))
+
+        samples = [measure([JONES, "--repo", repos["base"], "validate"]) for _ in range(runs)]
+        self.record(size, "validate", "jones-sync", samples)
+
+        # Contestants run interleaved; the first run of each is checked (plan says `No changes`).
+        def contest(step, contestants, parts=()):
+            """Runs each contestant `runs` times, interleaved. With `parts`, a sample of several
+            processes is also recorded process by process, as `step: part`."""
+            samples = {name: [] for name in contestants}
+            for i in range(runs):
+                for name, (prepare, command, check) in contestants.items():
+                    if name == "one-at-a-time" and i >= baseline_runs:
+                        continue
+                    prepare()
+                    samples[name].append(command())
+                    if i == 0 and check:
+                        check()
+            for name, values in samples.items():
+                self.record(size, step, name, [v[:3] for v in values])
+                for k, part in enumerate(parts):
+                    if all(len(v) == 4 for v in values):
+                        self.record(size, f"{step}: {part}", name, [v[3][k] for v in values])
+
+        def reset():
+            run(bench("reset"))
+
+        contest(
+            "first apply",
+            {
+                "jones-sync": (reset, lambda: measure(jones(repos["base"], "apply", "--yes")), lambda: check_no_changes("base")),
+                "one-at-a-time": (reset, lambda: measure(bench("apply", "--repo", repos["base"])), lambda: check_no_changes("base")),
+                "batched limit": (reset, lambda: measure(bench("write", "--file", dumps["base"])), lambda: check_no_changes("base")),
+            },
+        )
+
+        contest(
+            "no-op plan",
+            {
+                "jones-sync": (lambda: None, lambda: measure(jones(repos["base"], "plan")), None),
+                "one-at-a-time": (lambda: None, lambda: measure(bench("plan", "--repo", repos["base"])), None),
+                "batched limit": (lambda: None, lambda: measure(bench("read", "--file", dumps["base"])), None),
+            },
+        )
+
+        # Each run changes 1% of the environments: from the state ZooKeeper is in to the other one
+        # (the change, or its reverse, which touches the same nodes), so no run needs a reset.
+        state = ["base"]
+
+        def flip(command):
+            def step():
+                target = other[state[0]]
+                result = command(target)
+                state[0] = target
+                return result
+
+            return step
+
+        def check_state():
+            check_no_changes(state[0])
+
+        contest(
+            "1% change plan+apply",
+            {
+                "jones-sync": (
+                    lambda: None,
+                    flip(lambda t: measure_all([jones(repos[t], "plan"), jones(repos[t], "apply", "--yes")])),
+                    check_state,
+                ),
+                "one-at-a-time": (
+                    lambda: None,
+                    flip(lambda t: measure_all([bench("plan", "--repo", repos[t]), bench("apply", "--repo", repos[t])])),
+                    check_state,
+                ),
+                "batched limit": (lambda: None, flip(lambda t: measure(bench("change", "--file", dumps[t]))), check_state),
+            },
+            parts=("plan", "apply"),
+        )
+
+        # jones-sync's ZooKeeper layer alone, side by side with the limit.
+        contest(
+            "live read only",
+            {
+                "jones-sync": (lambda: None, lambda: measure(bench("jones-read", "--file", dumps[state[0]])), None),
+                "batched limit": (lambda: None, lambda: measure(bench("read", "--file", dumps[state[0]])), None),
+            },
+        )
+        contest(
+            "live write only",
+            {
+                "jones-sync": (reset, lambda: measure(bench("jones-write", "--file", dumps["base"])), None),
+                "batched limit": (reset, lambda: measure(bench("write", "--file", dumps["base"])), None),
+            },
+        )
+        reset()  # frees the server's memory for the next size
+
+    def table(self):
+        def get(size, step, contestant):
+            for r in self.results:
+                if (r["size"], r["step"], r["contestant"]) == (size, step, contestant):
+                    return r
+            return None
+
+        lines = [
+            "| znodes | step | jones-sync | CPU | peak memory | one znode per round trip | speed-up | batched limit"
+            " | × limit |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        steps = [
+            "validate",
+            "no-op plan",
+            "first apply",
+            "1% change plan+apply",
+            "1% change plan+apply: plan",
+            "1% change plan+apply: apply",
+            "live read only",
+            "live write only",
+        ]
+        for size in sorted({r["size"] for r in self.results}):
+            for step in steps:
+                mine = get(size, step, "jones-sync")
+                if not mine:
+                    continue
+                t = statistics.median(mine["times"])
+                label = step.replace("1% change plan+apply: ", "1% change: ") + (" alone" if ": " in step else "")
+                cpu = statistics.median(mine["cpu"])
+                row = [f"{size:,}", label, f"{t:.3f} s", f"{cpu:.2f} s", f"{max(mine['memories']) / 2**20:.0f} MB"]
+                base = get(size, step, "one-at-a-time")
+                if base:
+                    b = statistics.median(base["times"])
+                    row += [f"{b:.2f} s", f"{b / t:.1f}×"]
+                else:
+                    row += ["", ""]
+                limit = get(size, step, "batched limit")
+                if limit:
+                    lim = statistics.median(limit["times"])
+                    row += [f"{lim:.3f} s", f"{t / lim:.2f}"]
+                else:
+                    row += ["", ""]
+                lines.append("| " + " | ".join(row) + " |")
+        return "\n".join(lines)
+
+
+# The baseline takes seconds per step from 10,000 znodes on, and half a minute at 50,000: it runs
+# fewer times there, and the largest size fewer times in all, to keep a full run within minutes.
+def size_runs(size, runs):
+    return min(runs, 3) if size >= 50000 else runs
+
+
+def baseline_runs(size, runs):
+    return 1 if size >= 50000 else min(runs, 3) if size >= 10000 else runs
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="~1,000 and ~10,000 znodes, 3 runs (about a minute)")
+    parser.add_argument("--runs", type=int, help="runs per measurement (default 5, 3 with --quick)")
+    parser.add_argument("--sizes", help="comma-separated subset of 1000,10000,50000")
+    parser.add_argument("--json", help="also write every sample to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (repositories, dumps)")
+    args = parser.parse_args()
+    runs = args.runs or (3 if args.quick else 5)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([1000, 10000] if args.quick else list(SIZES))
+    for size in sizes:
+        if size not in SIZES:
+            sys.exit(f"bench: unknown size {size}: choose from {', '.join(map(str, SIZES))}")
+
+    work = tempfile.mkdtemp(prefix="jones-sync-bench.")
+    bench = Bench(args, work)
+    started = time.perf_counter()
+    load_start = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    try:
+        bench.start_zookeeper()
+        for size in sizes:
+            bench.bench_size(size, SIZES[size], size_runs(size, runs), baseline_runs(size, runs))
+    finally:
+        bench.stop_zookeeper()
+        if args.keep:
+            print(f"work directory kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(bench.results, f, indent=1)
+    load_end = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    counts = "; ".join(
+        f"{size:,}: {size_runs(size, runs)} runs ({baseline_runs(size, runs)} one at a time)" for size in sizes
+    )
+    print(
+        f"\n{os.cpu_count()} CPUs, load average {load_start} at the start and {load_end} at the end, "
+        f"{time.perf_counter() - started:.0f} s in all. Medians of {counts}:\n"
+    )
+    print(bench.table())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The benchmark: builds jones-sync and the benchmark's helpers in release mode, then runs
+# scripts/bench.py, which starts a throwaway ZooKeeper and prints a Markdown table of median wall
+# times and peak memory at ~1,000, ~10,000 and ~50,000 znodes, side by side with a
+# one-znode-per-round-trip baseline and ZooKeeper's own batched limit.
+#
+#   scripts/bench.sh            the full run (a few minutes on 2 cores)
+#   scripts/bench.sh --quick    ~1,000 and ~10,000 znodes, 3 runs (about a minute)
+#   scripts/bench.sh --help     every option (--runs, --sizes, --json FILE, --keep)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-zookeeper.sh
+if [ ! -x /usr/bin/time ]; then
+  # GNU time reports each process's peak memory (Debian package `time`).
+  sudo=""
+  [ "$(id -u)" != 0 ] && sudo="sudo"
+  $sudo apt-get install -y -qq time >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq time >/dev/null; }
+fi
+cargo build --quiet --release --locked --bin jones-sync --example gen-repo --example bench-zk
+exec python3 scripts/bench.py "$@"
