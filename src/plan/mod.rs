@@ -32,7 +32,7 @@ pub use integrity::Finding;
 use crate::acl::AclEntry;
 use crate::live::{LiveNode, LiveService, Snapshot};
 use crate::model::paths;
-use crate::view::{DesiredService, NodeKind};
+use crate::view::{DesiredNode, DesiredService, NodeKind};
 
 /// The whole plan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -311,7 +311,7 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
                 action: Action::Create { after: node.bytes.clone() },
                 drift: false,
             }),
-            Some(live_node) if node.kind != NodeKind::Service && !same_content(node.kind, live_node, &node.value) => {
+            Some(live_node) if node.kind != NodeKind::Service && !same_content(node.kind, live_node, node) => {
                 changes.push(Change {
                     path: path.clone(),
                     kind: node.kind,
@@ -360,7 +360,14 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
         managed,
         last_apply_zxid,
         blast_radius: blast::blast_radius(desired, live, &changes),
-        view_integrity: integrity::check(name, live),
+        // When no conf or view changes, the live confs and views are the desired ones, so the live
+        // views are the materialization of the live confs: nothing to find, and no need to parse
+        // every live node to find it.
+        view_integrity: if changes.iter().any(|c| matches!(c.kind, NodeKind::Conf | NodeKind::View)) {
+            integrity::check(name, live)
+        } else {
+            Vec::new()
+        },
         not_atomic: None,
         mass_delete: guard::assess(name, managed, false, live, &changes),
         prune: false,
@@ -414,11 +421,16 @@ pub(crate) fn is_within(path: &str, prefix: &str) -> bool {
 /// Whether the live node already holds `desired`, comparing parsed JSON, not bytes. A nodemap
 /// compares by its associations in either format (JSON or legacy lines; empty means none), so
 /// neither a Jones web UI edit in JSON nor `nodemap_format` alone makes a change (JONES.md).
-fn same_content(kind: NodeKind, live: &LiveNode, desired: &Value) -> bool {
-    if kind == NodeKind::Nodemap {
-        return crate::nodemap::parse(&live.data).is_ok_and(|parsed| desired.as_object() == Some(&parsed.map));
+fn same_content(kind: NodeKind, live: &LiveNode, desired: &DesiredNode) -> bool {
+    // Fast path: what jones-sync wrote is byte for byte what it would write again (its JSON is
+    // canonical, and parses back to the same value), so only nodes written by others are parsed.
+    if live.data == desired.bytes {
+        return true;
     }
-    live.json().as_ref() == Some(desired)
+    if kind == NodeKind::Nodemap {
+        return crate::nodemap::parse(&live.data).is_ok_and(|parsed| desired.value.as_object() == Some(&parsed.map));
+    }
+    live.json().as_ref() == Some(&desired.value)
 }
 
 #[cfg(test)]
