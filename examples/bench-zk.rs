@@ -344,8 +344,7 @@ async fn jones_write(zk: Zk, dump: &Dump) -> anyhow::Result<()> {
             } else {
                 NodeKind::View
             };
-            let value = if kind == NodeKind::Service { serde_json::Value::Null } else { serde_json::from_slice(data)? };
-            nodes.insert(path.clone(), DesiredNode { kind, value, bytes: data.clone() });
+            nodes.insert(path.clone(), DesiredNode { kind, bytes: data.clone() });
         }
         desired.push(DesiredService { name: name.clone(), nodes, hosts: BTreeMap::new(), acl: None });
     }

@@ -49,19 +49,33 @@ impl NodeKind {
     }
 }
 
-/// One desired node: its JSON value and the canonical (sorted keys, compact) bytes to write.
+/// One desired node: the bytes to write, canonical JSON (sorted keys, compact; a nodemap in the
+/// legacy format is its text).
+///
+/// Only the bytes are kept: a parsed value takes several times their size, and a large repository
+/// has tens of thousands of nodes. [`DesiredNode::value`] parses them when a value is needed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredNode {
     pub kind: NodeKind,
-    pub value: Value,
     pub bytes: Vec<u8>,
 }
 
 impl DesiredNode {
-    fn json(kind: NodeKind, value: Value) -> Self {
+    fn json(kind: NodeKind, value: &Value) -> Self {
         // serde_json's map is a BTreeMap (no `preserve_order`), so keys are written sorted.
-        let bytes = serde_json::to_vec(&value).expect("JSON values always serialize");
-        DesiredNode { kind, value, bytes }
+        let bytes = serde_json::to_vec(value).expect("JSON values always serialize");
+        DesiredNode { kind, bytes }
+    }
+
+    /// The node's JSON value: a nodemap's associations as an object in either format, `null` for
+    /// the service node (which holds no data).
+    pub fn value(&self) -> Value {
+        match self.kind {
+            NodeKind::Nodemap => {
+                crate::nodemap::parse(&self.bytes).map_or(Value::Null, |parsed| Value::Object(parsed.map))
+            }
+            _ => serde_json::from_slice(&self.bytes).unwrap_or(Value::Null),
+        }
     }
 }
 
@@ -93,19 +107,19 @@ pub fn views(service: &Service) -> BTreeMap<EnvPath, Map<String, Value>> {
 pub fn desired(service: &Service) -> DesiredService {
     let svc = service.name.as_str();
     let mut nodes = BTreeMap::new();
-    nodes.insert(paths::service(svc), DesiredNode { kind: NodeKind::Service, value: Value::Null, bytes: Vec::new() });
+    nodes.insert(paths::service(svc), DesiredNode { kind: NodeKind::Service, bytes: Vec::new() });
     let mut nodemap = Map::new();
     let mut hosts = BTreeMap::new();
     for (path, view) in views(service) {
         let env = &service.envs[&path];
-        nodes.insert(paths::conf(svc, &path), DesiredNode::json(NodeKind::Conf, Value::Object(env.values.clone())));
-        nodes.insert(paths::view(svc, &path), DesiredNode::json(NodeKind::View, Value::Object(view)));
+        nodes.insert(paths::conf(svc, &path), DesiredNode::json(NodeKind::Conf, &Value::Object(env.values.clone())));
+        nodes.insert(paths::view(svc, &path), DesiredNode::json(NodeKind::View, &Value::Object(view)));
         for host in &env.hosts {
             nodemap.insert(host.clone(), Value::String(paths::view(svc, &path)));
             hosts.insert(host.clone(), path.clone());
         }
     }
-    nodes.insert(paths::nodemaps(svc), DesiredNode::json(NodeKind::Nodemap, Value::Object(nodemap)));
+    nodes.insert(paths::nodemaps(svc), DesiredNode::json(NodeKind::Nodemap, &Value::Object(nodemap)));
     DesiredService { name: svc.to_string(), nodes, hosts, acl: None }
 }
 
@@ -154,8 +168,8 @@ fn legacy_nodemap(service: &Service, desired: &mut DesiredService) -> Vec<Proble
         }
     }
     let node = desired.nodes.get_mut(&paths::nodemaps(&service.name)).expect("every service has a nodemap");
-    if let Value::Object(map) = &node.value {
-        node.bytes = crate::nodemap::render(map, crate::nodemap::Format::Legacy);
+    if let Value::Object(map) = node.value() {
+        node.bytes = crate::nodemap::render(&map, crate::nodemap::Format::Legacy);
     }
     problems
 }
@@ -256,6 +270,13 @@ mod tests {
             String::from_utf8(desired[0].nodes["/services/test/nodemaps"].bytes.clone()).unwrap(),
             "c1 -> /services/test/views/b\nweb1 -> /services/test/views/a\nweb2 -> /services/test/views/a"
         );
+        // The value is the associations, whichever format the bytes are in.
+        assert_eq!(
+            desired[0].nodes["/services/test/nodemaps"].value(),
+            json!({"c1": "/services/test/views/b", "web1": "/services/test/views/a", "web2": "/services/test/views/a"})
+        );
+        assert_eq!(desired[0].nodes["/services/test/conf"].value(), json!({}));
+        assert_eq!(desired[0].nodes["/services/test"].value(), Value::Null);
         let svc = service(&[("", json!({}), &[]), ("a", json!({}), &["odd -> host"])]);
         repo.services.insert("test".into(), svc);
         let problems: Vec<String> = desired_state(&repo).unwrap_err().iter().map(ToString::to_string).collect();

@@ -104,7 +104,7 @@ pub(super) fn blast_radius(desired: &DesiredService, live: &LiveService, changes
     let svc = desired.name.as_str();
     let root_conf = paths::conf(svc, &EnvPath::root());
     let before = live_associations(live, svc);
-    let after = strings(desired.nodes.get(&paths::nodemaps(svc)).map(|n| &n.value));
+    let after = strings(desired.nodes.get(&paths::nodemaps(svc)).map(|n| n.value()).as_ref());
 
     // Hosts that read the same view before and after, by view.
     let mut staying: BTreeMap<&str, Vec<String>> = BTreeMap::new();

@@ -311,8 +311,8 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
                 action: Action::Create { after: node.bytes.clone() },
                 drift: false,
             }),
-            Some(live_node) if node.kind != NodeKind::Service && !same_content(node.kind, live_node, node) => {
-                changes.push(Change {
+            Some(live_node) if node.kind != NodeKind::Service && !same_content(node.kind, live_node, node) => changes
+                .push(Change {
                     path: path.clone(),
                     kind: node.kind,
                     action: Action::Update {
@@ -321,8 +321,7 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
                         version: live_node.version,
                     },
                     drift: drifted(live_node),
-                })
-            }
+                }),
             Some(_) => {}
         }
     }
@@ -402,7 +401,7 @@ fn guards(desired: &DesiredService, live: &LiveService, changes: &[Change]) -> V
     if !changes.iter().any(|c| c.path == nodemap) {
         return Vec::new();
     }
-    let Some(Value::Object(map)) = desired.nodes.get(&nodemap).map(|n| &n.value) else { return Vec::new() };
+    let Some(Value::Object(map)) = desired.nodes.get(&nodemap).map(DesiredNode::value) else { return Vec::new() };
     let mut views: Vec<&str> = map.values().filter_map(Value::as_str).collect();
     views.sort_unstable();
     views.dedup();
@@ -428,9 +427,9 @@ fn same_content(kind: NodeKind, live: &LiveNode, desired: &DesiredNode) -> bool 
         return true;
     }
     if kind == NodeKind::Nodemap {
-        return crate::nodemap::parse(&live.data).is_ok_and(|parsed| desired.value.as_object() == Some(&parsed.map));
+        return crate::nodemap::parse(&live.data).is_ok_and(|parsed| desired.value().as_object() == Some(&parsed.map));
     }
-    live.json().as_ref() == Some(&desired.value)
+    live.json() == Some(desired.value())
 }
 
 #[cfg(test)]
