@@ -103,6 +103,43 @@ pub fn views(service: &Service) -> BTreeMap<EnvPath, Map<String, Value>> {
     views
 }
 
+/// An environment's own values as canonical JSON (its conf), with where each `"key":value` entry
+/// lies in it: views are made of these entries, copied rather than serialized again.
+fn conf_with_entries(values: &Map<String, Value>) -> (Vec<u8>, Vec<(&str, std::ops::Range<usize>)>) {
+    // The bytes serde_json writes for the map: `{`, the entries sorted by key joined by `,`, `}`.
+    let mut out = vec![b'{'];
+    let mut entries = Vec::with_capacity(values.len());
+    for (i, (key, value)) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let start = out.len();
+        serde_json::to_writer(&mut out, key).expect("JSON values always serialize");
+        out.push(b':');
+        serde_json::to_writer(&mut out, value).expect("JSON values always serialize");
+        entries.push((key.as_str(), start..out.len()));
+    }
+    out.push(b'}');
+    out.shrink_to_fit();
+    (out, entries)
+}
+
+/// The canonical bytes of the object made of `entries` (`"key":value` texts, sorted by key), with
+/// no spare capacity.
+fn object<'a>(entries: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
+    let len = entries.clone().map(|entry| entry.len() + 1).sum::<usize>() + 1;
+    let mut out = Vec::with_capacity(len.max(2));
+    out.push(b'{');
+    for (i, entry) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(entry);
+    }
+    out.push(b'}');
+    out
+}
+
 /// The desired tree of `service`.
 pub fn desired(service: &Service) -> DesiredService {
     let svc = service.name.as_str();
@@ -110,14 +147,29 @@ pub fn desired(service: &Service) -> DesiredService {
     nodes.insert(paths::service(svc), DesiredNode { kind: NodeKind::Service, bytes: Vec::new() });
     let mut nodemap = Map::new();
     let mut hosts = BTreeMap::new();
-    for (path, view) in views(service) {
-        let env = &service.envs[&path];
-        nodes.insert(paths::conf(svc, &path), DesiredNode::json(NodeKind::Conf, &Value::Object(env.values.clone())));
-        nodes.insert(paths::view(svc, &path), DesiredNode::json(NodeKind::View, &Value::Object(view)));
+    // Each environment's own values are written once, as its conf. Its view is made of the
+    // `"key":value` entries of the root's conf and of every ancestor's down to its own, the deepest
+    // winning for each key (the algorithm of [`views`]): copied, not serialized again.
+    let confs: Vec<_> = service.envs.values().map(|env| conf_with_entries(&env.values)).collect();
+    // Views by environment path; parents come first (the model's order), so each finds its parent's.
+    let mut views: BTreeMap<&[String], BTreeMap<&str, &[u8]>> = BTreeMap::new();
+    for ((path, env), (conf, entries)) in service.envs.iter().zip(&confs) {
+        let parent = path.0.split_last().map(|(_, parent)| parent);
+        let mut view = parent.and_then(|parent| views.get(parent).cloned()).unwrap_or_default();
+        for (key, range) in entries {
+            view.insert(key, &conf[range.clone()]);
+        }
+        let bytes = object(view.values().copied());
+        nodes.insert(paths::view(svc, path), DesiredNode { kind: NodeKind::View, bytes });
+        views.insert(&path.0, view);
         for host in &env.hosts {
-            nodemap.insert(host.clone(), Value::String(paths::view(svc, &path)));
+            nodemap.insert(host.clone(), Value::String(paths::view(svc, path)));
             hosts.insert(host.clone(), path.clone());
         }
+    }
+    drop(views);
+    for (path, (conf, _)) in service.envs.keys().zip(confs) {
+        nodes.insert(paths::conf(svc, path), DesiredNode { kind: NodeKind::Conf, bytes: conf });
     }
     nodes.insert(paths::nodemaps(svc), DesiredNode::json(NodeKind::Nodemap, &Value::Object(nodemap)));
     DesiredService { name: svc.to_string(), nodes, hosts, acl: None }
@@ -286,6 +338,27 @@ mod tests {
                 "services/test/a/hosts.toml: host `odd -> host` contains a line break or ` -> `, which the legacy nodemap format cannot hold ([sync] nodemap_format = \"legacy\")"
             ]
         );
+    }
+
+    #[test]
+    fn views_are_what_serde_json_writes_for_the_merged_values() {
+        let root = json!({"a\"quote": "x\n\u{1}é", "b": [1, {"z": null, "y": 2.5}], "c": {}, "n": -7});
+        let svc = service(&[
+            ("", root, &[]),
+            ("p", json!({"b": "over", "d": true}), &[]),
+            ("p/q", json!({}), &[]),
+            ("p/q/r", json!({"a\"quote": {"deep": [true]}}), &[]),
+            ("s", json!({}), &[]),
+        ]);
+        let desired = desired(&svc);
+        for (path, view) in views(&svc) {
+            let bytes = &desired.nodes[&paths::view("test", &path)].bytes;
+            assert_eq!(String::from_utf8_lossy(bytes), serde_json::to_string(&view).unwrap(), "view of {path}");
+            let conf = &desired.nodes[&paths::conf("test", &path)].bytes;
+            assert_eq!(*conf, serde_json::to_vec(&svc.envs[&path].values).unwrap(), "conf of {path}");
+        }
+        assert_eq!(node(&desired, "/services/test/views/p/q/r")["b"], json!("over"));
+        assert_eq!(desired.nodes["/services/test/conf/s"].bytes, b"{}");
     }
 
     #[test]
