@@ -57,12 +57,27 @@ pub fn load(dir: &Path, rev: Option<&str>) -> Result<Result<Loaded, Vec<Problem>
             (entries, problems, Origin { commit: Some(commit), dirty: false, pin: None })
         }
         None => {
-            let (entries, problems) = crate::repo::source::read_dir(dir)?;
-            let origin = match &git {
-                Some(git) => Origin { commit: git.head()?, dirty: git.dirty()?, pin: None },
-                None => Origin::default(),
-            };
-            (entries, problems, origin)
+            // Git's status scan of a large work tree takes about as long as reading the tree: the
+            // two run at once, and the work tree's origin gets `dirty` when both are done.
+            return std::thread::scope(|scope| {
+                let dirty = git.as_ref().map(|_| scope.spawn(|| Git::open(dir)?.map_or(Ok(false), |git| git.dirty())));
+                let (entries, mut problems) = crate::repo::source::read_dir(dir)?;
+                let origin = match &git {
+                    Some(git) => Origin { commit: git.head()?, dirty: false, pin: None },
+                    None => Origin::default(),
+                };
+                let overrides = pins(dir, git.as_ref(), &entries, &mut problems)?;
+                let mut loaded = finish(entries, problems, &origin, overrides);
+                let dirty = match dirty {
+                    Some(scan) => scan.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+                    None => false,
+                };
+                if let Ok(loaded) = &mut loaded {
+                    // Pinned services come from their pin's commit, never dirty; the rest from the work tree.
+                    loaded.origins.values_mut().filter(|o| o.pin.is_none()).for_each(|o| o.dirty = dirty);
+                }
+                Ok(loaded)
+            });
         }
     };
     let mut problems = problems;
