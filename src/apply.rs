@@ -121,6 +121,12 @@ pub fn transactions(service: &ServicePlan, create_root: bool, keep: usize, limit
 
 /// Why `service` cannot be applied atomically, when it cannot: its size against the limit.
 pub fn split_reason(service: &ServicePlan, create_root: bool, keep: usize, limit: usize) -> Option<String> {
+    // Most services are far below the limit: building their transactions (with the audit entry's
+    // digest of every change) just to count them would take a tenth of a large first apply.
+    let room = if service.prune { limit.saturating_sub(crate::plan::prune::LOCK_ROOM) } else { limit };
+    if size_bound(service, create_root) <= room {
+        return None;
+    }
     let transactions = transactions(service, create_root, keep, limit);
     if transactions.len() <= 1 {
         return None;
@@ -133,6 +139,22 @@ pub fn split_reason(service: &ServicePlan, create_root: bool, keep: usize, limit
         service.name,
         transactions.len()
     ))
+}
+
+/// More than the encoded size of every operation of `service`'s transactions ([`transactions`]):
+/// each change's, the guards', `/services`'s, the record stamped (twice: its node and its audit
+/// entry, with the entry's counts and digest) and the pruning of every older audit entry.
+fn size_bound(service: &ServicePlan, create_root: bool) -> usize {
+    // An operation's overhead in [`Op::encoded_len`] is at most 80 bytes besides path and data.
+    const OP: usize = 128;
+    let data = |change: &crate::plan::Change| change.action.data().1.map_or(0, <[u8]>::len);
+    let changes: usize = service.changes.iter().map(|c| OP + c.path.len() + data(c)).sum();
+    let record = service.changes.iter().filter(|c| c.kind == NodeKind::Record).map(data).sum::<usize>();
+    let guards: usize = service.guards.iter().map(|(path, _)| OP + path.len()).sum();
+    let log = service.log.iter().map(|name| OP + paths::record(&service.name).len() + name.len()).sum::<usize>();
+    // The entry: the record (its `applied_at` restamped, same length), its counts and digest.
+    let entry = OP + paths::log_prefix(&service.name).len() + record + 1024;
+    changes + record + guards + log + entry + if create_root { OP + paths::SERVICES.len() } else { 0 }
 }
 
 /// Notes on every service of `plan` that will not be applied atomically, why (the plan says so
@@ -555,6 +577,25 @@ mod tests {
         let transactions = transactions(&plan.services[0], false, 10, 1_000_000);
         assert_eq!(transactions.len(), 1);
         assert!(split_reason(&plan.services[0], false, 10, 1_000_000).is_none());
+    }
+
+    #[test]
+    fn the_size_bound_is_above_every_transaction_made() {
+        let before = service(&[("", &[]), ("a", &["h"]), ("a/x", &[]), ("c", &[])], 400);
+        let after = service(&[("", &[]), ("b", &["h"]), ("b/y", &[]), ("c", &[])], 401);
+        let mut live = applied(&before);
+        live.services.get_mut("s").unwrap().log = (0..30).map(|i| format!("log-{i:010}")).collect();
+        for (desired, live) in [(&after, &live), (&after, &Snapshot::default()), (&before, &live)] {
+            let plan = crate::plan::diff(std::slice::from_ref(desired), live, &json!({"sha": "f00", "actor": "me"}));
+            for create_root in [false, true] {
+                let size: usize = transactions(&plan.services[0], create_root, 10, 1_000_000)
+                    .iter()
+                    .flatten()
+                    .map(Op::encoded_len)
+                    .sum();
+                assert!(size_bound(&plan.services[0], create_root) >= size, "{size}");
+            }
+        }
     }
 
     #[test]
