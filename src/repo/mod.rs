@@ -20,6 +20,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::{Problem, Problems};
 use crate::model::{EnvPath, Environment, Repo, Service};
+use crate::repo::settings::Settings;
 
 pub const SERVICES_DIR: &str = "services";
 pub const CONFIG_FILE: &str = "config.toml";
@@ -47,7 +48,21 @@ pub fn wants_content(path: &str) -> bool {
 
 /// Turns a source's entries (and the problems it found while listing them) into a repository,
 /// or every problem found.
-pub fn load(mut entries: Vec<Entry>, mut problems: Problems) -> Result<Repo, Vec<Problem>> {
+pub fn load(entries: Vec<Entry>, problems: Problems) -> Result<Repo, Vec<Problem>> {
+    let (settings, services) = load_each(entries, problems, |_, service| service)?;
+    Ok(Repo { settings, services: services.into_iter().map(|service| (service.name.clone(), service)).collect() })
+}
+
+/// [`load`], handing each service to `finish` as soon as it is complete, in name order, rather
+/// than keeping the whole model: parsed values take several times the memory of what is made of
+/// them, so a caller that only needs, say, the desired trees never holds a large repository's
+/// model whole. Returns the settings and what `finish` made of each service, or every problem
+/// found (`finish` may have run for some services by then).
+pub fn load_each<T>(
+    mut entries: Vec<Entry>,
+    mut problems: Problems,
+    mut finish: impl FnMut(&Settings, Service) -> T,
+) -> Result<(Settings, Vec<T>), Vec<Problem>> {
     // Sorted paths put every directory before its contents.
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     let mut repo = Repo::default();
@@ -56,47 +71,48 @@ pub fn load(mut entries: Vec<Entry>, mut problems: Problems) -> Result<Repo, Vec
     // Files are parsed after all directories are known, so that every environment exists first.
     let mut files = Vec::new();
 
-    for entry in entries {
-        let parts: Vec<&str> = entry.path.split('/').collect();
-        match (parts.as_slice(), &entry.kind) {
-            ([settings::FILE], EntryKind::File(content)) => settings_text = Some(content.clone().unwrap_or_default()),
+    for Entry { path, kind } in entries {
+        let parts: Vec<&str> = path.split('/').collect();
+        // By value: file contents move on rather than being copied.
+        match (parts.as_slice(), kind) {
+            ([settings::FILE], EntryKind::File(content)) => settings_text = Some(content.unwrap_or_default()),
             ([SERVICES_DIR], EntryKind::Dir) => has_services_dir = true,
             ([SERVICES_DIR], EntryKind::File(_)) => {
-                problems.push(Problem::new(&entry.path, "`services` must be a directory"))
+                problems.push(Problem::new(&path, "`services` must be a directory"))
             }
             ([SERVICES_DIR, name], EntryKind::Dir) => {
                 if let Some(why) = names::zk_name_problem(name) {
-                    problems.push(Problem::new(&entry.path, format!("invalid service name: {why}")));
+                    problems.push(Problem::new(&path, format!("invalid service name: {why}")));
                     continue;
                 }
-                let root = Environment { dir: entry.path.clone(), ..Environment::default() };
+                let root = Environment { dir: path.clone(), ..Environment::default() };
                 let envs = BTreeMap::from([(EnvPath::root(), root)]);
                 repo.services.insert(name.to_string(), Service { name: name.to_string(), envs });
             }
             ([SERVICES_DIR, name], EntryKind::File(_)) if !name.ends_with(".md") => {
                 problems.push(Problem::new(
-                    &entry.path,
+                    &path,
                     "unexpected file: `services/` holds one directory per service (`services/<service>/config.toml`)",
                 ));
             }
             ([SERVICES_DIR, svc, env @ ..], EntryKind::Dir) => {
                 let Some(service) = repo.services.get_mut(*svc) else { continue };
-                let path = EnvPath(env.iter().map(|s| s.to_string()).collect());
+                let env_path = EnvPath(env.iter().map(|s| s.to_string()).collect());
                 // A parent that was rejected leaves its children out too (their problem is the parent's).
-                if !path.parent().is_some_and(|parent| service.envs.contains_key(&parent)) {
+                if !env_path.parent().is_some_and(|parent| service.envs.contains_key(&parent)) {
                     continue;
                 }
                 if let Some(why) = env.last().and_then(|name| names::zk_name_problem(name)) {
-                    problems.push(Problem::new(&entry.path, format!("invalid environment name: {why}")));
+                    problems.push(Problem::new(&path, format!("invalid environment name: {why}")));
                     continue;
                 }
-                service.envs.insert(path, Environment { dir: entry.path.clone(), ..Environment::default() });
+                service.envs.insert(env_path, Environment { dir: path.clone(), ..Environment::default() });
             }
             ([SERVICES_DIR, _svc, .., file], EntryKind::File(content)) => {
                 if *file == CONFIG_FILE || *file == HOSTS_FILE {
-                    files.push((entry.path.clone(), content.clone().unwrap_or_default()));
+                    files.push((path.clone(), content.unwrap_or_default()));
                 } else if !file.ends_with(".md") {
-                    problems.push(Problem::new(&entry.path, unknown_file_message(file)));
+                    problems.push(Problem::new(&path, unknown_file_message(file)));
                 }
             }
             _ => {} // anything else at the repository root is not ours
@@ -118,18 +134,36 @@ pub fn load(mut entries: Vec<Entry>, mut problems: Problems) -> Result<Repo, Vec
         }
     }
 
+    // Each service's files, in path order (the first association of a host is the one in the file
+    // that sorts first).
     files.sort();
-    // (service, host) -> the hosts.toml that associates it first.
-    let mut associated: BTreeMap<(String, String), String> = BTreeMap::new();
-    for (path, bytes) in &files {
+    let mut files_of: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+    for (path, bytes) in files {
+        let svc = path.split('/').nth(1).expect("files are inside a service").to_string();
+        files_of.entry(svc).or_default().push((path, bytes));
+    }
+    let mut finished = Vec::new();
+    while let Some((name, mut service)) = repo.services.pop_first() {
+        load_files(&mut service, files_of.remove(&name).unwrap_or_default(), &mut problems);
+        finished.push(finish(&repo.settings, service));
+    }
+
+    if problems.is_empty() { Ok((repo.settings, finished)) } else { Err(problems.into_sorted()) }
+}
+
+/// Reads a service's `config.toml` and `hosts.toml` files (paths sorted) into its environments.
+fn load_files(service: &mut Service, files: Vec<(String, Vec<u8>)>, problems: &mut Problems) {
+    // host -> the hosts.toml that associates it first.
+    let mut associated: BTreeMap<String, String> = BTreeMap::new();
+    for (path, bytes) in files {
+        // Borrowed for the checks below; the file's content is freed at the end of its turn.
+        let (path, bytes) = (&path, bytes.as_slice());
         let (dir, file) = path.rsplit_once('/').expect("file paths have a directory");
-        let mut parts = dir.split('/').skip(1);
-        let svc = parts.next().expect("files are inside a service");
-        let env = EnvPath(parts.map(String::from).collect());
-        let Some(environment) = repo.services.get_mut(svc).and_then(|s| s.envs.get_mut(&env)) else {
+        let env = EnvPath(dir.split('/').skip(2).map(String::from).collect());
+        let Some(environment) = service.envs.get_mut(&env) else {
             continue; // inside a rejected directory, already reported
         };
-        let Some(text) = utf8(path, bytes, &mut problems) else { continue };
+        let Some(text) = utf8(path, bytes, problems) else { continue };
         if file == CONFIG_FILE {
             match toml_json::parse(path, text) {
                 Ok(document) => environment.values = document.table,
@@ -141,8 +175,8 @@ pub fn load(mut entries: Vec<Entry>, mut problems: Problems) -> Result<Repo, Vec
                 "`hosts.toml` is not allowed in a service's root environment: hosts without an association read the root already",
             ));
         } else {
-            for (host, offset) in parse_hosts(path, text, &mut problems) {
-                match associated.get(&(svc.to_string(), host.clone())) {
+            for (host, offset) in parse_hosts(path, text, problems) {
+                match associated.get(&host) {
                     Some(first) => {
                         let message = format!(
                             "host `{host}` is also associated in `{first}`: a host reads exactly one environment"
@@ -150,15 +184,13 @@ pub fn load(mut entries: Vec<Entry>, mut problems: Problems) -> Result<Repo, Vec
                         problems.push(Problem::at(path.as_str(), text, offset, message));
                     }
                     None => {
-                        associated.insert((svc.to_string(), host.clone()), path.clone());
+                        associated.insert(host.clone(), path.clone());
                         environment.hosts.push(host);
                     }
                 }
             }
         }
     }
-
-    if problems.is_empty() { Ok(repo) } else { Err(problems.into_sorted()) }
 }
 
 fn utf8<'a>(path: &str, bytes: &'a [u8], problems: &mut Problems) -> Option<&'a str> {

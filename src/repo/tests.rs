@@ -206,3 +206,53 @@ fn source_problems_are_reported_with_the_rest() {
     let found = load(entries(&[("services/", "")]), source_problems).unwrap_err();
     assert_eq!(found.len(), 1);
 }
+
+#[test]
+fn load_each_hands_over_each_service_whole_in_name_order() {
+    let items = [
+        ("services/", ""),
+        ("services/a-b/", ""),
+        ("services/a-b/config.toml", "x = 1\n"),
+        ("services/a/", ""),
+        ("services/a/prod/", ""),
+        ("services/a/prod/config.toml", "y = 2\n"),
+        ("services/a/prod/hosts.toml", "hosts = [\"h1\"]\n"),
+        ("services/empty/", ""),
+    ];
+    let mut seen = Vec::new();
+    let (settings, services) = load_each(entries(&items), Problems::default(), |settings, service| {
+        seen.push(service.name.clone());
+        assert_eq!(settings, &settings::Settings::default());
+        service
+    })
+    .unwrap();
+    assert_eq!(seen, ["a", "a-b", "empty"]);
+    assert_eq!(settings, settings::Settings::default());
+    let whole = load_ok(&items);
+    let names: Vec<&String> = whole.services.keys().collect();
+    assert_eq!(services.iter().map(|s| &s.name).collect::<Vec<_>>(), names);
+    for service in &services {
+        let expected = &whole.services[&service.name];
+        assert_eq!(format!("{:?}", service.envs), format!("{:?}", expected.envs));
+    }
+    assert_eq!(services[0].envs[&env("prod")].values, json!({"y": 2}).as_object().unwrap().clone());
+    assert_eq!(services[0].envs[&env("prod")].hosts, ["h1"]);
+}
+
+#[test]
+fn load_each_reports_every_problem_even_after_handing_services_over() {
+    let items = [
+        ("services/", ""),
+        ("services/a/", ""),
+        ("services/a/config.toml", "x = \n"),
+        ("services/b/", ""),
+        ("services/b/config.toml", "ok = true\n"),
+        ("services/c/", ""),
+        ("services/c/e/", ""),
+        ("services/c/e/hosts.toml", "hosts = [\"h\", \"h\"]\n"),
+    ];
+    let found = load_each(entries(&items), Problems::default(), |_, service| service.name).unwrap_err();
+    let found: Vec<String> = found.iter().map(ToString::to_string).collect();
+    assert_eq!(found, problems(&items));
+    assert_eq!(found.len(), 2, "{found:?}");
+}
