@@ -20,6 +20,10 @@ use crate::view::DesiredService;
 
 /// A loaded repository: the model, the desired tree of every service, and their origins.
 pub struct Loaded {
+    /// The model *without the environments' values*: services, environments, their directories
+    /// and hosts, and the settings. Each service's values are freed as soon as its desired tree is
+    /// built, since parsed values take several times the memory of the JSON they become and a
+    /// large repository must never hold both whole; [`Loaded::service`] gives one service whole.
     pub repo: Repo,
     pub desired: Vec<DesiredService>,
     /// Where each service's content comes from, by name.
@@ -30,6 +34,12 @@ impl Loaded {
     /// The origin of `service` (every loaded service has one).
     pub fn origin(&self, service: &str) -> &Origin {
         &self.origins[service]
+    }
+
+    /// The model of `service` with its environments' values (read back from its desired tree).
+    pub fn service(&self, service: &str) -> Option<crate::model::Service> {
+        let desired = self.desired.iter().find(|d| d.name == service)?;
+        Some(crate::view::with_values(self.repo.services.get(service)?.clone(), desired))
     }
 }
 
@@ -211,8 +221,22 @@ fn finish(
         found.sort();
         found
     };
-    let repo = crate::repo::load(entries, all).map_err(relabelled)?;
-    let desired = crate::view::desired_state(&repo).map_err(relabelled)?;
+    // Each service's desired tree is built as soon as the service is read, and its values freed.
+    let mut tree_problems = Vec::new();
+    let (settings, services) = crate::repo::load_each(entries, all, |settings, mut service| {
+        let desired = crate::view::checked(&service, settings, &mut tree_problems);
+        for env in service.envs.values_mut() {
+            env.values = serde_json::Map::new();
+        }
+        (service, desired)
+    })
+    .map_err(relabelled)?;
+    // Problems of the desired trees (nodes too large) count once the repository itself is valid.
+    if !tree_problems.is_empty() {
+        return Err(relabelled(tree_problems));
+    }
+    let (services, desired): (Vec<_>, Vec<_>) = services.into_iter().unzip();
+    let repo = Repo { settings, services: services.into_iter().map(|s| (s.name.clone(), s)).collect() };
     for name in repo.services.keys() {
         origins.entry(name.clone()).or_insert_with(|| base.clone());
     }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::diagnostic::Problem;
 use crate::model::{EnvPath, Repo, Service, paths};
+use crate::repo::settings::Settings;
 
 /// What a desired node is, which decides how it is compared and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -178,36 +179,54 @@ pub fn desired(service: &Service) -> DesiredService {
 /// The desired tree of every service of `repo`, or a problem for every node whose JSON exceeds the
 /// configured znode size limit.
 pub fn desired_state(repo: &Repo) -> Result<Vec<DesiredService>, Vec<Problem>> {
-    let limit = repo.settings.zookeeper.max_node_bytes;
     let mut problems = Vec::new();
-    let mut services = Vec::new();
-    for service in repo.services.values() {
-        let mut desired = desired(service);
-        desired.acl.clone_from(&repo.settings.zookeeper.acl);
-        if repo.settings.sync.nodemap_format == crate::nodemap::Format::Legacy {
-            problems.extend(legacy_nodemap(service, &mut desired));
-        }
-        for (path, node) in &desired.nodes {
-            if node.bytes.len() > limit {
-                let file = file_of(service, path, node.kind);
-                problems.push(Problem::new(
-                    file,
-                    format!(
-                        "the {} `{path}` would be {} bytes, over the {limit}-byte znode limit ([zookeeper] max_node_bytes)",
-                        node.kind.as_str(),
-                        node.bytes.len()
-                    ),
-                ));
-            }
-        }
-        services.push(desired);
-    }
+    let services = repo.services.values().map(|service| checked(service, &repo.settings, &mut problems)).collect();
     if problems.is_empty() {
         Ok(services)
     } else {
         problems.sort();
         Err(problems)
     }
+}
+
+/// [`desired_state`] of one service: its desired tree under `settings` (ACL, nodemap format), and
+/// a problem in `problems` for every node over the znode size limit or host the nodemap format
+/// cannot hold.
+pub fn checked(service: &Service, settings: &Settings, problems: &mut Vec<Problem>) -> DesiredService {
+    let limit = settings.zookeeper.max_node_bytes;
+    let mut desired = desired(service);
+    desired.acl.clone_from(&settings.zookeeper.acl);
+    if settings.sync.nodemap_format == crate::nodemap::Format::Legacy {
+        problems.extend(legacy_nodemap(service, &mut desired));
+    }
+    for (path, node) in &desired.nodes {
+        if node.bytes.len() > limit {
+            let file = file_of(service, path, node.kind);
+            problems.push(Problem::new(
+                file,
+                format!(
+                    "the {} `{path}` would be {} bytes, over the {limit}-byte znode limit ([zookeeper] max_node_bytes)",
+                    node.kind.as_str(),
+                    node.bytes.len()
+                ),
+            ));
+        }
+    }
+    desired
+}
+
+/// The model of a service whose environments' values were freed (see [`crate::load::Loaded`]),
+/// with the values read back from its desired conf nodes: canonical JSON parses back to the very
+/// values it was written from.
+pub fn with_values(mut service: Service, desired: &DesiredService) -> Service {
+    for (path, env) in &mut service.envs {
+        if let Some(Value::Object(values)) =
+            desired.nodes.get(&paths::conf(&service.name, path)).map(DesiredNode::value)
+        {
+            env.values = values;
+        }
+    }
+    service
 }
 
 /// Writes the nodemap of `desired` in the legacy format; a problem for every host it cannot hold.
@@ -359,6 +378,25 @@ mod tests {
         }
         assert_eq!(node(&desired, "/services/test/views/p/q/r")["b"], json!("over"));
         assert_eq!(desired.nodes["/services/test/conf/s"].bytes, b"{}");
+    }
+
+    #[test]
+    fn values_freed_are_read_back_from_the_desired_confs() {
+        let svc = service(&[
+            ("", json!({"f": 1.1, "big": 9_007_199_254_740_993_i64, "t": {"s": "é\n"}}), &[]),
+            ("a", json!({"arr": [1, "x", null, {"k": false}]}), &["h"]),
+            ("a/b", json!({}), &[]),
+        ]);
+        let desired = desired(&svc);
+        let mut skeleton = svc.clone();
+        for env in skeleton.envs.values_mut() {
+            env.values = Map::new();
+        }
+        let whole = with_values(skeleton, &desired);
+        for (path, env) in &svc.envs {
+            assert_eq!(whole.envs[path].values, env.values, "{path}");
+            assert_eq!(whole.envs[path].hosts, env.hosts, "{path}");
+        }
     }
 
     #[test]

@@ -10,8 +10,8 @@ use crate::cli::TreeArgs;
 pub(crate) async fn run(options: &Options, args: TreeArgs) -> anyhow::Result<ExitCode> {
     let service = if args.repo_only {
         let Some(loaded) = load_or_report(&options.repo, None)? else { return Ok(ExitCode::FAILURE) };
-        match loaded.repo.services.get(&args.service) {
-            Some(service) => service.clone(),
+        match loaded.service(&args.service) {
+            Some(service) => service,
             None => bail!("no service `{0}` in the repository (no `services/{0}/`)", args.service),
         }
     } else {
