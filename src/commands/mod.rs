@@ -24,12 +24,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::bail;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::cli::{Cli, ColorChoice, Command};
 use crate::diagnostic;
 use crate::load::Loaded;
 use crate::plan::Plan;
 use crate::record::Record;
+use crate::view::DesiredService;
 use crate::zk::Zk;
 
 /// Validated settings of one invocation.
@@ -105,6 +107,9 @@ pub(crate) fn report(loaded: Result<Loaded, Vec<diagnostic::Problem>>) -> anyhow
     }
 }
 
+/// Services whose live state [`make_plan`] reads and diffs together.
+const READ_WINDOW: usize = 32;
+
 /// Connects, reads live state and makes the plan for the services named by `--service` (all when
 /// none is); `record` is each service's record. With `prune` (and no `--service`), managed
 /// services that the repository no longer has are deleted whole.
@@ -117,13 +122,42 @@ pub(crate) async fn make_plan(
 ) -> anyhow::Result<(Zk, Plan)> {
     let desired = select(loaded, services)?;
     let mut zk = connect(options).await?;
-    let names: Vec<String> = desired.iter().map(|d| d.name.clone()).collect();
-    let mut snapshot = zk.snapshot(&names).await?;
-    if let Some(acl) = &loaded.repo.settings.zookeeper.acl {
+    let acl = &loaded.repo.settings.zookeeper.acl;
+    if let Some(acl) = acl {
         zk.set_create_acl(acl);
-        zk.read_acls(&mut snapshot).await?;
     }
-    let mut plan = crate::plan::diff_with(&desired, &snapshot, |name| record(name).to_json());
+    // A window of services at a time (two windows in flight, to keep the connection busy): the
+    // live copy of a large deployment is as large as its desired trees, and once a window is
+    // diffed only its changes are kept. At least one window, even empty: the plan also says
+    // whether `/services` exists and which services the repository lacks.
+    let windows: Vec<&[DesiredService]> =
+        if desired.is_empty() { vec![&[]] } else { desired.chunks(READ_WINDOW).collect() };
+    let mut reads = futures::stream::iter(windows)
+        .map(|window| {
+            let zk = &zk;
+            async move {
+                let names: Vec<String> = window.iter().map(|d| d.name.clone()).collect();
+                let mut snapshot = zk.snapshot(&names).await?;
+                if acl.is_some() {
+                    zk.read_acls(&mut snapshot).await?;
+                }
+                anyhow::Ok((window, snapshot))
+            }
+        })
+        .buffered(2);
+    let mut plan = Plan::default();
+    let mut first = true;
+    while let Some((window, snapshot)) = reads.try_next().await? {
+        let part = crate::plan::diff_with(window, &snapshot, |name| record(name).to_json());
+        if first {
+            // What the first read says of `/services`, as one snapshot of every service would.
+            plan.create_root = part.create_root;
+            plan.unmanaged = crate::plan::unmanaged(&desired, &snapshot.all_services);
+            first = false;
+        }
+        plan.services.extend(part.services);
+    }
+    drop(reads);
     if services.is_empty() {
         removed_services(&zk, &mut plan, |_| prune, &[]).await?;
     } else {

@@ -290,9 +290,18 @@ pub fn diff_with(desired: &[DesiredService], live: &Snapshot, record: impl Fn(&s
             diff_service(service, live_service, &record(&service.name))
         })
         .collect();
-    let unmanaged =
-        live.all_services.iter().filter(|name| !desired.iter().any(|d| &d.name == *name)).cloned().collect();
-    Plan { create_root: !live.root_exists, services, unmanaged, prunable: Vec::new() }
+    Plan {
+        create_root: !live.root_exists,
+        services,
+        unmanaged: unmanaged(desired, &live.all_services),
+        prunable: Vec::new(),
+    }
+}
+
+/// The services in ZooKeeper (`all_services`, every child of `/services`) that `desired` lacks.
+pub fn unmanaged(desired: &[DesiredService], all_services: &[String]) -> Vec<String> {
+    let names: std::collections::BTreeSet<&str> = desired.iter().map(|d| d.name.as_str()).collect();
+    all_services.iter().filter(|name| !names.contains(name.as_str())).cloned().collect()
 }
 
 fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) -> ServicePlan {

@@ -275,3 +275,55 @@ fn a_missing_chroot_is_named() {
         .code(1)
         .stderr(&format!("error: the chroot of `{connect}` does not exist in ZooKeeper: create that node first\n"));
 }
+
+#[test]
+fn a_plan_of_many_services_is_the_same_read_in_windows() {
+    // More services than one window of live reads: changes, view-integrity findings and the
+    // services the repository lacks are found in every window.
+    let t = Test::new("windows");
+    let names: Vec<String> = (0..70).map(|i| format!("s{i:02}")).collect();
+    for name in &names {
+        t.write(&format!("services/{name}/config.toml"), "v = 1\n")
+            .write(&format!("services/{name}/e/config.toml"), "");
+    }
+    t.run(&["apply", "--yes"]).success();
+    t.zk_write("/services/legacy/conf", "{}");
+    t.zk_write("/services/s50-manual/conf", "{}");
+    t.zk_write("/services/s40/views/e", r#"{"v": 7}"#);
+    t.write("services/s05/config.toml", "v = 2\n").write("services/s69/config.toml", "v = 3\n");
+
+    let out = t.run(&["plan", "--format", "json"]).success();
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let services = plan["services"].as_array().unwrap();
+    assert_eq!(services.iter().map(|s| s["name"].as_str().unwrap()).collect::<Vec<_>>(), names);
+    let changed: Vec<(&str, Vec<&str>)> = services
+        .iter()
+        .filter(|s| !s["changes"].as_array().unwrap().is_empty())
+        .map(|s| {
+            let paths = s["changes"].as_array().unwrap().iter().map(|c| c["path"].as_str().unwrap()).collect();
+            (s["name"].as_str().unwrap(), paths)
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            (
+                "s05",
+                vec!["/services/s05/conf", "/services/s05/jones-sync", "/services/s05/views", "/services/s05/views/e"]
+            ),
+            ("s40", vec!["/services/s40/jones-sync", "/services/s40/views/e"]),
+            (
+                "s69",
+                vec!["/services/s69/conf", "/services/s69/jones-sync", "/services/s69/views", "/services/s69/views/e"]
+            ),
+        ]
+    );
+    let findings: Vec<&str> = services
+        .iter()
+        .flat_map(|s| s["view_integrity"].as_array().unwrap())
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(findings, ["/services/s40/views/e"]);
+    assert_eq!(plan["unmanaged_services"], serde_json::json!(["legacy", "s50-manual"]));
+    assert_eq!(plan["create_root"], false);
+}
