@@ -77,7 +77,7 @@ class Bench:
     def start_zookeeper(self):
         zk_dir = os.path.join(self.work, "zookeeper")
         # A 50,000-znode tree and the garbage of resetting it need more than the default heap.
-        env = dict(os.environ, ZOOKEEPER_HEAP="1g")
+        env = dict(os.environ, ZOOKEEPER_HEAP="2g")
         out = subprocess.run(
             [os.path.join(ROOT, "scripts/zookeeper.sh"), "start", zk_dir], stdout=subprocess.PIPE, text=True, env=env
         ).stdout
