@@ -58,6 +58,11 @@ pub fn load(entries: Vec<Entry>, problems: Problems) -> Result<Repo, Vec<Problem
 /// them, so a caller that only needs, say, the desired trees never holds a large repository's
 /// model whole. Returns the settings and what `finish` made of each service, or every problem
 /// found (`finish` may have run for some services by then).
+///
+/// Single-threaded on purpose: measured on 2 cores, parsing services on a second thread (a
+/// pipeline, or rayon) cost more CPU than it saved (glibc's per-thread arenas, frees across
+/// threads) and 40% more memory, while git's status scan already takes the other core
+/// ([`crate::load`]).
 pub fn load_each<T>(
     mut entries: Vec<Entry>,
     mut problems: Problems,
