@@ -296,7 +296,7 @@ def baseline_runs(size, runs):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="~1,000 and ~10,000 znodes, 3 runs (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="~1,000 and ~10,000 znodes, 3 runs (about two minutes)")
     parser.add_argument("--runs", type=int, help="runs per measurement (default 5, 3 with --quick)")
     parser.add_argument("--sizes", help="comma-separated subset of 1000,10000,50000")
     parser.add_argument("--json", help="also write every sample to this file")

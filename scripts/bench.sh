@@ -4,8 +4,8 @@
 # times and peak memory at ~1,000, ~10,000 and ~50,000 znodes, side by side with a
 # one-znode-per-round-trip baseline and ZooKeeper's own batched limit.
 #
-#   scripts/bench.sh            the full run (a few minutes on 2 cores)
-#   scripts/bench.sh --quick    ~1,000 and ~10,000 znodes, 3 runs (about a minute)
+#   scripts/bench.sh            the full run (about 6 minutes on 2 cores)
+#   scripts/bench.sh --quick    ~1,000 and ~10,000 znodes, 3 runs (about two minutes)
 #   scripts/bench.sh --help     every option (--runs, --sizes, --json FILE, --keep)
 set -euo pipefail
 cd "$(dirname "$0")/.."
