@@ -189,7 +189,7 @@ async fn serial_snapshot(client: &zk::Client, services: &[String]) -> anyhow::Re
 
 async fn get(client: &zk::Client, path: &str) -> anyhow::Result<Option<LiveNode>> {
     match client.get_data(path).await {
-        Ok((data, stat)) => Ok(Some(LiveNode { data, version: stat.version, mzxid: stat.mzxid })),
+        Ok((data, stat)) => Ok(Some(LiveNode { data: data.into(), version: stat.version, mzxid: stat.mzxid })),
         Err(zk::Error::NoNode) => Ok(None),
         Err(err) => Err(err.into()),
     }
@@ -344,7 +344,7 @@ async fn jones_write(zk: Zk, dump: &Dump) -> anyhow::Result<()> {
             } else {
                 NodeKind::View
             };
-            nodes.insert(path.clone(), DesiredNode { kind, bytes: data.clone() });
+            nodes.insert(path.clone(), DesiredNode { kind, bytes: data.clone().into() });
         }
         desired.push(DesiredService { name: name.clone(), nodes, hosts: BTreeMap::new(), acl: None });
     }

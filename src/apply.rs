@@ -66,16 +66,16 @@ pub fn transactions(service: &ServicePlan, create_root: bool, keep: usize, limit
     let mut nodemap = Vec::new();
     let mut deletes = Vec::new();
     if create_root {
-        content.push(Op::Create { path: paths::SERVICES.into(), data: Vec::new() });
+        content.push(Op::Create { path: paths::SERVICES.into(), data: bytes::Bytes::new() });
     }
     for change in &service.changes {
         let path = change.path.clone();
         let op = match &change.action {
             Action::Create { after } if change.kind == NodeKind::Record => {
-                Op::Create { path, data: stamp(after, &now, &mut record) }
+                Op::Create { path, data: stamp(after, &now, &mut record).into() }
             }
             Action::Update { after, version, .. } if change.kind == NodeKind::Record => {
-                Op::Set { path, data: stamp(after, &now, &mut record), version: *version }
+                Op::Set { path, data: stamp(after, &now, &mut record).into(), version: *version }
             }
             Action::Create { after } => Op::Create { path, data: after.clone() },
             Action::Update { after, version, .. } => Op::Set { path, data: after.clone(), version: *version },
@@ -554,7 +554,8 @@ mod tests {
         for (path, node) in &desired.nodes {
             live.nodes.insert(path.clone(), LiveNode { data: node.bytes.clone(), version: 1, mzxid: 5 });
         }
-        live.nodes.insert(paths::record("s"), LiveNode { data: b"{\"sha\":null}".to_vec(), version: 1, mzxid: 5 });
+        live.nodes
+            .insert(paths::record("s"), LiveNode { data: b"{\"sha\":null}".to_vec().into(), version: 1, mzxid: 5 });
         Snapshot { root_exists: true, all_services: vec!["s".into()], services: [("s".to_string(), live)].into() }
     }
 

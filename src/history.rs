@@ -98,7 +98,7 @@ pub fn ops(service: &ServicePlan, record: &[u8], keep: usize) -> Vec<Op> {
     entry.insert("counts".into(), serde_json::to_value(counts(service)).expect("counts serialize"));
     entry.insert("plan_digest".into(), digest(service).into());
     let data = serde_json::to_vec(&entry).expect("JSON values always serialize");
-    let mut ops = vec![Op::CreateSequential { prefix: paths::log_prefix(&service.name), data }];
+    let mut ops = vec![Op::CreateSequential { prefix: paths::log_prefix(&service.name), data: data.into() }];
     let total = service.log.len() + 1;
     let prune = total.saturating_sub(keep.max(1)).min(service.log.len());
     // Unguarded (-1): entries are never rewritten, and the record's version guard in the same
@@ -256,22 +256,22 @@ mod tests {
                 change(
                     "/services/shop/conf",
                     NodeKind::Conf,
-                    Action::Update { before: b"{}".to_vec(), after: br#"{"a":1}"#.to_vec(), version: 1 },
+                    Action::Update { before: b"{}".to_vec().into(), after: br#"{"a":1}"#.to_vec().into(), version: 1 },
                 ),
                 change(
                     "/services/shop/conf/old",
                     NodeKind::Conf,
-                    Action::Delete { before: b"{}".to_vec(), version: 0 },
+                    Action::Delete { before: b"{}".to_vec().into(), version: 0 },
                 ),
                 change(
                     "/services/shop/jones-sync",
                     NodeKind::Record,
-                    Action::Update { before: b"{}".to_vec(), after: b"{}".to_vec(), version: 1 },
+                    Action::Update { before: b"{}".to_vec().into(), after: b"{}".to_vec().into(), version: 1 },
                 ),
                 change(
                     "/services/shop/views",
                     NodeKind::View,
-                    Action::Update { before: b"{}".to_vec(), after: br#"{"a":1}"#.to_vec(), version: 1 },
+                    Action::Update { before: b"{}".to_vec().into(), after: br#"{"a":1}"#.to_vec().into(), version: 1 },
                 ),
             ],
             guards: Vec::new(),
@@ -297,11 +297,11 @@ mod tests {
     fn the_digest_depends_on_content_not_on_the_record() {
         let a = service(&[]);
         let mut b = service(&["log-0000000001"]);
-        b.changes[2].action = Action::Create { after: br#"{"sha":"other"}"#.to_vec() };
+        b.changes[2].action = Action::Create { after: br#"{"sha":"other"}"#.to_vec().into() };
         assert_eq!(digest(&a), digest(&b));
         assert!(digest(&a).starts_with("sha256:") && digest(&a).len() == 7 + 64);
         let mut c = service(&[]);
-        c.changes[0].action = Action::Create { after: br#"{"a":2}"#.to_vec() };
+        c.changes[0].action = Action::Create { after: br#"{"a":2}"#.to_vec().into() };
         assert_ne!(digest(&a), digest(&c));
     }
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use serde_json::Value;
 
 /// Live state of the services a plan is about.
@@ -54,7 +55,7 @@ pub struct LiveAcl {
 /// One live node: its data and the parts of its stat that writes are guarded by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveNode {
-    pub data: Vec<u8>,
+    pub data: Bytes,
     /// Data version, for version-guarded writes.
     pub version: i32,
     /// Zxid of the last change to its data.

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::diagnostic::Problem;
@@ -58,14 +59,14 @@ impl NodeKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredNode {
     pub kind: NodeKind,
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
 }
 
 impl DesiredNode {
     fn json(kind: NodeKind, value: &Value) -> Self {
         // serde_json's map is a BTreeMap (no `preserve_order`), so keys are written sorted.
         let bytes = serde_json::to_vec(value).expect("JSON values always serialize");
-        DesiredNode { kind, bytes }
+        DesiredNode { kind, bytes: bytes.into() }
     }
 
     /// The node's JSON value: a nodemap's associations as an object in either format, `null` for
@@ -145,7 +146,7 @@ fn object<'a>(entries: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
 pub fn desired(service: &Service) -> DesiredService {
     let svc = service.name.as_str();
     let mut nodes = BTreeMap::new();
-    nodes.insert(paths::service(svc), DesiredNode { kind: NodeKind::Service, bytes: Vec::new() });
+    nodes.insert(paths::service(svc), DesiredNode { kind: NodeKind::Service, bytes: Bytes::new() });
     let mut nodemap = Map::new();
     let mut hosts = BTreeMap::new();
     // Each environment's own values are written once, as its conf. Its view is made of the
@@ -161,7 +162,7 @@ pub fn desired(service: &Service) -> DesiredService {
             view.insert(key, &conf[range.clone()]);
         }
         let bytes = object(view.values().copied());
-        nodes.insert(paths::view(svc, path), DesiredNode { kind: NodeKind::View, bytes });
+        nodes.insert(paths::view(svc, path), DesiredNode { kind: NodeKind::View, bytes: bytes.into() });
         views.insert(&path.0, view);
         for host in &env.hosts {
             nodemap.insert(host.clone(), Value::String(paths::view(svc, path)));
@@ -170,7 +171,7 @@ pub fn desired(service: &Service) -> DesiredService {
     }
     drop(views);
     for (path, (conf, _)) in service.envs.keys().zip(confs) {
-        nodes.insert(paths::conf(svc, path), DesiredNode { kind: NodeKind::Conf, bytes: conf });
+        nodes.insert(paths::conf(svc, path), DesiredNode { kind: NodeKind::Conf, bytes: conf.into() });
     }
     nodes.insert(paths::nodemaps(svc), DesiredNode::json(NodeKind::Nodemap, &Value::Object(nodemap)));
     DesiredService { name: svc.to_string(), nodes, hosts, acl: None }
@@ -240,7 +241,7 @@ fn legacy_nodemap(service: &Service, desired: &mut DesiredService) -> Vec<Proble
     }
     let node = desired.nodes.get_mut(&paths::nodemaps(&service.name)).expect("every service has a nodemap");
     if let Value::Object(map) = node.value() {
-        node.bytes = crate::nodemap::render(&map, crate::nodemap::Format::Legacy);
+        node.bytes = crate::nodemap::render(&map, crate::nodemap::Format::Legacy).into();
     }
     problems
 }
@@ -326,8 +327,8 @@ mod tests {
     fn bytes_are_canonical_sorted_and_compact() {
         let svc = service(&[("", json!({"b": 1, "a": {"z": true, "y": [1.5]}}), &[])]);
         let desired = desired(&svc);
-        assert_eq!(desired.nodes["/services/test/conf"].bytes, br#"{"a":{"y":[1.5],"z":true},"b":1}"#);
-        assert_eq!(desired.nodes["/services/test/nodemaps"].bytes, b"{}");
+        assert_eq!(&desired.nodes["/services/test/conf"].bytes[..], br#"{"a":{"y":[1.5],"z":true},"b":1}"#);
+        assert_eq!(&desired.nodes["/services/test/nodemaps"].bytes[..], b"{}");
     }
 
     #[test]
@@ -338,7 +339,7 @@ mod tests {
         repo.services.insert("test".into(), svc);
         let desired = desired_state(&repo).unwrap();
         assert_eq!(
-            String::from_utf8(desired[0].nodes["/services/test/nodemaps"].bytes.clone()).unwrap(),
+            String::from_utf8(desired[0].nodes["/services/test/nodemaps"].bytes.to_vec()).unwrap(),
             "c1 -> /services/test/views/b\nweb1 -> /services/test/views/a\nweb2 -> /services/test/views/a"
         );
         // The value is the associations, whichever format the bytes are in.
@@ -377,7 +378,7 @@ mod tests {
             assert_eq!(*conf, serde_json::to_vec(&svc.envs[&path].values).unwrap(), "conf of {path}");
         }
         assert_eq!(node(&desired, "/services/test/views/p/q/r")["b"], json!("over"));
-        assert_eq!(desired.nodes["/services/test/conf/s"].bytes, b"{}");
+        assert_eq!(&desired.nodes["/services/test/conf/s"].bytes[..], b"{}");
     }
 
     #[test]

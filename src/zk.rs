@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::future::try_join_all;
 use zookeeper_client as zk;
 
@@ -53,16 +54,16 @@ enum Read {
 pub enum Op {
     Create {
         path: String,
-        data: Vec<u8>,
+        data: Bytes,
     },
     /// Creates `prefix` followed by the parent's 10-digit sequence number: an audit log entry.
     CreateSequential {
         prefix: String,
-        data: Vec<u8>,
+        data: Bytes,
     },
     Set {
         path: String,
-        data: Vec<u8>,
+        data: Bytes,
         version: i32,
     },
     Delete {
@@ -309,7 +310,7 @@ impl Zk {
             let children = if *read != Read::Data { responses.next() } else { None };
             let node = match data {
                 Some(zk::MultiReadResult::Data { data, stat }) => {
-                    Some(LiveNode { data, version: stat.version, mzxid: stat.mzxid })
+                    Some(LiveNode { data: data.into(), version: stat.version, mzxid: stat.mzxid })
                 }
                 Some(zk::MultiReadResult::Error { err: zk::Error::NoNode }) => None,
                 Some(zk::MultiReadResult::Error { err }) => {
@@ -425,7 +426,7 @@ impl Zk {
         let level: Vec<_> = names.iter().map(|name| (0, format!("{record}/{name}"), Read::Data)).collect();
         let results = self.read_level(&level).await?;
         // An entry pruned between the listing and the read is simply gone.
-        let entries = names.into_iter().zip(results).filter_map(|(name, (node, _))| Some((name, node?.data)));
+        let entries = names.into_iter().zip(results).filter_map(|(name, (node, _))| Some((name, node?.data.into())));
         Ok(Some(entries.collect()))
     }
 
@@ -442,7 +443,7 @@ impl Zk {
                     let base = if path == "/" { "" } else { path.as_str() };
                     next.push((0, format!("{base}/{child}"), Read::Tree));
                 }
-                tree.insert(path, node.data);
+                tree.insert(path, node.data.into());
             }
             level = next;
         }

@@ -9,7 +9,9 @@ use crate::live::LiveNode;
 fn live(nodes: &[(&str, &str)]) -> LiveService {
     let nodes = nodes
         .iter()
-        .map(|(path, data)| (path.to_string(), LiveNode { data: data.as_bytes().to_vec(), version: 0, mzxid: 1 }))
+        .map(|(path, data)| {
+            (path.to_string(), LiveNode { data: data.as_bytes().to_vec().into(), version: 0, mzxid: 1 })
+        })
         .collect();
     LiveService { nodes, ..LiveService::default() }
 }

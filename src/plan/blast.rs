@@ -139,8 +139,8 @@ pub(super) fn blast_radius(desired: &DesiredService, live: &LiveService, changes
     let moves = groups
         .into_iter()
         .map(|((from, to), hosts)| {
-            let seen_now = live.nodes.get(from.unwrap_or(&root_conf)).map(|n| n.data.as_slice());
-            let seen_then = desired.nodes.get(to.unwrap_or(&root_conf)).map(|n| n.bytes.as_slice());
+            let seen_now = live.nodes.get(from.unwrap_or(&root_conf)).map(|n| &n.data[..]);
+            let seen_then = desired.nodes.get(to.unwrap_or(&root_conf)).map(|n| &n.bytes[..]);
             Move {
                 from: from.map(String::from),
                 to: to.map(String::from),

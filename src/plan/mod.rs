@@ -8,7 +8,8 @@
 //! [`integrity`] findings (live views that do not equal the materialization of the live conf).
 //!
 //! The plan serializes with serde, so a plan saved by `plan --out` ([`saved`]) is applied exactly.
-//! Node data is kept as bytes; it serializes as text when it is UTF-8 (always, for what
+//! Node data is kept as bytes, shared with the desired and live trees it comes from (a plan that
+//! creates every node does not hold a second copy of them); it serializes as text when it is UTF-8 (always, for what
 //! jones-sync writes) and as an array of bytes otherwise, so that the round trip is exact.
 
 pub mod blast;
@@ -22,6 +23,7 @@ pub mod saved;
 mod show;
 pub mod text;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -117,26 +119,27 @@ pub enum Action {
     /// The node must not exist yet; `after` is its data.
     Create {
         #[serde(with = "data")]
-        after: Vec<u8>,
+        after: Bytes,
     },
     /// The node must still be at `version`.
     Update {
         #[serde(with = "data")]
-        before: Vec<u8>,
+        before: Bytes,
         #[serde(with = "data")]
-        after: Vec<u8>,
+        after: Bytes,
         version: i32,
     },
     /// The node must still be at `version` and have no children left.
     Delete {
         #[serde(with = "data")]
-        before: Vec<u8>,
+        before: Bytes,
         version: i32,
     },
 }
 
 /// Node data in a saved plan: text when it is UTF-8, else an array of bytes (exact either way).
 mod data {
+    use bytes::Bytes;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
@@ -146,7 +149,7 @@ mod data {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Bytes, D::Error> {
         #[derive(Deserialize)]
         #[serde(untagged)]
         enum Data {
@@ -154,8 +157,8 @@ mod data {
             Bytes(Vec<u8>),
         }
         Ok(match Data::deserialize(deserializer)? {
-            Data::Text(text) => text.into_bytes(),
-            Data::Bytes(bytes) => bytes,
+            Data::Text(text) => Bytes::from(text.into_bytes()),
+            Data::Bytes(bytes) => Bytes::from(bytes),
         })
     }
 }
@@ -351,7 +354,7 @@ fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) ->
         }
     }
     if !changes.is_empty() {
-        let after = serde_json::to_vec(record).expect("JSON values always serialize");
+        let after = Bytes::from(serde_json::to_vec(record).expect("JSON values always serialize"));
         let action = match record_node {
             None => Action::Create { after },
             Some(node) => Action::Update { before: node.data.clone(), after, version: node.version },

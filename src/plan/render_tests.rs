@@ -15,8 +15,8 @@ fn set(live: &mut Snapshot, svc: &str, path: &str, data: Option<&str>, mzxid: i6
             nodes.remove(path);
         }
         Some(data) => {
-            let node = nodes.entry(path.into()).or_insert(LiveNode { data: vec![], version: 0, mzxid });
-            node.data = data.into();
+            let node = nodes.entry(path.into()).or_insert(LiveNode { data: vec![].into(), version: 0, mzxid });
+            node.data = bytes::Bytes::copy_from_slice(data.as_bytes());
             node.version += 1;
             node.mzxid = mzxid;
         }

@@ -204,7 +204,7 @@ impl SavedPlan {
                 && let Ok(serde_json::Value::Object(mut record)) = serde_json::from_slice(after)
             {
                 record.insert("actor".into(), actor.into());
-                *after = serde_json::to_vec(&record).expect("JSON values always serialize");
+                *after = serde_json::to_vec(&record).expect("JSON values always serialize").into();
             }
         }
         plan
@@ -332,8 +332,8 @@ mod tests {
                 nodes.remove(path);
             }
             Some(data) => {
-                let node = nodes.entry(path.into()).or_insert(LiveNode { data: vec![], version: 0, mzxid: 20 });
-                node.data = data.into();
+                let node = nodes.entry(path.into()).or_insert(LiveNode { data: vec![].into(), version: 0, mzxid: 20 });
+                node.data = bytes::Bytes::copy_from_slice(data.as_bytes());
                 node.version += 1;
             }
         }

@@ -29,7 +29,7 @@ pub(super) fn applied(desired: &DesiredService) -> Snapshot {
     for (path, node) in &desired.nodes {
         live.nodes.insert(path.clone(), LiveNode { data: node.bytes.clone(), version: 3, mzxid: 10 });
     }
-    live.nodes.insert(paths::record(&desired.name), LiveNode { data: b"{}".to_vec(), version: 1, mzxid: 10 });
+    live.nodes.insert(paths::record(&desired.name), LiveNode { data: b"{}".to_vec().into(), version: 1, mzxid: 10 });
     Snapshot {
         root_exists: true,
         all_services: vec![desired.name.clone()],
@@ -75,9 +75,9 @@ fn compares_parsed_json_not_bytes() {
     let desired = service("shop", &[("", json!({"a": 1, "b": "x"}), &[])]);
     let mut live = applied(&desired);
     let nodes = &mut live.services.get_mut("shop").unwrap().nodes;
-    nodes.get_mut("/services/shop/conf").unwrap().data = b"{ \"b\": \"x\",\n  \"a\": 1 }".to_vec();
+    nodes.get_mut("/services/shop/conf").unwrap().data = b"{ \"b\": \"x\",\n  \"a\": 1 }".to_vec().into();
     // An empty nodemap node means no associations.
-    nodes.get_mut("/services/shop/nodemaps").unwrap().data = Vec::new();
+    nodes.get_mut("/services/shop/nodemaps").unwrap().data = Vec::new().into();
     assert!(diff(&[desired], &live, &json!({})).is_empty());
 }
 
@@ -166,11 +166,11 @@ fn floats_read_back_exactly_so_plans_stay_empty() {
 /// Marks `path` as written at `mzxid` with `data`, as another writer would.
 fn edit(live: &mut Snapshot, svc: &str, path: &str, data: &str, mzxid: i64) {
     let node = live.services.get_mut(svc).unwrap().nodes.entry(path.to_string()).or_insert(LiveNode {
-        data: Vec::new(),
+        data: Vec::new().into(),
         version: 0,
         mzxid,
     });
-    node.data = data.as_bytes().to_vec();
+    node.data = data.as_bytes().to_vec().into();
     node.version += 1;
     node.mzxid = mzxid;
 }
@@ -208,13 +208,14 @@ fn a_nodemap_in_either_format_with_the_same_associations_is_no_change() {
         br#"{"web2": "/services/s/views/a", "web1": "/services/s/views/a"}"#,
     ] {
         let mut live = applied(&desired);
-        live.services.get_mut("s").unwrap().nodes.get_mut("/services/s/nodemaps").unwrap().data = live_bytes.to_vec();
+        live.services.get_mut("s").unwrap().nodes.get_mut("/services/s/nodemaps").unwrap().data =
+            live_bytes.to_vec().into();
         assert!(diff(std::slice::from_ref(&desired), &live, &json!({})).is_empty());
     }
     // A legacy nodemap that differs shows the association that changes, key by key.
     let mut live = applied(&desired);
     live.services.get_mut("s").unwrap().nodes.get_mut("/services/s/nodemaps").unwrap().data =
-        b"web1 -> /services/s/views/a".to_vec();
+        b"web1 -> /services/s/views/a".to_vec().into();
     let plan = diff(std::slice::from_ref(&desired), &live, &json!({}));
     let change = plan.services[0].changes.iter().find(|c| c.kind == NodeKind::Nodemap).unwrap();
     let Action::Update { before, after, .. } = &change.action else { panic!("{change:?}") };
@@ -336,7 +337,8 @@ fn a_plan_round_trips_through_serde_exactly() {
     let after = service("s", &[("", json!({"a": 2.000000000000001, "s": "ü"}), &[]), ("f", json!({}), &["h"])]);
     let mut live = applied(&before);
     edit(&mut live, "s", "/services/s/conf/e", "\u{0}\u{1}", 11);
-    live.services.get_mut("s").unwrap().nodes.get_mut("/services/s/conf/e").unwrap().data = vec![0xff, 0xfe, b'{'];
+    live.services.get_mut("s").unwrap().nodes.get_mut("/services/s/conf/e").unwrap().data =
+        vec![0xff, 0xfe, b'{'].into();
     let plan = diff(&[after], &live, &json!({"sha": null}));
     let text = serde_json::to_string(&plan).unwrap();
     let back: Plan = serde_json::from_str(&text).unwrap();
