@@ -73,7 +73,7 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
         let skipped =
             if args.allow_older { String::new() } else { skip_superseded(options, &loaded, &snapshot, &mut plan)? };
         crate::apply::mark_splits(&mut plan, settings.keep, settings.max_request_bytes);
-        out(&crate::plan::text::render(&plan, &redactor, options.colour));
+        super::out_with(|w| crate::plan::text::render_to(w, &plan, &redactor, options.colour));
         out(&skipped);
         out(&crate::status::notes(&loaded, &plan));
         if plan.is_empty() {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 
-use super::{Options, actor, out, show_sensitive};
+use super::{Options, actor, show_sensitive};
 use crate::cli::ApplyArgs;
 use crate::plan::redact::Redactor;
 use crate::plan::saved::{SavedPlan, SavedPlanError, stale_nodes};
@@ -33,7 +33,7 @@ pub(crate) async fn run(options: &Options, args: &ApplyArgs, file: &Path) -> any
     let plan = saved.plan_for(&actor(args.actor.clone()));
     let redactor = Redactor::new(&saved.sensitive_keys, show)?;
     if plan.is_empty() {
-        out(&crate::plan::text::render(&plan, &redactor, options.colour));
+        super::out_with(|w| crate::plan::text::render_to(w, &plan, &redactor, options.colour));
         return Ok(ExitCode::SUCCESS);
     }
     let settings = crate::apply::Settings {
@@ -69,7 +69,7 @@ pub(crate) async fn run(options: &Options, args: &ApplyArgs, file: &Path) -> any
                 service.mass_delete = crate::plan::guard::assess(name, managed, prune, live_service, &service.changes);
             }
         }
-        out(&crate::plan::text::render(&plan, &redactor, options.colour));
+        super::out_with(|w| crate::plan::text::render_to(w, &plan, &redactor, options.colour));
         if !args.allow_mass_delete {
             crate::plan::guard::check(&plan)?;
         }

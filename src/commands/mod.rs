@@ -243,3 +243,29 @@ pub(crate) fn out(text: &str) {
         std::process::exit(0);
     }
 }
+
+/// Writes to stdout, through a buffer, what `write` writes as it goes: a large plan's text (tens of
+/// megabytes for a first apply) is never held whole. A closed pipe ends quietly, as with [`out`].
+pub(crate) fn out_with(write: impl FnOnce(&mut StdoutText)) {
+    let mut stdout =
+        StdoutText { inner: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()), failed: false };
+    write(&mut stdout);
+    if stdout.failed || stdout.inner.flush().is_err() {
+        std::process::exit(0);
+    }
+}
+
+/// Text to stdout (a [`std::fmt::Write`]); after a failed write, the rest is dropped.
+pub(crate) struct StdoutText {
+    inner: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    failed: bool,
+}
+
+impl std::fmt::Write for StdoutText {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        if !self.failed && self.inner.write_all(text.as_bytes()).is_err() {
+            self.failed = true;
+        }
+        if self.failed { Err(std::fmt::Error) } else { Ok(()) }
+    }
+}

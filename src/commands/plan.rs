@@ -28,11 +28,11 @@ pub(crate) async fn run(options: &Options, args: PlanArgs) -> anyhow::Result<Exi
             .with_acl(settings.zookeeper.acl.clone())
             .write(path)?;
     }
-    out(&match args.format {
-        Format::Text => crate::plan::text::render(&plan, &redactor, options.colour),
-        Format::Markdown => crate::plan::markdown::render(&plan, &redactor, &full_plan_hint()),
-        Format::Json => crate::plan::json::render(&plan, &redactor),
-    });
+    match args.format {
+        Format::Text => super::out_with(|w| crate::plan::text::render_to(w, &plan, &redactor, options.colour)),
+        Format::Markdown => out(&crate::plan::markdown::render(&plan, &redactor, &full_plan_hint())),
+        Format::Json => out(&crate::plan::json::render(&plan, &redactor)),
+    }
     // Notes (pins, undone rollbacks) are prose: machine formats keep stdout for themselves.
     let notes = crate::status::notes(&loaded, &plan);
     if args.format == Format::Text {

@@ -61,7 +61,7 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
         // Only this service was loaded: the others are not "left untouched" news here.
         plan.unmanaged.clear();
         let redactor = crate::plan::redact::Redactor::new(&loaded.repo.settings.plan.sensitive_keys(), false)?;
-        out(&crate::plan::text::render(&plan, &redactor, options.colour));
+        super::out_with(|w| crate::plan::text::render_to(w, &plan, &redactor, options.colour));
         if plan.is_empty() {
             out(&format!(
                 "`{service}` already holds the configuration of {}: nothing to roll back.\n",

@@ -31,17 +31,26 @@ impl Paint {
     }
 }
 
+/// The plan as text, whole (for tests and small plans; commands write it with [`render_to`]).
 pub fn render(plan: &Plan, redactor: &Redactor, colour: bool) -> String {
-    let p = Paint(colour);
     let mut out = String::new();
+    render_to(&mut out, plan, redactor, colour);
+    out
+}
+
+/// Writes the plan as text to `out` as it goes: the plan of a large first apply is tens of
+/// megabytes of text, which a writer to stdout never holds whole. Write errors are the writer's
+/// to keep (rendering just goes on).
+pub fn render_to(out: &mut impl Write, plan: &Plan, redactor: &Redactor, colour: bool) {
+    let p = Paint(colour);
     if plan.create_root {
         let _ = writeln!(out, "{} /services (the parent of every service)\n", p.paint(GREEN, "+"));
     }
     for service in &plan.services {
-        render_service(&mut out, service, redactor, p);
+        render_service(out, service, redactor, p);
     }
-    out.push_str(&untouched(plan));
-    out.push_str(&summary(plan));
+    let _ = out.write_str(&untouched(plan));
+    let _ = out.write_str(&summary(plan));
     let drift = plan.services.iter().flat_map(|s| &s.changes).filter(|c| c.drift).count();
     if drift > 0 {
         let _ = writeln!(
@@ -70,7 +79,6 @@ pub fn render(plan: &Plan, redactor: &Redactor, colour: bool) -> String {
             flagged.join(", ")
         );
     }
-    out
 }
 
 /// The services ZooKeeper holds and the repository does not, which the plan leaves untouched:
@@ -133,7 +141,7 @@ pub(crate) fn reach(plan: &Plan, name: impl Fn(&str) -> String) -> String {
     }
 }
 
-fn render_service(out: &mut String, service: &ServicePlan, redactor: &Redactor, p: Paint) {
+fn render_service(out: &mut impl Write, service: &ServicePlan, redactor: &Redactor, p: Paint) {
     if service.is_empty() {
         let _ = writeln!(out, "{}: no changes\n", p.paint(BOLD, &service.name));
         return;
@@ -174,10 +182,10 @@ fn render_service(out: &mut String, service: &ServicePlan, redactor: &Redactor, 
     }
     render_blast_radius(out, service, redactor, p);
     render_integrity(out, service, redactor, p);
-    out.push('\n');
+    let _ = out.write_char('\n');
 }
 
-fn render_change(out: &mut String, change: &Change, redactor: &Redactor, p: Paint) {
+fn render_change(out: &mut impl Write, change: &Change, redactor: &Redactor, p: Paint) {
     let (before, after) = change.action.data();
     let (sign, style) = match &change.action {
         Action::Create { .. } => ("+", GREEN),
@@ -216,7 +224,7 @@ fn render_change(out: &mut String, change: &Change, redactor: &Redactor, p: Pain
 }
 
 /// Key-level rows, each line starting with `indent`.
-fn render_rows(out: &mut String, rows: &[Row], indent: &str, p: Paint) {
+fn render_rows(out: &mut impl Write, rows: &[Row], indent: &str, p: Paint) {
     for row in rows {
         match row {
             Row::Added { key, value } => value_lines(out, indent, &p.paint(GREEN, "+"), key, value),
@@ -255,7 +263,7 @@ fn render_rows(out: &mut String, rows: &[Row], indent: &str, p: Paint) {
 }
 
 /// `+ key = value`, a long value continuing on the following lines.
-fn value_lines(out: &mut String, indent: &str, sign: &str, key: &str, value: &[String]) {
+fn value_lines(out: &mut impl Write, indent: &str, sign: &str, key: &str, value: &[String]) {
     let mut lines = value.iter();
     let _ = writeln!(out, "{indent}{sign} {key} = {}", lines.next().map_or("", String::as_str));
     for line in lines {
@@ -263,7 +271,7 @@ fn value_lines(out: &mut String, indent: &str, sign: &str, key: &str, value: &[S
     }
 }
 
-fn render_blast_radius(out: &mut String, service: &ServicePlan, redactor: &Redactor, p: Paint) {
+fn render_blast_radius(out: &mut impl Write, service: &ServicePlan, redactor: &Redactor, p: Paint) {
     let blast = &service.blast_radius;
     if blast.is_empty() {
         return;
@@ -290,7 +298,7 @@ fn render_blast_radius(out: &mut String, service: &ServicePlan, redactor: &Redac
     }
 }
 
-fn render_integrity(out: &mut String, service: &ServicePlan, redactor: &Redactor, p: Paint) {
+fn render_integrity(out: &mut impl Write, service: &ServicePlan, redactor: &Redactor, p: Paint) {
     if service.view_integrity.is_empty() {
         return;
     }
