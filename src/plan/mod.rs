@@ -484,26 +484,26 @@ pub fn key_changes(kind: NodeKind, before: Option<&[u8]>, after: Option<&[u8]>) 
             },
         }
     };
-    let (Some(old), Some(new)) = (as_object(before), as_object(after)) else {
+    let (Some(old), Some(mut new)) = (as_object(before), as_object(after)) else {
         let text = |bytes: Option<&[u8]>| bytes.map(|b| String::from_utf8_lossy(b).into_owned());
         return vec![KeyChange::Whole { before: text(before), after: text(after) }];
     };
-    let mut changes = Vec::new();
-    for (key, value) in &old {
-        match new.get(key) {
-            None => changes.push(KeyChange::Removed { key: key.clone(), value: value.clone() }),
-            Some(after) if after != value => {
-                changes.push(KeyChange::Changed { key: key.clone(), before: value.clone(), after: after.clone() })
-            }
+    // The parsed maps are consumed: a created or deleted node's keys and values move into the
+    // changes rather than being copied (a first apply shows every key of every node).
+    let mut changes = Vec::with_capacity(old.len().max(new.len()));
+    let only_added = old.is_empty();
+    for (key, value) in old {
+        match new.remove(&key) {
+            None => changes.push(KeyChange::Removed { key, value }),
+            Some(after) if after != value => changes.push(KeyChange::Changed { key, before: value, after }),
             Some(_) => {}
         }
     }
-    for (key, value) in &new {
-        if !old.contains_key(key) {
-            changes.push(KeyChange::Added { key: key.clone(), value: value.clone() });
-        }
+    changes.extend(new.into_iter().map(|(key, value)| KeyChange::Added { key, value }));
+    // Each part is in key order already (the maps are sorted); only a mix needs sorting.
+    if !only_added {
+        changes.sort_by(|a, b| a.key().cmp(b.key()));
     }
-    changes.sort_by(|a, b| a.key().cmp(b.key()));
     changes
 }
 

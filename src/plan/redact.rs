@@ -54,6 +54,28 @@ impl Redactor {
         if self.is_sensitive(key) { Value::String(SENSITIVE.into()) } else { self.value(value) }
     }
 
+    /// [`Redactor::value_of`], borrowing `value` when nothing in it is hidden (the common case,
+    /// which needs no copy).
+    pub fn shown_of<'a>(&self, key: &str, value: &'a Value) -> std::borrow::Cow<'a, Value> {
+        use std::borrow::Cow;
+        if self.is_sensitive(key) {
+            Cow::Owned(Value::String(SENSITIVE.into()))
+        } else if self.show || !self.hides_any(value) {
+            Cow::Borrowed(value)
+        } else {
+            Cow::Owned(self.value(value))
+        }
+    }
+
+    /// Whether any key at any depth of `value` is sensitive.
+    fn hides_any(&self, value: &Value) -> bool {
+        match value {
+            Value::Object(map) => map.iter().any(|(k, v)| self.is_sensitive(k) || self.hides_any(v)),
+            Value::Array(items) => items.iter().any(|v| self.hides_any(v)),
+            _ => false,
+        }
+    }
+
     /// `value` with every sensitive key's value below it replaced.
     pub fn value(&self, value: &Value) -> Value {
         if self.show {

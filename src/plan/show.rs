@@ -6,6 +6,8 @@
 //! a line diff with three lines of context around each change, so a one-key edit deep in a large
 //! table shows as one line, not as two walls of JSON.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
@@ -76,7 +78,7 @@ pub(crate) fn rows(changes: &[KeyChange], r: &Redactor) -> Vec<Row> {
     changes.iter().map(|change| row(change, r)).collect()
 }
 
-fn row(change: &KeyChange, r: &Redactor) -> Row {
+pub(crate) fn row(change: &KeyChange, r: &Redactor) -> Row {
     match change {
         KeyChange::Added { key, value } => Row::Added { key: one_line(key), value: lines(&r.value_of(key, value)) },
         KeyChange::Removed { key, value } => Row::Removed { key: one_line(key), value: lines(&r.value_of(key, value)) },
@@ -103,10 +105,36 @@ fn row(change: &KeyChange, r: &Redactor) -> Row {
 /// `text` with control characters escaped (`\n`), so that keys, host names and raw node data
 /// cannot start a line of their own (which could end a markdown code block early).
 pub(crate) fn one_line(text: &str) -> String {
+    one_line_ref(text).into_owned()
+}
+
+/// [`one_line`], borrowing `text` when it has nothing to escape.
+pub(crate) fn one_line_ref(text: &str) -> Cow<'_, str> {
     if !text.chars().any(char::is_control) {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
-    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+    Cow::Owned(
+        text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect(),
+    )
+}
+
+/// The text of an added or removed key's value, as [`Row::Added`] holds it (one line, or the
+/// pretty-printed lines when long), written into `buf` (reused from key to key) rather than into
+/// new strings: the text renderer writes a first apply's every key this way.
+pub(crate) fn value_text<'b>(key: &str, value: &Value, r: &Redactor, buf: &'b mut Vec<u8>) -> &'b str {
+    buf.clear();
+    let value = r.shown_of(key, value);
+    match &*value {
+        Value::String(s) if s == SENSITIVE => buf.extend_from_slice(SENSITIVE.as_bytes()),
+        other => {
+            serde_json::to_writer(&mut *buf, other).expect("JSON values always serialize");
+            if buf.len() > INLINE_WIDTH {
+                buf.clear();
+                serde_json::to_writer_pretty(&mut *buf, other).expect("JSON values always serialize");
+            }
+        }
+    }
+    std::str::from_utf8(buf).expect("serde_json writes UTF-8")
 }
 
 /// A value in one line, or pretty-printed over several when long.
@@ -249,6 +277,32 @@ mod tests {
                 " }",
             ]
         );
+    }
+
+    #[test]
+    fn value_text_is_the_text_of_the_added_row() {
+        let mut buf = Vec::new();
+        let long = json!({"primary": "db-1.example.com:5432", "replicas": ["db-2.example.com:5432"], "pool": 10});
+        let values = [
+            ("t", json!(30)),
+            ("s", json!("(sensitive)")),
+            ("db_password", json!({"a": 1})),
+            ("db", json!({"password": "p", "host": "h"})),
+            ("db", long.clone()),
+            ("list", json!([long, {"token": "x"}])),
+            ("ctl\n", json!("x")),
+        ];
+        for r in [Redactor::show_all(), Redactor::new(&["*password*", "*token*"], false).unwrap()] {
+            for (key, value) in &values {
+                let Row::Added { key: shown_key, value: lines } =
+                    row(&KeyChange::Added { key: key.to_string(), value: value.clone() }, &r)
+                else {
+                    panic!("an added key is an added row")
+                };
+                assert_eq!(value_text(key, value, &r, &mut buf).lines().collect::<Vec<_>>(), lines, "{key}: {value}");
+                assert_eq!(one_line_ref(key), shown_key);
+            }
+        }
     }
 
     #[test]

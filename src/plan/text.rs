@@ -5,13 +5,14 @@
 //! Colour is optional (the caller decides: `--color`, `NO_COLOR`, a terminal); without it the
 //! output is plain text. Sensitive values are redacted by the [`Redactor`] given.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
 use super::redact::Redactor;
 use super::show::{self, DiffLine, Row};
-use super::{Action, Change, Plan, ServicePlan, guard, integrity};
+use super::{Action, Change, KeyChange, Plan, ServicePlan, guard, integrity};
 use crate::view::NodeKind;
 
 const GREEN: Style = AnsiColor::Green.on_default();
@@ -26,8 +27,12 @@ const WARN: Style = AnsiColor::Magenta.on_default().bold();
 struct Paint(bool);
 
 impl Paint {
-    fn paint(self, style: Style, text: &str) -> String {
-        if self.0 { format!("{}{text}{}", style.render(), style.render_reset()) } else { text.to_string() }
+    fn paint(self, style: Style, text: &str) -> Cow<'_, str> {
+        if self.0 {
+            Cow::Owned(format!("{}{text}{}", style.render(), style.render_reset()))
+        } else {
+            Cow::Borrowed(text)
+        }
     }
 }
 
@@ -194,20 +199,23 @@ fn render_change(out: &mut impl Write, change: &Change, redactor: &Redactor, p: 
     };
     let note = match change.kind {
         NodeKind::View => p.paint(DIM, " (view, derived)"),
-        NodeKind::Conf => " (conf)".to_string(),
-        NodeKind::Nodemap => " (nodemap)".to_string(),
-        NodeKind::Record if matches!(change.action, Action::Delete { .. }) => " (record)".to_string(),
-        NodeKind::Record => " (record of this apply)".to_string(),
-        NodeKind::Service => " (service)".to_string(),
-        NodeKind::Log => " (audit log entry)".to_string(),
-        NodeKind::Lock => " (lock)".to_string(),
-        NodeKind::Other => " (not written by jones-sync)".to_string(),
-        NodeKind::Root => String::new(),
+        NodeKind::Conf => Cow::Borrowed(" (conf)"),
+        NodeKind::Nodemap => Cow::Borrowed(" (nodemap)"),
+        NodeKind::Record if matches!(change.action, Action::Delete { .. }) => Cow::Borrowed(" (record)"),
+        NodeKind::Record => Cow::Borrowed(" (record of this apply)"),
+        NodeKind::Service => Cow::Borrowed(" (service)"),
+        NodeKind::Log => Cow::Borrowed(" (audit log entry)"),
+        NodeKind::Lock => Cow::Borrowed(" (lock)"),
+        NodeKind::Other => Cow::Borrowed(" (not written by jones-sync)"),
+        NodeKind::Root => Cow::Borrowed(""),
     };
     let drift = if change.drift {
-        format!(" {}", p.paint(WARN, "drift: changed outside jones-sync since its last apply; applying reverts that"))
+        Cow::Owned(format!(
+            " {}",
+            p.paint(WARN, "drift: changed outside jones-sync since its last apply; applying reverts that")
+        ))
     } else {
-        String::new()
+        Cow::Borrowed("")
     };
     let _ = writeln!(out, "  {} {}{note}{drift}", p.paint(style, sign), change.path);
     if matches!(
@@ -216,19 +224,36 @@ fn render_change(out: &mut impl Write, change: &Change, redactor: &Redactor, p: 
     ) {
         return;
     }
-    let rows = show::node_rows(change.kind, before, after, redactor);
-    if rows.is_empty() && after.is_some() {
+    let changes = super::key_changes(change.kind, before, after);
+    if changes.is_empty() && after.is_some() {
         let _ = writeln!(out, "      (empty)");
     }
-    render_rows(out, &rows, "      ", p);
+    // Added and removed keys (every key of a created or deleted node) are written straight out;
+    // the others go through a [`Row`], as everywhere else.
+    let (added, removed) = (p.paint(GREEN, "+"), p.paint(RED, "-"));
+    let mut buf = Vec::new();
+    for key_change in &changes {
+        match key_change {
+            KeyChange::Added { key, value } | KeyChange::Removed { key, value } => {
+                let sign = if matches!(key_change, KeyChange::Added { .. }) { &added } else { &removed };
+                let text = show::value_text(key, value, redactor, &mut buf);
+                value_lines(out, "      ", sign, &show::one_line_ref(key), text.lines());
+            }
+            other => render_rows(out, &[show::row(other, redactor)], "      ", p),
+        }
+    }
 }
 
 /// Key-level rows, each line starting with `indent`.
 fn render_rows(out: &mut impl Write, rows: &[Row], indent: &str, p: Paint) {
     for row in rows {
         match row {
-            Row::Added { key, value } => value_lines(out, indent, &p.paint(GREEN, "+"), key, value),
-            Row::Removed { key, value } => value_lines(out, indent, &p.paint(RED, "-"), key, value),
+            Row::Added { key, value } => {
+                value_lines(out, indent, &p.paint(GREEN, "+"), key, value.iter().map(String::as_str))
+            }
+            Row::Removed { key, value } => {
+                value_lines(out, indent, &p.paint(RED, "-"), key, value.iter().map(String::as_str))
+            }
             Row::Changed { key, before, after, hidden } => {
                 let hidden = if *hidden { format!(" {}", show::HIDDEN) } else { String::new() };
                 let _ = writeln!(out, "{indent}{} {key}: {before} → {after}{hidden}", p.paint(YELLOW, "~"));
@@ -263,9 +288,14 @@ fn render_rows(out: &mut impl Write, rows: &[Row], indent: &str, p: Paint) {
 }
 
 /// `+ key = value`, a long value continuing on the following lines.
-fn value_lines(out: &mut impl Write, indent: &str, sign: &str, key: &str, value: &[String]) {
-    let mut lines = value.iter();
-    let _ = writeln!(out, "{indent}{sign} {key} = {}", lines.next().map_or("", String::as_str));
+fn value_lines<'a>(
+    out: &mut impl Write,
+    indent: &str,
+    sign: &str,
+    key: &str,
+    mut lines: impl Iterator<Item = &'a str>,
+) {
+    let _ = writeln!(out, "{indent}{sign} {key} = {}", lines.next().unwrap_or(""));
     for line in lines {
         let _ = writeln!(out, "{indent}  {line}");
     }
