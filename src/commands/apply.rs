@@ -2,8 +2,12 @@
 //! [`super::apply_saved`] executes that plan instead.
 //!
 //! Every service planned is locked first ([`crate::lock`]) and live state is read under the locks,
-//! so two applies never interleave and a second apply of the same commit finds nothing to do.
+//! so two applies never interleave and a second apply of the same commit finds nothing to do. It is
+//! read and diffed a window of services at a time, as for `plan`, so the live copy is never held
+//! whole; the plan is still printed whole before the confirmation, and its versions are the ones
+//! read under the locks.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -56,13 +60,23 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
     let mut session = lock(zk, &locked, &actor, commit, &settings).await?;
     let result = async {
         // Live state is read under the locks: a second apply of the same commit finds nothing to do.
-        let mut snapshot = session.zk.snapshot(&names).await?.without(&session.locks.created());
-        if loaded.repo.settings.zookeeper.acl.is_some() {
-            session.zk.read_acls(&mut snapshot).await?;
-        }
-        let mut plan = crate::plan::diff_with(&desired, &snapshot, |name| {
-            Record::new(loaded.origin(name), actor.clone()).to_json()
-        });
+        // It is read and diffed a window of services at a time, like a plan's; of each window's
+        // snapshot only the live records are kept, to tell a newer commit's content.
+        let mut live_records = BTreeMap::new();
+        let mut plan = super::read_and_diff(
+            &session.zk,
+            &desired,
+            loaded.repo.settings.zookeeper.acl.is_some(),
+            &session.locks.created(),
+            |name| Record::new(loaded.origin(name), actor.clone()).to_json(),
+            |snapshot| {
+                for (name, live) in &snapshot.services {
+                    let record = live.nodes.get(&crate::model::paths::record(name)).and_then(|n| Record::parse(&n.data));
+                    live_records.insert(name.clone(), record);
+                }
+            },
+        )
+        .await?;
         if args.services.is_empty() {
             let (locks, ours) = (&session.locks, session.locks.nodes());
             super::removed_services(&session.zk, &mut plan, |name| prune && locks.holds(name), &ours).await?;
@@ -71,7 +85,7 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
             plan.unmanaged.clear();
         }
         let skipped =
-            if args.allow_older { String::new() } else { skip_superseded(options, &loaded, &snapshot, &mut plan)? };
+            if args.allow_older { String::new() } else { skip_superseded(options, &loaded, &live_records, &mut plan)? };
         crate::apply::mark_splits(&mut plan, settings.keep, settings.max_request_bytes);
         super::out_with(|w| crate::plan::text::render_to(w, &plan, &redactor, options.colour));
         out(&skipped);
@@ -94,7 +108,7 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
 fn skip_superseded(
     options: &Options,
     loaded: &crate::load::Loaded,
-    snapshot: &crate::live::Snapshot,
+    live_records: &BTreeMap<String, Option<Record>>,
     plan: &mut Plan,
 ) -> anyhow::Result<String> {
     let git = crate::git::Git::open(&options.repo)?;
@@ -107,10 +121,7 @@ fn skip_superseded(
             let record = service.changes.iter().find(|c| c.kind == crate::view::NodeKind::Record);
             (repository, record.and_then(|c| c.action.data().0).and_then(Record::parse))
         } else {
-            let live = snapshot.services.get(&service.name).and_then(|live| {
-                live.nodes.get(&crate::model::paths::record(&service.name)).and_then(|node| Record::parse(&node.data))
-            });
-            (Some(loaded.origin(&service.name)), live)
+            (Some(loaded.origin(&service.name)), live_records.get(&service.name).cloned().flatten())
         };
         let skip = (!service.is_empty())
             .then(|| crate::supersede::superseded(git.as_ref(), &service.name, origin?, live.as_ref()))

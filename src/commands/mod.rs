@@ -126,38 +126,7 @@ pub(crate) async fn make_plan(
     if let Some(acl) = acl {
         zk.set_create_acl(acl);
     }
-    // A window of services at a time (two windows in flight, to keep the connection busy): the
-    // live copy of a large deployment is as large as its desired trees, and once a window is
-    // diffed only its changes are kept. At least one window, even empty: the plan also says
-    // whether `/services` exists and which services the repository lacks.
-    let windows: Vec<&[DesiredService]> =
-        if desired.is_empty() { vec![&[]] } else { desired.chunks(READ_WINDOW).collect() };
-    let mut reads = futures::stream::iter(windows)
-        .map(|window| {
-            let zk = &zk;
-            async move {
-                let names: Vec<String> = window.iter().map(|d| d.name.clone()).collect();
-                let mut snapshot = zk.snapshot(&names).await?;
-                if acl.is_some() {
-                    zk.read_acls(&mut snapshot).await?;
-                }
-                anyhow::Ok((window, snapshot))
-            }
-        })
-        .buffered(2);
-    let mut plan = Plan::default();
-    let mut first = true;
-    while let Some((window, snapshot)) = reads.try_next().await? {
-        let part = crate::plan::diff_with(window, &snapshot, |name| record(name).to_json());
-        if first {
-            // What the first read says of `/services`, as one snapshot of every service would.
-            plan.create_root = part.create_root;
-            plan.unmanaged = crate::plan::unmanaged(&desired, &snapshot.all_services);
-            first = false;
-        }
-        plan.services.extend(part.services);
-    }
-    drop(reads);
+    let mut plan = read_and_diff(&zk, &desired, acl.is_some(), &[], |name| record(name).to_json(), |_| {}).await?;
     if services.is_empty() {
         removed_services(&zk, &mut plan, |_| prune, &[]).await?;
     } else {
@@ -165,6 +134,51 @@ pub(crate) async fn make_plan(
         plan.unmanaged.clear();
     }
     Ok((zk, plan))
+}
+
+/// Reads the live state of the `desired` services and diffs it: a window of services at a time
+/// (two windows in flight, to keep the connection busy). The live copy of a large deployment is as
+/// large as its desired trees, and once a window is diffed only its changes are kept. With `acls`,
+/// their ACLs are read too; `ours` (nodes this process made itself, its locks' parents) count as
+/// missing ([`crate::live::Snapshot::without`]). `record` is each service's record; `inspect` sees
+/// each window's snapshot before it is dropped.
+///
+/// At least one window is read, even empty: the plan also says whether `/services` exists and
+/// which services the repository lacks (from the first window's read, as one snapshot of every
+/// service would).
+pub(crate) async fn read_and_diff(
+    zk: &Zk,
+    desired: &[DesiredService],
+    acls: bool,
+    ours: &[String],
+    record: impl Fn(&str) -> serde_json::Value,
+    mut inspect: impl FnMut(&crate::live::Snapshot),
+) -> anyhow::Result<Plan> {
+    let windows: Vec<&[DesiredService]> =
+        if desired.is_empty() { vec![&[]] } else { desired.chunks(READ_WINDOW).collect() };
+    let mut reads = futures::stream::iter(windows)
+        .map(|window| async move {
+            let names: Vec<String> = window.iter().map(|d| d.name.clone()).collect();
+            let mut snapshot = zk.snapshot(&names).await?.without(ours);
+            if acls {
+                zk.read_acls(&mut snapshot).await?;
+            }
+            anyhow::Ok((window, snapshot))
+        })
+        .buffered(2);
+    let mut plan = Plan::default();
+    let mut first = true;
+    while let Some((window, snapshot)) = reads.try_next().await? {
+        let part = crate::plan::diff_with(window, &snapshot, &record);
+        if first {
+            plan.create_root = part.create_root;
+            plan.unmanaged = crate::plan::unmanaged(desired, &snapshot.all_services);
+            first = false;
+        }
+        plan.services.extend(part.services);
+        inspect(&snapshot);
+    }
+    Ok(plan)
 }
 
 /// Completes `plan` with the services that ZooKeeper holds and the repository does not
