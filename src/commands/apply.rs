@@ -71,7 +71,8 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
             |name| Record::new(loaded.origin(name), actor.clone()).to_json(),
             |snapshot| {
                 for (name, live) in &snapshot.services {
-                    let record = live.nodes.get(&crate::model::paths::record(name)).and_then(|n| Record::parse(&n.data));
+                    let record =
+                        live.nodes.get(&crate::model::paths::record(name)).and_then(|n| Record::parse(&n.data));
                     live_records.insert(name.clone(), record);
                 }
             },

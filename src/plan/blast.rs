@@ -9,9 +9,13 @@
 //!   nobody can list the hosts that read the root.
 //!
 //! Moves are grouped by (from, to), with the key changes the moving hosts see between the view
-//! they read now (live) and the one they will read (desired).
+//! they read now (live) and the one they will read (desired), worked out when shown
+//! ([`MoveChanges`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+
+use bytes::Bytes;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -53,7 +57,53 @@ pub struct Move {
     pub to: Option<String>,
     pub hosts: Vec<String>,
     /// How the values these hosts see change.
-    pub changes: Vec<KeyChange>,
+    pub changes: MoveChanges,
+}
+
+/// How the values moving hosts see change: kept as the data of the two nodes they read (shared
+/// with the live and desired trees) and worked out when shown. A first apply moves every host
+/// from the root to its environment's view, and the parsed changes of every view of a large
+/// deployment would take several times the size of the views themselves.
+///
+/// It serializes as the list of [`KeyChange`]s, as it always did; a plan read back holds that list.
+#[derive(Debug, Clone)]
+pub enum MoveChanges {
+    /// The data of the view read now and of the one read after the apply (`None`: no node).
+    Data {
+        before: Option<Bytes>,
+        after: Option<Bytes>,
+    },
+    Changes(Vec<KeyChange>),
+}
+
+impl MoveChanges {
+    /// The key changes, worked out from the views' data when that is what is kept.
+    pub fn get(&self) -> Cow<'_, [KeyChange]> {
+        match self {
+            MoveChanges::Data { before, after } => {
+                Cow::Owned(key_changes(NodeKind::View, before.as_deref(), after.as_deref()))
+            }
+            MoveChanges::Changes(changes) => Cow::Borrowed(changes),
+        }
+    }
+}
+
+impl PartialEq for MoveChanges {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Serialize for MoveChanges {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for MoveChanges {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::deserialize(deserializer).map(MoveChanges::Changes)
+    }
 }
 
 impl BlastRadius {
@@ -139,13 +189,13 @@ pub(super) fn blast_radius(desired: &DesiredService, live: &LiveService, changes
     let moves = groups
         .into_iter()
         .map(|((from, to), hosts)| {
-            let seen_now = live.nodes.get(from.unwrap_or(&root_conf)).map(|n| &n.data[..]);
-            let seen_then = desired.nodes.get(to.unwrap_or(&root_conf)).map(|n| &n.bytes[..]);
+            let seen_now = live.nodes.get(from.unwrap_or(&root_conf)).map(|n| n.data.clone());
+            let seen_then = desired.nodes.get(to.unwrap_or(&root_conf)).map(|n| n.bytes.clone());
             Move {
                 from: from.map(String::from),
                 to: to.map(String::from),
                 hosts,
-                changes: key_changes(NodeKind::View, seen_now, seen_then),
+                changes: MoveChanges::Data { before: seen_now, after: seen_then },
             }
         })
         .collect();

@@ -177,7 +177,7 @@ fn service<'a>(service: &'a ServicePlan, r: &Redactor) -> ServiceOut<'a> {
                     to: env(m.to.as_deref()),
                     from_view: m.from.as_deref(),
                     to_view: m.to.as_deref(),
-                    changes: key_changes(&m.changes, r),
+                    changes: key_changes(&m.changes.get(), r),
                 })
                 .collect(),
         },

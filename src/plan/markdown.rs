@@ -243,7 +243,7 @@ fn blast_radius(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> b
         let verb = if group.hosts.len() == 1 { "moves" } else { "move" };
         items.push(format!("- {} {verb} from {} to {}\n", show::host_list(&group.hosts, code), code(&from), code(&to)));
         let mut diff = format!("@@ {} → {} @@\n", show::one_line(&from), show::one_line(&to));
-        let rows = show::rows(&group.changes, redactor);
+        let rows = show::rows(&group.changes.get(), redactor);
         if rows.is_empty() {
             diff.push_str("    (the same values)\n");
         }

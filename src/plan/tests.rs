@@ -271,7 +271,7 @@ fn blast_radius_names_environments_hosts_moves_and_the_unassociated() {
     );
     // What a mover sees: the live view it reads now against the desired view it will read.
     assert_eq!(
-        blast.moves[1].changes,
+        &blast.moves[1].changes.get()[..],
         [
             KeyChange::Changed { key: "t".into(), before: json!(1), after: json!(2) },
             KeyChange::Removed { key: "x".into(), value: json!(1) },
@@ -279,7 +279,10 @@ fn blast_radius_names_environments_hosts_moves_and_the_unassociated() {
         ]
     );
     // A host that loses its association reads the root's conf.
-    assert_eq!(blast.moves[2].changes, [KeyChange::Changed { key: "t".into(), before: json!(1), after: json!(2) }]);
+    assert_eq!(
+        &blast.moves[2].changes.get()[..],
+        [KeyChange::Changed { key: "t".into(), before: json!(1), after: json!(2) }]
+    );
     assert_eq!(blast.hosts().into_iter().collect::<Vec<_>>(), ["a1", "a2", "gone", "mover", "new"]);
     assert_eq!(Reach::of(&plan), Reach { hosts: 5, moving: 3, unassociated: vec!["s".into()], drift: 0, findings: 0 });
 }

@@ -320,7 +320,7 @@ fn render_blast_radius(out: &mut impl Write, service: &ServicePlan, redactor: &R
         let to = show::association(&service.name, group.to.as_deref());
         let verb = if group.hosts.len() == 1 { "moves" } else { "move" };
         let _ = writeln!(out, "    {} {verb} from {from} to {to}", show::host_list(&group.hosts, show::one_line));
-        let rows = show::rows(&group.changes, redactor);
+        let rows = show::rows(&group.changes.get(), redactor);
         if rows.is_empty() {
             let _ = writeln!(out, "        (the same values)");
         }
