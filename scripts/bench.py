@@ -31,6 +31,11 @@ TIME = "/usr/bin/time"  # GNU time, for the peak memory (scripts/bench.sh instal
 # transaction stays around 200 kB, well under the 1 MB request limit.
 ENVS, KEYS, HOSTS = 40, 30, 100
 SIZES = {1000: 12, 10000: 120, 50000: 600}  # ~znodes -> services
+LABELS = {
+    "1% change saved plan": "1% change plan --out + apply FILE",
+    "1% change saved plan: plan --out": "1% change: plan --out alone",
+    "1% change saved plan: apply FILE": "1% change: apply FILE alone",
+}
 
 
 def run(cmd, check=True, capture=False):
@@ -220,6 +225,27 @@ class Bench:
             parts=("plan", "apply"),
         )
 
+        # The same change as CI would run it on a large fleet: `plan --out FILE` on the pull
+        # request, `apply FILE` on merge. The saved plan's apply does not read the repository again,
+        # and reads live state only for the services the plan changes.
+        plan_file = os.path.join(self.work, f"plan-{size}.json")
+        contest(
+            "1% change saved plan",
+            {
+                "jones-sync": (
+                    lambda: None,
+                    flip(
+                        lambda t: measure_all(
+                            [jones(repos[t], "plan", "--out", plan_file), jones(repos[t], "apply", "--yes", plan_file)]
+                        )
+                    ),
+                    check_state,
+                ),
+                "batched limit": (lambda: None, flip(lambda t: measure(bench("change", "--file", dumps[t]))), check_state),
+            },
+            parts=("plan --out", "apply FILE"),
+        )
+
         # jones-sync's ZooKeeper layer alone, side by side with the limit.
         contest(
             "live read only",
@@ -256,6 +282,9 @@ class Bench:
             "1% change plan+apply",
             "1% change plan+apply: plan",
             "1% change plan+apply: apply",
+            "1% change saved plan",
+            "1% change saved plan: plan --out",
+            "1% change saved plan: apply FILE",
             "live read only",
             "live write only",
         ]
@@ -265,7 +294,9 @@ class Bench:
                 if not mine:
                     continue
                 t = statistics.median(mine["times"])
-                label = step.replace("1% change plan+apply: ", "1% change: ") + (" alone" if ": " in step else "")
+                label = LABELS.get(step) or step.replace("1% change plan+apply: ", "1% change: ") + (
+                    " alone" if ": " in step else ""
+                )
                 cpu = statistics.median(mine["cpu"])
                 row = [f"{size:,}", label, f"{t:.3f} s", f"{cpu:.2f} s", f"{max(mine['memories']) / 2**20:.0f} MB"]
                 base = get(size, step, "one-at-a-time")
