@@ -115,7 +115,8 @@ async fn plan(connect_string: &str, repo: &std::path::Path, apply: bool) -> anyh
     }
     let created: Vec<String> = locks.iter().flat_map(Locks::created).collect();
     let snapshot = serial_snapshot(zk.client(), &names).await?.without(&created);
-    let plan = jones_sync::plan::diff_with(&loaded.desired, &snapshot, record);
+    let trees: Vec<_> = loaded.desired.iter().map(jones_sync::view::DesiredConfs::tree).collect();
+    let plan = jones_sync::plan::diff_with(&trees, &snapshot, record);
     let redactor = jones_sync::plan::redact::Redactor::new(&settings.plan.sensitive_keys(), false)?;
     print!("{}", jones_sync::plan::text::render(&plan, &redactor, false));
     if !apply {

@@ -16,16 +16,18 @@ use crate::model::Repo;
 use crate::record::Origin;
 use crate::repo::source::SourceError;
 use crate::repo::{Entry, EntryKind, SERVICES_DIR, settings};
-use crate::view::DesiredService;
+use crate::view::DesiredConfs;
 
-/// A loaded repository: the model, the desired tree of every service, and their origins.
+/// A loaded repository: the model, the desired confs of every service, and their origins.
 pub struct Loaded {
     /// The model *without the environments' values*: services, environments, their directories
     /// and hosts, and the settings. Each service's values are freed as soon as its desired tree is
     /// built, since parsed values take several times the memory of the JSON they become and a
     /// large repository must never hold both whole; [`Loaded::service`] gives one service whole.
     pub repo: Repo,
-    pub desired: Vec<DesiredService>,
+    /// Each service's desired tree, kept as its confs: the views are materialized only for the
+    /// services a command is working on ([`DesiredConfs::tree`]).
+    pub desired: Vec<DesiredConfs>,
     /// Where each service's content comes from, by name.
     pub origins: BTreeMap<String, Origin>,
 }
@@ -36,7 +38,7 @@ impl Loaded {
         &self.origins[service]
     }
 
-    /// The model of `service` with its environments' values (read back from its desired tree).
+    /// The model of `service` with its environments' values (read back from its desired confs).
     pub fn service(&self, service: &str) -> Option<crate::model::Service> {
         let desired = self.desired.iter().find(|d| d.name == service)?;
         Some(crate::view::with_values(self.repo.services.get(service)?.clone(), desired))
@@ -221,7 +223,8 @@ fn finish(
         found.sort();
         found
     };
-    // Each service's desired tree is built as soon as the service is read, and its values freed.
+    // Each service's desired confs are built (and its views measured) as soon as the service is
+    // read, and its values freed.
     let mut tree_problems = Vec::new();
     let (settings, services) = crate::repo::load_each(entries, all, |settings, mut service| {
         let desired = crate::view::checked(&service, settings, &mut tree_problems);

@@ -5,6 +5,7 @@
 //! ancestor down to the environment itself, each with a *shallow* update (a deeper environment
 //! replaces an inherited key whole, nested tables included).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
@@ -63,12 +64,6 @@ pub struct DesiredNode {
 }
 
 impl DesiredNode {
-    fn json(kind: NodeKind, value: &Value) -> Self {
-        // serde_json's map is a BTreeMap (no `preserve_order`), so keys are written sorted.
-        let bytes = serde_json::to_vec(value).expect("JSON values always serialize");
-        DesiredNode { kind, bytes: bytes.into() }
-    }
-
     /// The node's JSON value: a nodemap's associations as an object in either format, `null` for
     /// the service node (which holds no data).
     pub fn value(&self) -> Value {
@@ -105,32 +100,151 @@ pub fn views(service: &Service) -> BTreeMap<EnvPath, Map<String, Value>> {
     views
 }
 
-/// An environment's own values as canonical JSON (its conf), with where each `"key":value` entry
-/// lies in it: views are made of these entries, copied rather than serialized again.
-fn conf_with_entries(values: &Map<String, Value>) -> (Vec<u8>, Vec<(&str, std::ops::Range<usize>)>) {
-    // The bytes serde_json writes for the map: `{`, the entries sorted by key joined by `,`, `}`.
-    let mut out = vec![b'{'];
-    let mut entries = Vec::with_capacity(values.len());
-    for (i, (key, value)) in values.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+/// A service's desired tree as a command keeps it: each environment's conf node and the nodemap,
+/// as bytes, but not the views. Views are made of the confs' entries and take about twice their
+/// size (at the benchmark's shape, 75 MB of views for 40 MB of confs at ~50,000 znodes), so they
+/// are materialized ([`DesiredConfs::tree`]) only for the services being diffed, a window at a
+/// time, and dropped with them; [`checked`] measures every view at load without keeping it.
+#[derive(Debug, Clone)]
+pub struct DesiredConfs {
+    pub name: String,
+    /// Parents first, as the model orders environments.
+    confs: Vec<Conf>,
+    nodemap: Bytes,
+    /// Environment of each associated host (for showing which hosts a change reaches).
+    pub hosts: BTreeMap<String, EnvPath>,
+    /// The ACL every node of the service must carry (`[zookeeper] acl`); `None`: not checked.
+    pub acl: Option<Vec<crate::acl::AclEntry>>,
+}
+
+impl DesiredConfs {
+    /// The confs and nodemap of `service` (a JSON nodemap, no ACL: see [`checked`]).
+    pub fn new(service: &Service) -> Self {
+        let svc = service.name.as_str();
+        let mut nodemap = Map::new();
+        let mut hosts = BTreeMap::new();
+        let mut confs = Vec::with_capacity(service.envs.len());
+        for (path, env) in &service.envs {
+            for host in &env.hosts {
+                nodemap.insert(host.clone(), Value::String(paths::view(svc, path)));
+                hosts.insert(host.clone(), path.clone());
+            }
+            confs.push(Conf::new(path.clone(), &env.values));
         }
-        let start = out.len();
-        serde_json::to_writer(&mut out, key).expect("JSON values always serialize");
-        out.push(b':');
-        serde_json::to_writer(&mut out, value).expect("JSON values always serialize");
-        entries.push((key.as_str(), start..out.len()));
+        // serde_json's map is a BTreeMap (no `preserve_order`), so keys are written sorted.
+        let nodemap = serde_json::to_vec(&Value::Object(nodemap)).expect("JSON values always serialize");
+        DesiredConfs { name: svc.to_string(), confs, nodemap: nodemap.into(), hosts, acl: None }
     }
-    out.push(b'}');
-    out.shrink_to_fit();
-    (out, entries)
+
+    /// The whole desired tree: the service node, the confs, the views and the nodemap. The confs'
+    /// and the nodemap's bytes are shared, the views' are made here.
+    pub fn tree(&self) -> DesiredService {
+        let svc = self.name.as_str();
+        let mut nodes = BTreeMap::new();
+        nodes.insert(paths::service(svc), DesiredNode { kind: NodeKind::Service, bytes: Bytes::new() });
+        each_view(&self.confs, |conf, view| {
+            let bytes = object(view.iter().map(|(_, entry)| *entry));
+            nodes.insert(paths::view(svc, &conf.env), DesiredNode { kind: NodeKind::View, bytes: bytes.into() });
+        });
+        for conf in &self.confs {
+            let node = DesiredNode { kind: NodeKind::Conf, bytes: conf.bytes.clone() };
+            nodes.insert(paths::conf(svc, &conf.env), node);
+        }
+        nodes.insert(paths::nodemaps(svc), DesiredNode { kind: NodeKind::Nodemap, bytes: self.nodemap.clone() });
+        DesiredService { name: self.name.clone(), nodes, hosts: self.hosts.clone(), acl: self.acl.clone() }
+    }
+}
+
+/// One environment's own values as canonical JSON (its conf node), with where each `"key":value`
+/// entry lies in it: views are made of these entries, copied rather than serialized again.
+#[derive(Debug, Clone)]
+struct Conf {
+    env: EnvPath,
+    bytes: Bytes,
+    /// For each entry, in key order: where its key (`"key"`, as JSON) ends and where it ends. An
+    /// entry starts right after the previous one's end and its `,`, the first after the `{`.
+    /// `u32`: a conf is made of one `config.toml`, far smaller than 4 GiB.
+    entries: Box<[(u32, u32)]>,
+}
+
+impl Conf {
+    /// The conf of an environment with `values`: the bytes serde_json writes for the map (`{`, the
+    /// entries sorted by key joined by `,`, `}`), and where its entries lie.
+    fn new(env: EnvPath, values: &Map<String, Value>) -> Self {
+        let mut out = vec![b'{'];
+        let mut entries = Vec::with_capacity(values.len());
+        let offset = |len: usize| u32::try_from(len).expect("a conf is smaller than 4 GiB");
+        for (i, (key, value)) in values.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut out, key).expect("JSON values always serialize");
+            let key_end = offset(out.len());
+            out.push(b':');
+            serde_json::to_writer(&mut out, value).expect("JSON values always serialize");
+            entries.push((key_end, offset(out.len())));
+        }
+        out.push(b'}');
+        // Without spare capacity: `Bytes` would keep it.
+        out.shrink_to_fit();
+        Conf { env, bytes: out.into(), entries: entries.into() }
+    }
+
+    /// Each entry: its key as the map holds it (by which views merge and sort), and its bytes.
+    fn entries(&self) -> impl Iterator<Item = (Cow<'_, str>, &[u8])> {
+        let mut start = 1;
+        self.entries.iter().map(move |&(key_end, end)| {
+            let (key, entry) = (&self.bytes[start..key_end as usize], &self.bytes[start..end as usize]);
+            start = end as usize + 1;
+            (raw_key(key), entry)
+        })
+    }
+}
+
+/// The string that a JSON string written by serde_json stands for (borrowed unless escaped).
+fn raw_key(json: &[u8]) -> Cow<'_, str> {
+    let inner = &json[1..json.len() - 1];
+    match std::str::from_utf8(inner) {
+        Ok(text) if !inner.contains(&b'\\') => Cow::Borrowed(text),
+        _ => Cow::Owned(serde_json::from_slice(json).expect("a string serde_json wrote parses back")),
+    }
+}
+
+/// The entries of a view in key order: `"key":value` texts of the confs it is made of.
+type ViewEntries<'a> = Vec<(Cow<'a, str>, &'a [u8])>;
+
+/// Calls `each` with every environment of `confs` (parents first) and the entries of its view:
+/// its parent view's, each replaced by the environment's own entry for the same key, which is
+/// [`views`]' algorithm. Only the views of the current environment's ancestors are kept.
+fn each_view<'a>(confs: &'a [Conf], mut each: impl FnMut(&'a Conf, &ViewEntries<'a>)) {
+    let mut ancestors: Vec<(&EnvPath, ViewEntries<'a>)> = Vec::new();
+    for conf in confs {
+        // Parents come before their children and each subtree is contiguous (the model's order),
+        // so once the previous environment's branch is popped, the parent is on top.
+        while ancestors.last().is_some_and(|(path, _)| !conf.env.0.starts_with(&path.0)) {
+            ancestors.pop();
+        }
+        let parent = ancestors.last().map_or(&[][..], |(_, view)| view.as_slice());
+        let mut view = Vec::with_capacity(parent.len() + conf.entries.len());
+        let mut inherited = parent.iter().peekable();
+        for (key, entry) in conf.entries() {
+            while let Some(earlier) = inherited.next_if(|(parent_key, _)| *parent_key < key) {
+                view.push(earlier.clone());
+            }
+            // The environment's own entry replaces the parent's for the same key.
+            inherited.next_if(|(parent_key, _)| *parent_key == key);
+            view.push((key, entry));
+        }
+        view.extend(inherited.cloned());
+        each(conf, &view);
+        ancestors.push((&conf.env, view));
+    }
 }
 
 /// The canonical bytes of the object made of `entries` (`"key":value` texts, sorted by key), with
 /// no spare capacity.
 fn object<'a>(entries: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
-    let len = entries.clone().map(|entry| entry.len() + 1).sum::<usize>() + 1;
-    let mut out = Vec::with_capacity(len.max(2));
+    let mut out = Vec::with_capacity(object_len(entries.clone()));
     out.push(b'{');
     for (i, entry) in entries.enumerate() {
         if i > 0 {
@@ -142,46 +256,22 @@ fn object<'a>(entries: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
     out
 }
 
+/// The length of [`object`]: `{`, `}`, the entries and a `,` between each two.
+fn object_len<'a>(entries: impl Iterator<Item = &'a [u8]>) -> usize {
+    (entries.map(|entry| entry.len() + 1).sum::<usize>() + 1).max(2)
+}
+
 /// The desired tree of `service`.
 pub fn desired(service: &Service) -> DesiredService {
-    let svc = service.name.as_str();
-    let mut nodes = BTreeMap::new();
-    nodes.insert(paths::service(svc), DesiredNode { kind: NodeKind::Service, bytes: Bytes::new() });
-    let mut nodemap = Map::new();
-    let mut hosts = BTreeMap::new();
-    // Each environment's own values are written once, as its conf. Its view is made of the
-    // `"key":value` entries of the root's conf and of every ancestor's down to its own, the deepest
-    // winning for each key (the algorithm of [`views`]): copied, not serialized again.
-    let confs: Vec<_> = service.envs.values().map(|env| conf_with_entries(&env.values)).collect();
-    // Views by environment path; parents come first (the model's order), so each finds its parent's.
-    let mut views: BTreeMap<&[String], BTreeMap<&str, &[u8]>> = BTreeMap::new();
-    for ((path, env), (conf, entries)) in service.envs.iter().zip(&confs) {
-        let parent = path.0.split_last().map(|(_, parent)| parent);
-        let mut view = parent.and_then(|parent| views.get(parent).cloned()).unwrap_or_default();
-        for (key, range) in entries {
-            view.insert(key, &conf[range.clone()]);
-        }
-        let bytes = object(view.values().copied());
-        nodes.insert(paths::view(svc, path), DesiredNode { kind: NodeKind::View, bytes: bytes.into() });
-        views.insert(&path.0, view);
-        for host in &env.hosts {
-            nodemap.insert(host.clone(), Value::String(paths::view(svc, path)));
-            hosts.insert(host.clone(), path.clone());
-        }
-    }
-    drop(views);
-    for (path, (conf, _)) in service.envs.keys().zip(confs) {
-        nodes.insert(paths::conf(svc, path), DesiredNode { kind: NodeKind::Conf, bytes: conf.into() });
-    }
-    nodes.insert(paths::nodemaps(svc), DesiredNode::json(NodeKind::Nodemap, &Value::Object(nodemap)));
-    DesiredService { name: svc.to_string(), nodes, hosts, acl: None }
+    DesiredConfs::new(service).tree()
 }
 
 /// The desired tree of every service of `repo`, or a problem for every node whose JSON exceeds the
 /// configured znode size limit.
 pub fn desired_state(repo: &Repo) -> Result<Vec<DesiredService>, Vec<Problem>> {
     let mut problems = Vec::new();
-    let services = repo.services.values().map(|service| checked(service, &repo.settings, &mut problems)).collect();
+    let services =
+        repo.services.values().map(|service| checked(service, &repo.settings, &mut problems).tree()).collect();
     if problems.is_empty() {
         Ok(services)
     } else {
@@ -190,39 +280,47 @@ pub fn desired_state(repo: &Repo) -> Result<Vec<DesiredService>, Vec<Problem>> {
     }
 }
 
-/// [`desired_state`] of one service: its desired tree under `settings` (ACL, nodemap format), and
-/// a problem in `problems` for every node over the znode size limit or host the nodemap format
-/// cannot hold.
-pub fn checked(service: &Service, settings: &Settings, problems: &mut Vec<Problem>) -> DesiredService {
+/// [`desired_state`] of one service, kept as its confs: its desired confs and nodemap under
+/// `settings` (ACL, nodemap format), and a problem in `problems` for every node over the znode size
+/// limit (views included: each is measured, not kept) or host the nodemap format cannot hold.
+pub fn checked(service: &Service, settings: &Settings, problems: &mut Vec<Problem>) -> DesiredConfs {
     let limit = settings.zookeeper.max_node_bytes;
-    let mut desired = desired(service);
+    let svc = service.name.as_str();
+    let mut desired = DesiredConfs::new(service);
     desired.acl.clone_from(&settings.zookeeper.acl);
     if settings.sync.nodemap_format == crate::nodemap::Format::Legacy {
         problems.extend(legacy_nodemap(service, &mut desired));
     }
-    for (path, node) in &desired.nodes {
-        if node.bytes.len() > limit {
-            let file = file_of(service, path, node.kind);
+    let mut check = |kind: NodeKind, path: &dyn Fn() -> String, len: usize| {
+        if len > limit {
+            let path = path();
             problems.push(Problem::new(
-                file,
+                file_of(service, &path, kind),
                 format!(
-                    "the {} `{path}` would be {} bytes, over the {limit}-byte znode limit ([zookeeper] max_node_bytes)",
-                    node.kind.as_str(),
-                    node.bytes.len()
+                    "the {} `{path}` would be {len} bytes, over the {limit}-byte znode limit ([zookeeper] max_node_bytes)",
+                    kind.as_str(),
                 ),
             ));
         }
+    };
+    for conf in &desired.confs {
+        check(NodeKind::Conf, &|| paths::conf(svc, &conf.env), conf.bytes.len());
     }
+    each_view(&desired.confs, |conf, view| {
+        let len = object_len(view.iter().map(|(_, entry)| *entry));
+        check(NodeKind::View, &|| paths::view(svc, &conf.env), len);
+    });
+    check(NodeKind::Nodemap, &|| paths::nodemaps(svc), desired.nodemap.len());
     desired
 }
 
 /// The model of a service whose environments' values were freed (see [`crate::load::Loaded`]),
-/// with the values read back from its desired conf nodes: canonical JSON parses back to the very
+/// with the values read back from its desired confs: canonical JSON parses back to the very
 /// values it was written from.
-pub fn with_values(mut service: Service, desired: &DesiredService) -> Service {
-    for (path, env) in &mut service.envs {
-        if let Some(Value::Object(values)) =
-            desired.nodes.get(&paths::conf(&service.name, path)).map(DesiredNode::value)
+pub fn with_values(mut service: Service, desired: &DesiredConfs) -> Service {
+    for conf in &desired.confs {
+        if let Some(env) = service.envs.get_mut(&conf.env)
+            && let Ok(Value::Object(values)) = serde_json::from_slice(&conf.bytes)
         {
             env.values = values;
         }
@@ -231,7 +329,7 @@ pub fn with_values(mut service: Service, desired: &DesiredService) -> Service {
 }
 
 /// Writes the nodemap of `desired` in the legacy format; a problem for every host it cannot hold.
-fn legacy_nodemap(service: &Service, desired: &mut DesiredService) -> Vec<Problem> {
+fn legacy_nodemap(service: &Service, desired: &mut DesiredConfs) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (host, env) in &desired.hosts {
         if let Some(why) = crate::nodemap::unwritable(host, &paths::view(&service.name, env)) {
@@ -239,9 +337,8 @@ fn legacy_nodemap(service: &Service, desired: &mut DesiredService) -> Vec<Proble
             problems.push(Problem::new(file, format!("{why} ([sync] nodemap_format = \"legacy\")")));
         }
     }
-    let node = desired.nodes.get_mut(&paths::nodemaps(&service.name)).expect("every service has a nodemap");
-    if let Value::Object(map) = node.value() {
-        node.bytes = crate::nodemap::render(&map, crate::nodemap::Format::Legacy).into();
+    if let Ok(parsed) = crate::nodemap::parse(&desired.nodemap) {
+        desired.nodemap = crate::nodemap::render(&parsed.map, crate::nodemap::Format::Legacy).into();
     }
     problems
 }
@@ -369,6 +466,10 @@ mod tests {
             ("p/q", json!({}), &[]),
             ("p/q/r", json!({"a\"quote": {"deep": [true]}}), &[]),
             ("s", json!({}), &[]),
+            // Escaped keys sort by what they stand for: `a"b` before `a#b`, though `\` is after `#`.
+            ("s/t", json!({"a#b": 1}), &[]),
+            ("s/t/u", json!({"a\"b": 2, "n": 8}), &[]),
+            ("v", json!({"\u{1}": 0}), &[]),
         ]);
         let desired = desired(&svc);
         for (path, view) in views(&svc) {
@@ -379,6 +480,8 @@ mod tests {
         }
         assert_eq!(node(&desired, "/services/test/views/p/q/r")["b"], json!("over"));
         assert_eq!(&desired.nodes["/services/test/conf/s"].bytes[..], b"{}");
+        assert_eq!(node(&desired, "/services/test/views/s/t/u")["n"], json!(8));
+        assert_eq!(node(&desired, "/services/test/views/v")["n"], json!(-7));
     }
 
     #[test]
@@ -388,7 +491,7 @@ mod tests {
             ("a", json!({"arr": [1, "x", null, {"k": false}]}), &["h"]),
             ("a/b", json!({}), &[]),
         ]);
-        let desired = desired(&svc);
+        let desired = DesiredConfs::new(&svc);
         let mut skeleton = svc.clone();
         for env in skeleton.envs.values_mut() {
             env.values = Map::new();

@@ -64,7 +64,7 @@ fn from_repo(loaded: &super::Loaded, service: &str, host: &str) -> anyhow::Resul
         Some(env) => (paths::view(service, env), Some(env.0.join("/"))),
         None => (paths::conf(service, &EnvPath::root()), None),
     };
-    let values = desired.nodes[&path].value().as_object().cloned().unwrap_or_default();
+    let values = desired.tree().nodes[&path].value().as_object().cloned().unwrap_or_default();
     Ok(HostConfig {
         service: service.to_string(),
         association: host.to_string(),

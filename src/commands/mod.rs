@@ -31,7 +31,7 @@ use crate::diagnostic;
 use crate::load::Loaded;
 use crate::plan::Plan;
 use crate::record::Record;
-use crate::view::DesiredService;
+use crate::view::DesiredConfs;
 use crate::zk::Zk;
 
 /// Validated settings of one invocation.
@@ -138,7 +138,9 @@ pub(crate) async fn make_plan(
 
 /// Reads the live state of the `desired` services and diffs it: a window of services at a time
 /// (two windows in flight, to keep the connection busy). The live copy of a large deployment is as
-/// large as its desired trees, and once a window is diffed only its changes are kept. With `acls`,
+/// large as its desired trees, and so are its views: each window's desired trees are materialized
+/// just before it is diffed, and once it is diffed only its changes are kept (sharing the bytes of
+/// the nodes they write). With `acls`,
 /// their ACLs are read too; `ours` (nodes this process made itself, its locks' parents) count as
 /// missing ([`crate::live::Snapshot::without`]). `record` is each service's record; `inspect` sees
 /// each window's snapshot before it is dropped.
@@ -148,13 +150,13 @@ pub(crate) async fn make_plan(
 /// service would).
 pub(crate) async fn read_and_diff(
     zk: &Zk,
-    desired: &[DesiredService],
+    desired: &[DesiredConfs],
     acls: bool,
     ours: &[String],
     record: impl Fn(&str) -> serde_json::Value,
     mut inspect: impl FnMut(&crate::live::Snapshot),
 ) -> anyhow::Result<Plan> {
-    let windows: Vec<&[DesiredService]> =
+    let windows: Vec<&[DesiredConfs]> =
         if desired.is_empty() { vec![&[]] } else { desired.chunks(READ_WINDOW).collect() };
     let mut reads = futures::stream::iter(windows)
         .map(|window| async move {
@@ -169,10 +171,12 @@ pub(crate) async fn read_and_diff(
     let mut plan = Plan::default();
     let mut first = true;
     while let Some((window, snapshot)) = reads.try_next().await? {
-        let part = crate::plan::diff_with(window, &snapshot, &record);
+        let trees: Vec<_> = window.iter().map(DesiredConfs::tree).collect();
+        let part = crate::plan::diff_with(&trees, &snapshot, &record);
+        drop(trees);
         if first {
             plan.create_root = part.create_root;
-            plan.unmanaged = crate::plan::unmanaged(desired, &snapshot.all_services);
+            plan.unmanaged = crate::plan::unmanaged(desired.iter().map(|d| d.name.as_str()), &snapshot.all_services);
             first = false;
         }
         plan.services.extend(part.services);
@@ -201,9 +205,9 @@ pub(crate) async fn removed_services(
 }
 
 /// The desired services named by `--service`, every one when none is; an unknown name is an error.
-fn select<'a>(loaded: &'a Loaded, names: &[String]) -> anyhow::Result<Cow<'a, [crate::view::DesiredService]>> {
+fn select<'a>(loaded: &'a Loaded, names: &[String]) -> anyhow::Result<Cow<'a, [DesiredConfs]>> {
     if names.is_empty() {
-        // Borrowed: a copy of a large repository's desired trees costs a tenth of a plan.
+        // Borrowed: a copy of a large repository's desired confs costs time and memory.
         return Ok(Cow::Borrowed(&loaded.desired));
     }
     let mut problems = Vec::new();

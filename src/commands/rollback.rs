@@ -55,7 +55,8 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
     let mut session = super::apply::lock(zk, &names, &actor, Some(commit.sha.clone()), &settings).await?;
     let result = async {
         let snapshot = session.zk.snapshot(&names).await?.without(&session.locks.created());
-        let mut plan = crate::plan::diff_with(&loaded.desired, &snapshot, |name| {
+        let trees: Vec<_> = loaded.desired.iter().map(crate::view::DesiredConfs::tree).collect();
+        let mut plan = crate::plan::diff_with(&trees, &snapshot, |name| {
             Record { rollback: true, ..Record::new(loaded.origin(name), actor.clone()) }.to_json()
         });
         // Only this service was loaded: the others are not "left untouched" news here.

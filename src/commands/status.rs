@@ -18,9 +18,9 @@ pub(crate) async fn run(options: &Options, args: StatusArgs) -> anyhow::Result<E
     let names: Vec<String> = loaded.repo.services.keys().cloned().collect();
     let snapshot = zk.snapshot(&names).await?;
     let actor = actor(None);
-    let plan = crate::plan::diff_with(&loaded.desired, &snapshot, |name| {
-        Record::new(loaded.origin(name), actor.clone()).to_json()
-    });
+    let trees: Vec<_> = loaded.desired.iter().map(crate::view::DesiredConfs::tree).collect();
+    let plan =
+        crate::plan::diff_with(&trees, &snapshot, |name| Record::new(loaded.origin(name), actor.clone()).to_json());
     let rows = crate::status::rows(&loaded, &snapshot, &plan);
     match args.format {
         ListFormat::Json => out(&crate::status::render_json(&rows)),

@@ -296,14 +296,15 @@ pub fn diff_with(desired: &[DesiredService], live: &Snapshot, record: impl Fn(&s
     Plan {
         create_root: !live.root_exists,
         services,
-        unmanaged: unmanaged(desired, &live.all_services),
+        unmanaged: unmanaged(desired.iter().map(|d| d.name.as_str()), &live.all_services),
         prunable: Vec::new(),
     }
 }
 
-/// The services in ZooKeeper (`all_services`, every child of `/services`) that `desired` lacks.
-pub fn unmanaged(desired: &[DesiredService], all_services: &[String]) -> Vec<String> {
-    let names: std::collections::BTreeSet<&str> = desired.iter().map(|d| d.name.as_str()).collect();
+/// The services in ZooKeeper (`all_services`, every child of `/services`) that the desired
+/// services (`desired`, by name) lack.
+pub fn unmanaged<'a>(desired: impl IntoIterator<Item = &'a str>, all_services: &[String]) -> Vec<String> {
+    let names: std::collections::BTreeSet<&str> = desired.into_iter().collect();
     all_services.iter().filter(|name| !names.contains(name.as_str())).cloned().collect()
 }
 
