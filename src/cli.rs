@@ -51,6 +51,12 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Show what `apply` would change in ZooKeeper
     Plan(PlanArgs),
+    /// Show a plan saved by `plan --out FILE`, offline, in any format: exactly what `apply FILE` would do
+    ///
+    /// Reads nothing but the file (no repository, no ZooKeeper), so a pipeline can plan once
+    /// with `--out` and show that very plan as text in its log, as markdown in the pull request
+    /// and as JSON to its own checks: all three are the plan that `apply FILE` will execute.
+    Show(ShowArgs),
     /// Write the repository to ZooKeeper: locked, one atomic, version-guarded transaction per service
     ///
     /// When the connection drops during a commit, ZooKeeper is read to find out whether it landed:
@@ -197,6 +203,25 @@ pub struct PlanArgs {
     /// record) and the repository no longer has [default: `[sync] prune` of jones-sync.toml]
     #[arg(long, conflicts_with = "services")]
     pub prune: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The plan file (`plan --out FILE`)
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: PathBuf,
+
+    /// Exit with 0 when the plan has no changes, 2 when it has, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Show sensitive values instead of `(sensitive)`; only when the output is a terminal
+    #[arg(long)]
+    pub show_sensitive: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ mod history;
 mod import;
 mod plan;
 mod rollback;
+mod show;
 mod status;
 mod tree;
 mod unlock;
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(&options, args),
         Command::Plan(args) => block_on(plan::run(&options, args)),
+        Command::Show(args) => show::run(&options, &args),
         Command::Apply(args) => block_on(apply::run(&options, args)),
         Command::History(args) => block_on(history::run(&options, args)),
         Command::Status(args) => block_on(status::run(&options, args)),

@@ -30,7 +30,7 @@ pub(crate) async fn run(options: &Options, args: PlanArgs) -> anyhow::Result<Exi
     }
     match args.format {
         Format::Text => super::out_with(|w| crate::plan::text::render_to(w, &plan, &redactor, options.colour)),
-        Format::Markdown => out(&crate::plan::markdown::render(&plan, &redactor, &full_plan_hint())),
+        Format::Markdown => out(&crate::plan::markdown::render(&plan, &redactor, &full_plan_hint("jones-sync plan"))),
         Format::Json => out(&crate::plan::json::render(&plan, &redactor)),
     }
     // Notes (pins, undone rollbacks) are prose: machine formats keep stdout for themselves.
@@ -62,14 +62,14 @@ fn source(loaded: &Loaded) -> Source {
 }
 
 /// Where the full plan is, for the note of a markdown plan too long for a comment: the workflow
-/// run on GitHub Actions (its log and artifacts), else the command that prints it.
-fn full_plan_hint() -> String {
+/// run on GitHub Actions (its log and artifacts), else `command`, which prints it.
+pub(crate) fn full_plan_hint(command: &str) -> String {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     match (var("GITHUB_SERVER_URL"), var("GITHUB_REPOSITORY"), var("GITHUB_RUN_ID")) {
         (Some(server), Some(repo), Some(run)) => format!(
             "The full plan is in [the log and artifacts of this workflow run]({server}/{repo}/actions/runs/{run}); \
-             `jones-sync plan` prints it too."
+             `{command}` prints it too."
         ),
-        _ => "`jones-sync plan` prints the full plan.".to_string(),
+        _ => format!("`{command}` prints the full plan."),
     }
 }

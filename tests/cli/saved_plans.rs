@@ -186,3 +186,99 @@ fn plan_out_with_a_machine_format_keeps_stdout_clean() {
     t.run(&["apply", file.to_str().unwrap()]).success();
     assert_eq!(t.config_tree()["/services/s/conf"], r#"{"timeout":31}"#);
 }
+
+/// `plan --out FILE --format FORMAT` in a temporary directory: the file and what was printed.
+fn save_as(t: &Test, format: &str) -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json").to_str().unwrap().to_string();
+    let out = t.run(&["plan", "--format", format, "--out", &file]).success();
+    (dir, file, out.stdout)
+}
+
+/// Where ZooKeeper is not: `show` must not need it.
+const NO_ZOOKEEPER: &str = "127.0.0.1:1";
+
+#[test]
+fn show_prints_a_saved_plan_offline_exactly_as_it_was_planned_in_every_format() {
+    let t = applied("show");
+    let sha = t.commit_all("first");
+    edit(&t);
+    t.commit_all("edit");
+    let (_json_dir, json_file, json) = save_as(&t, "json");
+    let (_md_dir, md_file, markdown) = save_as(&t, "markdown");
+    let (_text_dir, text_file, text) = save_as(&t, "text");
+    // Neither the repository nor ZooKeeper is read: the file is the plan.
+    std::fs::rename(t.path("services"), t.path("moved-away")).unwrap();
+    let show = |file: &str, format: &str| t.run(&["show", file, "--format", format, "--zk", NO_ZOOKEEPER]);
+    show(&json_file, "json").success().stdout(&json);
+    show(&md_file, "markdown").success().stdout(&markdown);
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&text_file).unwrap()).unwrap();
+    let body = text
+        .strip_suffix(&format!(
+            "\nSaved the plan to `{text_file}`. To apply exactly these changes: jones-sync apply {text_file}\n"
+        ))
+        .expect(&text);
+    assert!(body.ends_with("Plan: 2 to create, 3 to update, 2 to delete. Reaches 1 host.\n"), "{body}");
+    let head = t.rev("HEAD");
+    assert_ne!(head, sha);
+    show(&text_file, "text").success().stdout(&format!(
+        "Saved plan, made {} by jones-sync {} from commit {}, for ZooKeeper `{}`.\n\n{body}\nTo apply exactly these \
+         changes: jones-sync apply {text_file}\n",
+        saved["created_at"].as_str().unwrap(),
+        env!("CARGO_PKG_VERSION"),
+        crate::util::short(&head),
+        t.zk,
+    ));
+    // What is shown is what applies.
+    std::fs::rename(t.path("moved-away"), t.path("services")).unwrap();
+    t.run(&["apply", &text_file]).success();
+    assert_eq!(t.config_tree()["/services/s/conf/c"], r#"{"z":1}"#);
+}
+
+#[test]
+fn show_says_whether_a_saved_plan_has_changes_and_hides_sensitive_values() {
+    let t = applied("showexit");
+    t.write("jones-sync.toml", "[plan]\nsensitive_keys = [\"*password*\"]\n");
+    t.run(&["apply", "--yes"]).success();
+    let (_dir, empty, _) = save_as(&t, "text");
+    t.run(&["show", &empty, "--detailed-exitcode", "--zk", NO_ZOOKEEPER]).success();
+    let out = t.run(&["show", &empty]).success();
+    assert!(out.stdout.ends_with("\nNo changes. ZooKeeper matches the repository.\n"), "{}", out.stdout);
+    assert!(out.stdout.starts_with("Saved plan, made "), "{}", out.stdout);
+    assert!(out.stdout.contains(" from a repository outside git, "), "{}", out.stdout);
+
+    t.write("services/s/a/config.toml", "x = 1\ndb_password = \"hunter2\"\n");
+    let (_dir, changes, _) = save_as(&t, "text");
+    for format in ["text", "markdown", "json"] {
+        let out = t.run(&["show", &changes, "--format", format, "--detailed-exitcode"]).code(2);
+        assert!(out.stdout.contains("(sensitive)"), "{format}:\n{}", out.stdout);
+        assert!(!out.stdout.contains("hunter2"), "{format} shows a sensitive value:\n{}", out.stdout);
+    }
+    // Only a terminal may see them.
+    let out = t.run(&["show", &changes, "--show-sensitive"]).code(1);
+    assert!(
+        out.stderr.starts_with("error: --show-sensitive shows sensitive values on a terminal only"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn show_refuses_what_is_not_a_saved_plan() {
+    let t = applied("shownotaplan");
+    edit(&t);
+    let json = t.run(&["plan", "--format", "json"]).success().stdout;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("output.json");
+    std::fs::write(&file, json).unwrap();
+    let file = file.to_str().unwrap();
+    t.run(&["show", file]).code(1).stdout("").stderr(&format!(
+        "error: `{file}` is not a saved plan: it has no `plan` (the output of `plan --format json` cannot be applied) \
+         (save one with `jones-sync plan --out FILE`)\n"
+    ));
+    t.run(&["show", "/no/such/plan.json"])
+        .code(1)
+        .stderr("error: cannot read the plan file `/no/such/plan.json`: No such file or directory (os error 2)\n");
+    let out = t.run(&["show"]).code(1);
+    assert!(out.stderr.contains("<PLAN_FILE>"), "{}", out.stderr);
+}
