@@ -39,6 +39,10 @@ pub struct Holder {
     pub started_at: String,
     /// The commit being applied, if any.
     pub commit: Option<String>,
+    /// Unique to this process, so that it finds its lock node when the reply to the create was
+    /// lost with the connection (ZooKeeper may have made it: Curator's "protected" recipe).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub token: String,
 }
 
 impl Holder {
@@ -50,6 +54,7 @@ impl Holder {
             pid: std::process::id(),
             started_at: crate::record::now_rfc3339(),
             commit,
+            token: uuid::Uuid::new_v4().to_string(),
         }
     }
 
@@ -271,18 +276,32 @@ fn lock_dir(svc: &str) -> String {
 }
 
 /// Creates this process's lock node for `svc`, with the parents it needs.
+///
+/// When the connection drops before the reply, ZooKeeper may have made the node anyway: an
+/// ephemeral node of this very session, which it would wait behind until the session ended. So
+/// the lock nodes are searched for one holding `data` (which carries this process's token) and
+/// that one is taken; only when there is none is the node created again.
 async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Held, LockError> {
     let dir = lock_dir(svc);
     let error = |path: &str, error| LockError::ZooKeeper { service: svc.to_string(), path: path.to_string(), error };
     let prefix = format!("{dir}/{LOCK_PREFIX}");
     let mut created = Vec::new();
-    // A parent removed by a concurrent cleanup between two creates is created again.
+    let held = |path: String, created: Vec<String>| Held { service: svc.to_string(), path, created };
+    let mut last = zk::Error::NoNode;
+    // A parent removed by a concurrent cleanup between two creates is created again; a lost reply
+    // is looked for, then the node created again.
     for _ in 0..3 {
         match zk.client().create(&prefix, data, &zk.create_options(zk::CreateMode::EphemeralSequential)).await {
-            Ok((_, sequence)) => {
-                return Ok(Held { service: svc.to_string(), path: format!("{prefix}{sequence}"), created });
-            }
+            Ok((_, sequence)) => return Ok(held(format!("{prefix}{sequence}"), created)),
             Err(zk::Error::NoNode) => {}
+            Err(zk::Error::ConnectionLoss) => match find_own(zk, &dir, data).await {
+                Ok(Some(path)) => return Ok(held(path, created)),
+                Ok(None) => {
+                    last = zk::Error::ConnectionLoss;
+                    continue;
+                }
+                Err(err) => return Err(error(&dir, err)),
+            },
             Err(err) => return Err(error(&prefix, err)),
         }
         for path in [paths::SERVICES.to_string(), paths::service(svc), paths::record(svc), dir.clone()] {
@@ -293,7 +312,25 @@ async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Held, LockE
             }
         }
     }
-    Err(error(&prefix, zk::Error::NoNode))
+    Err(error(&prefix, last))
+}
+
+/// The lock node in `dir` that holds `data` (this process's), if ZooKeeper made one.
+async fn find_own(zk: &Zk, dir: &str, data: &[u8]) -> Result<Option<String>, zk::Error> {
+    let children = match zk.client().list_children(dir).await {
+        Ok(children) => children,
+        Err(zk::Error::NoNode) => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    for name in children.into_iter().filter(|n| is_lock(n)) {
+        let path = format!("{dir}/{name}");
+        match zk.client().get_data(&path).await {
+            Ok((found, _)) if found == data => return Ok(Some(path)),
+            Ok(_) | Err(zk::Error::NoNode) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(None)
 }
 
 /// The lock node just before ours (`None` when ours is the lowest: we hold the lock).

@@ -354,6 +354,24 @@ fn a_commit_cut_after_it_reached_zookeeper_is_found_applied_and_not_applied_agai
 }
 
 #[test]
+fn a_lock_whose_create_reply_was_lost_is_found_and_taken_not_waited_behind() {
+    let t = Test::new("lock-cut");
+    let v2 = applied_then_changed(&t);
+    let proxy = Proxy::start(&server().address());
+    // s01's lock node is made, and the reply lost with the connection: an orphan of this very
+    // session, which a second lock node would wait behind until --lock-timeout.
+    proxy.arm_create(Fault::CutAfter, 1);
+    let out = run_in(t.repo.path(), &proxied(&t, &proxy), &["apply", "--yes", "--lock-timeout", "5"]).success();
+    assert_eq!(proxy.fired(), [Fault::CutAfter]);
+    let events = events(&proxy);
+    let creates = |svc: &str| events.iter().filter(|e| **e == format!("create {svc}/jones-sync/locks/lock-")).count();
+    assert_eq!(creates("s01"), 1, "the lock node ZooKeeper made is taken, not made again: {events:#?}");
+    assert_eq!(events.iter().filter(|e| e.starts_with("session ")).count(), 2, "{events:#?}");
+    assert!(out.stdout.ends_with("Apply complete: 6 created, 21 updated, 6 deleted.\n"), "{}", out.stdout);
+    applied_exactly_once(&t, &v2, 3);
+}
+
+#[test]
 fn a_commit_cut_before_it_reached_zookeeper_is_committed_again() {
     let t = Test::new("cut-before");
     let v2 = applied_then_changed(&t);

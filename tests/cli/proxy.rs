@@ -1,8 +1,8 @@
 //! A TCP proxy between the `jones-sync` binary and a real ZooKeeper server, for fault tests. It
 //! relays ZooKeeper's length-prefixed frames both ways, parsing just enough of them (the request
 //! header's op code, a connect response's session) to break the connection at an exact point:
-//! around one `multi` request (op code 14: the transactions an apply commits; lock nodes are plain
-//! creates) or one `multiRead` (op code 22: how live state is read). So a test decides whether the
+//! around one `multi` request (op code 14: the transactions an apply commits), one create (lock
+//! nodes are plain creates) or one `multiRead` (op code 22: how live state is read). So a test decides whether the
 //! transaction reached the server when the connection dropped, and can close the client's session
 //! on the server (as expiry does), hold a request while it acts, or take ZooKeeper away for good.
 //! It records what the client did ([`Event`]) so a test can check how the client recovered.
@@ -70,6 +70,9 @@ struct Shared {
     /// The same for `multiRead` requests.
     armed_reads: Vec<(Fault, usize)>,
     reads: usize,
+    /// The same for create requests (lock nodes and their parents).
+    armed_creates: Vec<(Fault, usize)>,
+    creates: usize,
     /// What the client did, in order (see [`Event`]).
     events: Vec<Event>,
 }
@@ -112,6 +115,8 @@ impl Proxy {
             multis: 0,
             armed_reads: Vec::new(),
             reads: 0,
+            armed_creates: Vec::new(),
+            creates: 0,
             events: Vec::new(),
         }));
         let (upstream, state) = (upstream.to_string(), shared.clone());
@@ -193,6 +198,13 @@ impl Proxy {
         shared.armed_reads.push((fault, at));
     }
 
+    /// Arms `fault` for the create request (a lock node, say) after the next `skip` ones.
+    pub fn arm_create(&self, fault: Fault, skip: usize) {
+        let mut shared = self.shared.lock().unwrap();
+        let at = shared.creates + skip;
+        shared.armed_creates.push((fault, at));
+    }
+
     /// The faults that fired so far.
     pub fn fired(&self) -> Vec<Fault> {
         self.shared.lock().unwrap().fired.clone()
@@ -218,6 +230,16 @@ fn take_fault(shared: &Mutex<Shared>, request: &[u8]) -> Option<Fault> {
     let fault = shared.armed.iter().position(|(_, at)| *at == index).map(|position| shared.armed.remove(position).0);
     shared.fired.extend(fault);
     shared.events.push(Event::Multi(first_op(request).unwrap_or_default(), fault));
+    fault
+}
+
+/// The fault for the create request being seen now, if one is armed for it.
+fn take_create_fault(shared: &Mutex<Shared>) -> Option<Fault> {
+    let mut shared = shared.lock().unwrap();
+    let index = shared.creates;
+    shared.creates += 1;
+    let fault = shared.armed_creates.iter().position(|(_, at)| *at == index).map(|p| shared.armed_creates.remove(p).0);
+    shared.fired.extend(fault);
     fault
 }
 
@@ -354,6 +376,7 @@ async fn relay(client: TcpStream, upstream: String, shared: Arc<Mutex<Shared>>) 
             let fault = match op {
                 Some(OP_MULTI) => take_fault(&shared, &frame),
                 Some(OP_MULTI_READ) => take_read_fault(&shared),
+                Some(op) if OP_CREATES.contains(&op) => take_create_fault(&shared),
                 _ => None,
             };
             let Some(fault) = fault else {
@@ -382,7 +405,7 @@ async fn relay(client: TcpStream, upstream: String, shared: Arc<Mutex<Shared>>) 
                 if write_frame(&mut server_write, &frame).await.is_ok() {
                     tokio::time::timeout(Duration::from_secs(60), replied)
                         .await
-                        .expect("the server answers the multi")
+                        .expect("the server answers the request")
                         .expect("the reply is awaited");
                 }
             }
