@@ -222,34 +222,33 @@ impl Drop for Proxy {
     }
 }
 
+/// The fault armed in `armed` for the request numbered `seen` (then counted), if any.
+fn take_armed(armed: &mut Vec<(Fault, usize)>, seen: &mut usize, fired: &mut Vec<Fault>) -> Option<Fault> {
+    let index = *seen;
+    *seen += 1;
+    let fault = armed.iter().position(|(_, at)| *at == index).map(|position| armed.remove(position).0);
+    fired.extend(fault);
+    fault
+}
+
 /// The fault for the `multi` being seen now, if one is armed for it.
 fn take_fault(shared: &Mutex<Shared>, request: &[u8]) -> Option<Fault> {
-    let mut shared = shared.lock().unwrap();
-    let index = shared.multis;
-    shared.multis += 1;
-    let fault = shared.armed.iter().position(|(_, at)| *at == index).map(|position| shared.armed.remove(position).0);
-    shared.fired.extend(fault);
+    let shared = &mut *shared.lock().unwrap();
+    let fault = take_armed(&mut shared.armed, &mut shared.multis, &mut shared.fired);
     shared.events.push(Event::Multi(first_op(request).unwrap_or_default(), fault));
     fault
 }
 
 /// The fault for the create request being seen now, if one is armed for it.
 fn take_create_fault(shared: &Mutex<Shared>) -> Option<Fault> {
-    let mut shared = shared.lock().unwrap();
-    let index = shared.creates;
-    shared.creates += 1;
-    let fault = shared.armed_creates.iter().position(|(_, at)| *at == index).map(|p| shared.armed_creates.remove(p).0);
-    shared.fired.extend(fault);
-    fault
+    let shared = &mut *shared.lock().unwrap();
+    take_armed(&mut shared.armed_creates, &mut shared.creates, &mut shared.fired)
 }
 
 /// The fault for the `multiRead` being seen now, if one is armed for it.
 fn take_read_fault(shared: &Mutex<Shared>) -> Option<Fault> {
-    let mut shared = shared.lock().unwrap();
-    let index = shared.reads;
-    shared.reads += 1;
-    let fault = shared.armed_reads.iter().position(|(_, at)| *at == index).map(|p| shared.armed_reads.remove(p).0);
-    shared.fired.extend(fault);
+    let shared = &mut *shared.lock().unwrap();
+    let fault = take_armed(&mut shared.armed_reads, &mut shared.reads, &mut shared.fired);
     if let Some(fault) = fault {
         shared.events.push(Event::Read(fault));
     }
