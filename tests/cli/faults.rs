@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::ensemble::Ensemble;
 use crate::proxy::{Event, Fault, Proxy};
-use crate::util::{Output, Test, run_in};
+use crate::util::{Output, Test, hold_lock, run_in, spawn_in};
 use crate::zookeeper::{block_on, server};
 
 /// Writes `count` services at `version`: every version changes conf and views, moves a host,
@@ -119,6 +119,18 @@ fn applied_line(svc: &str, note: &str) -> String {
     format!("{svc}: applied in one transaction: 2 created, 7 updated, 2 deleted, zxid <zxid>{note}\n")
 }
 
+/// The report of an apply of the three services of [`applied_then_changed`], each in one
+/// transaction, with `s01_note` on the service whose commit met a fault.
+fn all_three_applied(s01_note: &str) -> String {
+    [
+        applied_line("s00", ""),
+        applied_line("s01", s01_note),
+        applied_line("s02", ""),
+        "Apply complete: 6 created, 21 updated, 6 deleted.\n".into(),
+    ]
+    .concat()
+}
+
 const FOUND_APPLIED: &str = " (the connection dropped before ZooKeeper answered; ZooKeeper shows it had been \
                              applied, so it was not sent again)";
 const RESENT: &str = " (the connection dropped before ZooKeeper answered; ZooKeeper shows it had not been applied, \
@@ -223,81 +235,6 @@ fn old_or_new(
     updated
 }
 
-/// The binary started in the background, as `run_in` runs it.
-struct Background {
-    child: std::process::Child,
-    output: Vec<std::thread::JoinHandle<String>>,
-}
-
-fn spawn_in(dir: &std::path::Path, zk: &str, args: &[&str]) -> Background {
-    use std::io::Read;
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jones-sync"))
-        .args(args)
-        .env("JONES_SYNC_REPO", dir)
-        .env("JONES_SYNC_ZK", zk)
-        .env("USER", "tester")
-        .env_remove("JONES_SYNC_ACTOR")
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let readers: Vec<Box<dyn Read + Send>> =
-        vec![Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
-    let output = readers
-        .into_iter()
-        .map(|mut reader| {
-            std::thread::spawn(move || {
-                let mut text = String::new();
-                reader.read_to_string(&mut text).unwrap();
-                text
-            })
-        })
-        .collect();
-    Background { child, output }
-}
-
-impl Background {
-    /// Whether the process is still running.
-    fn running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-
-    /// Waits for the process to end (killing it after a generous deadline, and failing).
-    fn finish(mut self) -> Output {
-        let deadline = std::time::Instant::now() + Duration::from_secs(180);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if std::time::Instant::now() > deadline {
-                self.child.kill().unwrap();
-                panic!("jones-sync did not finish in time");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let mut output = self.output.into_iter().map(|reader| reader.join().unwrap());
-        let (stdout, stderr) = (output.next().unwrap(), output.next().unwrap());
-        Output { stdout, stderr, code: status.code().unwrap_or(-1) }
-    }
-}
-
-/// Creates a lock node on `service` for another holder, on a session of its own (kept alive
-/// until the returned client is dropped).
-fn competing_lock(connect: &str, service: &str) -> jones_sync::zk::Zk {
-    let connect = connect.to_string();
-    let prefix = format!("/services/{service}/jones-sync/locks/lock-");
-    block_on(async move {
-        let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
-        let holder =
-            r#"{"actor":"other-ci","host":"runner-9","pid":4242,"started_at":"2026-11-25T01:00:00Z","commit":null}"#;
-        let options = zookeeper_client::CreateMode::EphemeralSequential.with_acls(zookeeper_client::Acls::anyone_all());
-        zk.client().create(&prefix, holder.as_bytes(), &options).await.unwrap();
-        zk
-    })
-}
-
 /// Waits until `svc` has `count` audit entries, through a session on `connect` (a ZooKeeper watch,
 /// not a poll).
 fn wait_for_entries(zk: &jones_sync::zk::Zk, svc: &str, count: usize) {
@@ -333,16 +270,7 @@ fn a_commit_cut_after_it_reached_zookeeper_is_found_applied_and_not_applied_agai
         events(&proxy),
         locks_then(&["multi set s00/conf", "multi set s01/conf: CutAfter", "session 1", "multi set s02/conf"])
     );
-    assert_eq!(
-        report(&out),
-        [
-            applied_line("s00", ""),
-            applied_line("s01", FOUND_APPLIED),
-            applied_line("s02", ""),
-            "Apply complete: 6 created, 21 updated, 6 deleted.\n".into()
-        ]
-        .concat()
-    );
+    assert_eq!(report(&out), all_three_applied(FOUND_APPLIED));
     // The zxid said is the transaction's own, read back from ZooKeeper.
     let mzxid = record_mzxid(&t, "s01");
     assert!(
@@ -388,16 +316,7 @@ fn a_commit_cut_before_it_reached_zookeeper_is_committed_again() {
             "multi set s02/conf"
         ])
     );
-    assert_eq!(
-        report(&out),
-        [
-            applied_line("s00", ""),
-            applied_line("s01", RESENT),
-            applied_line("s02", ""),
-            "Apply complete: 6 created, 21 updated, 6 deleted.\n".into()
-        ]
-        .concat()
-    );
+    assert_eq!(report(&out), all_three_applied(RESENT));
     applied_exactly_once(&t, &v2, 3);
 }
 
@@ -549,16 +468,7 @@ fn a_connection_lost_while_reading_live_state_is_read_again() {
             "multi set s02/conf"
         ])
     );
-    assert_eq!(
-        report(&out),
-        [
-            applied_line("s00", ""),
-            applied_line("s01", ""),
-            applied_line("s02", ""),
-            "Apply complete: 6 created, 21 updated, 6 deleted.\n".into()
-        ]
-        .concat()
-    );
+    assert_eq!(report(&out), all_three_applied(""));
     applied_exactly_once(&t, &v2, 3);
 }
 
@@ -585,16 +495,7 @@ fn a_session_expired_after_the_commit_reached_zookeeper_is_found_applied_and_the
             "multi set s02/conf"
         ])
     );
-    assert_eq!(
-        report(&out),
-        [
-            applied_line("s00", ""),
-            applied_line("s01", FOUND_APPLIED_NEW_SESSION),
-            applied_line("s02", ""),
-            "Apply complete: 6 created, 21 updated, 6 deleted.\n".into()
-        ]
-        .concat()
-    );
+    assert_eq!(report(&out), all_three_applied(FOUND_APPLIED_NEW_SESSION));
     applied_exactly_once(&t, &v2, 3);
 }
 
@@ -619,16 +520,7 @@ fn a_session_expired_before_the_commit_reached_zookeeper_relocks_and_commits_aga
             "multi set s02/conf"
         ])
     );
-    assert_eq!(
-        report(&out),
-        [
-            applied_line("s00", ""),
-            applied_line("s01", RESENT_NEW_SESSION),
-            applied_line("s02", ""),
-            "Apply complete: 6 created, 21 updated, 6 deleted.\n".into()
-        ]
-        .concat()
-    );
+    assert_eq!(report(&out), all_three_applied(RESENT_NEW_SESSION));
     applied_exactly_once(&t, &v2, 3);
 }
 
@@ -644,7 +536,7 @@ fn a_session_expired_while_another_apply_took_a_lock_stops_the_apply_truthfully(
     // The apply holds its three locks and is about to commit s00: another pipeline queues for s02's
     // lock, and gets it when the apply's session expires.
     proxy.wait_paused();
-    let other = competing_lock(&t.zk, "s02");
+    let (other, _) = hold_lock(&t.zk, "s02");
     proxy.resume();
     let out = apply.finish();
     assert_eq!(proxy.fired(), [Fault::Pause, Fault::ExpireBefore]);
@@ -880,7 +772,7 @@ fn a_killed_apply_leaves_every_service_entirely_old_or_new_and_the_next_apply_fi
     proxy.arm(Fault::Pause, 5);
     let mut apply = spawn_in(t.repo.path(), &proxied(&t, &proxy), &["apply", "--yes"]);
     proxy.wait_paused();
-    apply.child.kill().unwrap();
+    apply.kill();
     let out = apply.finish();
     drop(proxy);
     assert_eq!(out.code, -1, "killed by a signal");
@@ -916,7 +808,7 @@ fn an_apply_killed_at_any_moment_leaves_every_service_entirely_old_or_new() {
     let mut apply = spawn_in(t.repo.path(), &t.zk, &["apply", "--yes"]);
     // Killed as soon as the third service is applied, wherever the process is then.
     wait_for_entries(&watcher, "s02", 2);
-    apply.child.kill().unwrap();
+    apply.kill();
     let out = apply.finish();
     let updated = old_or_new(&t.tree(), &old, &new, (&v1, &v2), COUNT);
     eprintln!("killed with {} of {COUNT} services applied (exit {})", updated.len(), out.code);

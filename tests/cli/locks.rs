@@ -1,24 +1,8 @@
 //! Per-service apply locks, and the guard against applying an older commit over a newer one.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::Test;
-use crate::zookeeper::block_on;
-
-/// Holds a lock on `service` as another process would, until the returned session is dropped.
-fn hold_lock(t: &Test, service: &str) -> (jones_sync::zk::Zk, String) {
-    let connect = t.zk.clone();
-    let prefix = format!("/services/{service}/jones-sync/locks/lock-");
-    block_on(async move {
-        let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
-        let holder =
-            r#"{"actor":"other-ci","host":"runner-9","pid":4242,"started_at":"2026-11-25T01:00:00Z","commit":null}"#;
-        let options = zookeeper_client::CreateMode::EphemeralSequential.with_acls(zookeeper_client::Acls::anyone_all());
-        let (_, sequence) = zk.client().create(&prefix, holder.as_bytes(), &options).await.unwrap();
-        (zk, format!("lock-{sequence}"))
-    })
-}
+use crate::util::{Test, hold_lock, spawn_in};
 
 /// Audit entries of `service`.
 fn entries(t: &Test, service: &str) -> Vec<String> {
@@ -30,7 +14,7 @@ fn a_held_lock_times_out_naming_its_holder_and_unlock_removes_it() {
     let t = Test::new("lockheld");
     t.write("services/s/config.toml", "a = 1\n");
     t.run(&["apply", "--yes"]).success();
-    let (_session, id) = hold_lock(&t, "s");
+    let (_session, id) = hold_lock(&t.zk, "s");
     t.write("services/s/config.toml", "a = 2\n");
     let before = t.tree();
     let out = t.run(&["apply", "--yes", "--lock-timeout", "1"]).code(1);
@@ -65,16 +49,9 @@ fn an_apply_waits_for_the_lock_and_then_reads_what_is_live() {
     let t = Test::new("lockwait");
     t.write("services/s/config.toml", "a = 1\n");
     t.run(&["apply", "--yes"]).success();
-    let (session, _) = hold_lock(&t, "s");
+    let (session, _) = hold_lock(&t.zk, "s");
     t.write("services/s/config.toml", "a = 2\n");
-    let waiting = Command::new(assert_cmd::cargo::cargo_bin("jones-sync"))
-        .args(["apply", "--yes", "--lock-timeout", "60"])
-        .env("JONES_SYNC_REPO", t.repo.path())
-        .env("JONES_SYNC_ZK", &t.zk)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let waiting = spawn_in(t.repo.path(), &t.zk, &["apply", "--yes", "--lock-timeout", "60"]);
     // The waiting apply has queued its own lock node behind ours.
     let deadline = Instant::now() + Duration::from_secs(30);
     while t.tree().keys().filter(|p| p.starts_with("/services/s/jones-sync/locks/lock-")).count() < 2 {
@@ -83,8 +60,7 @@ fn an_apply_waits_for_the_lock_and_then_reads_what_is_live() {
     }
     assert_eq!(t.tree()["/services/s/conf"], r#"{"a":1}"#, "nothing written while the lock is held");
     drop(session);
-    let output = waiting.wait_with_output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    waiting.finish().success();
     assert_eq!(t.tree()["/services/s/conf"], r#"{"a":2}"#);
     assert!(!t.tree().keys().any(|p| p.contains("/locks/lock-")), "locks released");
 }
@@ -94,22 +70,9 @@ fn two_applies_of_the_same_commit_at_once_write_it_once() {
     let t = Test::new("lockrace");
     t.write("services/s/config.toml", "a = 1\n").write("services/t/config.toml", "b = 1\n");
     t.commit_all("first");
-    let spawn = || {
-        Command::new(assert_cmd::cargo::cargo_bin("jones-sync"))
-            .args(["apply", "--yes"])
-            .env("JONES_SYNC_REPO", t.repo.path())
-            .env("JONES_SYNC_ZK", &t.zk)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
+    let spawn = || spawn_in(t.repo.path(), &t.zk, &["apply", "--yes"]);
     let (a, b) = (spawn(), spawn());
-    let outputs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
-    for output in &outputs {
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    }
-    let stdouts: Vec<String> = outputs.iter().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).collect();
+    let stdouts: Vec<String> = [a, b].map(|apply| apply.finish().success().stdout).into();
     assert_eq!(
         stdouts.iter().filter(|out| out.contains("No changes.")).count(),
         1,
@@ -158,19 +121,10 @@ fn racing_applies_of_two_commits_end_with_the_newer() {
         let older = t.commit_all("older");
         t.write("services/s/config.toml", &format!("a = {round}2\n"));
         let newer = t.commit_all("newer");
-        let spawn = |rev: &str| {
-            Command::new(assert_cmd::cargo::cargo_bin("jones-sync"))
-                .args(["apply", "--yes", "--rev", rev])
-                .env("JONES_SYNC_REPO", t.repo.path())
-                .env("JONES_SYNC_ZK", &t.zk)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        };
+        let spawn = |rev: &str| spawn_in(t.repo.path(), &t.zk, &["apply", "--yes", "--rev", rev]);
         let (a, b) = if round % 2 == 0 { (spawn(&older), spawn(&newer)) } else { (spawn(&newer), spawn(&older)) };
-        for output in [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()] {
-            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        for apply in [a, b] {
+            apply.finish().success();
         }
         assert_eq!(t.tree()["/services/s/conf"], format!(r#"{{"a":{round}2}}"#), "round {round}");
     }

@@ -127,28 +127,103 @@ pub fn run_in(dir: &Path, zk: &str, args: &[&str]) -> Output {
 
 /// Runs the binary in `dir` against `zk` with extra environment variables.
 pub fn run_in_env(dir: &Path, zk: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = assert_cmd::Command::cargo_bin("jones-sync").unwrap();
-    for var in ["JONES_SYNC_ZK_AUTH", "JONES_SYNC_ZK_AUTH_FILE", "JONES_SYNC_ZK_TLS_CA"] {
-        command.env_remove(var);
-    }
+    let mut command = assert_cmd::Command::from_std(binary(dir, zk, args));
     for (name, value) in env {
         command.env(name, value);
     }
-    let output = command
-        .args(args)
-        .env("JONES_SYNC_REPO", dir)
-        .env("JONES_SYNC_ZK", zk)
-        .env("USER", "tester")
-        .env_remove("JONES_SYNC_ACTOR")
-        .env("NO_COLOR", "1")
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
+    let output = command.timeout(Duration::from_secs(120)).output().unwrap();
     Output {
         stdout: String::from_utf8(output.stdout).unwrap(),
         stderr: String::from_utf8(output.stderr).unwrap(),
         code: output.status.code().unwrap_or(-1),
     }
+}
+
+/// The binary with `args`, reading the repository `dir` and ZooKeeper `zk`, in the environment
+/// every test runs it in: a fixed user, no actor, credentials or TLS settings of the caller's, no
+/// colour.
+fn binary(dir: &Path, zk: &str, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("jones-sync"));
+    for var in ["JONES_SYNC_ZK_AUTH", "JONES_SYNC_ZK_AUTH_FILE", "JONES_SYNC_ZK_TLS_CA", "JONES_SYNC_ACTOR"] {
+        command.env_remove(var);
+    }
+    command.args(args).env("JONES_SYNC_REPO", dir).env("JONES_SYNC_ZK", zk).env("USER", "tester").env("NO_COLOR", "1");
+    command
+}
+
+/// The binary started in the background, as `run_in` runs it.
+pub struct Background {
+    child: std::process::Child,
+    output: Vec<std::thread::JoinHandle<String>>,
+}
+
+/// Starts the binary in `dir` against `zk` in the background.
+pub fn spawn_in(dir: &Path, zk: &str, args: &[&str]) -> Background {
+    use std::io::Read;
+    let mut child = binary(dir, zk, args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let readers: Vec<Box<dyn Read + Send>> =
+        vec![Box::new(child.stdout.take().unwrap()), Box::new(child.stderr.take().unwrap())];
+    let output = readers
+        .into_iter()
+        .map(|mut reader| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                reader.read_to_string(&mut text).unwrap();
+                text
+            })
+        })
+        .collect();
+    Background { child, output }
+}
+
+impl Background {
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Kills the process (SIGKILL: no chance to clean up).
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+    }
+
+    /// Waits for the process to end (killing it after a generous deadline, and failing).
+    pub fn finish(mut self) -> Output {
+        let deadline = std::time::Instant::now() + Duration::from_secs(180);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                self.child.kill().unwrap();
+                panic!("jones-sync did not finish in time");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut output = self.output.into_iter().map(|reader| reader.join().unwrap());
+        let (stdout, stderr) = (output.next().unwrap(), output.next().unwrap());
+        Output { stdout, stderr, code: status.code().unwrap_or(-1) }
+    }
+}
+
+/// Creates a lock node on `service` for another holder, on a session of its own (kept alive
+/// until the returned client is dropped); returns the client and the lock's id.
+pub fn hold_lock(connect: &str, service: &str) -> (jones_sync::zk::Zk, String) {
+    let connect = connect.to_string();
+    let prefix = format!("/services/{service}/jones-sync/locks/lock-");
+    block_on(async move {
+        let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
+        let holder =
+            r#"{"actor":"other-ci","host":"runner-9","pid":4242,"started_at":"2026-11-25T01:00:00Z","commit":null}"#;
+        let options = zookeeper_client::CreateMode::EphemeralSequential.with_acls(zookeeper_client::Acls::anyone_all());
+        let (_, sequence) = zk.client().create(&prefix, holder.as_bytes(), &options).await.unwrap();
+        (zk, format!("lock-{sequence}"))
+    })
 }
 
 impl Test {
