@@ -34,9 +34,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use futures::future::try_join_all;
+use jones_sync::layout;
 use jones_sync::live::{LiveNode, LiveService, Snapshot};
-use jones_sync::lock::Locks;
-use jones_sync::model::paths;
+use jones_sync::zk::lock::{Holder, Locks};
 use jones_sync::zk::{Op, Zk};
 use zookeeper_client as zk;
 
@@ -80,9 +80,9 @@ fn main() -> anyhow::Result<()> {
         match args.command.as_str() {
             "plan" => plan(&args.zk, &repo()?, false).await,
             "apply" => plan(&args.zk, &repo()?, true).await,
-            "read" => limit_read(&connect(&args.zk).await?, &load_dump(&file()?)?).await.map(drop),
-            "write" => limit_write(&connect(&args.zk).await?, &load_dump(&file()?)?).await,
-            "change" => limit_change(&connect(&args.zk).await?, &load_dump(&file()?)?).await,
+            "read" => limit_read(&raw(&args.zk).await?, &load_dump(&file()?)?).await.map(drop),
+            "write" => limit_write(&raw(&args.zk).await?, &load_dump(&file()?)?).await,
+            "change" => limit_change(&raw(&args.zk).await?, &load_dump(&file()?)?).await,
             "jones-read" => jones_read(&connect(&args.zk).await?, &load_dump(&file()?)?).await,
             "jones-write" => jones_write(connect(&args.zk).await?, &load_dump(&file()?)?).await,
             "dump" => dump(&connect(&args.zk).await?, &file()?).await,
@@ -96,41 +96,54 @@ async fn connect(connect: &str) -> anyhow::Result<Zk> {
     Ok(Zk::connect(connect, Duration::from_secs(10)).await?)
 }
 
+/// A plain client of the benchmark's own, for the contestants that are not jones-sync.
+async fn raw(connect: &str) -> anyhow::Result<zk::Client> {
+    Ok(zk::Client::connector().with_session_timeout(Duration::from_secs(10)).connect(connect).await?)
+}
+
 // ---- the one-at-a-time baseline ----------------------------------------------------------------
 
-/// jones-sync's plan (and apply: locks, writes, audit entries) with one request per round trip.
+/// jones-sync's plan (and apply: locks, writes, audit entries) with one request per round trip:
+/// the same repository read, and each service planned by the pipeline's own pure step
+/// ([`jones_sync::sync::plan_service`]), but live state read and written one node at a time.
 async fn plan(connect_string: &str, repo: &std::path::Path, apply: bool) -> anyhow::Result<()> {
-    let loaded = jones_sync::load::load(repo, None)?.map_err(|p| anyhow::anyhow!("{} problems", p.len()))?;
-    let settings = &loaded.repo.settings;
-    let names: Vec<String> = loaded.desired.iter().map(|d| d.name.clone()).collect();
-    let record = |name: &str| jones_sync::record::Record::new(loaded.origin(name), "bench".into()).to_json();
+    let state = jones_sync::desired::load(repo, None)?.map_err(|p| anyhow::anyhow!("{} problems", p.len()))?;
+    let repo_settings = &state.repo.settings;
+    let settings = jones_sync::apply::Settings::new(repo_settings, Duration::from_secs(10));
+    let names: Vec<String> = state.confs.iter().map(|d| d.name.clone()).collect();
     let zk = connect(connect_string).await?;
+    let client = raw(connect_string).await?;
     // Locks one service at a time, and the plan is made under them, as apply does.
-    let holder = jones_sync::lock::Holder::me("bench", None);
+    let holder = Holder::me("bench", None);
     let mut locks = Vec::new();
     if apply {
         for name in &names {
-            locks.push(Locks::acquire(&zk, std::slice::from_ref(name), &holder, Duration::from_secs(10)).await?);
+            locks.push(Locks::acquire(&zk, std::slice::from_ref(name), &holder, settings.lock_timeout).await?);
         }
     }
     let created: Vec<String> = locks.iter().flat_map(Locks::created).collect();
-    let snapshot = serial_snapshot(zk.client(), &names).await?.without(&created);
-    let trees: Vec<_> = loaded.desired.iter().map(jones_sync::view::DesiredConfs::tree).collect();
-    let plan = jones_sync::plan::diff_with(&trees, &snapshot, record);
-    let redactor = jones_sync::plan::redact::Redactor::new(&settings.plan.sensitive_keys(), false)?;
-    print!("{}", jones_sync::plan::text::render(&plan, &redactor, false));
+    let snapshot = serial_snapshot(&client, &names).await?.without(&created);
+    let mut plan = jones_sync::plan::Plan { create_root: !snapshot.root_exists, ..Default::default() };
+    for desired in &state.confs {
+        let record = jones_sync::audit::record::Record::new(state.origin(&desired.name), "bench".into()).to_json();
+        plan.services.push(jones_sync::sync::plan_service(desired, &snapshot, &record, &settings));
+    }
+    let redactor = jones_sync::plan::redact::Redactor::new(&repo_settings.plan.sensitive_keys(), false)?;
+    print!("{}", jones_sync::plan::render::text::render(&plan, &redactor, false));
     if !apply {
         return Ok(());
     }
-    let (keep, limit) = (settings.history.keep(), settings.zookeeper.max_request_bytes);
+    let (keep, limit) = (settings.keep, settings.max_request_bytes);
+    let now = jones_sync::clock::now();
     let mut create_root = plan.create_root;
     for (service, locks) in plan.services.iter().zip(&locks) {
         if service.is_empty() {
             continue;
         }
-        for op in jones_sync::apply::transactions(service, create_root, keep, limit).into_iter().flatten() {
+        let transactions = jones_sync::apply::transactions::transactions(service, create_root, keep, limit, &now);
+        for op in transactions.into_iter().flatten() {
             for op in locks.adopt(vec![op]) {
-                serial_write(zk.client(), &op).await.with_context(|| format!("`{}`", op.path()))?;
+                serial_write(&client, &op).await.with_context(|| format!("`{}`", op.path()))?;
             }
         }
         create_root = false;
@@ -145,7 +158,7 @@ async fn plan(connect_string: &str, repo: &std::path::Path, apply: bool) -> anyh
 /// Reads what [`Zk::snapshot`] reads, one request at a time.
 async fn serial_snapshot(client: &zk::Client, services: &[String]) -> anyhow::Result<Snapshot> {
     let mut snapshot = Snapshot::default();
-    match client.list_children(paths::SERVICES).await {
+    match client.list_children(layout::SERVICES).await {
         Ok(mut children) => {
             children.sort();
             snapshot.root_exists = true;
@@ -157,21 +170,21 @@ async fn serial_snapshot(client: &zk::Client, services: &[String]) -> anyhow::Re
     for svc in services {
         let mut service = LiveService::default();
         if snapshot.all_services.contains(svc) {
-            for path in [paths::service(svc), paths::nodemaps(svc), paths::record(svc)] {
+            for path in [layout::service(svc), layout::nodemaps(svc), layout::record(svc)] {
                 if let Some(node) = get(client, &path).await? {
                     service.nodes.insert(path, node);
                 }
             }
-            match client.list_children(&paths::record(svc)).await {
+            match client.list_children(&layout::record(svc)).await {
                 Ok(mut children) => {
                     children.sort();
-                    service.log = children.into_iter().filter(|c| jones_sync::history::is_entry(c)).collect();
+                    service.log = children.into_iter().filter(|c| layout::is_entry(c)).collect();
                 }
                 Err(zk::Error::NoNode) => {}
                 Err(err) => return Err(err.into()),
             }
             for top in ["conf", "views"] {
-                let mut stack = vec![format!("{}/{top}", paths::service(svc))];
+                let mut stack = vec![format!("{}/{top}", layout::service(svc))];
                 while let Some(path) = stack.pop() {
                     let Some(node) = get(client, &path).await? else { continue };
                     service.nodes.insert(path.clone(), node);
@@ -237,11 +250,11 @@ fn chunks<'a>(nodes: impl Iterator<Item = (&'a String, &'a Vec<u8>)>) -> Vec<Vec
 }
 
 /// Every node of `dump`, read with pipelined multi-reads: data and version by path.
-async fn limit_read(zk: &Zk, dump: &Dump) -> anyhow::Result<BTreeMap<String, (Vec<u8>, i32)>> {
+async fn limit_read(zk: &zk::Client, dump: &Dump) -> anyhow::Result<BTreeMap<String, (Vec<u8>, i32)>> {
     let chunks = chunks(dump.iter());
     let mut requests = Vec::new();
     for chunk in &chunks {
-        let mut reader = zk.client().new_multi_reader();
+        let mut reader = zk.new_multi_reader();
         for (path, _) in chunk {
             reader.add_get_data(path)?;
         }
@@ -260,11 +273,11 @@ async fn limit_read(zk: &Zk, dump: &Dump) -> anyhow::Result<BTreeMap<String, (Ve
 
 /// Creates every node of `dump` with pipelined multi-writes (parents first: ZooKeeper runs one
 /// session's requests in order).
-async fn limit_write(zk: &Zk, dump: &Dump) -> anyhow::Result<()> {
+async fn limit_write(zk: &zk::Client, dump: &Dump) -> anyhow::Result<()> {
     let options = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
     let mut requests = Vec::new();
     for chunk in chunks(dump.iter()) {
-        let mut writer = zk.client().new_multi_writer();
+        let mut writer = zk.new_multi_writer();
         for (path, data) in chunk {
             writer.add_create(path, data, &options)?;
         }
@@ -277,13 +290,13 @@ async fn limit_write(zk: &Zk, dump: &Dump) -> anyhow::Result<()> {
 }
 
 /// Reads every node of `dump` and sets (version-guarded) those whose data differ, pipelined.
-async fn limit_change(zk: &Zk, dump: &Dump) -> anyhow::Result<()> {
+async fn limit_change(zk: &zk::Client, dump: &Dump) -> anyhow::Result<()> {
     let live = limit_read(zk, dump).await?;
     let changed: Vec<(&String, &Vec<u8>)> =
         dump.iter().filter(|(path, data)| live.get(*path).is_none_or(|(live, _)| live != *data)).collect();
     let mut requests = Vec::new();
     for chunk in chunks(changed.into_iter()) {
-        let mut writer = zk.client().new_multi_writer();
+        let mut writer = zk.new_multi_writer();
         for (path, data) in chunk {
             let version = live.get(path).map(|(_, version)| *version).context("the dump has nodes the tree lacks")?;
             writer.add_set_data(path, data, Some(version))?;
@@ -300,7 +313,7 @@ async fn limit_change(zk: &Zk, dump: &Dump) -> anyhow::Result<()> {
 
 /// Services of a dump: the children of `/services`.
 fn dump_services(dump: &Dump) -> Vec<String> {
-    let prefix = format!("{}/", paths::SERVICES);
+    let prefix = format!("{}/", layout::SERVICES);
     dump.keys()
         .filter_map(|path| path.strip_prefix(&prefix))
         .filter(|rest| !rest.contains('/'))
@@ -323,20 +336,21 @@ async fn jones_read(zk: &Zk, dump: &Dump) -> anyhow::Result<()> {
 /// the dump's): locks, the live read under them, the diff, [`jones_sync::apply::apply`] (its
 /// transactions, records and audit entries), and the locks' release.
 async fn jones_write(zk: Zk, dump: &Dump) -> anyhow::Result<()> {
-    use jones_sync::view::{DesiredNode, DesiredService, NodeKind};
+    use jones_sync::layout::NodeKind;
+    use jones_sync::view::{DesiredNode, DesiredService};
     let names = dump_services(dump);
     let mut desired = Vec::new();
     for name in &names {
         let mut nodes = BTreeMap::new();
-        let base = paths::service(name);
-        let record = paths::record(name);
+        let base = layout::service(name);
+        let record = layout::record(name);
         for (path, data) in dump.range(base.clone()..) {
             if !(path == &base || path.starts_with(&format!("{base}/"))) {
                 break;
             }
             let kind = if path == &base {
                 NodeKind::Service
-            } else if *path == paths::nodemaps(name) {
+            } else if *path == layout::nodemaps(name) {
                 NodeKind::Nodemap
             } else if path.starts_with(&record) {
                 continue; // the record, its audit entries and locks: the apply writes its own
@@ -351,14 +365,14 @@ async fn jones_write(zk: Zk, dump: &Dump) -> anyhow::Result<()> {
     }
     let settings =
         jones_sync::apply::Settings { max_request_bytes: 1_000_000, keep: 100, lock_timeout: Duration::from_secs(10) };
-    let holder = jones_sync::lock::Holder::me("bench", None);
-    let locks = Locks::acquire(&zk, &names, &holder, settings.lock_timeout).await?;
-    let mut session = jones_sync::apply::Session { zk, locks, holder };
-    let snapshot = session.zk.snapshot(&names).await?.without(&session.locks.created());
-    let record = jones_sync::record::Record::new(&Default::default(), "bench".into()).to_json();
-    let plan = jones_sync::plan::diff(&desired, &snapshot, &record);
-    let outcomes = jones_sync::apply::apply(&mut session, &plan, &settings).await;
-    session.locks.release(&session.zk).await;
+    let holder = Holder::me("bench", None);
+    let record = jones_sync::audit::record::Record::new(&Default::default(), "bench".into()).to_json();
+    let outcomes = jones_sync::sync::locked(zk, &names, holder, &settings, async |session| {
+        let snapshot = session.zk.snapshot(&names).await?.without(&session.locks.nodes());
+        let plan = jones_sync::plan::diff(&desired, &snapshot, &record);
+        anyhow::Ok(jones_sync::apply::execute(session, &plan, &settings).await)
+    })
+    .await?;
     for outcome in outcomes {
         outcome.result.with_context(|| outcome.service.clone())?;
     }
@@ -371,7 +385,7 @@ async fn jones_write(zk: Zk, dump: &Dump) -> anyhow::Result<()> {
 /// locks, which an apply makes anew): `u32` path length, path, `u32` data length, data,
 /// little-endian, parents first.
 async fn dump(zk: &Zk, file: &std::path::Path) -> anyhow::Result<()> {
-    let mut tree = zk.read_tree(paths::SERVICES).await?;
+    let mut tree = zk.dump(layout::SERVICES).await?;
     // Below each record: audit entries (sequential, different after every apply) and locks.
     tree.retain(|path, _| !path.contains("/jones-sync/"));
     let mut out = Vec::new();
@@ -411,14 +425,14 @@ async fn reset(connect_string: &str) -> anyhow::Result<()> {
         None => bail!("`reset` needs a chroot in the connect string"),
     };
     let zk = connect(servers).await?;
-    let client = zk.client();
+    let client = raw(servers).await?;
     let options = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
     match client.create(chroot, &[], &options).await {
         Ok(_) => return Ok(()),
         Err(zk::Error::NodeExists) => {}
         Err(err) => return Err(err.into()),
     }
-    let tree = zk.read_tree(chroot).await?;
+    let tree = zk.dump(chroot).await?;
     let mut requests = Vec::new();
     let below: Vec<&String> = tree.keys().rev().filter(|path| path.as_str() != chroot).collect();
     for chunk in below.chunks(REQUEST_OPS) {

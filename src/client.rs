@@ -29,15 +29,14 @@
 //! # }
 //! ```
 
-use std::pin::Pin;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use zookeeper_client as zk;
 
-use crate::model::paths;
+use crate::layout;
+use crate::model::EnvPath;
 use crate::nodemap::{self, Format};
-use crate::zk::{Zk, ZkError};
+use crate::zk::{Watch, WatchEvent, Zk, ZkError};
 
 /// What one association of a service reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,12 +63,11 @@ pub enum ClientError {
     Missing { path: String, association: String },
     #[error("`{path}` is not a JSON object: {reason}")]
     NotObject { path: String, reason: String },
-    #[error("failed to read `{path}` from ZooKeeper: {error}")]
-    Read { path: String, error: zk::Error },
-    #[error("the ZooKeeper session ended ({0:?}): watching stopped")]
-    SessionEnded(zk::SessionState),
+    #[error("the ZooKeeper session ended ({0}): watching stopped")]
+    SessionEnded(String),
+    /// Connecting or reading failed (the error names the node).
     #[error(transparent)]
-    Connect(#[from] ZkError),
+    ZooKeeper(#[from] ZkError),
 }
 
 /// Reads and watches what one association of one service sees.
@@ -78,8 +76,6 @@ pub struct JonesClient {
     service: String,
     association: String,
 }
-
-type Event = Pin<Box<dyn Future<Output = zk::WatchedEvent> + Send>>;
 
 impl JonesClient {
     /// A client of `service` over an existing session, reading as this machine's FQDN.
@@ -120,17 +116,17 @@ impl JonesClient {
     }
 
     /// Steps 1–3 of a Jones client; with `watch`, also the two watches of step 4.
-    async fn resolve(&self, watch: bool) -> Result<(HostConfig, Vec<Event>), ClientError> {
-        let nodemaps = paths::nodemaps(&self.service);
+    async fn resolve(&self, watch: bool) -> Result<(HostConfig, Vec<Watch>), ClientError> {
+        let nodemaps = layout::nodemaps(&self.service);
         let (data, nodemap_event) = self
             .get(&nodemaps, watch)
             .await?
             .ok_or_else(|| ClientError::NoNodemap { service: self.service.clone(), path: nodemaps.clone() })?;
         let parsed =
             nodemap::parse(&data).map_err(|reason| ClientError::BadNodemap { path: nodemaps.clone(), reason })?;
-        let views = paths::view(&self.service, &crate::model::EnvPath::root());
+        let views = layout::view(&self.service, &EnvPath::root());
         let (path, environment) = match parsed.map.get(&self.association) {
-            None => (paths::conf(&self.service, &crate::model::EnvPath::root()), None),
+            None => (layout::conf(&self.service, &EnvPath::root()), None),
             Some(Value::String(path)) => {
                 let environment = path.strip_prefix(&format!("{views}/")).map(String::from);
                 (path.clone(), environment)
@@ -161,21 +157,12 @@ impl JonesClient {
     }
 
     /// The node's data (and a watch on it, when asked); `None` if it does not exist.
-    async fn get(&self, path: &str, watch: bool) -> Result<Option<(Vec<u8>, Option<Event>)>, ClientError> {
-        let client = self.zk.client();
-        let result = if watch {
-            client.get_and_watch_data(path).await.map(|(data, _, watcher)| {
-                let event: Event = Box::pin(watcher.changed());
-                (data, Some(event))
-            })
+    async fn get(&self, path: &str, watch: bool) -> Result<Option<(Vec<u8>, Option<Watch>)>, ClientError> {
+        Ok(if watch {
+            self.zk.watch_data(path).await?.map(|(data, watch)| (data, Some(watch)))
         } else {
-            client.get_data(path).await.map(|(data, _)| (data, None))
-        };
-        match result {
-            Ok(found) => Ok(Some(found)),
-            Err(zk::Error::NoNode) => Ok(None),
-            Err(error) => Err(ClientError::Read { path: path.to_string(), error }),
-        }
+            self.zk.data(path).await?.map(|data| (data, None))
+        })
     }
 }
 
@@ -183,7 +170,7 @@ impl JonesClient {
 pub struct ConfigWatch<'a> {
     client: &'a JonesClient,
     current: HostConfig,
-    events: Vec<Event>,
+    events: Vec<Watch>,
 }
 
 impl ConfigWatch<'_> {
@@ -197,8 +184,8 @@ impl ConfigWatch<'_> {
     pub async fn changed(&mut self) -> Result<&HostConfig, ClientError> {
         loop {
             let (event, _, _) = futures::future::select_all(std::mem::take(&mut self.events)).await;
-            if event.event_type == zk::EventType::Session && event.session_state.is_terminated() {
-                return Err(ClientError::SessionEnded(event.session_state));
+            if let WatchEvent::SessionEnded(state) = event {
+                return Err(ClientError::SessionEnded(state));
             }
             // Both watches are set again by the new read; the other pending one was dropped above.
             let (config, events) = match self.client.resolve(true).await {

@@ -1,34 +1,32 @@
 //! jones-sync: a git repository as the source of truth for configuration stored in ZooKeeper in
 //! the Jones layout.
 //!
-//! The data flows through the modules in this order: [`repo`] reads a config repository into the
-//! [`model`] ([`load`] picks the work tree or a git revision, and each pin, via [`git`]); [`view`]
-//! materializes the desired ZooKeeper tree; [`zk`] reads the [`live`] state; [`plan`] diffs the two
-//! into a plan; [`apply`] executes it, with its [`record`] and [`history`] entry. [`status`] and
-//! [`rollback`] read that history back. [`commands`] ties them to the command line parsed by
-//! [`cli`].
+//! The modules follow the data: [`repo`] reads a config repository (the work tree or a git
+//! revision, with pins) into the [`model`]; [`view`] makes each service's desired nodes, and
+//! [`desired`] holds them for a command; [`zk`] reads the [`live`] state; [`plan`] diffs the two
+//! into a plan; [`apply`] executes it; [`audit`] keeps the record and history of every apply.
+//! [`sync`] is the one pipeline that ties these together for every command (scope, lock, read in
+//! windows, diff, guards, apply, release), and [`commands`] calls it for the command line parsed
+//! by [`cli`]. [`layout`] is the only place that spells a znode path; [`client`] is a Jones client
+//! for Rust programs.
 
 pub mod acl;
 pub mod apply;
+pub mod audit;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod commands;
-pub mod connect;
+pub mod desired;
 pub mod diagnostic;
-pub mod git;
-pub mod history;
+pub mod env_tree;
 pub mod import;
+pub mod layout;
 pub mod live;
-pub mod load;
-pub mod lock;
 pub mod model;
 pub mod nodemap;
 pub mod plan;
-pub mod record;
 pub mod repo;
-pub mod rollback;
-pub mod status;
-pub mod supersede;
-pub mod tree;
+pub mod sync;
 pub mod view;
 pub mod zk;

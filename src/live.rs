@@ -22,7 +22,7 @@ impl Snapshot {
     /// plan should treat as still missing.
     pub fn without(mut self, paths: &[String]) -> Snapshot {
         for path in paths {
-            if path == crate::model::paths::SERVICES {
+            if path == crate::layout::SERVICES {
                 self.root_exists = false;
             }
             for service in self.services.values_mut() {

@@ -3,20 +3,12 @@
 //!
 //! Invariants (established by [`crate::repo`]): every service has a root environment; every
 //! environment's parent is present; a host is associated with at most one environment of a service.
+//! This module depends on nothing else of the crate: everything else builds on it.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::{Map, Value};
-
-use crate::repo::settings::Settings;
-
-/// A whole config repository.
-#[derive(Debug, Clone, Default)]
-pub struct Repo {
-    pub settings: Settings,
-    pub services: BTreeMap<String, Service>,
-}
 
 /// One service: `services/<name>/` and the environments below it.
 #[derive(Debug, Clone)]
@@ -57,48 +49,56 @@ impl EnvPath {
         Some(EnvPath(parent.to_vec()))
     }
 
-    /// `/a/b` for environment `a/b`, empty for the root: the suffix below `conf` or `views`.
-    pub fn znode_suffix(&self) -> String {
-        self.0.iter().map(|name| format!("/{name}")).collect()
+    /// `base/a/b` for environment `a/b`, `base` for the root: its directory below a service's
+    /// directory, or its node below `conf` or `views`.
+    pub fn below(&self, base: &str) -> String {
+        let mut path = base.to_string();
+        for name in &self.0 {
+            path.push('/');
+            path.push_str(name);
+        }
+        path
+    }
+}
+
+/// How many hosts a set of services has, the way every command counts them: a *host* is a
+/// distinct name (a host associated in three services is one host, as a plan's "reaches N hosts"
+/// counts it), an *association* is a host in one service's nodemap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hosts {
+    pub hosts: usize,
+    pub associations: usize,
+}
+
+impl Hosts {
+    /// The hosts of each service, given as one iterator of host names per service.
+    pub fn count<'a, S: IntoIterator<Item = &'a String>>(services: impl IntoIterator<Item = S>) -> Hosts {
+        let mut names = std::collections::BTreeSet::new();
+        let mut associations = 0;
+        for service in services {
+            for host in service {
+                associations += 1;
+                names.insert(host.as_str());
+            }
+        }
+        Hosts { hosts: names.len(), associations }
+    }
+
+    /// `3 hosts`, or `32 hosts (36 associations)` when some host is associated in several services.
+    pub fn describe(&self) -> String {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let hosts = format!("{} host{}", self.hosts, plural(self.hosts));
+        if self.associations == self.hosts {
+            hosts
+        } else {
+            format!("{hosts} ({} associations: a host can read one environment of each service)", self.associations)
+        }
     }
 }
 
 impl fmt::Display for EnvPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_root() { f.write_str("(root)") } else { f.write_str(&self.0.join("/")) }
-    }
-}
-
-/// Znode paths of one service in the Jones layout (JONES.md).
-pub mod paths {
-    use super::EnvPath;
-
-    pub const SERVICES: &str = "/services";
-
-    pub fn service(svc: &str) -> String {
-        format!("{SERVICES}/{svc}")
-    }
-
-    pub fn conf(svc: &str, env: &EnvPath) -> String {
-        format!("{SERVICES}/{svc}/conf{}", env.znode_suffix())
-    }
-
-    pub fn view(svc: &str, env: &EnvPath) -> String {
-        format!("{SERVICES}/{svc}/views{}", env.znode_suffix())
-    }
-
-    pub fn nodemaps(svc: &str) -> String {
-        format!("{SERVICES}/{svc}/nodemaps")
-    }
-
-    /// The node that marks a service as managed by jones-sync and records its last apply.
-    pub fn record(svc: &str) -> String {
-        format!("{SERVICES}/{svc}/jones-sync")
-    }
-
-    /// The path prefix of the service's audit log entries: ZooKeeper appends a sequence number.
-    pub fn log_prefix(svc: &str) -> String {
-        format!("{SERVICES}/{svc}/jones-sync/{}", crate::history::ENTRY_PREFIX)
     }
 }
 
@@ -117,14 +117,17 @@ mod tests {
         assert_eq!(envs, vec![env(""), env("a"), env("a/z"), env("b")]);
         assert_eq!(env("a/z").parent(), Some(env("a")));
         assert_eq!(env("").parent(), None);
+        assert_eq!(env("child1/sib").to_string(), "child1/sib");
+        assert_eq!(env("").to_string(), "(root)");
     }
 
     #[test]
-    fn znode_paths_follow_the_jones_layout() {
-        assert_eq!(paths::conf("test", &env("")), "/services/test/conf");
-        assert_eq!(paths::view("test", &env("child1/sib")), "/services/test/views/child1/sib");
-        assert_eq!(paths::nodemaps("test"), "/services/test/nodemaps");
-        assert_eq!(env("child1/sib").to_string(), "child1/sib");
-        assert_eq!(env("").to_string(), "(root)");
+    fn a_host_in_several_services_is_one_host_and_several_associations() {
+        let names = |list: &[&str]| list.iter().map(|h| h.to_string()).collect::<Vec<_>>();
+        let (a, b) = (names(&["h1", "h2"]), names(&["h2", "h3"]));
+        let hosts = Hosts::count([&a, &b]);
+        assert_eq!(hosts, Hosts { hosts: 3, associations: 4 });
+        assert_eq!(hosts.describe(), "3 hosts (4 associations: a host can read one environment of each service)");
+        assert_eq!(Hosts::count([&names(&["h"])]).describe(), "1 host");
     }
 }

@@ -12,45 +12,10 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::diagnostic::Problem;
-use crate::model::{EnvPath, Repo, Service, paths};
+use crate::layout::{self, NodeKind};
+use crate::model::{EnvPath, Service};
+use crate::repo::Repo;
 use crate::repo::settings::Settings;
-
-/// What a desired node is, which decides how it is compared and shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NodeKind {
-    /// `/services` itself.
-    Root,
-    /// `/services/<svc>`: holds no data of its own.
-    Service,
-    Conf,
-    View,
-    Nodemap,
-    Record,
-    /// An audit log entry below the record (`jones-sync/log-NNNNNNNNNN`). Like the next two, only
-    /// a plan that deletes a whole service (`--prune`) has one.
-    Log,
-    /// The `jones-sync/locks` node or a lock below it ([`crate::lock`]).
-    Lock,
-    /// Any other node below a service: jones-sync does not write it.
-    Other,
-}
-
-impl NodeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NodeKind::Root => "root",
-            NodeKind::Service => "service",
-            NodeKind::Conf => "conf",
-            NodeKind::View => "view",
-            NodeKind::Nodemap => "nodemap",
-            NodeKind::Record => "record",
-            NodeKind::Log => "log",
-            NodeKind::Lock => "lock",
-            NodeKind::Other => "other",
-        }
-    }
-}
 
 /// One desired node: the bytes to write, canonical JSON (sorted keys, compact; a nodemap in the
 /// legacy format is its text).
@@ -102,8 +67,8 @@ pub fn views(service: &Service) -> BTreeMap<EnvPath, Map<String, Value>> {
 
 /// A service's desired tree as a command keeps it: each environment's conf node and the nodemap,
 /// as bytes, but not the views. Views are made of the confs' entries and take about twice their
-/// size (at the benchmark's shape, 75 MB of views for 40 MB of confs at ~50,000 znodes), so they
-/// are materialized ([`DesiredConfs::tree`]) only for the services being diffed, a window at a
+/// size (the README's Performance section has the figures), so they
+/// are materialized ([`DesiredConfs::materialize`]) only for the services being diffed, a window at a
 /// time, and dropped with them; [`checked`] measures every view at load without keeping it.
 #[derive(Debug, Clone)]
 pub struct DesiredConfs {
@@ -126,7 +91,7 @@ impl DesiredConfs {
         let mut confs = Vec::with_capacity(service.envs.len());
         for (path, env) in &service.envs {
             for host in &env.hosts {
-                nodemap.insert(host.clone(), Value::String(paths::view(svc, path)));
+                nodemap.insert(host.clone(), Value::String(layout::view(svc, path)));
                 hosts.insert(host.clone(), path.clone());
             }
             confs.push(Conf::new(path.clone(), &env.values));
@@ -136,21 +101,21 @@ impl DesiredConfs {
         DesiredConfs { name: svc.to_string(), confs, nodemap: nodemap.into(), hosts, acl: None }
     }
 
-    /// The whole desired tree: the service node, the confs, the views and the nodemap. The confs'
-    /// and the nodemap's bytes are shared, the views' are made here.
-    pub fn tree(&self) -> DesiredService {
+    /// Every desired node of the service: the service node, the confs, the views (materialized
+    /// here) and the nodemap. The confs' and the nodemap's bytes are shared, not copied.
+    pub fn materialize(&self) -> DesiredService {
         let svc = self.name.as_str();
         let mut nodes = BTreeMap::new();
-        nodes.insert(paths::service(svc), DesiredNode { kind: NodeKind::Service, bytes: Bytes::new() });
+        nodes.insert(layout::service(svc), DesiredNode { kind: NodeKind::Service, bytes: Bytes::new() });
         each_view(&self.confs, |conf, view| {
             let bytes = object(view.iter().map(|(_, entry)| *entry));
-            nodes.insert(paths::view(svc, &conf.env), DesiredNode { kind: NodeKind::View, bytes: bytes.into() });
+            nodes.insert(layout::view(svc, &conf.env), DesiredNode { kind: NodeKind::View, bytes: bytes.into() });
         });
         for conf in &self.confs {
             let node = DesiredNode { kind: NodeKind::Conf, bytes: conf.bytes.clone() };
-            nodes.insert(paths::conf(svc, &conf.env), node);
+            nodes.insert(layout::conf(svc, &conf.env), node);
         }
-        nodes.insert(paths::nodemaps(svc), DesiredNode { kind: NodeKind::Nodemap, bytes: self.nodemap.clone() });
+        nodes.insert(layout::nodemaps(svc), DesiredNode { kind: NodeKind::Nodemap, bytes: self.nodemap.clone() });
         DesiredService { name: self.name.clone(), nodes, hosts: self.hosts.clone(), acl: self.acl.clone() }
     }
 }
@@ -263,7 +228,7 @@ fn object_len<'a>(entries: impl Iterator<Item = &'a [u8]>) -> usize {
 
 /// The desired tree of `service`.
 pub fn desired(service: &Service) -> DesiredService {
-    DesiredConfs::new(service).tree()
+    DesiredConfs::new(service).materialize()
 }
 
 /// The desired tree of every service of `repo`, or a problem for every node whose JSON exceeds the
@@ -271,7 +236,7 @@ pub fn desired(service: &Service) -> DesiredService {
 pub fn desired_state(repo: &Repo) -> Result<Vec<DesiredService>, Vec<Problem>> {
     let mut problems = Vec::new();
     let services =
-        repo.services.values().map(|service| checked(service, &repo.settings, &mut problems).tree()).collect();
+        repo.services.values().map(|service| checked(service, &repo.settings, &mut problems).materialize()).collect();
     if problems.is_empty() {
         Ok(services)
     } else {
@@ -291,11 +256,11 @@ pub fn checked(service: &Service, settings: &Settings, problems: &mut Vec<Proble
     if settings.sync.nodemap_format == crate::nodemap::Format::Legacy {
         problems.extend(legacy_nodemap(service, &mut desired));
     }
-    let mut check = |kind: NodeKind, path: &dyn Fn() -> String, len: usize| {
+    let mut check = |kind: NodeKind, env: &EnvPath, path: &dyn Fn() -> String, len: usize| {
         if len > limit {
             let path = path();
             problems.push(Problem::new(
-                file_of(service, &path, kind),
+                file_of(service, env, kind),
                 format!(
                     "the {} `{path}` would be {len} bytes, over the {limit}-byte znode limit ([zookeeper] max_node_bytes)",
                     kind.as_str(),
@@ -304,17 +269,17 @@ pub fn checked(service: &Service, settings: &Settings, problems: &mut Vec<Proble
         }
     };
     for conf in &desired.confs {
-        check(NodeKind::Conf, &|| paths::conf(svc, &conf.env), conf.bytes.len());
+        check(NodeKind::Conf, &conf.env, &|| layout::conf(svc, &conf.env), conf.bytes.len());
     }
     each_view(&desired.confs, |conf, view| {
         let len = object_len(view.iter().map(|(_, entry)| *entry));
-        check(NodeKind::View, &|| paths::view(svc, &conf.env), len);
+        check(NodeKind::View, &conf.env, &|| layout::view(svc, &conf.env), len);
     });
-    check(NodeKind::Nodemap, &|| paths::nodemaps(svc), desired.nodemap.len());
+    check(NodeKind::Nodemap, &EnvPath::root(), &|| layout::nodemaps(svc), desired.nodemap.len());
     desired
 }
 
-/// The model of a service whose environments' values were freed (see [`crate::load::Loaded`]),
+/// The model of a service whose environments' values were freed (see [`crate::desired::DesiredState`]),
 /// with the values read back from its desired confs: canonical JSON parses back to the very
 /// values it was written from.
 pub fn with_values(mut service: Service, desired: &DesiredConfs) -> Service {
@@ -332,7 +297,7 @@ pub fn with_values(mut service: Service, desired: &DesiredConfs) -> Service {
 fn legacy_nodemap(service: &Service, desired: &mut DesiredConfs) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (host, env) in &desired.hosts {
-        if let Some(why) = crate::nodemap::unwritable(host, &paths::view(&service.name, env)) {
+        if let Some(why) = crate::nodemap::unwritable(host, &layout::view(&service.name, env)) {
             let file = format!("{}/{}", service.envs[env].dir, crate::repo::HOSTS_FILE);
             problems.push(Problem::new(file, format!("{why} ([sync] nodemap_format = \"legacy\")")));
         }
@@ -343,18 +308,14 @@ fn legacy_nodemap(service: &Service, desired: &mut DesiredConfs) -> Vec<Problem>
     problems
 }
 
-/// The repository file a node comes from, for problems about it.
-fn file_of(service: &Service, path: &str, kind: NodeKind) -> String {
-    let root = &service.envs[&EnvPath::root()].dir;
-    let sub = match kind {
-        NodeKind::Conf => path.split_once("/conf").map(|(_, rest)| rest),
-        NodeKind::View => path.split_once("/views").map(|(_, rest)| rest),
-        _ => None,
-    };
-    match (kind, sub) {
-        (NodeKind::Conf, Some(sub)) => format!("{root}{sub}/{}", crate::repo::CONFIG_FILE),
-        (NodeKind::View, Some(sub)) => format!("{root}{sub}"),
-        _ => root.clone(),
+/// The repository file a node of environment `env` comes from, for problems about it: a conf's
+/// `config.toml`, a view's directory, the service's directory for the nodemap.
+fn file_of(service: &Service, env: &EnvPath, kind: NodeKind) -> String {
+    let dir = service.envs.get(env).map_or(&service.envs[&EnvPath::root()].dir, |e| &e.dir);
+    match kind {
+        NodeKind::Conf => format!("{dir}/{}", crate::repo::CONFIG_FILE),
+        NodeKind::View => dir.clone(),
+        _ => service.envs[&EnvPath::root()].dir.clone(),
     }
 }
 
@@ -473,9 +434,9 @@ mod tests {
         ]);
         let desired = desired(&svc);
         for (path, view) in views(&svc) {
-            let bytes = &desired.nodes[&paths::view("test", &path)].bytes;
+            let bytes = &desired.nodes[&layout::view("test", &path)].bytes;
             assert_eq!(String::from_utf8_lossy(bytes), serde_json::to_string(&view).unwrap(), "view of {path}");
-            let conf = &desired.nodes[&paths::conf("test", &path)].bytes;
+            let conf = &desired.nodes[&layout::conf("test", &path)].bytes;
             assert_eq!(*conf, serde_json::to_vec(&svc.envs[&path].values).unwrap(), "conf of {path}");
         }
         assert_eq!(node(&desired, "/services/test/views/p/q/r")["b"], json!("over"));

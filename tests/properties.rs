@@ -10,9 +10,9 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 
 /// Loads a repository directory the way the binary does.
-fn load_dir(dir: &std::path::Path) -> (jones_sync::model::Repo, Vec<jones_sync::view::DesiredService>) {
+fn load_dir(dir: &std::path::Path) -> (jones_sync::repo::Repo, Vec<jones_sync::view::DesiredService>) {
     let (entries, problems) = jones_sync::repo::source::read_dir(dir).unwrap();
-    let repo = jones_sync::repo::load(entries, problems).unwrap_or_else(|p| panic!("{p:#?}"));
+    let repo = jones_sync::repo::parse(entries, problems).unwrap_or_else(|p| panic!("{p:#?}"));
     let desired = jones_sync::view::desired_state(&repo).unwrap();
     (repo, desired)
 }
@@ -82,7 +82,7 @@ proptest! {
                 kind: match content { None => EntryKind::Dir, Some(bytes) => EntryKind::File(Some(bytes)) },
             })
             .collect();
-        if let Ok(repo) = jones_sync::repo::load(entries, Problems::default()) {
+        if let Ok(repo) = jones_sync::repo::parse(entries, Problems::default()) {
             let _ = jones_sync::view::desired_state(&repo);
         }
     }

@@ -58,7 +58,7 @@ fuzz_target!(|input: Input| {
     for (path, content) in input.raw {
         entries.push(Entry { path, kind: content.map_or(EntryKind::Dir, |bytes| EntryKind::File(Some(bytes))) });
     }
-    if let Ok(repo) = jones_sync::repo::load(entries, Problems::default()) {
+    if let Ok(repo) = jones_sync::repo::parse(entries, Problems::default()) {
         if let Ok(desired) = jones_sync::view::desired_state(&repo) {
             // Every desired node is canonical JSON that parses back to its value.
             for service in desired {

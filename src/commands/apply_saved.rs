@@ -1,6 +1,7 @@
-//! `jones-sync apply FILE`: execute exactly a plan saved by `plan --out FILE`. The repository is
-//! not read and nothing is asked; the plan is refused if it was made for another ZooKeeper, by a
-//! newer jones-sync, or if any node it touches changed since it was made (every such node listed,
+//! `jones-sync apply FILE`: execute exactly a plan saved by `plan --out FILE`, through the
+//! pipeline's locks, staleness check and guards ([`crate::sync`]). The repository is not read and
+//! nothing is asked; the plan is refused if it was made for another ZooKeeper, by a newer
+//! jones-sync, or if any node it touches changed since it was made (every such node listed,
 //! nothing written).
 
 use std::path::Path;
@@ -11,7 +12,9 @@ use anyhow::bail;
 use super::{Options, actor, show_sensitive};
 use crate::cli::ApplyArgs;
 use crate::plan::redact::Redactor;
-use crate::plan::saved::{SavedPlan, SavedPlanError, stale_nodes};
+use crate::plan::render::text;
+use crate::plan::saved::SavedPlan;
+use crate::zk::lock::Holder;
 
 pub(crate) async fn run(options: &Options, args: &ApplyArgs, file: &Path) -> anyhow::Result<ExitCode> {
     if !args.services.is_empty() {
@@ -30,52 +33,26 @@ pub(crate) async fn run(options: &Options, args: &ApplyArgs, file: &Path) -> any
             file.display()
         );
     }
-    let plan = saved.plan_for(&actor(args.actor.clone()));
+    let actor = actor(args.actor.clone());
+    let mut plan = saved.plan_for(&actor);
     let redactor = Redactor::new(&saved.sensitive_keys, show)?;
     if plan.is_empty() {
-        super::out_with(|w| crate::plan::text::render_to(w, &plan, &redactor, options.colour));
+        super::out_with(|w| text::render_to(w, &plan, &redactor, options.colour));
         return Ok(ExitCode::SUCCESS);
     }
     let settings = crate::apply::Settings {
         max_request_bytes: saved.max_request_bytes,
         keep: saved.history_keep,
-        lock_timeout: super::apply::settings(&Default::default(), &args.lock)?.lock_timeout,
+        lock_timeout: super::lock_timeout(&args.lock)?,
     };
-    let mut zk = super::connect(options).await?;
-    if let Some(acl) = &saved.acl {
-        zk.set_create_acl(acl);
-    }
+    let zk = super::connect(options, saved.acl.as_deref()).await?;
     let names: Vec<String> = plan.services.iter().filter(|s| !s.is_empty()).map(|s| s.name.clone()).collect();
-    let commit = saved.source.sha.clone();
-    let mut session = super::apply::lock(zk, &names, &actor(args.actor.clone()), commit, &settings).await?;
-    let result = async {
-        // Read under the locks; the nodes a lock had to create do not make the plan stale.
-        let mut live = session.zk.snapshot(&names).await?;
-        // A service deleted whole relies on its whole tree.
-        let pruned: Vec<String> = plan.services.iter().filter(|s| s.prune).map(|s| s.name.clone()).collect();
-        live.services.extend(session.zk.service_trees(&pruned).await?);
-        let live = live.without(&session.locks.nodes());
-        let stale = stale_nodes(&plan, &live);
-        if !stale.is_empty() {
-            return Err(SavedPlanError::Stale { path: file.display().to_string(), nodes: stale }.into());
-        }
-        let mut plan = plan;
-        if !saved.carries_mass_delete() {
-            // Made before plans carried the guard's verdict: the live state it relies on is as it was.
-            for service in &mut plan.services {
-                let empty = Default::default();
-                let live_service = live.services.get(&service.name).unwrap_or(&empty);
-                let (name, managed, prune) = (&service.name, service.managed, service.prune);
-                service.mass_delete = crate::plan::guard::assess(name, managed, prune, live_service, &service.changes);
-            }
-        }
-        super::out_with(|w| crate::plan::text::render_to(w, &plan, &redactor, options.colour));
-        if !args.allow_mass_delete {
-            crate::plan::guard::check(&plan)?;
-        }
-        super::apply::apply_and_report(&mut session, &plan, &settings).await
-    }
-    .await;
-    session.locks.release(&session.zk).await;
-    result
+    let holder = Holder::me(&actor, saved.source.sha.clone());
+    crate::sync::locked(zk, &names, holder, &settings, async |session| {
+        crate::sync::verify_saved(session, file, &mut plan, saved.carries_mass_delete()).await?;
+        super::out_with(|w| text::render_to(w, &plan, &redactor, options.colour));
+        crate::sync::check_guards(&plan, args.allow_mass_delete)?;
+        super::report_outcomes(&crate::apply::execute(session, &plan, &settings).await)
+    })
+    .await
 }

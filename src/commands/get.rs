@@ -9,7 +9,8 @@ use serde_json::Value;
 use super::{Options, connect, load_or_report, out};
 use crate::cli::{GetArgs, GetFormat};
 use crate::client::{HostConfig, JonesClient, local_fqdn};
-use crate::model::{EnvPath, paths};
+use crate::layout;
+use crate::model::EnvPath;
 
 pub(crate) async fn run(options: &Options, args: GetArgs) -> anyhow::Result<ExitCode> {
     let host = args.host.clone().unwrap_or_else(local_fqdn);
@@ -17,13 +18,13 @@ pub(crate) async fn run(options: &Options, args: GetArgs) -> anyhow::Result<Exit
         bail!("--host must not be empty: an association is a non-empty string");
     }
     if args.repo_only {
-        let Some(loaded) = load_or_report(&options.repo, None)? else { return Ok(ExitCode::FAILURE) };
-        let config = from_repo(&loaded, &args.service, &host)
+        let Some(state) = load_or_report(&options.repo, None)? else { return Ok(ExitCode::FAILURE) };
+        let config = from_repo(&state, &args.service, &host)
             .with_context(|| format!("the repository `{}`", options.repo.display()))?;
         out(&render(&config, &args, None).map_err(anyhow::Error::msg)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let zk = connect(options).await?;
+    let zk = connect(options, None).await?;
     let client = JonesClient::new(zk, &args.service).with_association(&host);
     if !args.watch {
         let config = client.read().await?;
@@ -56,15 +57,15 @@ fn show(config: &HostConfig, args: &GetArgs, previous: Option<&HostConfig>) {
 }
 
 /// What `host` reads according to the repository: its view, or the root's values.
-fn from_repo(loaded: &super::Loaded, service: &str, host: &str) -> anyhow::Result<HostConfig> {
-    let Some(desired) = loaded.desired.iter().find(|d| d.name == service) else {
+fn from_repo(state: &crate::desired::DesiredState, service: &str, host: &str) -> anyhow::Result<HostConfig> {
+    let Some(desired) = state.confs.iter().find(|d| d.name == service) else {
         bail!("no service `{service}` (no `services/{service}/`)");
     };
     let (path, environment) = match desired.hosts.get(host) {
-        Some(env) => (paths::view(service, env), Some(env.0.join("/"))),
-        None => (paths::conf(service, &EnvPath::root()), None),
+        Some(env) => (layout::view(service, env), Some(env.0.join("/"))),
+        None => (layout::conf(service, &EnvPath::root()), None),
     };
-    let values = desired.tree().nodes[&path].value().as_object().cloned().unwrap_or_default();
+    let values = desired.materialize().nodes[&path].value().as_object().cloned().unwrap_or_default();
     Ok(HostConfig {
         service: service.to_string(),
         association: host.to_string(),
@@ -118,5 +119,5 @@ fn render(config: &HostConfig, args: &GetArgs, previous: Option<&HostConfig>) ->
 }
 
 fn now() -> String {
-    crate::record::now_rfc3339()
+    crate::clock::now()
 }

@@ -11,23 +11,8 @@ use crate::import::{self, Report};
 
 pub(crate) async fn run(options: &Options, args: ImportArgs) -> anyhow::Result<ExitCode> {
     import::write::check_target(&args.out, args.force)?;
-    let zk = connect(options).await?;
-    let listing = zk.snapshot(&[]).await?;
-    if !listing.root_exists {
-        bail!("nothing to import: `/services` does not exist in ZooKeeper at `{}`", options.zk);
-    }
-    let mut names: Vec<String> = if args.services.is_empty() { listing.all_services.clone() } else { args.services };
-    names.sort();
-    names.dedup();
-    let missing: Vec<&str> = names.iter().filter(|n| !listing.all_services.contains(n)).map(String::as_str).collect();
-    if !missing.is_empty() {
-        bail!(
-            "no service {} in ZooKeeper (found: {}); nothing was written",
-            missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
-            if listing.all_services.is_empty() { "none".to_string() } else { listing.all_services.join(", ") }
-        );
-    }
-    let snapshot = zk.snapshot(&names).await?;
+    let zk = connect(options, None).await?;
+    let (names, snapshot) = import::read(&zk, &args.services).await?;
     let mut reports = Vec::new();
     let imported: Vec<import::Imported> =
         names.iter().filter_map(|name| import::service(name, &snapshot.services[name], &mut reports)).collect();
@@ -40,20 +25,20 @@ pub(crate) async fn run(options: &Options, args: ImportArgs) -> anyhow::Result<E
         imported.iter().map(|i| (i.service.name.clone(), import::files(&i.service, &mut reports))).collect();
     reports.extend(import::write::write(&args.out, &files, format)?);
     // What was written must be a valid repository; anything else is reported, not hidden.
-    if let Err(problems) = crate::load::load(&args.out, None)? {
+    if let Err(problems) = crate::desired::load(&args.out, None)? {
         for problem in problems {
             reports.push(Report { subject: problem.file.clone(), message: format!("invalid: {}", problem.message) });
         }
     }
     warn(&reports);
     let envs: usize = imported.iter().map(|i| i.service.envs.len()).sum();
-    let hosts: usize = imported.iter().flat_map(|i| i.service.envs.values()).map(|e| e.hosts.len()).sum();
+    let hosts = crate::model::Hosts::count(imported.iter().map(|i| i.service.envs.values().flat_map(|e| &e.hosts)));
     let mut summary = format!(
         "Imported {} into `{}`: {}, {}; nodemap format {}.\n",
         plural(imported.len(), "service"),
         args.out.display(),
         plural(envs, "environment"),
-        plural(hosts, "host"),
+        hosts.describe(),
         format.as_str()
     );
     for i in &imported {

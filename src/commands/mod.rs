@@ -1,8 +1,9 @@
-//! The commands: each loads what it needs, does its work through the library and prints for
-//! people. Returns the process exit code; errors bubble up to `main`, which prints them.
+//! The commands: each turns its arguments into a request, calls the pipeline ([`crate::sync`]) or
+//! the library, and prints for people. No command reads ZooKeeper or diffs by itself. Returns the
+//! process exit code; errors bubble up to `main`, which prints them.
 //!
 //! One file per command; this module holds what they share: validated options, loading the
-//! repository, connecting and planning, and writing to stdout.
+//! repository, connecting, asking for confirmation, and writing to stdout.
 
 mod apply;
 mod apply_saved;
@@ -17,22 +18,17 @@ mod tree;
 mod unlock;
 mod validate;
 
-use std::borrow::Cow;
-use std::io::{IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::bail;
-use futures::{StreamExt, TryStreamExt};
+use anyhow::{Context, bail};
 
-use crate::cli::{Cli, ColorChoice, Command};
+use crate::cli::{Cli, ColorChoice, Command, LockArgs};
+use crate::desired::DesiredState;
 use crate::diagnostic;
-use crate::load::Loaded;
-use crate::plan::Plan;
-use crate::record::Record;
-use crate::view::DesiredConfs;
 use crate::zk::Zk;
 
 /// Validated settings of one invocation.
@@ -42,8 +38,8 @@ pub(crate) struct Options {
     pub connect_timeout: Duration,
     /// Colour the text on stdout.
     pub colour: bool,
-    /// Credentials and TLS files, from the environment ([`crate::connect`]).
-    pub connect: crate::connect::ConnectOptions,
+    /// Credentials and TLS files, from the environment ([`crate::zk::connect`]).
+    pub connect: crate::zk::connect::ConnectOptions,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -63,13 +59,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         zk: cli.zk,
         connect_timeout: Duration::from_secs_f64(cli.connect_timeout),
         colour,
-        connect: crate::connect::ConnectOptions::from_env()?,
+        connect: crate::zk::ConnectOptions::from_env()?,
     };
     match cli.command {
         Command::Validate(args) => validate::run(&options, args),
         Command::Plan(args) => block_on(plan::run(&options, args)),
         Command::Show(args) => show::run(&options, &args),
-        Command::Apply(args) => block_on(apply::run(&options, args)),
+        Command::Apply(args) => match args.plan_file.clone() {
+            Some(file) => block_on(apply_saved::run(&options, &args, &file)),
+            None => block_on(apply::run(&options, args)),
+        },
         Command::History(args) => block_on(history::run(&options, args)),
         Command::Status(args) => block_on(status::run(&options, args)),
         Command::Rollback(args) => block_on(rollback::run(&options, args)),
@@ -92,14 +91,15 @@ fn block_on<T>(future: impl Future<Output = T>) -> T {
 /// and says so with `None`.
 ///
 /// Never freed: a command loads the repository once and exits soon after, and freeing a large
-/// repository's hundreds of thousands of allocations one by one takes a tenth of a plan's time,
-/// while the process's exit returns the memory at once.
-pub(crate) fn load_or_report(dir: &Path, rev: Option<&str>) -> anyhow::Result<Option<ManuallyDrop<Loaded>>> {
-    Ok(report(crate::load::load(dir, rev)?)?.map(ManuallyDrop::new))
+/// repository's hundreds of thousands of allocations one by one costs a measurable part of a
+/// plan's time (the README's Performance section), while the process's exit returns the memory
+/// at once.
+pub(crate) fn load_or_report(dir: &Path, rev: Option<&str>) -> anyhow::Result<Option<ManuallyDrop<DesiredState>>> {
+    Ok(report(crate::desired::load(dir, rev)?)?.map(ManuallyDrop::new))
 }
 
 /// The loaded repository, or `None` after printing its problems on stderr.
-pub(crate) fn report(loaded: Result<Loaded, Vec<diagnostic::Problem>>) -> anyhow::Result<Option<Loaded>> {
+pub(crate) fn report(loaded: Result<DesiredState, Vec<diagnostic::Problem>>) -> anyhow::Result<Option<DesiredState>> {
     match loaded {
         Ok(loaded) => Ok(Some(loaded)),
         Err(problems) => {
@@ -107,127 +107,6 @@ pub(crate) fn report(loaded: Result<Loaded, Vec<diagnostic::Problem>>) -> anyhow
             Ok(None)
         }
     }
-}
-
-/// Services whose live state [`make_plan`] reads and diffs together.
-const READ_WINDOW: usize = 32;
-
-/// Connects, reads live state and makes the plan for the services named by `--service` (all when
-/// none is); `record` is each service's record. With `prune` (and no `--service`), managed
-/// services that the repository no longer has are deleted whole.
-pub(crate) async fn make_plan(
-    options: &Options,
-    loaded: &Loaded,
-    record: impl Fn(&str) -> Record,
-    services: &[String],
-    prune: bool,
-) -> anyhow::Result<(Zk, Plan)> {
-    let desired = select(loaded, services)?;
-    let mut zk = connect(options).await?;
-    let acl = &loaded.repo.settings.zookeeper.acl;
-    if let Some(acl) = acl {
-        zk.set_create_acl(acl);
-    }
-    let mut plan = read_and_diff(&zk, &desired, acl.is_some(), &[], |name| record(name).to_json(), |_| {}).await?;
-    if services.is_empty() {
-        removed_services(&zk, &mut plan, |_| prune, &[]).await?;
-    } else {
-        // The other services are out of scope, like the services of the repository not chosen.
-        plan.unmanaged.clear();
-    }
-    Ok((zk, plan))
-}
-
-/// Reads the live state of the `desired` services and diffs it: a window of services at a time
-/// (two windows in flight, to keep the connection busy). The live copy of a large deployment is as
-/// large as its desired trees, and so are its views: each window's desired trees are materialized
-/// just before it is diffed, and once it is diffed only its changes are kept (sharing the bytes of
-/// the nodes they write). With `acls`,
-/// their ACLs are read too; `ours` (nodes this process made itself, its locks' parents) count as
-/// missing ([`crate::live::Snapshot::without`]). `record` is each service's record; `inspect` sees
-/// each window's snapshot before it is dropped.
-///
-/// At least one window is read, even empty: the plan also says whether `/services` exists and
-/// which services the repository lacks (from the first window's read, as one snapshot of every
-/// service would).
-pub(crate) async fn read_and_diff(
-    zk: &Zk,
-    desired: &[DesiredConfs],
-    acls: bool,
-    ours: &[String],
-    record: impl Fn(&str) -> serde_json::Value,
-    mut inspect: impl FnMut(&crate::live::Snapshot),
-) -> anyhow::Result<Plan> {
-    let windows: Vec<&[DesiredConfs]> =
-        if desired.is_empty() { vec![&[]] } else { desired.chunks(READ_WINDOW).collect() };
-    let mut reads = futures::stream::iter(windows)
-        .map(|window| async move {
-            let names: Vec<String> = window.iter().map(|d| d.name.clone()).collect();
-            let mut snapshot = zk.snapshot(&names).await?.without(ours);
-            if acls {
-                zk.read_acls(&mut snapshot).await?;
-            }
-            anyhow::Ok((window, snapshot))
-        })
-        .buffered(2);
-    let mut plan = Plan::default();
-    let mut first = true;
-    while let Some((window, snapshot)) = reads.try_next().await? {
-        let trees: Vec<_> = window.iter().map(DesiredConfs::tree).collect();
-        let part = crate::plan::diff_with(&trees, &snapshot, &record);
-        drop(trees);
-        if first {
-            plan.create_root = part.create_root;
-            plan.unmanaged = crate::plan::unmanaged(desired.iter().map(|d| d.name.as_str()), &snapshot.all_services);
-            first = false;
-        }
-        plan.services.extend(part.services);
-        inspect(&snapshot);
-    }
-    Ok(plan)
-}
-
-/// Completes `plan` with the services that ZooKeeper holds and the repository does not
-/// ([`crate::plan::prune`]): which of them jones-sync manages, and the whole tree of each managed
-/// one that `prune` says to delete, without `ours` (the nodes of this process's locks).
-pub(crate) async fn removed_services(
-    zk: &Zk,
-    plan: &mut Plan,
-    prune: impl Fn(&str) -> bool,
-    ours: &[String],
-) -> anyhow::Result<()> {
-    let managed = zk.managed(&plan.unmanaged).await?;
-    let pruned: Vec<String> = managed.iter().filter(|name| prune(name)).cloned().collect();
-    let mut trees = zk.service_trees(&pruned).await?;
-    for tree in trees.values_mut() {
-        tree.nodes.retain(|path, _| !ours.contains(path));
-    }
-    crate::plan::prune::extend(plan, &managed, &trees);
-    Ok(())
-}
-
-/// The desired services named by `--service`, every one when none is; an unknown name is an error.
-fn select<'a>(loaded: &'a Loaded, names: &[String]) -> anyhow::Result<Cow<'a, [DesiredConfs]>> {
-    if names.is_empty() {
-        // Borrowed: a copy of a large repository's desired confs costs time and memory.
-        return Ok(Cow::Borrowed(&loaded.desired));
-    }
-    let mut problems = Vec::new();
-    for name in names.iter().filter(|name| !loaded.repo.services.contains_key(*name)) {
-        let closest = loaded
-            .repo
-            .services
-            .keys()
-            .map(|known| (strsim::damerau_levenshtein(name, known), known))
-            .filter(|(distance, _)| *distance <= (name.len() / 3).max(1) && *distance < name.len())
-            .min();
-        let hint = closest.map(|(_, known)| format!("; did you mean `{known}`?")).unwrap_or_default();
-        problems.push(format!("--service `{name}`: the repository has no `services/{name}/`{hint}"));
-    }
-    if !problems.is_empty() {
-        bail!("{}", problems.join("\n"));
-    }
-    Ok(Cow::Owned(loaded.desired.iter().filter(|d| names.contains(&d.name)).cloned().collect()))
 }
 
 /// `--show-sensitive`, which only a terminal may have: a log, a file or a pull request must not.
@@ -241,9 +120,52 @@ pub(crate) fn show_sensitive(asked: bool) -> anyhow::Result<bool> {
     Ok(asked)
 }
 
-/// Connects with the invocation's connect string, timeout, credentials and TLS files.
-pub(crate) async fn connect(options: &Options) -> anyhow::Result<Zk> {
-    Ok(Zk::connect_with(&options.zk, options.connect_timeout, &options.connect).await?)
+/// Connects with the invocation's connect string, timeout, credentials and TLS files; the nodes
+/// it creates carry `acl` (`[zookeeper] acl`).
+pub(crate) async fn connect(options: &Options, acl: Option<&[crate::acl::AclEntry]>) -> anyhow::Result<Zk> {
+    Ok(crate::sync::connect(&options.zk, options.connect_timeout, &options.connect, acl).await?)
+}
+
+/// `--lock-timeout`, checked.
+pub(crate) fn lock_timeout(lock: &LockArgs) -> anyhow::Result<Duration> {
+    if !(lock.lock_timeout.is_finite() && lock.lock_timeout >= 0.0) {
+        bail!("--lock-timeout must be a number of seconds, not {}", lock.lock_timeout);
+    }
+    Ok(Duration::from_secs_f64(lock.lock_timeout))
+}
+
+/// Asks on the terminal, as Terraform does (unless `yes`); without a terminal there is nobody to ask.
+pub(crate) fn confirm(yes: bool) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to apply without confirmation: stdin is not a terminal (pass --yes to apply non-interactively)"
+        );
+    }
+    out("\nDo you want to apply these changes? Only 'yes' will be accepted.\n  Enter a value: ");
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).context("cannot read the answer")?;
+    if answer.trim() != "yes" {
+        bail!("apply cancelled: nothing was written");
+    }
+    Ok(())
+}
+
+/// Prints the report of an apply and its failures (on stderr); an error when any service failed.
+pub(crate) fn report_outcomes(outcomes: &[crate::apply::Outcome]) -> anyhow::Result<ExitCode> {
+    let failed = crate::apply::report::failures(outcomes);
+    for (service, err) in &failed {
+        eprintln!("error: {service}: {err}");
+    }
+    out(&crate::apply::report::render(outcomes));
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let names: Vec<&str> = failed.iter().map(|(service, _)| *service).collect();
+        bail!("{} of {} services failed to apply: {}", failed.len(), outcomes.len(), names.join(", "))
+    }
 }
 
 /// Who acts: `--actor` (or `$JONES_SYNC_ACTOR`, through clap), else the login name (`$USER`, then

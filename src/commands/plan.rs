@@ -2,39 +2,42 @@
 //! `apply FILE`.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use super::{Options, actor, load_or_report, make_plan, out, show_sensitive};
+use super::{Options, actor, load_or_report, out, show_sensitive};
+use crate::audit::record::Record;
 use crate::cli::{Format, PlanArgs};
-use crate::load::Loaded;
+use crate::desired::DesiredState;
 use crate::plan::redact::Redactor;
+use crate::plan::render::{json, markdown, text};
 use crate::plan::saved::{SavedPlan, Source};
-use crate::record::Record;
 
 pub(crate) async fn run(options: &Options, args: PlanArgs) -> anyhow::Result<ExitCode> {
     let show = show_sensitive(args.show_sensitive)?;
-    let Some(loaded) = load_or_report(&options.repo, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
+    let Some(state) = load_or_report(&options.repo, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
     let actor = actor(None);
-    let record = |name: &str| Record::new(loaded.origin(name), actor.clone());
-    let settings = &loaded.repo.settings;
+    let record = |name: &str| Record::new(state.origin(name), actor.clone()).to_json();
+    let settings = &state.repo.settings;
     let prune = args.prune || settings.sync.prune;
-    let (_zk, mut plan) = make_plan(options, &loaded, record, &args.services, prune).await?;
-    crate::apply::mark_splits(&mut plan, settings.history.keep(), settings.zookeeper.max_request_bytes);
+    let request = crate::sync::Request::new(&state, &args.services, record, prune, Duration::ZERO)?;
+    let zk = super::connect(options, settings.zookeeper.acl.as_deref()).await?;
+    let plan = crate::sync::plan(&zk, &request).await?.plan;
     let patterns = settings.plan.sensitive_keys();
     let redactor = Redactor::new(&patterns, show)?;
     if let Some(path) = &args.out {
         let max_request_bytes = settings.zookeeper.max_request_bytes;
         let keep = settings.history.keep();
-        SavedPlan::new(plan.clone(), &options.zk, source(&loaded), patterns, max_request_bytes, keep)
+        SavedPlan::new(plan.clone(), &options.zk, source(&state), patterns, max_request_bytes, keep)
             .with_acl(settings.zookeeper.acl.clone())
             .write(path)?;
     }
     match args.format {
-        Format::Text => super::out_with(|w| crate::plan::text::render_to(w, &plan, &redactor, options.colour)),
-        Format::Markdown => out(&crate::plan::markdown::render(&plan, &redactor, &full_plan_hint("jones-sync plan"))),
-        Format::Json => out(&crate::plan::json::render(&plan, &redactor)),
+        Format::Text => super::out_with(|w| text::render_to(w, &plan, &redactor, options.colour)),
+        Format::Markdown => out(&markdown::render(&plan, &redactor, &full_plan_hint("jones-sync plan"))),
+        Format::Json => out(&json::render(&plan, &redactor)),
     }
     // Notes (pins, undone rollbacks) are prose: machine formats keep stdout for themselves.
-    let notes = crate::status::notes(&loaded, &plan);
+    let notes = crate::audit::status::notes(&state, &plan);
     if args.format == Format::Text {
         out(&notes)
     } else {
@@ -53,12 +56,8 @@ pub(crate) async fn run(options: &Options, args: PlanArgs) -> anyhow::Result<Exi
 
 /// The commit a saved plan comes from: the one the repository was read at (pinned services record
 /// their own in their records), and whether any config file had uncommitted changes.
-fn source(loaded: &Loaded) -> Source {
-    let unpinned = loaded.origins.values().find(|o| o.pin.is_none()).or_else(|| loaded.origins.values().next());
-    Source {
-        sha: unpinned.and_then(|o| o.commit.as_ref()).map(|c| c.sha.clone()),
-        dirty: loaded.origins.values().any(|o| o.dirty),
-    }
+fn source(state: &DesiredState) -> Source {
+    Source { sha: state.commit().map(|c| c.sha.clone()), dirty: state.dirty() }
 }
 
 /// Where the full plan is, for the note of a markdown plan too long for a comment: the workflow

@@ -1,16 +1,18 @@
 //! `jones-sync rollback SERVICE`: apply a service's configuration as of an earlier apply, read
-//! from git, then say what to do in git so that the next apply does not undo it.
+//! from git, through the same pipeline as `apply` ([`crate::sync`]: locks, ACLs, splits, guards),
+//! then say what to do in git so that the next apply does not undo it.
 
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
 
 use super::{Options, actor, out, report};
+use crate::audit::record::Record;
+use crate::audit::rollback::Target;
 use crate::cli::RollbackArgs;
-use crate::git::{Git, short};
-use crate::history::Logged;
-use crate::record::Record;
-use crate::rollback::Target;
+use crate::plan::redact::Redactor;
+use crate::repo::git::{Git, short};
+use crate::zk::lock::Holder;
 
 pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result<ExitCode> {
     let service = args.service.as_str();
@@ -24,14 +26,13 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
         Some(rev) => Target::Sha(git.resolve(rev)?.sha),
         None => Target::Steps(usize::try_from(args.steps.unwrap_or(1)).unwrap_or(usize::MAX)),
     };
-    let zk = super::connect(options).await?;
-    let Some(entries) = zk.read_log(service, None).await? else {
+    let zk = super::connect(options, None).await?;
+    let Some(log) = crate::audit::history::read(&zk, service, None).await? else {
         bail!("there is no service `{service}` in ZooKeeper");
     };
-    let log: Vec<Logged> = entries.iter().map(|(name, data)| Logged::parse(name, data)).collect();
-    let (entry, from) = crate::rollback::choose(service, &log, &target)?;
+    let (entry, from) = crate::audit::rollback::choose(service, &log, &target)?;
     let commit = git.resolve(entry.sha().expect("chosen entries have a commit"))?;
-    let Some(loaded) = report(crate::load::load_service_at(&options.repo, service, &commit)?)? else {
+    let Some(state) = report(crate::desired::load_service_at(&options.repo, service, &commit)?)? else {
         return Ok(ExitCode::FAILURE);
     };
     let applied = entry.entry.as_ref().map(|e| &e.record).expect("entries with a commit parsed");
@@ -50,19 +51,19 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
         );
     }
     let actor = actor(args.actor);
-    let settings = super::apply::settings(&loaded.repo.settings, &args.lock)?;
+    let lock_timeout = super::lock_timeout(&args.lock)?;
+    let settings = &state.repo.settings;
+    let record = |name: &str| Record { rollback: true, ..Record::new(state.origin(name), actor.clone()) }.to_json();
+    // Only this service was loaded: the others are out of scope, not "left untouched" news here.
+    let request = crate::sync::Request::new(&state, &[], record, false, lock_timeout)?
+        .with_others(crate::sync::Others::OutOfScope);
+    let redactor = Redactor::new(&settings.plan.sensitive_keys(), false)?;
+    let zk = with_create_acl(zk, settings.zookeeper.acl.as_deref());
+    let holder = Holder::me(&actor, Some(commit.sha.clone()));
     let names = [service.to_string()];
-    let mut session = super::apply::lock(zk, &names, &actor, Some(commit.sha.clone()), &settings).await?;
-    let result = async {
-        let snapshot = session.zk.snapshot(&names).await?.without(&session.locks.created());
-        let trees: Vec<_> = loaded.desired.iter().map(crate::view::DesiredConfs::tree).collect();
-        let mut plan = crate::plan::diff_with(&trees, &snapshot, |name| {
-            Record { rollback: true, ..Record::new(loaded.origin(name), actor.clone()) }.to_json()
-        });
-        // Only this service was loaded: the others are not "left untouched" news here.
-        plan.unmanaged.clear();
-        let redactor = crate::plan::redact::Redactor::new(&loaded.repo.settings.plan.sensitive_keys(), false)?;
-        super::out_with(|w| crate::plan::text::render_to(w, &plan, &redactor, options.colour));
+    let result = crate::sync::locked(zk, &names, holder, &request.settings, async |session| {
+        let plan = crate::sync::plan_locked(session, &request).await?.plan;
+        super::out_with(|w| crate::plan::render::text::render_to(w, &plan, &redactor, options.colour));
         if plan.is_empty() {
             out(&format!(
                 "`{service}` already holds the configuration of {}: nothing to roll back.\n",
@@ -70,16 +71,21 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
             ));
             return Ok(None);
         }
-        if !args.allow_mass_delete {
-            crate::plan::guard::check(&plan)?;
-        }
-        super::apply::execute(&mut session, &plan, &settings, args.yes).await.map(Some)
-    }
+        crate::sync::check_guards(&plan, args.allow_mass_delete)?;
+        super::confirm(args.yes)?;
+        super::report_outcomes(&crate::apply::execute(session, &plan, &request.settings).await).map(Some)
+    })
     .await;
-    session.locks.release(&session.zk).await;
     let Some(code) = result? else { return Ok(ExitCode::SUCCESS) };
-    let settings = &loaded.repo.settings;
     let pinned = settings.services.get(service).and_then(|s| s.pin.as_ref()).map(|pin| pin.get_ref().as_str());
-    out(&crate::rollback::advice(&git, &options.repo, service, from, &commit, pinned));
+    out(&crate::audit::rollback::advice(&git, &options.repo, service, from, &commit, pinned));
     Ok(code)
+}
+
+/// `zk`, creating nodes with `acl` from now on.
+fn with_create_acl(mut zk: crate::zk::Zk, acl: Option<&[crate::acl::AclEntry]>) -> crate::zk::Zk {
+    if let Some(acl) = acl {
+        zk.set_create_acl(acl);
+    }
+    zk
 }

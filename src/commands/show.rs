@@ -22,16 +22,16 @@ pub(crate) fn run(options: &Options, args: &ShowArgs) -> anyhow::Result<ExitCode
     match args.format {
         Format::Text => {
             out(&origin(&saved));
-            out_with(|w| crate::plan::text::render_to(w, plan, &redactor, options.colour));
+            out_with(|w| crate::plan::render::text::render_to(w, plan, &redactor, options.colour));
             if !plan.is_empty() {
                 out(&format!("\nTo apply exactly these changes: jones-sync apply {file}\n"));
             }
         }
         Format::Markdown => {
             let hint = super::plan::full_plan_hint(&format!("jones-sync show {file}"));
-            out(&crate::plan::markdown::render(plan, &redactor, &hint))
+            out(&crate::plan::render::markdown::render(plan, &redactor, &hint))
         }
-        Format::Json => out(&crate::plan::json::render(plan, &redactor)),
+        Format::Json => out(&crate::plan::render::json::render(plan, &redactor)),
     }
     Ok(if args.detailed_exitcode && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
@@ -40,7 +40,7 @@ pub(crate) fn run(options: &Options, args: &ShowArgs) -> anyhow::Result<ExitCode
 /// which ZooKeeper.
 fn origin(saved: &SavedPlan) -> String {
     let commit = match &saved.source.sha {
-        Some(sha) => format!("commit {}", crate::git::short(sha)),
+        Some(sha) => format!("commit {}", crate::repo::git::short(sha)),
         None => "a repository outside git".to_string(),
     };
     let dirty = if saved.source.dirty { " with uncommitted changes" } else { "" };

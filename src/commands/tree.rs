@@ -9,20 +9,18 @@ use crate::cli::TreeArgs;
 
 pub(crate) async fn run(options: &Options, args: TreeArgs) -> anyhow::Result<ExitCode> {
     let service = if args.repo_only {
-        let Some(loaded) = load_or_report(&options.repo, None)? else { return Ok(ExitCode::FAILURE) };
-        match loaded.service(&args.service) {
+        let Some(state) = load_or_report(&options.repo, None)? else { return Ok(ExitCode::FAILURE) };
+        match state.service(&args.service) {
             Some(service) => service,
             None => bail!("no service `{0}` in the repository (no `services/{0}/`)", args.service),
         }
     } else {
-        let zk = connect(options).await?;
-        let names = [args.service.clone()];
-        let snapshot = zk.snapshot(&names).await?;
-        if !snapshot.all_services.contains(&args.service) {
+        let zk = connect(options, None).await?;
+        let Some(live) = crate::import::read_service(&zk, &args.service).await? else {
             bail!("no service `{}` in ZooKeeper", args.service);
-        }
+        };
         let mut reports = Vec::new();
-        let imported = crate::import::service(&args.service, &snapshot.services[&args.service], &mut reports);
+        let imported = crate::import::service(&args.service, &live, &mut reports);
         reports.sort();
         for report in &reports {
             eprintln!("warning: {report}");
@@ -32,6 +30,6 @@ pub(crate) async fn run(options: &Options, args: TreeArgs) -> anyhow::Result<Exi
             None => bail!("cannot show `{}`", args.service),
         }
     };
-    out(&crate::tree::render(&service));
+    out(&crate::env_tree::render(&service));
     Ok(ExitCode::SUCCESS)
 }

@@ -11,14 +11,14 @@ pub(crate) async fn run(options: &Options, args: UnlockArgs) -> anyhow::Result<E
     if let Some(why) = crate::repo::names::zk_name_problem(&args.service) {
         bail!("invalid service name `{}`: {why}", args.service);
     }
-    let zk = super::connect(options).await?;
-    match crate::lock::remove(&zk, &args.service, &args.id).await? {
+    let zk = super::connect(options, None).await?;
+    match crate::zk::lock::remove(&zk, &args.service, &args.id).await? {
         Some(holder) => {
             out(&format!("Removed lock `{}` of `{}`, held by {holder}.\n", args.id, args.service));
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            let locks = crate::lock::list(&zk, &args.service).await?;
+            let locks = crate::zk::lock::list(&zk, &args.service).await?;
             let current = if locks.is_empty() {
                 "it has no locks now".to_string()
             } else {

@@ -22,9 +22,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use crate::live::LiveService;
-use crate::model::{EnvPath, Environment, Service, paths};
+use crate::layout;
+use crate::live::{LiveService, Snapshot};
+use crate::model::{EnvPath, Environment, Service};
 use crate::nodemap::Format;
+use crate::zk::{Zk, ZkError};
 
 /// Something the import could not carry over as it is.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -52,15 +54,55 @@ pub struct Imported {
     pub nodemap_format: Option<Format>,
 }
 
+/// Why live services cannot be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("nothing to import: `/services` does not exist in ZooKeeper at `{connect}`")]
+    NoServices { connect: String },
+    #[error("no service {missing} in ZooKeeper (found: {found}); nothing was written")]
+    Missing { missing: String, found: String },
+    #[error(transparent)]
+    ZooKeeper(#[from] ZkError),
+}
+
+/// The live services named by `wanted` (every one when it is empty), in name order, read in one
+/// snapshot.
+pub async fn read(zk: &Zk, wanted: &[String]) -> Result<(Vec<String>, Snapshot), ReadError> {
+    let listing = zk.snapshot(&[]).await?;
+    if !listing.root_exists {
+        return Err(ReadError::NoServices { connect: zk.connect_string().to_string() });
+    }
+    let mut names: Vec<String> = if wanted.is_empty() { listing.all_services.clone() } else { wanted.to_vec() };
+    names.sort();
+    names.dedup();
+    let missing: Vec<String> =
+        names.iter().filter(|n| !listing.all_services.contains(n)).map(|m| format!("`{m}`")).collect();
+    if !missing.is_empty() {
+        let found = if listing.all_services.is_empty() { "none".to_string() } else { listing.all_services.join(", ") };
+        return Err(ReadError::Missing { missing: missing.join(", "), found });
+    }
+    let snapshot = zk.snapshot(&names).await?;
+    Ok((names, snapshot))
+}
+
+/// The live nodes of service `name`, `None` when ZooKeeper has no such service.
+pub async fn read_service(zk: &Zk, name: &str) -> Result<Option<LiveService>, ZkError> {
+    let mut snapshot = zk.snapshot(&[name.to_string()]).await?;
+    if !snapshot.all_services.iter().any(|s| s == name) {
+        return Ok(None);
+    }
+    Ok(snapshot.services.remove(name))
+}
+
 /// Reads the model of service `name` out of its snapshot; `None` (with a report) when it is not a
 /// Jones service (no `conf` node) or its name cannot be a directory.
 pub fn service(name: &str, live: &LiveService, reports: &mut Vec<Report>) -> Option<Imported> {
-    let base = paths::service(name);
+    let base = layout::service(name);
     if let Some(why) = dir_name_problem(name) {
         reports.push(report(&base, format!("not imported: {why}")));
         return None;
     }
-    let conf_root = paths::conf(name, &EnvPath::root());
+    let conf_root = layout::conf(name, &EnvPath::root());
     if !live.nodes.contains_key(&conf_root) {
         reports.push(report(&base, "not imported: not a Jones service (it has no `conf` node)"));
         return None;
@@ -96,7 +138,7 @@ pub fn service(name: &str, live: &LiveService, reports: &mut Vec<Report>) -> Opt
                 Map::new()
             }
         };
-        let env_dir = format!("{dir}{}", env.znode_suffix());
+        let env_dir = env.below(&dir);
         envs.insert(env, Environment { dir: env_dir, values, hosts: Vec::new() });
     }
     check_views(name, live, &envs, &skipped, reports);
@@ -112,11 +154,11 @@ fn check_views(
     skipped: &[EnvPath],
     reports: &mut Vec<Report>,
 ) {
-    let views_root = paths::view(name, &EnvPath::root());
+    let views_root = layout::view(name, &EnvPath::root());
     let service = Service { name: name.to_string(), envs: envs.clone() };
     let materialized = crate::view::views(&service);
     for (env, view) in &materialized {
-        let path = paths::view(name, env);
+        let path = layout::view(name, env);
         match live.nodes.get(&path).map(|node| serde_json::from_slice::<Value>(&node.data)) {
             None => reports.push(report(&path, "is missing: the next apply creates it")),
             Some(Ok(Value::Object(live_view))) if &live_view == view => {}
@@ -152,7 +194,7 @@ fn hosts(
     skipped: &[EnvPath],
     reports: &mut Vec<Report>,
 ) -> Option<Format> {
-    let nodemaps = paths::nodemaps(name);
+    let nodemaps = layout::nodemaps(name);
     let Some(node) = live.nodes.get(&nodemaps) else {
         reports.push(report(&nodemaps, "is missing, so Jones clients of this service fail: the next apply creates it"));
         return None;
@@ -164,7 +206,7 @@ fn hosts(
             return None;
         }
     };
-    let views_root = paths::view(name, &EnvPath::root());
+    let views_root = layout::view(name, &EnvPath::root());
     for (host, target) in parsed.map {
         let dropped = |why: String| report(&nodemaps, format!("host `{host}` {why}: dropped, so it reads the root"));
         if host.is_empty() {
@@ -240,7 +282,7 @@ fn kind_of(value: &Value) -> &'static str {
 pub fn files(service: &Service, reports: &mut Vec<Report>) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     for (env, environment) in &service.envs {
-        let conf = paths::conf(&service.name, env);
+        let conf = layout::conf(&service.name, env);
         let config = format!("{}/{}", environment.dir, crate::repo::CONFIG_FILE);
         files.insert(config, toml_out::config(&environment.values, &conf, reports));
         if !environment.hosts.is_empty() {

@@ -21,9 +21,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Change, KeyChange, key_changes};
+use crate::layout;
+use crate::layout::NodeKind;
 use crate::live::LiveService;
-use crate::model::{EnvPath, paths};
-use crate::view::{DesiredService, NodeKind};
+use crate::model::EnvPath;
+use crate::view::DesiredService;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BlastRadius {
@@ -130,7 +132,7 @@ impl BlastRadius {
 /// The environment a view path of `service` belongs to (`prod/canary`, `""` for the root), or
 /// `None` for a path that is not a view of the service (a live nodemap may hold anything).
 pub fn environment_of(service: &str, view: &str) -> Option<String> {
-    let base = paths::view(service, &EnvPath::root());
+    let base = layout::view(service, &EnvPath::root());
     let rest = view.strip_prefix(&base)?;
     if rest.is_empty() {
         Some(String::new())
@@ -141,7 +143,7 @@ pub fn environment_of(service: &str, view: &str) -> Option<String> {
 
 /// Association → view path, as the live nodemap holds it (an empty or unreadable node: none).
 fn live_associations(live: &LiveService, service: &str) -> BTreeMap<String, String> {
-    let Some(node) = live.nodes.get(&paths::nodemaps(service)) else { return BTreeMap::new() };
+    let Some(node) = live.nodes.get(&layout::nodemaps(service)) else { return BTreeMap::new() };
     strings(serde_json::from_slice(&node.data).ok().as_ref())
 }
 
@@ -152,9 +154,9 @@ fn strings(map: Option<&Value>) -> BTreeMap<String, String> {
 
 pub(super) fn blast_radius(desired: &DesiredService, live: &LiveService, changes: &[Change]) -> BlastRadius {
     let svc = desired.name.as_str();
-    let root_conf = paths::conf(svc, &EnvPath::root());
+    let root_conf = layout::conf(svc, &EnvPath::root());
     let before = live_associations(live, svc);
-    let after = strings(desired.nodes.get(&paths::nodemaps(svc)).map(|n| n.value()).as_ref());
+    let after = strings(desired.nodes.get(&layout::nodemaps(svc)).map(|n| n.value()).as_ref());
 
     // Hosts that read the same view before and after, by view.
     let mut staying: BTreeMap<&str, Vec<String>> = BTreeMap::new();

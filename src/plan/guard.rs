@@ -20,9 +20,10 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Change, Plan, is_within, show};
+use super::render::rows as show;
+use super::{Action, Change, Plan};
+use crate::layout::{self, is_within};
 use crate::live::LiveService;
-use crate::model::paths;
 
 /// What a flagged plan deletes of one service; a service whose plan is not flagged has none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,7 +46,7 @@ pub fn assess(service: &str, managed: bool, whole: bool, live: &LiveService, cha
     if !managed {
         return None;
     }
-    let conf = paths::conf(service, &crate::model::EnvPath::root());
+    let conf = layout::conf(service, &crate::model::EnvPath::root());
     let environments: Vec<&str> = live
         .nodes
         .keys()
@@ -60,7 +61,7 @@ pub fn assess(service: &str, managed: bool, whole: bool, live: &LiveService, cha
         .map(|env| env.to_string())
         .collect();
 
-    let nodemap = paths::nodemaps(service);
+    let nodemap = layout::nodemaps(service);
     let before = live.nodes.get(&nodemap).map(|node| associations(&node.data)).unwrap_or_default();
     let after = match changes.iter().find(|c| c.path == nodemap).map(|c| &c.action) {
         Some(Action::Update { after, .. } | Action::Create { after }) => associations(after),
@@ -233,7 +234,7 @@ mod tests {
     fn a_service_not_managed_yet_is_never_flagged() {
         let before = service("s", &[("", json!({}), &[]), ("a", json!({}), &["h1"]), ("b", json!({}), &[])]);
         let mut live = applied(&before);
-        live.services.get_mut("s").unwrap().nodes.remove(&paths::record("s"));
+        live.services.get_mut("s").unwrap().nodes.remove(&layout::record("s"));
         let plan = diff(&[service("s", &[("", json!({}), &[])])], &live, &json!({}));
         assert!(plan.services[0].changes.iter().filter(|c| matches!(c.action, Action::Delete { .. })).count() > 2);
         assert_eq!(plan.services[0].mass_delete, None);

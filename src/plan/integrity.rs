@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{KeyChange, is_within, key_changes};
+use super::{KeyChange, key_changes};
+use crate::layout::{self, NodeKind};
 use crate::live::LiveService;
-use crate::model::{EnvPath, Environment, Service, paths};
-use crate::view::NodeKind;
+use crate::model::{EnvPath, Environment, Service};
 
 /// One view that does not follow from the live conf.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,20 +41,13 @@ pub enum Problem {
 
 /// Findings for the live nodes of service `name`, by path.
 pub(super) fn check(name: &str, live: &LiveService) -> Vec<Finding> {
-    let conf_base = paths::conf(name, &EnvPath::root());
-    let views_base = paths::view(name, &EnvPath::root());
-    let env_of = |path: &str, base: &str| -> EnvPath {
-        EnvPath(path[base.len()..].split('/').filter(|s| !s.is_empty()).map(String::from).collect())
-    };
+    let conf_base = layout::conf(name, &EnvPath::root());
     let mut findings = Vec::new();
     // Live conf nodes as environments; an unreadable one hides its whole subtree.
     let mut envs = BTreeMap::new();
     let mut unreadable: Vec<EnvPath> = Vec::new();
     for (path, node) in live.nodes.range(conf_base.clone()..) {
-        if !is_within(path, &conf_base) {
-            continue;
-        }
-        let env = env_of(path, &conf_base);
+        let Some(env) = layout::conf_env(name, path) else { continue };
         if unreadable.iter().any(|bad| env.0.starts_with(&bad.0)) {
             continue;
         }
@@ -72,7 +65,7 @@ pub(super) fn check(name: &str, live: &LiveService) -> Vec<Finding> {
     let materialized =
         if service.envs.contains_key(&EnvPath::root()) { crate::view::views(&service) } else { BTreeMap::new() };
     for (env, view) in &materialized {
-        let path = paths::view(name, env);
+        let path = layout::view(name, env);
         let expected = serde_json::to_vec(view).expect("JSON values always serialize");
         match live.nodes.get(&path) {
             None => findings.push(Finding { path, problem: Problem::Missing }),
@@ -84,8 +77,7 @@ pub(super) fn check(name: &str, live: &LiveService) -> Vec<Finding> {
             Some(_) => {}
         }
     }
-    for path in live.nodes.keys().filter(|path| is_within(path, &views_base)) {
-        let env = env_of(path, &views_base);
+    for (path, env) in live.nodes.keys().filter_map(|path| Some((path, layout::view_env(name, path)?))) {
         let hidden = unreadable.iter().any(|bad| env.0.starts_with(&bad.0));
         if !hidden && !materialized.contains_key(&env) {
             findings.push(Finding { path: path.clone(), problem: Problem::Orphan });

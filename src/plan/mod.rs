@@ -1,6 +1,7 @@
 //! The plan: every node to create, update or delete so that ZooKeeper holds what the repository
 //! describes, per service. The plan is a value; [`diff`] makes it from a desired state and a live
-//! snapshot (no I/O), renderers show it, and [`crate::apply`] executes it.
+//! snapshot (no I/O), [`render`] shows it, [`saved`] keeps it in a file, and [`crate::apply`]
+//! executes it. [`crate::sync`] is the pipeline that reads live state and makes plans.
 //!
 //! Besides the changes, [`diff`] works out what a reviewer needs to judge them, from the same two
 //! inputs: the [`blast`] radius (which environments' views change and which hosts see it), drift
@@ -13,28 +14,25 @@
 //! jones-sync writes) and as an array of bytes otherwise, so that the round trip is exact.
 
 pub mod blast;
+mod compare;
 pub mod guard;
 pub mod integrity;
-pub mod json;
-pub mod markdown;
 pub mod prune;
 pub mod redact;
+pub mod render;
 pub mod saved;
-mod show;
-pub mod text;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use blast::BlastRadius;
+pub use compare::{diff, diff_service, diff_with, unmanaged};
 pub use guard::MassDelete;
 pub use integrity::Finding;
 
 use crate::acl::AclEntry;
-use crate::live::{LiveNode, LiveService, Snapshot};
-use crate::model::paths;
-use crate::view::{DesiredNode, DesiredService, NodeKind};
+use crate::layout::NodeKind;
 
 /// The whole plan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -75,7 +73,7 @@ pub struct ServicePlan {
     #[serde(default)]
     pub view_integrity: Vec<Finding>,
     /// Why the service will not be applied in one transaction, when it will not (too large for one
-    /// request; see [`crate::apply::mark_splits`]).
+    /// request; see [`crate::apply::transactions::split_reason`]).
     #[serde(default)]
     pub not_atomic: Option<String>,
     /// Existing nodes whose ACL differs from `[zookeeper] acl`. ZooKeeper cannot set an ACL in a
@@ -182,8 +180,9 @@ impl Action {
     }
 }
 
-/// Counts of the changes in a plan.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Counts of the changes in a plan: every node the plan lists, each service's record included (so
+/// a plan's, an apply's and an audit entry's figures agree).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub create: usize,
     pub update: usize,
@@ -202,7 +201,14 @@ impl Counts {
         self.create + self.update + self.delete
     }
 
-    fn add(&mut self, action: &Action) {
+    /// Adds `other`'s figures.
+    pub fn add(&mut self, other: &Counts) {
+        self.create += other.create;
+        self.update += other.update;
+        self.delete += other.delete;
+    }
+
+    fn count(&mut self, action: &Action) {
         match action {
             Action::Create { .. } => self.create += 1,
             Action::Update { .. } => self.update += 1,
@@ -216,10 +222,11 @@ impl ServicePlan {
         self.changes.is_empty() && self.acls.is_empty()
     }
 
+    /// Nodes created, updated and deleted: every change the plan lists, the record included.
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
         for change in &self.changes {
-            counts.add(&change.action);
+            counts.count(&change.action);
         }
         counts
     }
@@ -230,13 +237,11 @@ impl Plan {
         !self.create_root && self.services.iter().all(ServicePlan::is_empty)
     }
 
+    /// Every service's counts, and `/services` when the plan creates it.
     pub fn counts(&self) -> Counts {
         let mut counts = Counts { create: usize::from(self.create_root), ..Counts::default() };
         for service in &self.services {
-            let c = service.counts();
-            counts.create += c.create;
-            counts.update += c.update;
-            counts.delete += c.delete;
+            counts.add(&service.counts());
         }
         counts
     }
@@ -277,179 +282,8 @@ impl Reach {
     }
 }
 
-/// The changes that make `live` hold `desired`. `record` is the `jones-sync` record to write with
-/// every service that changes (it never makes a change on its own).
-pub fn diff(desired: &[DesiredService], live: &Snapshot, record: &Value) -> Plan {
-    diff_with(desired, live, |_| record.clone())
-}
-
-/// [`diff`] with each service's own record (services pinned to another commit record that one).
-pub fn diff_with(desired: &[DesiredService], live: &Snapshot, record: impl Fn(&str) -> Value) -> Plan {
-    let services = desired
-        .iter()
-        .map(|service| {
-            let empty = LiveService::default();
-            let live_service = live.services.get(&service.name).unwrap_or(&empty);
-            diff_service(service, live_service, &record(&service.name))
-        })
-        .collect();
-    Plan {
-        create_root: !live.root_exists,
-        services,
-        unmanaged: unmanaged(desired.iter().map(|d| d.name.as_str()), &live.all_services),
-        prunable: Vec::new(),
-    }
-}
-
-/// The services in ZooKeeper (`all_services`, every child of `/services`) that the desired
-/// services (`desired`, by name) lack.
-pub fn unmanaged<'a>(desired: impl IntoIterator<Item = &'a str>, all_services: &[String]) -> Vec<String> {
-    let names: std::collections::BTreeSet<&str> = desired.into_iter().collect();
-    all_services.iter().filter(|name| !names.contains(name.as_str())).cloned().collect()
-}
-
-fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value) -> ServicePlan {
-    let name = &desired.name;
-    let record_path = paths::record(name);
-    let record_node = live.nodes.get(&record_path);
-    let last_apply_zxid = record_node.map(|node| node.mzxid);
-    // Every write of an apply carries the record's zxid, so a newer node was written by someone else.
-    let drifted = |node: &LiveNode| last_apply_zxid.is_some_and(|zxid| node.mzxid > zxid);
-    let mut changes = Vec::new();
-    for (path, node) in &desired.nodes {
-        match live.nodes.get(path) {
-            None => changes.push(Change {
-                path: path.clone(),
-                kind: node.kind,
-                action: Action::Create { after: node.bytes.clone() },
-                drift: false,
-            }),
-            Some(live_node) if node.kind != NodeKind::Service && !same_content(node.kind, live_node, node) => changes
-                .push(Change {
-                    path: path.clone(),
-                    kind: node.kind,
-                    action: Action::Update {
-                        before: live_node.data.clone(),
-                        after: node.bytes.clone(),
-                        version: live_node.version,
-                    },
-                    drift: drifted(live_node),
-                }),
-            Some(_) => {}
-        }
-    }
-    // Environments that are no longer in the repository: every live conf and view node not desired.
-    let conf = format!("{}/conf", paths::service(name));
-    let views = format!("{}/views", paths::service(name));
-    for (path, live_node) in &live.nodes {
-        let kind = if is_within(path, &conf) {
-            NodeKind::Conf
-        } else if is_within(path, &views) {
-            NodeKind::View
-        } else {
-            continue;
-        };
-        if !desired.nodes.contains_key(path) {
-            let action = Action::Delete { before: live_node.data.clone(), version: live_node.version };
-            changes.push(Change { path: path.clone(), kind, action, drift: drifted(live_node) });
-        }
-    }
-    if !changes.is_empty() {
-        let after = Bytes::from(serde_json::to_vec(record).expect("JSON values always serialize"));
-        let action = match record_node {
-            None => Action::Create { after },
-            Some(node) => Action::Update { before: node.data.clone(), after, version: node.version },
-        };
-        changes.push(Change { path: record_path, kind: NodeKind::Record, action, drift: false });
-    }
-    changes.sort_by(|a, b| a.path.cmp(&b.path));
-    let guards = guards(desired, live, &changes);
-    // An empty record node (left by a lock whose first apply never ran) is not a record.
-    let managed = record_node.is_some_and(|node| !node.data.is_empty());
-    let acls = acl_drift(desired, live, &changes);
-    ServicePlan {
-        name: name.clone(),
-        managed,
-        last_apply_zxid,
-        blast_radius: blast::blast_radius(desired, live, &changes),
-        // When no conf or view changes, the live confs and views are the desired ones, so the live
-        // views are the materialization of the live confs: nothing to find, and no need to parse
-        // every live node to find it.
-        view_integrity: if changes.iter().any(|c| matches!(c.kind, NodeKind::Conf | NodeKind::View)) {
-            integrity::check(name, live)
-        } else {
-            Vec::new()
-        },
-        not_atomic: None,
-        mass_delete: guard::assess(name, managed, false, live, &changes),
-        prune: false,
-        changes,
-        guards,
-        log: live.log.clone(),
-        acls,
-    }
-}
-
-/// Existing nodes of the service (not deleted by `changes`) whose ACL is not the desired one.
-fn acl_drift(desired: &DesiredService, live: &LiveService, changes: &[Change]) -> Vec<AclChange> {
-    let Some(want) = &desired.acl else { return Vec::new() };
-    let want = crate::acl::normalized(want);
-    let deleted = |path: &str| changes.iter().any(|c| c.path == path && matches!(c.action, Action::Delete { .. }));
-    live.acls
-        .iter()
-        .filter(|(path, _)| !deleted(path))
-        .filter(|(_, found)| !crate::acl::matches(&found.acl, &want))
-        .map(|(path, found)| AclChange {
-            path: path.clone(),
-            before: crate::acl::normalized(&found.acl),
-            after: want.clone(),
-            aversion: found.aversion,
-        })
-        .collect()
-}
-
-/// When the nodemap changes, the unchanged live views it points at must still be there, as read.
-fn guards(desired: &DesiredService, live: &LiveService, changes: &[Change]) -> Vec<(String, i32)> {
-    let nodemap = paths::nodemaps(&desired.name);
-    if !changes.iter().any(|c| c.path == nodemap) {
-        return Vec::new();
-    }
-    let Some(Value::Object(map)) = desired.nodes.get(&nodemap).map(DesiredNode::value) else { return Vec::new() };
-    let mut views: Vec<&str> = map.values().filter_map(Value::as_str).collect();
-    views.sort_unstable();
-    views.dedup();
-    views
-        .into_iter()
-        .filter(|view| !changes.iter().any(|c| c.path == *view))
-        .filter_map(|view| live.nodes.get(view).map(|node| (view.to_string(), node.version)))
-        .collect()
-}
-
-/// Whether `path` is `prefix` or below it (by whole components: `/a/conf` is not within `/a/con`).
-pub(crate) fn is_within(path: &str, prefix: &str) -> bool {
-    path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-}
-
-/// Whether the live node already holds `desired`, comparing parsed JSON, not bytes. A nodemap
-/// compares by its associations in either format (JSON or legacy lines; empty means none), so
-/// neither a Jones web UI edit in JSON nor `nodemap_format` alone makes a change (JONES.md).
-fn same_content(kind: NodeKind, live: &LiveNode, desired: &DesiredNode) -> bool {
-    // Fast path: what jones-sync wrote is byte for byte what it would write again (its JSON is
-    // canonical, and parses back to the same value), so only nodes written by others are parsed.
-    if live.data == desired.bytes {
-        return true;
-    }
-    if kind == NodeKind::Nodemap {
-        return crate::nodemap::parse(&live.data).is_ok_and(|parsed| desired.value().as_object() == Some(&parsed.map));
-    }
-    live.json() == Some(desired.value())
-}
-
 #[cfg(test)]
 pub(crate) mod tests;
-
-#[cfg(test)]
-mod render_tests;
 
 /// A change to one key of a node's JSON object, for showing an update key by key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

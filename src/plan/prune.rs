@@ -12,55 +12,20 @@
 //! audit entry: the log goes with the service, so the apply's output is the record of the prune.
 //!
 //! When the deletion takes several transactions, the service node, the record and the locks go in
-//! the last one ([`deleted_last`]): until then the service stays managed and locked, so a rerun
-//! finishes the job.
+//! the last one ([`crate::apply::transactions::deleted_last`]): until then the service stays
+//! managed and locked, so a rerun finishes the job.
 
 use std::collections::BTreeMap;
 
-use super::{Action, Change, Plan, ServicePlan, blast, guard, is_within};
+use super::{Action, Change, Plan, ServicePlan, blast, guard};
+use crate::layout::{self, NodeKind, kind_of};
 use crate::live::LiveService;
-use crate::model::paths;
-use crate::view::{DesiredService, NodeKind};
-
-/// Bytes a pruned service's transactions leave free for deleting our own lock node and the nodes
-/// our lock made ([`crate::lock::Locks::adopt`] adds them after the plan is split).
-pub const LOCK_ROOM: usize = 512;
-
-/// What the node at `path` below `service` is.
-pub fn kind_of(service: &str, path: &str) -> NodeKind {
-    let base = paths::service(service);
-    let record = paths::record(service);
-    let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-    if path == base {
-        NodeKind::Service
-    } else if is_within(path, &format!("{base}/conf")) {
-        NodeKind::Conf
-    } else if is_within(path, &format!("{base}/views")) {
-        NodeKind::View
-    } else if path == paths::nodemaps(service) {
-        NodeKind::Nodemap
-    } else if path == record {
-        NodeKind::Record
-    } else if is_within(path, &format!("{record}/locks")) {
-        NodeKind::Lock
-    } else if parent == record && crate::history::is_entry(name) {
-        NodeKind::Log
-    } else {
-        NodeKind::Other
-    }
-}
-
-/// Whether a pruned service's delete of `path` belongs in its last transaction: the service node,
-/// the record, and the locks below it.
-pub fn deleted_last(service: &str, path: &str) -> bool {
-    let record = paths::record(service);
-    path == paths::service(service) || path == record || is_within(path, &format!("{record}/locks"))
-}
+use crate::view::DesiredService;
 
 /// The plan that deletes `service` whole, from its live tree (every node below the service node,
 /// and that node); `None` when the tree shows no record with data (the service is not managed).
 pub fn service_plan(service: &str, live: &LiveService) -> Option<ServicePlan> {
-    let record = live.nodes.get(&paths::record(service)).filter(|node| !node.data.is_empty())?;
+    let record = live.nodes.get(&layout::record(service)).filter(|node| !node.data.is_empty())?;
     let last_apply_zxid = record.mzxid;
     let mut changes: Vec<Change> = live
         .nodes
@@ -121,9 +86,13 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::apply::transactions::{LOCK_ROOM, deleted_last, transactions};
+    use crate::layout::is_within;
     use crate::live::{LiveNode, Snapshot};
     use crate::plan::diff;
     use crate::plan::tests::{applied, service};
+
+    const NOW: &str = "2025-01-02T10:00:00Z";
 
     /// `old` applied with two environments and two hosts, plus an audit entry, a lock and a node
     /// jones-sync does not know; `foo_bar` (not in the repository either, unmanaged) beside it.
@@ -212,14 +181,14 @@ mod tests {
     fn split_deletes_go_children_first_with_the_service_record_and_locks_last() {
         let live = live();
         let old = service_plan("old", &live.services["old"]).unwrap();
-        let whole = crate::apply::transactions(&old, false, 100, 1_000_000);
+        let whole = transactions(&old, false, 100, 1_000_000, NOW);
         assert_eq!(whole.len(), 1);
         let size: usize = whole[0].iter().map(crate::zk::Op::encoded_len).sum();
         // Room is kept for our lock node: just enough for the whole is not enough.
-        assert!(crate::apply::transactions(&old, false, 100, size).len() > 1);
-        assert_eq!(crate::apply::transactions(&old, false, 100, size + LOCK_ROOM).len(), 1);
+        assert!(transactions(&old, false, 100, size, NOW).len() > 1);
+        assert_eq!(transactions(&old, false, 100, size + LOCK_ROOM, NOW).len(), 1);
         for limit in [size / 2, size / 3, size / 4].map(|part| part + LOCK_ROOM) {
-            let split = crate::apply::transactions(&old, false, 100, limit);
+            let split = transactions(&old, false, 100, limit, NOW);
             assert!(split.len() > 1, "{limit}");
             let order: Vec<&str> = split.iter().flatten().map(|op| op.path()).collect();
             // Every node is deleted once, after all of its children.
@@ -248,12 +217,7 @@ mod tests {
     }
 
     #[test]
-    fn kinds_and_the_last_transaction_go_by_exact_paths() {
-        assert_eq!(kind_of("s", "/services/s/conf_x"), NodeKind::Other);
-        assert_eq!(kind_of("s", "/services/s/views/a"), NodeKind::View);
-        assert_eq!(kind_of("s", "/services/s/nodemaps/x"), NodeKind::Other);
-        assert_eq!(kind_of("s", "/services/s/jones-sync/log-x"), NodeKind::Other);
-        assert_eq!(kind_of("s", "/services/s/jones-sync/locks-old"), NodeKind::Other);
+    fn the_last_transaction_goes_by_exact_paths() {
         assert!(deleted_last("s", "/services/s"));
         assert!(deleted_last("s", "/services/s/jones-sync/locks/lock-0000000001"));
         assert!(!deleted_last("s", "/services/s/jones-sync/log-0000000001"));

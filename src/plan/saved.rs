@@ -21,9 +21,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{Action, Plan};
+use crate::audit::record::Tool;
+use crate::layout;
 use crate::live::Snapshot;
-use crate::model::paths;
-use crate::record::Tool;
 
 /// The version of the saved-plan format this build writes. 1.1.0: ACL changes. 1.2.0: services
 /// deleted whole (`prune`) and the mass-deletion guard's verdict (`mass_delete`), which `apply
@@ -112,7 +112,7 @@ impl SavedPlan {
     ) -> Self {
         SavedPlan {
             format_version: FORMAT_VERSION.to_string(),
-            created_at: crate::record::now_rfc3339(),
+            created_at: crate::clock::now(),
             tool: Tool { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() },
             zookeeper: zookeeper.to_string(),
             source,
@@ -197,7 +197,7 @@ impl SavedPlan {
     pub fn plan_for(&self, actor: &str) -> Plan {
         let mut plan = self.plan.clone();
         for change in plan.services.iter_mut().flat_map(|s| &mut s.changes) {
-            if change.kind != crate::view::NodeKind::Record {
+            if change.kind != crate::layout::NodeKind::Record {
                 continue;
             }
             if let Action::Create { after } | Action::Update { after, .. } = &mut change.action
@@ -234,7 +234,7 @@ pub fn stale_nodes(plan: &Plan, live: &Snapshot) -> Vec<StaleNode> {
     let mut push = |path: &str, reason: String| stale.push(StaleNode { path: path.to_string(), reason });
     let changing: Vec<_> = plan.services.iter().filter(|s| !s.is_empty()).collect();
     if plan.create_root && live.root_exists {
-        push(paths::SERVICES, "was created since the plan was made".into());
+        push(layout::SERVICES, "was created since the plan was made".into());
     }
     let empty = Default::default();
     for service in changing {
@@ -251,7 +251,7 @@ pub fn stale_nodes(plan: &Plan, live: &Snapshot) -> Vec<StaleNode> {
                 (Action::Create { .. }, None) => {
                     // Its parent must still be there, unless the plan creates it too.
                     let parent = &path[..path.rfind('/').unwrap_or(0)];
-                    let parent_there = if parent == paths::SERVICES {
+                    let parent_there = if parent == layout::SERVICES {
                         live.root_exists || plan.create_root
                     } else {
                         nodes.contains_key(parent) || created.contains(parent)
@@ -454,7 +454,7 @@ mod tests {
         let plan = diff(&[desired], &Snapshot::default(), &json!({"actor": "planner", "sha": "abc"}));
         let saved = SavedPlan::new(plan, "zk", Source { sha: Some("abc".into()), dirty: false }, vec![], 10, 5);
         let plan = saved.plan_for("applier");
-        let record = plan.services[0].changes.iter().find(|c| c.kind == crate::view::NodeKind::Record).unwrap();
+        let record = plan.services[0].changes.iter().find(|c| c.kind == crate::layout::NodeKind::Record).unwrap();
         let (_, after) = record.action.data();
         assert_eq!(
             serde_json::from_slice::<serde_json::Value>(after.unwrap()).unwrap(),

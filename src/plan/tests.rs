@@ -2,12 +2,14 @@
 
 use serde_json::json;
 
+use super::render::{json, markdown, text};
 use super::*;
-use crate::live::LiveNode;
+use crate::layout::{self, NodeKind};
+use crate::live::{LiveNode, LiveService, Snapshot};
 use crate::model::{EnvPath, Environment, Service};
-use crate::view;
+use crate::view::{self, DesiredService};
 
-pub(super) fn service(name: &str, envs: &[(&str, serde_json::Value, &[&str])]) -> DesiredService {
+pub(crate) fn service(name: &str, envs: &[(&str, serde_json::Value, &[&str])]) -> DesiredService {
     let envs = envs
         .iter()
         .map(|(path, values, hosts)| {
@@ -24,12 +26,12 @@ pub(super) fn service(name: &str, envs: &[(&str, serde_json::Value, &[&str])]) -
 }
 
 /// A snapshot holding exactly what `desired` describes (as if applied), plus a record.
-pub(super) fn applied(desired: &DesiredService) -> Snapshot {
+pub(crate) fn applied(desired: &DesiredService) -> Snapshot {
     let mut live = LiveService::default();
     for (path, node) in &desired.nodes {
         live.nodes.insert(path.clone(), LiveNode { data: node.bytes.clone(), version: 3, mzxid: 10 });
     }
-    live.nodes.insert(paths::record(&desired.name), LiveNode { data: b"{}".to_vec().into(), version: 1, mzxid: 10 });
+    live.nodes.insert(layout::record(&desired.name), LiveNode { data: b"{}".to_vec().into(), version: 1, mzxid: 10 });
     Snapshot {
         root_exists: true,
         all_services: vec![desired.name.clone()],

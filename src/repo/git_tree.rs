@@ -1,5 +1,5 @@
 //! Listing a repository from a commit's tree in the git object database: the same entries
-//! [`super::source::read_dir`] lists from a work tree, so [`super::load`] stays the one parser and
+//! [`super::source::read_dir`] lists from a work tree, so [`super::parse`] stays the one parser and
 //! `--rev`, pins and rollbacks see exactly what a checkout of that commit would show.
 //!
 //! Like the work-tree source it skips hidden entries, reads only the files [`super::wants_content`]

@@ -1,15 +1,18 @@
 //! Reading a config repository into a [`Repo`], collecting every problem on the way.
 //!
 //! Reading has two halves: a *source* lists the repository's entries with the content of the files
-//! that matter ([`source::read_dir`] for a work tree, [`git_tree::read`] for a commit), and [`load`]
-//! turns that plain list into the model. `load` does no I/O, so it is tested (and fuzzed) on plain data.
+//! that matter ([`source::read_dir`] for a work tree, [`git_tree::read`] for a commit, chosen with
+//! the pins by [`revision`], with [`git`]'s help), and [`parse`] turns that plain list into the
+//! model. `parse` does no I/O, so it is tested (and fuzzed) on plain data.
 //!
 //! Layout: `services/<svc>/` is a service's root environment and every directory below it is an
 //! environment; `config.toml` holds an environment's own values and `hosts.toml` its associations.
 //! Hidden entries are skipped by the source; `*.md` files are allowed anywhere and ignored.
 
+pub mod git;
 pub mod git_tree;
 pub mod names;
+pub mod revision;
 pub mod settings;
 pub mod source;
 pub mod toml_json;
@@ -19,8 +22,15 @@ use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::{Problem, Problems};
-use crate::model::{EnvPath, Environment, Repo, Service};
+use crate::model::{EnvPath, Environment, Service};
 use crate::repo::settings::Settings;
+
+/// A whole config repository: its settings and its services.
+#[derive(Debug, Clone, Default)]
+pub struct Repo {
+    pub settings: Settings,
+    pub services: BTreeMap<String, Service>,
+}
 
 pub const SERVICES_DIR: &str = "services";
 pub const CONFIG_FILE: &str = "config.toml";
@@ -40,7 +50,7 @@ pub enum EntryKind {
     File(Option<Vec<u8>>),
 }
 
-/// Whether [`load`] needs the content of the file at `path` (sources skip reading the rest).
+/// Whether [`parse`] needs the content of the file at `path` (sources skip reading the rest).
 pub fn wants_content(path: &str) -> bool {
     path == settings::FILE
         || (path.starts_with("services/") && (path.ends_with("/config.toml") || path.ends_with("/hosts.toml")))
@@ -48,22 +58,21 @@ pub fn wants_content(path: &str) -> bool {
 
 /// Turns a source's entries (and the problems it found while listing them) into a repository,
 /// or every problem found.
-pub fn load(entries: Vec<Entry>, problems: Problems) -> Result<Repo, Vec<Problem>> {
-    let (settings, services) = load_each(entries, problems, |_, service| service)?;
+pub fn parse(entries: Vec<Entry>, problems: Problems) -> Result<Repo, Vec<Problem>> {
+    let (settings, services) = parse_each(entries, problems, |_, service| service)?;
     Ok(Repo { settings, services: services.into_iter().map(|service| (service.name.clone(), service)).collect() })
 }
 
-/// [`load`], handing each service to `finish` as soon as it is complete, in name order, rather
+/// [`parse`], handing each service to `finish` as soon as it is complete, in name order, rather
 /// than keeping the whole model: parsed values take several times the memory of what is made of
 /// them, so a caller that only needs, say, the desired trees never holds a large repository's
 /// model whole. Returns the settings and what `finish` made of each service, or every problem
 /// found (`finish` may have run for some services by then).
 ///
-/// Single-threaded on purpose: measured on 2 cores, parsing services on a second thread (a
-/// pipeline, or rayon) cost more CPU than it saved (glibc's per-thread arenas, frees across
-/// threads) and 40% more memory, while git's status scan already takes the other core
-/// ([`crate::load`]).
-pub fn load_each<T>(
+/// Single-threaded on purpose: parsing services on a second thread cost more than it saved (the
+/// README's Performance section has the measurement), while git's status scan already takes the
+/// other core ([`crate::desired`]).
+pub fn parse_each<T>(
     mut entries: Vec<Entry>,
     mut problems: Problems,
     mut finish: impl FnMut(&Settings, Service) -> T,

@@ -1,4 +1,4 @@
-//! Listing a repository's work tree: the entries [`super::load`] reads, and the problems that only
+//! Listing a repository's work tree: the entries [`super::parse`] reads, and the problems that only
 //! a file system has (names that are not UTF-8, symlinks that leave the repository, unreadable
 //! files).
 

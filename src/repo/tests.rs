@@ -16,11 +16,11 @@ fn entries(items: &[(&str, &str)]) -> Vec<Entry> {
 }
 
 fn load_ok(items: &[(&str, &str)]) -> Repo {
-    load(entries(items), Problems::default()).unwrap_or_else(|p| panic!("unexpected problems: {p:#?}"))
+    parse(entries(items), Problems::default()).unwrap_or_else(|p| panic!("unexpected problems: {p:#?}"))
 }
 
 fn problems(items: &[(&str, &str)]) -> Vec<String> {
-    match load(entries(items), Problems::default()) {
+    match parse(entries(items), Problems::default()) {
         Ok(_) => panic!("expected problems"),
         Err(problems) => problems.iter().map(ToString::to_string).collect(),
     }
@@ -183,7 +183,7 @@ fn files_that_are_not_utf8_are_reported_at_the_bad_byte() {
         path: "services/s/config.toml".into(),
         kind: EntryKind::File(Some(b"a = 1\nb = \"\xff\"\n".to_vec())),
     });
-    let found: Vec<String> = load(items, Problems::default()).unwrap_err().iter().map(ToString::to_string).collect();
+    let found: Vec<String> = parse(items, Problems::default()).unwrap_err().iter().map(ToString::to_string).collect();
     assert_eq!(found, ["services/s/config.toml:2:6: not valid UTF-8 (invalid byte at offset 11)"]);
 }
 
@@ -203,12 +203,12 @@ fn settings_are_read_and_checked() {
 fn source_problems_are_reported_with_the_rest() {
     let mut source_problems = Problems::default();
     source_problems.push(Problem::new("services/s/link", "symlink leaves the repository"));
-    let found = load(entries(&[("services/", "")]), source_problems).unwrap_err();
+    let found = parse(entries(&[("services/", "")]), source_problems).unwrap_err();
     assert_eq!(found.len(), 1);
 }
 
 #[test]
-fn load_each_hands_over_each_service_whole_in_name_order() {
+fn parse_each_hands_over_each_service_whole_in_name_order() {
     let items = [
         ("services/", ""),
         ("services/a-b/", ""),
@@ -220,7 +220,7 @@ fn load_each_hands_over_each_service_whole_in_name_order() {
         ("services/empty/", ""),
     ];
     let mut seen = Vec::new();
-    let (settings, services) = load_each(entries(&items), Problems::default(), |settings, service| {
+    let (settings, services) = parse_each(entries(&items), Problems::default(), |settings, service| {
         seen.push(service.name.clone());
         assert_eq!(settings, &settings::Settings::default());
         service
@@ -240,7 +240,7 @@ fn load_each_hands_over_each_service_whole_in_name_order() {
 }
 
 #[test]
-fn load_each_reports_every_problem_even_after_handing_services_over() {
+fn parse_each_reports_every_problem_even_after_handing_services_over() {
     let items = [
         ("services/", ""),
         ("services/a/", ""),
@@ -251,7 +251,7 @@ fn load_each_reports_every_problem_even_after_handing_services_over() {
         ("services/c/e/", ""),
         ("services/c/e/hosts.toml", "hosts = [\"h\", \"h\"]\n"),
     ];
-    let found = load_each(entries(&items), Problems::default(), |_, service| service.name).unwrap_err();
+    let found = parse_each(entries(&items), Problems::default(), |_, service| service.name).unwrap_err();
     let found: Vec<String> = found.iter().map(ToString::to_string).collect();
     assert_eq!(found, problems(&items));
     assert_eq!(found.len(), 2, "{found:?}");

@@ -7,28 +7,27 @@ use std::time::Duration;
 use crate::util::Test;
 use crate::zookeeper::block_on;
 
+/// The plan of the repository, made by the pipeline as `plan` makes it.
 fn plan_for(t: &Test, zk: &jones_sync::zk::Zk) -> jones_sync::plan::Plan {
-    let (entries, problems) = jones_sync::repo::source::read_dir(t.repo.path()).unwrap();
-    let repo = jones_sync::repo::load(entries, problems).unwrap();
-    let desired = jones_sync::view::desired_state(&repo).unwrap();
-    let names: Vec<String> = repo.services.keys().cloned().collect();
-    let snapshot = block_on(zk.snapshot(&names)).unwrap();
-    jones_sync::plan::diff(&desired, &snapshot, &serde_json::json!({"sha": null}))
+    let state = jones_sync::desired::load(t.repo.path(), None).unwrap().unwrap();
+    let record = |_: &str| serde_json::json!({"sha": null});
+    let request = jones_sync::sync::Request::new(&state, &[], record, false, Duration::from_secs(5)).unwrap();
+    block_on(jones_sync::sync::plan(zk, &request)).unwrap().plan
 }
 
 /// Applies `plan` without locks (the edits these tests make are not jones-sync applies).
 fn apply(zk: jones_sync::zk::Zk, plan: &jones_sync::plan::Plan) -> Vec<jones_sync::apply::Outcome> {
     let mut session = jones_sync::apply::Session {
         zk,
-        locks: jones_sync::lock::Locks::default(),
-        holder: jones_sync::lock::Holder::me("test", None),
+        locks: jones_sync::zk::lock::Locks::default(),
+        holder: jones_sync::zk::lock::Holder::me("test", None),
     };
     let settings = jones_sync::apply::Settings {
         max_request_bytes: 1_000_000,
         keep: jones_sync::repo::settings::DEFAULT_KEEP,
         lock_timeout: Duration::from_secs(5),
     };
-    block_on(jones_sync::apply::apply(&mut session, plan, &settings))
+    block_on(jones_sync::apply::execute(&mut session, plan, &settings))
 }
 
 fn connect(t: &Test) -> jones_sync::zk::Zk {

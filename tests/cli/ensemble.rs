@@ -106,9 +106,9 @@ impl Ensemble {
     pub fn create(&self, path: &str) {
         let (connect, path) = (self.connect_string(""), path.to_string());
         block_on(async move {
-            let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(30)).await.unwrap();
+            let zk = crate::zookeeper::raw(&connect, Duration::from_secs(30)).await;
             let options = zookeeper_client::CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all());
-            zk.client().create(&path, b"", &options).await.unwrap();
+            zk.create(&path, b"", &options).await.unwrap();
         });
     }
 }

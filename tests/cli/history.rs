@@ -12,13 +12,13 @@ use crate::zookeeper::block_on;
 fn log(t: &Test, service: &str) -> Vec<(String, Value, i64)> {
     let (connect, record) = (t.zk.clone(), format!("/services/{service}/jones-sync"));
     block_on(async move {
-        let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
-        let mut names = zk.client().list_children(&record).await.unwrap();
+        let zk = crate::zookeeper::raw(&connect, Duration::from_secs(10)).await;
+        let mut names = zk.list_children(&record).await.unwrap();
         names.retain(|name| name.starts_with("log-"));
         names.sort();
         let mut entries = Vec::new();
         for name in names {
-            let (data, stat) = zk.client().get_data(&format!("{record}/{name}")).await.unwrap();
+            let (data, stat) = zk.get_data(&format!("{record}/{name}")).await.unwrap();
             entries.push((name, serde_json::from_slice(&data).unwrap(), stat.czxid));
         }
         entries
@@ -29,8 +29,8 @@ fn log(t: &Test, service: &str) -> Vec<(String, Value, i64)> {
 fn record(t: &Test, service: &str) -> (Value, i64) {
     let (connect, record) = (t.zk.clone(), format!("/services/{service}/jones-sync"));
     block_on(async move {
-        let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
-        let (data, stat) = zk.client().get_data(&record).await.unwrap();
+        let zk = crate::zookeeper::raw(&connect, Duration::from_secs(10)).await;
+        let (data, stat) = zk.get_data(&record).await.unwrap();
         (serde_json::from_slice(&data).unwrap(), stat.mzxid)
     })
 }
@@ -64,13 +64,13 @@ fn every_apply_logs_its_commit_in_its_own_transaction() {
             "committed_at": last["committed_at"],
             "actor": "ci", "applied_at": last["applied_at"], "apply_id": last["apply_id"], "dirty": false,
             "rollback": false, "pinned": false, "pin": null,
-            "counts": {"create": 0, "update": 3, "delete": 2}, "plan_digest": digest,
+            "counts": {"create": 0, "update": 4, "delete": 2}, "plan_digest": digest,
             "tool": {"name": "jones-sync", "version": env!("CARGO_PKG_VERSION")},
         })
     );
     assert_eq!(entries[0].1["sha"], first.as_str());
     assert_eq!(entries[0].1["actor"], "tester");
-    assert_eq!(entries[0].1["counts"], json!({"create": 6, "update": 0, "delete": 0}));
+    assert_eq!(entries[0].1["counts"], json!({"create": 7, "update": 0, "delete": 0}));
     // The record is the entry without what the apply changed.
     let mut without = entry.clone();
     without.as_object_mut().unwrap().retain(|key, _| key != "counts" && key != "plan_digest");
@@ -113,9 +113,9 @@ fn history_lists_applies_newest_first() {
         format!(
             "\
 SEQ  APPLIED AT            COMMIT        ACTOR        CHANGES   SUBJECT
-3    <time>  {second}  tester       +0 ~2 -0  Add environment e [uncommitted changes]
-2    <time>  {second}  release-bot  +2 ~0 -0  Add environment e
-1    <time>  {first}  tester       +4 ~0 -0  First
+3    <time>  {second}  tester       +0 ~3 -0  Add environment e [uncommitted changes]
+2    <time>  {second}  release-bot  +2 ~1 -0  Add environment e
+1    <time>  {first}  tester       +5 ~0 -0  First
 ",
             second = short(&second),
             first = short(&first)
@@ -163,7 +163,7 @@ HEAD is {head} Change b, add c, pin a
 
 SERVICE  APPLIED       AT                    BY      LIVE                PIN
 a        {first}  <time>  tester  matches HEAD        {first}
-b        {first}  <time>  tester  2 changes to apply  -
+b        {first}  <time>  tester  3 changes to apply  -
 c        -             -                     -       not in ZooKeeper    -
 ",
             head = short(&head),
@@ -177,7 +177,10 @@ c        -             -                     -       not in ZooKeeper    -
     assert_eq!(rows[0]["matches_head"], true);
     assert_eq!(rows[1]["sha"], first.as_str());
     assert_eq!(rows[1]["matches_head"], false);
-    assert_eq!(rows[1]["changes"], 2);
+    assert_eq!(rows[1]["changes"], 3);
+    // The figure is the plan's, as `plan` counts the same service at the same commit.
+    let plan = t.run(&["plan", "--rev", "HEAD", "--service", "b"]).success();
+    assert!(plan.stdout.starts_with("b: 0 to create, 3 to update, 0 to delete\n"), "{}", plan.stdout);
     assert_eq!(rows[2]["managed"], false);
     assert_eq!(rows[2]["exists"], false);
 }

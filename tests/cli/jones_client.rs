@@ -59,8 +59,7 @@ fn expected(service_dir: &Path) -> (BTreeMap<String, Map<String, Value>>, Map<St
 }
 
 /// What a Jones client for `service` on `host` reads.
-async fn client_reads(zk: &jones_sync::zk::Zk, service: &str, host: &str) -> Value {
-    let client = zk.client();
+async fn client_reads(client: &zookeeper_client::Client, service: &str, host: &str) -> Value {
     let (nodemap, _) = client.get_data(&format!("/services/{service}/nodemaps")).await.expect("nodemaps must exist");
     let nodemap: Map<String, Value> =
         if nodemap.is_empty() { Map::new() } else { serde_json::from_slice(&nodemap).unwrap() };
@@ -76,7 +75,7 @@ async fn client_reads(zk: &jones_sync::zk::Zk, service: &str, host: &str) -> Val
 fn every_host_of_example_repo_reads_its_effective_config() {
     let t = Test::new("jonesclient");
     run_in(&example_repo(), &t.zk, &["apply", "--yes", "--allow-dirty"]).success();
-    let zk = block_on(jones_sync::zk::Zk::connect(&t.zk, Duration::from_secs(10))).unwrap();
+    let zk = block_on(crate::zookeeper::raw(&t.zk, Duration::from_secs(10)));
     let mut checked = 0;
     for entry in std::fs::read_dir(example_repo().join("services")).unwrap() {
         let entry = entry.unwrap();

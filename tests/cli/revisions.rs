@@ -109,7 +109,7 @@ fn the_git_source_lists_what_the_work_tree_source_lists() {
 
     let dir = t.path("config");
     let (mut from_disk, disk_problems) = jones_sync::repo::source::read_dir(&dir).unwrap();
-    let git = jones_sync::git::Git::open(&dir).unwrap().unwrap();
+    let git = jones_sync::repo::git::Git::open(&dir).unwrap().unwrap();
     let head = git.resolve("HEAD").unwrap();
     let (mut from_git, git_problems) = git.entries("HEAD", &head, None).unwrap();
     let key = |e: &Entry| e.path.clone();

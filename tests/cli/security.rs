@@ -22,12 +22,10 @@ fn locked(name: &str) -> Test {
     t
 }
 
-fn as_deploy(connect: &str) -> jones_sync::zk::Zk {
-    let options = jones_sync::connect::ConnectOptions {
-        auth: Some(jones_sync::connect::Credentials::parse("deploy:secret", "test").unwrap()),
-        ..Default::default()
-    };
-    block_on(jones_sync::zk::Zk::connect_with(connect, Duration::from_secs(10), &options)).unwrap()
+/// A client of the test's own, authenticated as `deploy`.
+fn as_deploy(connect: &str) -> zk::Client {
+    let connector = || zk::Client::connector().with_session_timeout(Duration::from_secs(10));
+    block_on(connector().with_auth("digest", b"deploy:secret").connect(connect)).unwrap()
 }
 
 /// The ACL of `path` as `scheme:id:perms` entries, sorted, as `deploy` (an admin) sees it: ZooKeeper
@@ -35,8 +33,8 @@ fn as_deploy(connect: &str) -> jones_sync::zk::Zk {
 fn acl(t: &Test, path: &str) -> Vec<String> {
     let (zk, path) = (as_deploy(&t.zk), path.to_string());
     block_on(async move {
-        let (acl, _) = zk.client().get_acl(&path).await.unwrap();
-        let mut acl: Vec<String> = acl.iter().map(|a| jones_sync::acl::AclEntry::from_zk(a).to_string()).collect();
+        let (acl, _) = zk.get_acl(&path).await.unwrap();
+        let mut acl: Vec<String> = acl.iter().map(|a| jones_sync::zk::acl::from_client(a).to_string()).collect();
         acl.sort();
         acl
     })
@@ -80,7 +78,7 @@ fn created_nodes_carry_the_acl_and_writes_without_permission_fail_whole() {
         zk::Acl::new(zk::Permission::READ, zk::AuthId::anyone()),
         deploy(zk::Permission::READ | zk::Permission::ADMIN),
     ];
-    block_on(zk.client().set_acl("/services/s/conf", &no_write, None)).unwrap();
+    block_on(zk.set_acl("/services/s/conf", &no_write, None)).unwrap();
     let before = t.tree();
     let out = t.run_env(&["apply", "--yes"], &[AUTH]).code(1);
     assert_eq!(
@@ -95,7 +93,7 @@ fn created_nodes_carry_the_acl_and_writes_without_permission_fail_whole() {
     );
     assert_eq!(t.tree(), before);
     let all = [zk::Acl::new(zk::Permission::READ, zk::AuthId::anyone()), deploy(zk::Permission::ALL)];
-    block_on(zk.client().set_acl("/services/s/conf", &all, None)).unwrap();
+    block_on(zk.set_acl("/services/s/conf", &all, None)).unwrap();
     // The right credentials, from a file.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("zk-auth");
@@ -111,7 +109,7 @@ fn plan_shows_acl_drift_and_apply_repairs_it() {
     // Someone opens a view up.
     let zk = as_deploy(&t.zk);
     block_on(async move {
-        zk.client().set_acl("/services/s/views/e", &zk::Acls::anyone_all(), None).await.unwrap();
+        zk.set_acl("/services/s/views/e", &zk::Acls::anyone_all(), None).await.unwrap();
     });
     let plan = t.run_env(&["plan", "--detailed-exitcode"], &[AUTH]).code(2);
     assert_eq!(

@@ -93,7 +93,7 @@ impl Test {
         let connect = self.zk.clone();
         block_on(async move {
             let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
-            let tree = zk.read_tree("/").await.unwrap();
+            let tree = zk.dump("/").await.unwrap();
             tree.into_iter()
                 .filter(|(path, _)| path != "/")
                 .map(|(path, data)| (path, String::from_utf8(data).unwrap()))
@@ -110,12 +110,12 @@ impl Test {
     pub fn zk_write(&self, path: &str, data: &str) {
         let (connect, path, data) = (self.zk.clone(), path.to_string(), data.as_bytes().to_vec());
         block_on(async move {
-            let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
+            let zk = zookeeper::raw(&connect, Duration::from_secs(10)).await;
             let options = zookeeper_client::CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all());
-            if zk.client().check_stat(&path).await.unwrap().is_none() {
-                zk.client().mkdir(&path, &options).await.unwrap();
+            if zk.check_stat(&path).await.unwrap().is_none() {
+                zk.mkdir(&path, &options).await.unwrap();
             }
-            zk.client().set_data(&path, &data, None).await.unwrap();
+            zk.set_data(&path, &data, None).await.unwrap();
         })
     }
 }
@@ -213,15 +213,15 @@ impl Background {
 
 /// Creates a lock node on `service` for another holder, on a session of its own (kept alive
 /// until the returned client is dropped); returns the client and the lock's id.
-pub fn hold_lock(connect: &str, service: &str) -> (jones_sync::zk::Zk, String) {
+pub fn hold_lock(connect: &str, service: &str) -> (zookeeper_client::Client, String) {
     let connect = connect.to_string();
     let prefix = format!("/services/{service}/jones-sync/locks/lock-");
     block_on(async move {
-        let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
+        let zk = zookeeper::raw(&connect, Duration::from_secs(10)).await;
         let holder =
             r#"{"actor":"other-ci","host":"runner-9","pid":4242,"started_at":"2026-11-25T01:00:00Z","commit":null}"#;
         let options = zookeeper_client::CreateMode::EphemeralSequential.with_acls(zookeeper_client::Acls::anyone_all());
-        let (_, sequence) = zk.client().create(&prefix, holder.as_bytes(), &options).await.unwrap();
+        let (_, sequence) = zk.create(&prefix, holder.as_bytes(), &options).await.unwrap();
         (zk, format!("lock-{sequence}"))
     })
 }

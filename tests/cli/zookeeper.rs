@@ -77,9 +77,9 @@ impl ZooKeeper {
         let address = self.address();
         let path = chroot.clone();
         block_on(async move {
-            let zk = jones_sync::zk::Zk::connect(&address, Duration::from_secs(10)).await.unwrap();
+            let zk = raw(&address, Duration::from_secs(10)).await;
             let options = zookeeper_client::CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all());
-            zk.client().create(&path, b"", &options).await.unwrap();
+            zk.create(&path, b"", &options).await.unwrap();
         });
         format!("{}{chroot}", self.address())
     }
@@ -133,6 +133,23 @@ pub fn mode(port: u16) -> Option<String> {
 
 /// Runs `future` on the tests' shared runtime: clients made in one call keep working in the next
 /// (their session task lives on this runtime).
+/// A plain ZooKeeper client of the test's own, to set up or tamper (jones-sync's own seam,
+/// `jones_sync::zk`, does not lend its client): retries while no server answers, up to `timeout`.
+pub async fn raw(connect: &str, timeout: Duration) -> zookeeper_client::Client {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let connector = zookeeper_client::Client::connector().with_session_timeout(Duration::from_secs(10));
+        match tokio::time::timeout_at(deadline, connector.connect(connect)).await {
+            Ok(Ok(client)) => return client,
+            Ok(Err(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Ok(Err(err)) => panic!("cannot connect to ZooKeeper at {connect}: {err}"),
+            Err(_) => panic!("cannot connect to ZooKeeper at {connect} within {timeout:?}"),
+        }
+    }
+}
+
 pub fn block_on<T>(future: impl Future<Output = T>) -> T {
     runtime().block_on(future)
 }

@@ -7,8 +7,9 @@
 //! later), the service is skipped and the apply says so. `--allow-older` applies anyway;
 //! `jones-sync rollback` (which goes back on purpose) and pinned services are not checked.
 
-use crate::git::{Git, short};
-use crate::record::{Origin, Record};
+use crate::audit::record::Record;
+use crate::repo::git::{Git, short};
+use crate::repo::revision::Origin;
 
 /// Why a service is skipped: the live content comes from a newer commit.
 pub fn superseded(git: Option<&Git>, service: &str, ours: &Origin, live: Option<&Record>) -> Option<String> {

@@ -1,14 +1,13 @@
 //! The audit log: one ZooKeeper node per apply of a service,
-//! `/services/<svc>/jones-sync/log-NNNNNNNNNN` (a sequential child of the record), created in the
-//! same transaction as the apply's writes, so an entry exists exactly when its changes do.
+//! `/services/<svc>/jones-sync/log-NNNNNNNNNN` (a sequential child of the record,
+//! [`crate::layout::log_prefix`]), created in the same transaction as the apply's writes, so an
+//! entry exists exactly when its changes do.
 //!
-//! An entry is the apply's record ([`crate::record::Record`]: commit, subject, author, actor, time,
-//! pin and rollback flags) plus what the apply changed: counts of the service's nodes created,
-//! updated and deleted (jones-sync's own record is not counted) and a digest of those changes.
-//! Entries are never rewritten. The apply that adds one also deletes the oldest entries beyond
-//! `[history] keep`, in the same transaction, so the log never grows without bound.
-//!
-//! Other children of the record (locks, say) use another prefix than [`ENTRY_PREFIX`].
+//! An entry is the apply's record ([`crate::audit::record::Record`]: commit, subject, author, actor,
+//! time, pin and rollback flags) plus what the apply changed: the plan's counts of the service's
+//! changes ([`ServicePlan::counts`]: its nodes and its record, as the plan lists them) and a digest
+//! of those changes. Entries are never rewritten. The apply that adds one also deletes the oldest
+//! entries beyond `[history] keep`, in the same transaction, so the log never grows without bound.
 
 use std::fmt::Write;
 
@@ -16,27 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::model::paths;
-use crate::plan::{Action, ServicePlan};
-use crate::record::Record;
-use crate::view::NodeKind;
-use crate::zk::Op;
-
-/// Names of audit entries: this prefix, then ZooKeeper's 10-digit sequence number.
-pub const ENTRY_PREFIX: &str = "log-";
-
-/// Whether a child of the record is an audit entry.
-pub fn is_entry(name: &str) -> bool {
-    name.strip_prefix(ENTRY_PREFIX).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Nodes an apply created, updated and deleted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    pub create: usize,
-    pub update: usize,
-    pub delete: usize,
-}
+use crate::audit::record::Record;
+use crate::layout::{ENTRY_PREFIX, NodeKind};
+use crate::plan::{Action, Counts, ServicePlan};
+use crate::zk::{Zk, ZkError};
 
 /// One audit entry, as written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,19 +28,6 @@ pub struct Entry {
     pub counts: Counts,
     /// `sha256:<hex>` of the changes written (see [`digest`]).
     pub plan_digest: String,
-}
-
-/// Counts of the service's own changes (conf, views, nodemap, the service node), not the record.
-pub fn counts(service: &ServicePlan) -> Counts {
-    let mut counts = Counts::default();
-    for change in service.changes.iter().filter(|c| c.kind != NodeKind::Record) {
-        match change.action {
-            Action::Create { .. } => counts.create += 1,
-            Action::Update { .. } => counts.update += 1,
-            Action::Delete { .. } => counts.delete += 1,
-        }
-    }
-    counts
 }
 
 /// `sha256:<hex>` of the service's changes: the SHA-256 of the compact JSON array of
@@ -88,27 +57,23 @@ pub fn digest(service: &ServicePlan) -> String {
     hex
 }
 
-/// The operations that log an apply of `service` whose record data is `record`: create its entry,
-/// and delete the oldest entries so that `keep` remain.
-pub fn ops(service: &ServicePlan, record: &[u8], keep: usize) -> Vec<Op> {
+/// The data of the audit entry of an apply of `service` whose stamped record is `record`: the
+/// record's fields, the counts of the changes and their digest.
+pub fn entry(service: &ServicePlan, record: &[u8]) -> Vec<u8> {
     let mut entry = match serde_json::from_slice::<Value>(record) {
         Ok(Value::Object(map)) => map,
         _ => serde_json::Map::new(),
     };
-    entry.insert("counts".into(), serde_json::to_value(counts(service)).expect("counts serialize"));
+    entry.insert("counts".into(), serde_json::to_value(service.counts()).expect("counts serialize"));
     entry.insert("plan_digest".into(), digest(service).into());
-    let data = serde_json::to_vec(&entry).expect("JSON values always serialize");
-    let mut ops = vec![Op::CreateSequential { prefix: paths::log_prefix(&service.name), data: data.into() }];
-    let total = service.log.len() + 1;
-    let prune = total.saturating_sub(keep.max(1)).min(service.log.len());
-    // Unguarded (-1): entries are never rewritten, and the record's version guard in the same
-    // transaction already fails it if another apply logged meanwhile.
-    ops.extend(
-        service.log[..prune]
-            .iter()
-            .map(|name| Op::Delete { path: format!("{}/{name}", paths::record(&service.name)), version: -1 }),
-    );
-    ops
+    serde_json::to_vec(&entry).expect("JSON values always serialize")
+}
+
+/// The audit log of `service`, newest first: at most `limit` entries. `None` when the service
+/// does not exist in ZooKeeper.
+pub async fn read(zk: &Zk, service: &str, limit: Option<usize>) -> Result<Option<Vec<Logged>>, ZkError> {
+    let Some(entries) = zk.read_log(service, limit).await? else { return Ok(None) };
+    Ok(Some(entries.iter().map(|(name, data)| Logged::parse(name, data)).collect()))
 }
 
 /// One entry read back from ZooKeeper.
@@ -197,7 +162,7 @@ pub fn render_text(log: &[Logged]) -> String {
             [
                 logged.seq.to_string(),
                 r.applied_at.clone(),
-                r.sha.as_deref().map_or("-", crate::git::short).to_string(),
+                r.sha.as_deref().map_or("-", crate::repo::git::short).to_string(),
                 r.actor.clone(),
                 format!("+{} ~{} -{}", c.create, c.update, c.delete),
                 subject,
@@ -237,11 +202,13 @@ pub fn table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::plan::Change;
 
-    fn service(log: &[&str]) -> ServicePlan {
+    /// A service plan with an update of the root conf and view, a deleted environment, its record,
+    /// and `log` as its live audit entries.
+    pub(crate) fn service(log: &[&str]) -> ServicePlan {
         let change = |path: &str, kind, action| Change { path: path.into(), kind, action, drift: false };
         ServicePlan {
             name: "shop".into(),
@@ -281,16 +248,8 @@ mod tests {
     }
 
     #[test]
-    fn entry_names_are_the_prefix_and_digits() {
-        assert!(is_entry("log-0000000042"));
-        assert!(!is_entry("log-"));
-        assert!(!is_entry("lock-0000000001"));
-        assert!(!is_entry("log-00x"));
-    }
-
-    #[test]
-    fn counts_leave_out_the_record() {
-        assert_eq!(counts(&service(&[])), Counts { create: 0, update: 2, delete: 1 });
+    fn counts_are_the_plans_record_included() {
+        assert_eq!(service(&[]).counts(), Counts { create: 0, update: 3, delete: 1 });
     }
 
     #[test]
@@ -307,25 +266,11 @@ mod tests {
 
     #[test]
     fn the_entry_is_the_record_with_counts_and_digest() {
-        let ops = ops(&service(&[]), br#"{"sha":"abc","actor":"ada"}"#, 100);
-        let [Op::CreateSequential { prefix, data }] = ops.as_slice() else { panic!("{ops:?}") };
-        assert_eq!(prefix, "/services/shop/jones-sync/log-");
-        let entry: Value = serde_json::from_slice(data).unwrap();
+        let entry: Value = serde_json::from_slice(&entry(&service(&[]), br#"{"sha":"abc","actor":"ada"}"#)).unwrap();
         assert_eq!(entry["sha"], "abc");
         assert_eq!(entry["actor"], "ada");
-        assert_eq!(entry["counts"], serde_json::json!({"create": 0, "update": 2, "delete": 1}));
+        assert_eq!(entry["counts"], serde_json::json!({"create": 0, "update": 3, "delete": 1}));
         assert_eq!(entry["plan_digest"], digest(&service(&[])));
-    }
-
-    #[test]
-    fn retention_prunes_the_oldest_beyond_keep() {
-        let log = ["log-0000000001", "log-0000000002", "log-0000000003"];
-        let deleted = |keep| -> Vec<String> {
-            ops(&service(&log), b"{}", keep).iter().skip(1).map(|op| op.path().to_string()).collect()
-        };
-        assert!(deleted(4).is_empty(), "three plus the new one fit");
-        assert_eq!(deleted(3), ["/services/shop/jones-sync/log-0000000001"]);
-        assert_eq!(deleted(1), log.map(|name| format!("/services/shop/jones-sync/{name}")));
     }
 
     #[test]

@@ -9,10 +9,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::blast::environment_of;
-use super::redact::Redactor;
-use super::{Change, KeyChange, MassDelete, Plan, Reach, ServicePlan, guard, integrity};
-use crate::view::NodeKind;
+use crate::layout::NodeKind;
+use crate::plan::blast::environment_of;
+use crate::plan::redact::Redactor;
+use crate::plan::{Change, KeyChange, MassDelete, Plan, Reach, ServicePlan, guard, integrity};
 
 /// The version of this schema.
 pub const FORMAT_VERSION: &str = "1.2.0";

@@ -14,6 +14,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use zookeeper_client as zk;
+
 pub const AUTH_VAR: &str = "JONES_SYNC_ZK_AUTH";
 pub const AUTH_FILE_VAR: &str = "JONES_SYNC_ZK_AUTH_FILE";
 pub const TLS_CA_VAR: &str = "JONES_SYNC_ZK_TLS_CA";
@@ -112,6 +114,37 @@ impl ConnectOptions {
         let tls = TlsFiles { ca: path(TLS_CA_VAR), cert: path(TLS_CERT_VAR), key: path(TLS_KEY_VAR) };
         Ok(ConnectOptions { auth, tls })
     }
+}
+
+/// TLS for `tcp+tls://` hosts, from PEM files.
+#[cfg(feature = "tls")]
+pub(super) fn with_tls(connector: zk::Connector, files: &TlsFiles) -> Result<zk::Connector, String> {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|err| format!("cannot read `{}`: {err}", path.display()))
+    };
+    let Some(ca) = &files.ca else {
+        return Err(format!("set {} to the PEM file of the CA that signed the servers' certificates", TLS_CA_VAR));
+    };
+    let mut options = zk::TlsOptions::new()
+        .with_pem_ca(&read(ca)?)
+        .map_err(|err| format!("bad CA file `{}`: {err}", ca.display()))?;
+    match (&files.cert, &files.key) {
+        (Some(cert), Some(key)) => {
+            options = options.with_pem_identity(&read(cert)?, &read(key)?).map_err(|err| {
+                format!("bad client certificate `{}` or key `{}`: {err}", cert.display(), key.display())
+            })?;
+        }
+        (None, None) => {}
+        _ => {
+            return Err(format!("a client certificate needs both {} and {}", TLS_CERT_VAR, TLS_KEY_VAR));
+        }
+    }
+    Ok(connector.with_tls(options))
+}
+
+#[cfg(not(feature = "tls"))]
+pub(super) fn with_tls(_: zk::Connector, _: &TlsFiles) -> Result<zk::Connector, String> {
+    Err("this jones-sync was built without TLS support: build it with `--features tls`".into())
 }
 
 #[cfg(test)]

@@ -3,13 +3,13 @@
 //!
 //! Steps count applies of *different* commits: consecutive entries of the same commit (an apply
 //! repeated to repair drift, say) are one step, so `--steps 1` always changes the commit. The
-//! content is read from git objects at the chosen entry's commit ([`crate::load::load_service_at`]).
+//! content is read from git objects at the chosen entry's commit ([`crate::desired::load_service_at`]).
 
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::git::{Commit, Git, short};
-use crate::history::Logged;
+use crate::audit::history::Logged;
+use crate::repo::git::{Commit, Git, short};
 
 /// Where to go back to.
 #[derive(Debug, Clone, PartialEq, Eq)]

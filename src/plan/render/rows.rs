@@ -11,9 +11,9 @@ use std::borrow::Cow;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
-use super::redact::{Redactor, SENSITIVE};
-use super::{KeyChange, key_changes};
-use crate::view::NodeKind;
+use crate::layout::NodeKind;
+use crate::plan::redact::{Redactor, SENSITIVE};
+use crate::plan::{KeyChange, key_changes};
 
 /// Values whose compact JSON is longer than this are shown pretty-printed, over several lines.
 const INLINE_WIDTH: usize = 40;
@@ -188,7 +188,7 @@ pub(crate) fn environment(env: &str) -> &str {
 pub(crate) fn association(service: &str, view: Option<&str>) -> String {
     match view {
         None => "(no association)".to_string(),
-        Some(view) => match super::blast::environment_of(service, view) {
+        Some(view) => match crate::plan::blast::environment_of(service, view) {
             Some(env) => environment(&env).to_string(),
             None => view.to_string(),
         },
@@ -206,7 +206,7 @@ pub(crate) fn host_list(hosts: &[String], name: impl Fn(&str) -> String) -> Stri
 }
 
 /// `3 hosts (1 moving) and all unassociated hosts`, `all unassociated hosts`, or `no hosts`.
-pub(crate) fn blast_head(blast: &super::BlastRadius) -> String {
+pub(crate) fn blast_head(blast: &crate::plan::BlastRadius) -> String {
     let (hosts, moving) = (blast.hosts().len(), blast.moving().len());
     let mut head = match (hosts, moving) {
         (0, _) => String::new(),

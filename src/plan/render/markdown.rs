@@ -13,10 +13,10 @@
 
 use std::fmt::Write;
 
-use super::redact::Redactor;
-use super::show::{self, DiffLine, Row};
-use super::{Action, Change, Plan, Reach, ServicePlan, guard, integrity};
-use crate::view::NodeKind;
+use super::rows::{self as show, DiffLine, Row};
+use crate::layout::NodeKind;
+use crate::plan::redact::Redactor;
+use crate::plan::{Action, Change, Plan, Reach, ServicePlan, guard, integrity};
 
 /// The longest output, in bytes (so also in characters).
 pub const LIMIT: usize = 60_000;

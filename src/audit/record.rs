@@ -1,20 +1,11 @@
 //! The `jones-sync` record: `/services/<svc>/jones-sync`, written in the same transaction as every
 //! apply of a service. A service carrying it is *managed*. Its own `mzxid` is the zxid of the last
 //! apply's transaction. The same transaction appends the apply's audit entry below it
-//! ([`crate::history`]), which is this record plus what the apply changed.
+//! ([`crate::audit::history`]), which is this record plus what the apply changed.
 
 use serde::{Deserialize, Serialize};
 
-/// Where one service's content comes from: the commit, and how it was chosen.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Origin {
-    /// The commit; `None` outside git (or before the first commit).
-    pub commit: Option<crate::git::Commit>,
-    /// Read from a work tree whose config files differ from the commit (`apply --allow-dirty`).
-    pub dirty: bool,
-    /// The revision of `[services.<name>] pin`, as written, when the service is pinned.
-    pub pin: Option<String>,
-}
+use crate::repo::revision::Origin;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -68,7 +59,7 @@ impl Record {
             pin: origin.pin.clone(),
             rollback: false,
             apply_id: Some(uuid::Uuid::new_v4().to_string()),
-            applied_at: now_rfc3339(),
+            applied_at: crate::clock::now(),
             actor,
             tool: Tool { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() },
         }
@@ -82,9 +73,4 @@ impl Record {
     pub fn parse(data: &[u8]) -> Option<Record> {
         serde_json::from_slice(data).ok()
     }
-}
-
-/// The current time as RFC 3339 in UTC, to the second.
-pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

@@ -10,10 +10,10 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use super::redact::Redactor;
-use super::show::{self, DiffLine, Row};
-use super::{Action, Change, KeyChange, Plan, ServicePlan, guard, integrity};
-use crate::view::NodeKind;
+use super::rows::{self as show, DiffLine, Row};
+use crate::layout::NodeKind;
+use crate::plan::redact::Redactor;
+use crate::plan::{Action, Change, KeyChange, Plan, ServicePlan, guard, integrity};
 
 const GREEN: Style = AnsiColor::Green.on_default();
 const RED: Style = AnsiColor::Red.on_default();
@@ -124,7 +124,7 @@ pub fn summary(plan: &Plan) -> String {
 
 /// `Reaches 3 hosts (1 moving) and all unassociated hosts of shop.`, with service names shown by `name`.
 pub(crate) fn reach(plan: &Plan, name: impl Fn(&str) -> String) -> String {
-    let reach = super::Reach::of(plan);
+    let reach = crate::plan::Reach::of(plan);
     let hosts = match (reach.hosts, reach.moving) {
         (0, _) => None,
         (n, 0) => Some(show::count(n, "host")),
@@ -224,7 +224,7 @@ fn render_change(out: &mut impl Write, change: &Change, redactor: &Redactor, p: 
     ) {
         return;
     }
-    let changes = super::key_changes(change.kind, before, after);
+    let changes = crate::plan::key_changes(change.kind, before, after);
     if changes.is_empty() && after.is_some() {
         let _ = writeln!(out, "      (empty)");
     }

@@ -6,14 +6,13 @@ use std::fmt::Write;
 
 use serde_json::{Value, json};
 
-use crate::git::short;
-use crate::history::table;
-use crate::live::Snapshot;
-use crate::load::Loaded;
-use crate::model::paths;
+use crate::audit::history::table;
+use crate::audit::record::Record;
+use crate::desired::DesiredState;
+use crate::layout::NodeKind;
 use crate::plan::{Action, Plan};
-use crate::record::Record;
-use crate::view::NodeKind;
+use crate::repo::git::short;
+use crate::sync::Planned;
 
 /// One service of the repository.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,27 +22,31 @@ pub struct Row {
     pub exists: bool,
     /// Its live record, when it has a readable one.
     pub record: Option<Record>,
-    /// Nodes to create, update or delete for ZooKeeper to match the repository.
+    /// Changes for ZooKeeper to match the repository, as the plan counts them (its nodes and its
+    /// record, [`crate::plan::ServicePlan::counts`]).
     pub changes: usize,
+    /// ACLs to set ([`crate::plan::ServicePlan::acls`]).
+    pub acls: usize,
     /// `[services.<name>] pin` and the commit it resolves to.
     pub pin: Option<(String, String)>,
 }
 
-/// A row per service of `loaded`, from the live `snapshot` and the `plan` made from both.
-pub fn rows(loaded: &Loaded, snapshot: &Snapshot, plan: &Plan) -> Vec<Row> {
-    plan.services
+/// A row per service of `state`, from the plan made of it and what its reads showed.
+pub fn rows(state: &DesiredState, planned: &Planned) -> Vec<Row> {
+    planned
+        .plan
+        .services
         .iter()
         .map(|service| {
-            let live = snapshot.services.get(&service.name);
-            let record =
-                live.and_then(|l| l.nodes.get(&paths::record(&service.name))).and_then(|n| Record::parse(&n.data));
-            let origin = loaded.origin(&service.name);
+            let standing = planned.standing.get(&service.name).cloned().unwrap_or_default();
+            let origin = state.origin(&service.name);
             let pin = origin.pin.clone().zip(origin.commit.as_ref().map(|c| c.sha.clone()));
             Row {
                 service: service.name.clone(),
-                exists: live.is_some_and(|l| l.nodes.contains_key(&paths::service(&service.name))),
-                record,
-                changes: service.changes.iter().filter(|c| c.kind != NodeKind::Record).count(),
+                exists: standing.exists,
+                record: standing.record(),
+                changes: service.counts().total(),
+                acls: service.acls.len(),
                 pin,
             }
         })
@@ -71,10 +74,14 @@ pub fn render_text(rows: &[Row], head: &str) -> String {
             };
             let live = if !row.exists {
                 "not in ZooKeeper".to_string()
-            } else if row.changes == 0 {
+            } else if row.changes == 0 && row.acls == 0 {
                 format!("matches {head}")
             } else {
-                format!("{} change{} to apply", row.changes, if row.changes == 1 { "" } else { "s" })
+                let plural = |n: usize| if n == 1 { "" } else { "s" };
+                let changes =
+                    (row.changes > 0).then(|| format!("{} change{} to apply", row.changes, plural(row.changes)));
+                let acls = (row.acls > 0).then(|| format!("{} ACL{} to set", row.acls, plural(row.acls)));
+                changes.into_iter().chain(acls).collect::<Vec<_>>().join(", ")
             };
             let pin = row.pin.as_ref().map_or_else(dash, |(rev, sha)| {
                 if sha.starts_with(rev.as_str()) { short(sha).to_string() } else { format!("{rev} ({})", short(sha)) }
@@ -100,8 +107,9 @@ pub fn render_json(rows: &[Row]) -> String {
                 "actor": r.map(|r| r.actor.clone()),
                 "rollback": r.is_some_and(|r| r.rollback),
                 "dirty": r.is_some_and(|r| r.dirty),
-                "matches_head": row.exists && row.changes == 0,
+                "matches_head": row.exists && row.changes == 0 && row.acls == 0,
                 "changes": row.changes,
+                "acls": row.acls,
                 "pinned": row.pin.is_some(),
                 "pin": row.pin.as_ref().map(|(rev, _)| rev.clone()),
                 "pin_sha": row.pin.as_ref().map(|(_, sha)| sha.clone()),
@@ -115,9 +123,9 @@ pub fn render_json(rows: &[Row]) -> String {
 
 /// What a plan should say besides its changes: the services it reads at a pin, and the rollbacks
 /// it would undo. Empty when there is nothing to say.
-pub fn notes(loaded: &Loaded, plan: &Plan) -> String {
+pub fn notes(state: &DesiredState, plan: &Plan) -> String {
     let mut out = String::new();
-    for (name, origin) in &loaded.origins {
+    for (name, origin) in &state.origins {
         if let (Some(pin), Some(commit)) = (&origin.pin, &origin.commit) {
             let _ = writeln!(
                 out,

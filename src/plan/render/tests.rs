@@ -3,10 +3,11 @@
 
 use serde_json::json;
 
-use super::redact::{DEFAULT_PATTERNS, Redactor};
-use super::tests::{applied, service};
 use super::*;
-use crate::live::LiveNode;
+use crate::live::{LiveNode, Snapshot};
+use crate::plan::redact::{DEFAULT_PATTERNS, Redactor};
+use crate::plan::tests::{applied, service};
+use crate::plan::*;
 
 fn set(live: &mut Snapshot, svc: &str, path: &str, data: Option<&str>, mzxid: i64) {
     let nodes = &mut live.services.get_mut(svc).unwrap().nodes;

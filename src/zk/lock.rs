@@ -1,9 +1,8 @@
 //! Per-service apply locks: ZooKeeper's lock recipe (the one in the Jones talk, as kazoo's `Lock`).
 //!
 //! A lock is an ephemeral sequential node `/services/<svc>/jones-sync/locks/lock-NNNNNNNNNN` whose
-//! data says who holds it ([`Holder`]). (Below `locks`, not beside the audit entries: sequence
-//! numbers count every child a parent ever had, and the log's should count applies.) The lowest sequence number holds the lock; the others watch the
-//! node just before theirs. Ephemeral nodes vanish with their session, so a crashed apply releases
+//! data says who holds it ([`Holder`]) ([`crate::layout::locks`]). The lowest sequence number holds
+//! the lock; the others watch the node just before theirs. Ephemeral nodes vanish with their session, so a crashed apply releases
 //! its locks once its session expires; `jones-sync unlock` removes one by id when a process hangs.
 //!
 //! For a service that ZooKeeper does not hold yet, the lock creates `/services`, `/services/<svc>`,
@@ -23,11 +22,8 @@ use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 use zookeeper_client as zk;
 
-use crate::model::paths;
-use crate::zk::{Op, Zk};
-
-/// Names of lock nodes: this prefix, then ZooKeeper's 10-digit sequence number.
-pub const LOCK_PREFIX: &str = "lock-";
+use super::{Op, Zk};
+use crate::layout::{self, is_lock};
 
 /// Who holds a lock: the data of its node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,7 +48,7 @@ impl Holder {
             actor: actor.to_string(),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             pid: std::process::id(),
-            started_at: crate::record::now_rfc3339(),
+            started_at: crate::clock::now(),
             commit,
             token: uuid::Uuid::new_v4().to_string(),
         }
@@ -62,7 +58,7 @@ impl Holder {
         match serde_json::from_slice::<Holder>(data) {
             Ok(h) => {
                 let commit =
-                    h.commit.as_deref().map(|c| format!(", commit {}", crate::git::short(c))).unwrap_or_default();
+                    h.commit.as_deref().map(|c| format!(", commit {}", crate::repo::git::short(c))).unwrap_or_default();
                 format!("{} on {} (pid {}, since {}{commit})", h.actor, h.host, h.pid, h.started_at)
             }
             Err(_) => format!("an unknown holder ({})", String::from_utf8_lossy(data)),
@@ -191,7 +187,7 @@ impl Locks {
                 other => Some(other),
             })
             .collect();
-        let below = |path: &str, ancestor: &str| path.strip_prefix(ancestor).is_some_and(|rest| rest.starts_with('/'));
+        let below = layout::is_below;
         for held in &self.held {
             // Deletes run children first, so the first delete above the lock is its nearest one.
             let Some(at) = ops.iter().position(|op| matches!(op, Op::Delete { path, .. } if below(&held.path, path)))
@@ -217,12 +213,12 @@ impl Locks {
     pub async fn release(&mut self, zk: &Zk) {
         let held = std::mem::take(&mut self.held);
         join_all(held.iter().map(|h| async move {
-            let _ = zk.client().delete(&h.path, None).await;
+            let _ = zk.client.delete(&h.path, None).await;
             // Only nodes still exactly as the lock made them: empty, never written, no children.
             for path in h.created.iter().rev() {
-                match zk.client().get_children(path).await {
+                match zk.client.get_children(path).await {
                     Ok((children, stat)) if children.is_empty() && stat.version == 0 && stat.data_length == 0 => {
-                        if zk.client().delete(path, Some(0)).await.is_err() {
+                        if zk.client.delete(path, Some(0)).await.is_err() {
                             break;
                         }
                     }
@@ -270,11 +266,6 @@ impl Locks {
     }
 }
 
-/// The parent of `svc`'s lock nodes.
-fn lock_dir(svc: &str) -> String {
-    format!("{}/locks", paths::record(svc))
-}
-
 /// Creates this process's lock node for `svc`, with the parents it needs.
 ///
 /// When the connection drops before the reply, ZooKeeper may have made the node anyway: an
@@ -282,19 +273,19 @@ fn lock_dir(svc: &str) -> String {
 /// the lock nodes are searched for one holding `data` (which carries this process's token) and
 /// that one is taken; only when there is none is the node created again.
 async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Held, LockError> {
-    let dir = lock_dir(svc);
+    let dir = layout::locks(svc);
     let error = |path: &str, error| LockError::ZooKeeper { service: svc.to_string(), path: path.to_string(), error };
-    let prefix = format!("{dir}/{LOCK_PREFIX}");
+    let prefix = layout::lock_prefix(svc);
     let mut created = Vec::new();
     let held = |path: String, created: Vec<String>| Held { service: svc.to_string(), path, created };
     let mut last = zk::Error::NoNode;
     // A parent removed by a concurrent cleanup between two creates is created again; a lost reply
     // is looked for, then the node created again.
     for _ in 0..3 {
-        match zk.client().create(&prefix, data, &zk.create_options(zk::CreateMode::EphemeralSequential)).await {
+        match zk.client.create(&prefix, data, &zk.create_options(zk::CreateMode::EphemeralSequential)).await {
             Ok((_, sequence)) => return Ok(held(format!("{prefix}{sequence}"), created)),
             Err(zk::Error::NoNode) => {}
-            Err(zk::Error::ConnectionLoss) => match find_own(zk, &dir, data).await {
+            Err(zk::Error::ConnectionLoss) => match find_own(zk, svc, data).await {
                 Ok(Some(path)) => return Ok(held(path, created)),
                 Ok(None) => {
                     last = zk::Error::ConnectionLoss;
@@ -304,8 +295,8 @@ async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Held, LockE
             },
             Err(err) => return Err(error(&prefix, err)),
         }
-        for path in [paths::SERVICES.to_string(), paths::service(svc), paths::record(svc), dir.clone()] {
-            match zk.client().create(&path, b"", &zk.create_options(zk::CreateMode::Persistent)).await {
+        for path in [layout::SERVICES.to_string(), layout::service(svc), layout::record(svc), dir.clone()] {
+            match zk.client.create(&path, b"", &zk.create_options(zk::CreateMode::Persistent)).await {
                 Ok(_) => created.push(path),
                 Err(zk::Error::NodeExists) => {}
                 Err(err) => return Err(error(&path, err)),
@@ -315,16 +306,16 @@ async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Held, LockE
     Err(error(&prefix, last))
 }
 
-/// The lock node in `dir` that holds `data` (this process's), if ZooKeeper made one.
-async fn find_own(zk: &Zk, dir: &str, data: &[u8]) -> Result<Option<String>, zk::Error> {
-    let children = match zk.client().list_children(dir).await {
+/// The lock node of `svc` that holds `data` (this process's), if ZooKeeper made one.
+async fn find_own(zk: &Zk, svc: &str, data: &[u8]) -> Result<Option<String>, zk::Error> {
+    let children = match zk.client.list_children(&layout::locks(svc)).await {
         Ok(children) => children,
         Err(zk::Error::NoNode) => return Ok(None),
         Err(err) => return Err(err),
     };
     for name in children.into_iter().filter(|n| is_lock(n)) {
-        let path = format!("{dir}/{name}");
-        match zk.client().get_data(&path).await {
+        let path = layout::lock(svc, &name);
+        match zk.client.get_data(&path).await {
             Ok((found, _)) if found == data => return Ok(Some(path)),
             Ok(_) | Err(zk::Error::NoNode) => {}
             Err(err) => return Err(err),
@@ -335,20 +326,20 @@ async fn find_own(zk: &Zk, dir: &str, data: &[u8]) -> Result<Option<String>, zk:
 
 /// The lock node just before ours (`None` when ours is the lowest: we hold the lock).
 async fn predecessor(zk: &Zk, held: &Held) -> Result<Option<String>, LockError> {
-    let record = lock_dir(&held.service);
+    let record = layout::locks(&held.service);
     let error = |error| LockError::ZooKeeper { service: held.service.clone(), path: record.clone(), error };
     let mut locks: Vec<String> =
-        zk.client().list_children(&record).await.map_err(error)?.into_iter().filter(|n| is_lock(n)).collect();
+        zk.client.list_children(&record).await.map_err(error)?.into_iter().filter(|n| is_lock(n)).collect();
     locks.sort_unstable();
     let ours = held.path.rsplit('/').next().expect("lock paths have a name");
-    Ok(locks.into_iter().take_while(|name| name.as_str() < ours).last().map(|name| format!("{record}/{name}")))
+    Ok(locks.into_iter().take_while(|name| name.as_str() < ours).last().map(|name| layout::lock(&held.service, &name)))
 }
 
 /// Waits until `held` is the lowest lock node of its service, or the deadline.
 async fn wait_for(zk: &Zk, held: &Held, deadline: tokio::time::Instant, timeout: Duration) -> Result<(), LockError> {
     loop {
         let Some(before) = predecessor(zk, held).await? else { return Ok(()) };
-        let watched = zk.client().check_and_watch_stat(&before).await;
+        let watched = zk.client.check_and_watch_stat(&before).await;
         let (stat, watcher) = watched.map_err(|error| LockError::ZooKeeper {
             service: held.service.clone(),
             path: before.clone(),
@@ -365,28 +356,23 @@ async fn wait_for(zk: &Zk, held: &Held, deadline: tokio::time::Instant, timeout:
 
 /// The timeout error, naming the current holder.
 async fn timed_out(zk: &Zk, held: &Held, timeout: Duration) -> LockError {
-    let record = lock_dir(&held.service);
+    let record = layout::locks(&held.service);
     let mut locks: Vec<String> =
-        zk.client().list_children(&record).await.unwrap_or_default().into_iter().filter(|n| is_lock(n)).collect();
+        zk.client.list_children(&record).await.unwrap_or_default().into_iter().filter(|n| is_lock(n)).collect();
     locks.sort_unstable();
     let id = locks.first().cloned().unwrap_or_default();
-    let holder = match zk.client().get_data(&format!("{record}/{id}")).await {
+    let holder = match zk.client.get_data(&layout::lock(&held.service, &id)).await {
         Ok((data, _)) => Holder::describe(&data),
         Err(_) => "a process that just let go".to_string(),
     };
     LockError::Timeout { service: held.service.clone(), id, holder, waited: timeout.as_secs() }
 }
 
-/// Whether a child of the `locks` node is a lock.
-pub fn is_lock(name: &str) -> bool {
-    name.strip_prefix(LOCK_PREFIX).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
 /// The locks of `svc`: (id, holder description), lowest (the holder) first.
 pub async fn list(zk: &Zk, svc: &str) -> Result<Vec<(String, String)>, LockError> {
-    let record = lock_dir(svc);
+    let record = layout::locks(svc);
     let error = |error| LockError::ZooKeeper { service: svc.to_string(), path: record.clone(), error };
-    let mut names: Vec<String> = match zk.client().list_children(&record).await {
+    let mut names: Vec<String> = match zk.client.list_children(&record).await {
         Ok(children) => children.into_iter().filter(|n| is_lock(n)).collect(),
         Err(zk::Error::NoNode) => Vec::new(),
         Err(err) => return Err(error(err)),
@@ -394,7 +380,7 @@ pub async fn list(zk: &Zk, svc: &str) -> Result<Vec<(String, String)>, LockError
     names.sort_unstable();
     let mut locks = Vec::new();
     for name in names {
-        if let Ok((data, _)) = zk.client().get_data(&format!("{record}/{name}")).await {
+        if let Ok((data, _)) = zk.client.get_data(&layout::lock(svc, &name)).await {
             locks.push((name, Holder::describe(&data)));
         }
     }
@@ -406,14 +392,14 @@ pub async fn remove(zk: &Zk, svc: &str, id: &str) -> Result<Option<String>, Lock
     if !is_lock(id) {
         return Ok(None);
     }
-    let path = format!("{}/{id}", lock_dir(svc));
+    let path = layout::lock(svc, id);
     let error = |error| LockError::ZooKeeper { service: svc.to_string(), path: path.clone(), error };
-    let (data, stat) = match zk.client().get_data(&path).await {
+    let (data, stat) = match zk.client.get_data(&path).await {
         Ok(found) => found,
         Err(zk::Error::NoNode) => return Ok(None),
         Err(err) => return Err(error(err)),
     };
-    match zk.client().delete(&path, Some(stat.version)).await {
+    match zk.client.delete(&path, Some(stat.version)).await {
         Ok(()) => Ok(Some(Holder::describe(&data))),
         Err(zk::Error::NoNode) => Ok(None),
         Err(err) => Err(error(err)),

@@ -1,0 +1,393 @@
+//! Executing a plan: per service, the ZooKeeper `multi` transactions of [`transactions`], every
+//! write guarded by the version the plan read, so that a concurrent edit aborts the transaction and
+//! nothing of it is written; then the ACLs the plan sets (a `multi` cannot set one).
+//!
+//! Invariants of what is written (see [`transactions`]): parents before children, the nodemap
+//! after the views it points at, deletes children first, and the record and audit entry last (in
+//! the same transaction as the rest when the service fits in one request). When a split service
+//! fails halfway, the transactions before stay applied, each safe for clients on its own (the
+//! outcome says how many); a rerun finishes the job. A service deleted whole also deletes our own
+//! lock node, a child of what goes ([`crate::zk::lock::Locks::adopt`]).
+//!
+//! When the connection drops during a commit, the outcome is unknown: the transaction is looked up
+//! in ZooKeeper (the record's `apply_id`, or the effect of its first write) and reported applied,
+//! or committed again if it was not — never twice, never a guess. An expired session lost its
+//! locks: a new session is made, and the locks are taken again before anything more is written.
+//! When ZooKeeper cannot be reached again, or the locks cannot be taken again, the apply stops:
+//! the services after that one are not attempted (each says so), and the one in flight reports
+//! what is known about it.
+//!
+//! Transactions are committed one at a time, by design: at most one transaction's outcome is ever
+//! unknown, which is what makes the report after a lost connection exact (what pipelining them
+//! would save is measured in the README's Performance section). What comes before the commits is
+//! pipelined already: the locks of every service and the live reads.
+
+pub mod report;
+pub mod transactions;
+
+use std::time::Duration;
+
+use crate::layout::{self, NodeKind};
+use crate::plan::{Action, Counts, Plan, ServicePlan};
+use crate::zk::lock::{Holder, LockError, Locks};
+use crate::zk::{AclWrite, CommitError, Op, Zk, ZkError};
+
+/// How an apply runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Largest transaction, in encoded bytes.
+    pub max_request_bytes: usize,
+    /// Audit entries each service keeps.
+    pub keep: usize,
+    /// How long to wait for other applies' locks (also when taking them again after a session
+    /// expired).
+    pub lock_timeout: Duration,
+}
+
+impl Settings {
+    /// The repository's `[zookeeper] max_request_bytes` and `[history] keep`, and `lock_timeout`.
+    pub fn new(settings: &crate::repo::settings::Settings, lock_timeout: Duration) -> Settings {
+        Settings {
+            max_request_bytes: settings.zookeeper.max_request_bytes,
+            keep: settings.history.keep(),
+            lock_timeout,
+        }
+    }
+}
+
+/// What happened to one service.
+#[derive(Debug)]
+pub struct Outcome {
+    pub service: String,
+    /// The service's changes, as the plan counts them ([`ServicePlan::counts`]).
+    pub counts: Counts,
+    /// `/services` was created with the service's first transaction.
+    pub created_root: bool,
+    /// ACLs set after the transaction.
+    pub acls: usize,
+    /// Transactions the service needed, and how many of them were committed.
+    pub transactions: usize,
+    pub committed: usize,
+    /// What it took to commit them when the connection dropped.
+    pub recovery: Recovery,
+    /// The zxid of the last transaction, when it wrote any node.
+    pub result: Result<Option<i64>, ApplyError>,
+}
+
+/// How commits whose outcome was unknown (the connection dropped before the reply) were resolved.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Recovery {
+    /// Found applied in ZooKeeper, so not sent again.
+    pub found_applied: usize,
+    /// Found not applied in ZooKeeper, so sent again.
+    pub resent: usize,
+    /// The session expired meanwhile: a new one was made (and the locks taken again before any
+    /// further write).
+    pub new_sessions: usize,
+}
+
+impl Recovery {
+    pub fn is_empty(&self) -> bool {
+        *self == Recovery::default()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(
+        "a single write takes {size} bytes, over the {limit}-byte request limit ([zookeeper] max_request_bytes); \
+         nothing was written"
+    )]
+    TooLarge { size: usize, limit: usize },
+    #[error(transparent)]
+    Commit(#[from] CommitError),
+    #[error(
+        "{committed} of {total} transactions were applied, then: {source}. Every applied step is safe for clients; \
+         run apply again to finish"
+    )]
+    Partial { committed: usize, total: usize, source: Box<ApplyError> },
+    #[error(
+        "the connection to ZooKeeper was lost at each of {attempts} attempts to commit; ZooKeeper shows it was not \
+         applied, so nothing of it was written: {error}"
+    )]
+    NotApplied { attempts: usize, error: String },
+    #[error("the session expired and the locks could not be taken again, so nothing more was written: {0}")]
+    Relock(LockError),
+    #[error(
+        "the connection to ZooKeeper was lost during the commit and could not be restored, so whether it was \
+         applied is unknown; once ZooKeeper is back, `jones-sync plan` shows it and `apply` finishes the job: {0}"
+    )]
+    Reconnect(ZkError),
+    /// ACLs are set after the transaction (a `multi` cannot set them): its data is written.
+    #[error("its changes were applied, but not every ACL was set: {0}")]
+    Acl(String),
+    #[error("the session to ZooKeeper was lost and could not be restored, so nothing of it was sent: {0}")]
+    Lost(ZkError),
+    #[error("not attempted: this apply lost ZooKeeper or its locks at `{after}`; nothing of it was written")]
+    NotAttempted { after: String },
+}
+
+impl ApplyError {
+    /// Whether the apply cannot go on: ZooKeeper is unreachable or the locks are gone.
+    fn ends_the_apply(&self) -> bool {
+        match self {
+            ApplyError::Relock(_) | ApplyError::Reconnect(_) | ApplyError::Lost(_) => true,
+            ApplyError::Partial { source, .. } => source.ends_the_apply(),
+            _ => false,
+        }
+    }
+}
+
+/// A session with the locks it holds, able to come back after an expiry.
+pub struct Session {
+    pub zk: Zk,
+    pub locks: Locks,
+    pub holder: Holder,
+}
+
+/// Attempts at one transaction whose outcome keeps coming back unknown.
+const ATTEMPTS: usize = 4;
+
+/// Applies every service of the plan that has changes; a failed service does not stop the others,
+/// unless ZooKeeper is lost for good or the locks could not be taken again after a session
+/// expired: the services after it are then not attempted. Returns one outcome per service with
+/// changes.
+pub async fn execute(session: &mut Session, plan: &Plan, settings: &Settings) -> Vec<Outcome> {
+    let mut create_root = plan.create_root;
+    let mut outcomes = Vec::new();
+    let mut run = Run { session, settings, relock: false, ended: None };
+    let now = crate::clock::now();
+    for service in plan.services.iter().filter(|s| !s.is_empty()) {
+        let transactions =
+            transactions::transactions(service, create_root, settings.keep, settings.max_request_bytes, &now);
+        let mut outcome = Outcome {
+            service: service.name.clone(),
+            counts: service.counts(),
+            created_root: false,
+            transactions: transactions.len(),
+            committed: 0,
+            recovery: Recovery::default(),
+            acls: service.acls.len(),
+            result: Ok(None),
+        };
+        if let Some(after) = &run.ended {
+            outcome.result = Err(ApplyError::NotAttempted { after: after.clone() });
+            outcomes.push(outcome);
+            continue;
+        }
+        let apply_id = apply_id(service);
+        // A service with only ACLs to set has no transaction.
+        let transactions: Vec<Vec<Op>> = transactions.into_iter().filter(|ops| !ops.is_empty()).collect();
+        outcome.transactions = transactions.len();
+        for ops in &transactions {
+            let size: usize = run.session.locks.adopt(ops.clone()).iter().map(Op::encoded_len).sum();
+            let committed = if size > settings.max_request_bytes {
+                Err(ApplyError::TooLarge { size, limit: settings.max_request_bytes })
+            } else {
+                run.commit(&service.name, ops, apply_id.as_deref(), &mut outcome.recovery).await
+            };
+            match committed {
+                Ok(zxid) => {
+                    outcome.committed += 1;
+                    outcome.result = Ok(zxid.or(outcome.result.unwrap_or(None)));
+                }
+                Err(err) => {
+                    if err.ends_the_apply() {
+                        run.ended = Some(service.name.clone());
+                    }
+                    outcome.result = Err(if outcome.committed > 0 {
+                        ApplyError::Partial {
+                            committed: outcome.committed,
+                            total: transactions.len(),
+                            source: err.into(),
+                        }
+                    } else {
+                        err
+                    });
+                    break;
+                }
+            }
+        }
+        // ZooKeeper cannot set an ACL in a `multi`: ACLs are set once the data is applied.
+        if outcome.result.is_ok() && !service.acls.is_empty() {
+            let writes: Vec<AclWrite> = service
+                .acls
+                .iter()
+                .map(|change| AclWrite { path: &change.path, acl: &change.after, aversion: change.aversion })
+                .collect();
+            let failed = run.session.zk.set_acls(&writes).await;
+            if !failed.is_empty() {
+                let reasons: Vec<String> = failed.iter().map(ToString::to_string).collect();
+                outcome.result = Err(ApplyError::Acl(reasons.join("; ")));
+            }
+        }
+        if service.prune && outcome.committed == outcome.transactions {
+            // Its lock went with it: not to be taken again if the session expires.
+            run.session.locks.forget(&service.name);
+        }
+        if outcome.committed > 0 {
+            run.session.locks.keep_created(&service.name);
+            // `/services` went with the first transaction of the first service applied.
+            outcome.created_root = std::mem::take(&mut create_root);
+        }
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+/// The `apply_id` of the record this plan writes for `service`.
+fn apply_id(service: &ServicePlan) -> Option<String> {
+    service.changes.iter().find(|c| c.kind == NodeKind::Record).and_then(|change| match &change.action {
+        Action::Create { after } | Action::Update { after, .. } => {
+            crate::audit::record::Record::parse(after).and_then(|record| record.apply_id)
+        }
+        Action::Delete { .. } => None,
+    })
+}
+
+/// One apply's commits on a session that may have to be replaced.
+struct Run<'a> {
+    session: &'a mut Session,
+    settings: &'a Settings,
+    /// The session was replaced and its locks are not taken again yet. (They are taken again only
+    /// before the next write: finding out whether a transaction landed needs no lock, so an
+    /// apply that cannot lock again still learns and reports the truth about it.)
+    relock: bool,
+    /// ZooKeeper or the locks were lost at this service: nothing more is sent.
+    ended: Option<String>,
+}
+
+impl Run<'_> {
+    /// Commits one transaction; after a lost connection, finds out whether it was applied and
+    /// commits it again only if it was not. Returns the zxid when it is known.
+    async fn commit(
+        &mut self,
+        service: &str,
+        planned: &[Op],
+        apply_id: Option<&str>,
+        recovery: &mut Recovery,
+    ) -> Result<Option<i64>, ApplyError> {
+        for attempt in 1..=ATTEMPTS {
+            self.ready(recovery).await?;
+            // Nodes this process's locks created are written, not created, and a service deleted
+            // whole takes our lock node with it ([`Locks::adopt`]): adopted at every attempt, as
+            // the locks taken again on a new session are new nodes.
+            let ops = self.session.locks.adopt(planned.to_vec());
+            match self.session.zk.commit(&ops).await {
+                Ok(zxid) => return Ok(zxid),
+                Err(CommitError::Unknown(error)) => {
+                    if let Found::Applied(zxid) = self.applied(service, &ops, apply_id, recovery).await? {
+                        recovery.found_applied += 1;
+                        return Ok(zxid);
+                    }
+                    if attempt == ATTEMPTS {
+                        return Err(ApplyError::NotApplied { attempts: ATTEMPTS, error: error.to_string() });
+                    }
+                    recovery.resent += 1;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// Makes sure the session is alive and holds the locks before a write: a session that expired
+    /// since the last request is replaced (nothing sent on it could be applied) and the locks are
+    /// taken again.
+    async fn ready(&mut self, recovery: &mut Recovery) -> Result<(), ApplyError> {
+        if self.session.zk.is_lost() {
+            self.session.zk.reconnect().await.map_err(ApplyError::Lost)?;
+            recovery.new_sessions += 1;
+            self.relock = true;
+        }
+        if self.relock {
+            let Session { zk, locks, holder } = &mut *self.session;
+            // The old session's locks are gone with it: take them all again.
+            locks.reacquire(zk, holder, self.settings.lock_timeout).await.map_err(ApplyError::Relock)?;
+            self.relock = false;
+        }
+        Ok(())
+    }
+
+    /// Whether `ops` were applied, read back from ZooKeeper once the session works again (a new
+    /// one if it expired).
+    async fn applied(
+        &mut self,
+        service: &str,
+        ops: &[Op],
+        apply_id: Option<&str>,
+        recovery: &mut Recovery,
+    ) -> Result<Found, ApplyError> {
+        let deadline = tokio::time::Instant::now() + self.settings.lock_timeout.max(Duration::from_secs(30));
+        loop {
+            match was_applied(&self.session.zk, service, ops, apply_id).await {
+                Ok(answer) => return Ok(answer),
+                Err(err) if err.session_ended() => {
+                    self.session.zk.reconnect().await.map_err(ApplyError::Reconnect)?;
+                    recovery.new_sessions += 1;
+                    self.relock = true;
+                }
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(err) => {
+                    let connect = self.session.zk.connect_string().to_string();
+                    return Err(ApplyError::Reconnect(ZkError::Connect { connect, reason: err.reason() }));
+                }
+            }
+        }
+    }
+}
+
+/// What reading ZooKeeper showed about a transaction whose reply was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// It was applied, by the transaction of this zxid (unknown when the evidence is a deletion).
+    Applied(Option<i64>),
+    NotApplied,
+}
+
+/// Reads whether `ops` took effect: the record's `apply_id` (or the audit log) for the transaction
+/// that writes the record, else the effect of its first write.
+async fn was_applied(zk: &Zk, service: &str, ops: &[Op], apply_id: Option<&str>) -> Result<Found, ZkError> {
+    let apply_of = |data: &[u8]| crate::audit::record::Record::parse(data).and_then(|r| r.apply_id);
+    let record = layout::record(service);
+    let writes_record =
+        ops.iter().any(|op| matches!(op, Op::Create { path, .. } | Op::Set { path, .. } if *path == record));
+    if let (true, Some(id)) = (writes_record, apply_id) {
+        if let Some(node) = zk.node(&record).await?
+            && apply_of(&node.data).as_deref() == Some(id)
+        {
+            return Ok(Found::Applied(Some(node.mzxid)));
+        }
+        // A later apply may have landed on top of ours (after our session expired): the log says.
+        let mut entries: Vec<String> = zk.children(&record).await?.unwrap_or_default();
+        entries.retain(|name| layout::is_entry(name));
+        entries.sort_unstable_by(|a, b| b.cmp(a));
+        for name in entries.iter().take(20) {
+            let Some(entry) = zk.node(&layout::log_entry(service, name)).await? else { continue };
+            if apply_of(&entry.data).as_deref() == Some(id) {
+                return Ok(Found::Applied(Some(entry.czxid)));
+            }
+        }
+        return Ok(Found::NotApplied);
+    }
+    let found = |applied: bool, zxid: Option<i64>| if applied { Found::Applied(zxid) } else { Found::NotApplied };
+    // A lock node is no evidence: it vanishes with its session whether or not the transaction
+    // that deletes it was applied.
+    for op in ops.iter().filter(|op| !layout::is_lock_node(op.path())) {
+        return match op {
+            Op::Create { path, data } => Ok(match zk.node(path).await? {
+                Some(now) => found(now.data == *data, Some(now.mzxid)),
+                None => Found::NotApplied,
+            }),
+            Op::Set { path, data, version } => Ok(match zk.node(path).await? {
+                Some(now) => found(now.data == *data && now.version == version + 1, Some(now.mzxid)),
+                None => Found::NotApplied,
+            }),
+            Op::Delete { path, .. } => Ok(found(zk.node(path).await?.is_none(), None)),
+            Op::Check { .. } | Op::CreateSequential { .. } => continue,
+        };
+    }
+    Ok(Found::NotApplied)
+}

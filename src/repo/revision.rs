@@ -1,0 +1,231 @@
+//! Which content a command reads: the work tree, or a revision read straight from the git object
+//! database (`--rev`), with each pinned service read at its pin; or one service as of a commit (a
+//! rollback). The result is a [`Listing`]: plain [`Entry`] values for [`super::parse`], so a
+//! revision, a pin and a rollback are checked exactly like the work tree, and where each service's
+//! content comes from ([`Origin`]), for the record and the audit log.
+//!
+//! Problems in content read at a pin or a rollback's commit name it git's way, `<rev>:<path>`,
+//! since that file is not in the work tree ([`Listing::label`]).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::thread::JoinHandle;
+
+use super::git::{Commit, Git, GitError};
+use super::source::SourceError;
+use super::{Entry, EntryKind, SERVICES_DIR, settings};
+use crate::diagnostic::{Problem, Problems};
+
+/// Where one service's content comes from: the commit, and how it was chosen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The commit; `None` outside git (or before the first commit).
+    pub commit: Option<Commit>,
+    /// Read from a work tree whose config files differ from the commit (`apply --allow-dirty`).
+    pub dirty: bool,
+    /// The revision of `[services.<name>] pin`, as written, when the service is pinned.
+    pub pin: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("`services/{service}/` does not exist at revision `{rev}` ({sha})")]
+    NoService { service: String, rev: String, sha: String },
+}
+
+/// The entries a command reads, with their origins.
+pub struct Listing {
+    /// Every entry, each overridden service's (a pin's, a rollback's) in place of the base's.
+    pub entries: Vec<Entry>,
+    /// Problems found while listing (not labelled yet: [`Listing::label`]).
+    pub problems: Vec<Problem>,
+    /// The origin of every service not overridden.
+    pub base: Origin,
+    /// The origin of each overridden service.
+    pub overridden: BTreeMap<String, Origin>,
+    /// How problems in each overridden service's files name its commit: `<label>:<path>`.
+    labels: Vec<(String, String)>,
+    /// Git's status scan of the work tree, still running: its config files' uncommitted changes.
+    dirty: Option<JoinHandle<Result<bool, GitError>>>,
+}
+
+impl Listing {
+    /// `problem` with its file named git's way when it is in an overridden service.
+    pub fn label(&self, mut problem: Problem) -> Problem {
+        if let Some((_, label)) = self.labels.iter().find(|(service, _)| within_service(&problem.file, service)) {
+            problem.file = format!("{label}:{}", problem.file);
+        }
+        problem
+    }
+
+    /// Waits for git's status scan: whether the work tree's config files have uncommitted changes
+    /// (never, for content read from commits). Once: later calls say `false`.
+    pub fn wait_dirty(&mut self) -> Result<bool, GitError> {
+        match self.dirty.take() {
+            Some(scan) => scan.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => Ok(false),
+        }
+    }
+}
+
+/// Lists `dir`'s work tree, or with `rev` that commit's tree, and every pinned service at its pin.
+pub fn read(dir: &Path, rev: Option<&str>) -> Result<Listing, LoadError> {
+    let git = Git::open(dir)?;
+    let (entries, mut problems, base, dirty) = match rev {
+        Some(rev) => {
+            let git = git
+                .as_ref()
+                .ok_or_else(|| GitError::NotARepository { path: dir.display().to_string(), rev: rev.to_string() })?;
+            let commit = git.resolve(rev)?;
+            let (entries, problems) = git.entries(rev, &commit, None)?;
+            (entries, problems, Origin { commit: Some(commit), dirty: false, pin: None }, None)
+        }
+        None => {
+            // Git's status scan of a large work tree takes about as long as reading the tree: it
+            // runs on another thread while the tree is read and parsed ([`Listing::wait_dirty`]).
+            let dirty = git.as_ref().map(|_| {
+                let dir = dir.to_path_buf();
+                std::thread::spawn(move || Git::open(&dir)?.map_or(Ok(false), |git| git.dirty()))
+            });
+            let (entries, problems) = super::source::read_dir(dir)?;
+            let origin = match &git {
+                Some(git) => Origin { commit: git.head()?, dirty: false, pin: None },
+                None => Origin::default(),
+            };
+            (entries, problems, origin, dirty)
+        }
+    };
+    let overrides = pins(dir, git.as_ref(), &entries, &mut problems)?;
+    let mut listing = merge(entries, problems, base, overrides);
+    listing.dirty = dirty;
+    Ok(listing)
+}
+
+/// Lists only `service`, as of `commit`, with the work tree's settings: what a rollback applies.
+pub fn read_service_at(dir: &Path, service: &str, commit: &Commit) -> Result<Listing, LoadError> {
+    let rev = commit.sha.clone();
+    let git = Git::open(dir)?
+        .ok_or_else(|| GitError::NotARepository { path: dir.display().to_string(), rev: rev.clone() })?;
+    let mut entries = vec![Entry { path: SERVICES_DIR.into(), kind: EntryKind::Dir }];
+    let mut problems = Problems::default();
+    let settings_path = dir.join(settings::FILE);
+    if settings_path.is_file() {
+        match std::fs::read(&settings_path) {
+            Ok(bytes) => entries.push(Entry { path: settings::FILE.into(), kind: EntryKind::File(Some(bytes)) }),
+            Err(err) => problems.push(Problem::new(settings::FILE, format!("cannot read: {err}"))),
+        }
+    }
+    let (found, found_problems) = git.entries(&rev, commit, Some(service))?;
+    if !has_service(&found, service) {
+        return Err(LoadError::NoService { service: service.into(), rev: rev.clone(), sha: commit.sha.clone() });
+    }
+    let label = super::git::short(&commit.sha).to_string();
+    let origin = Origin { commit: Some(commit.clone()), dirty: false, pin: None };
+    let overrides = vec![Override { service: service.into(), label, origin, entries: found, problems: found_problems }];
+    Ok(merge(entries, problems, Origin::default(), overrides))
+}
+
+/// A service whose content comes from another commit than the rest.
+struct Override {
+    service: String,
+    /// How problems in its files name the commit: `<label>:<path>`.
+    label: String,
+    origin: Origin,
+    entries: Vec<Entry>,
+    problems: Problems,
+}
+
+/// Reads every `[services.<name>] pin` of the settings among `entries`; a pin that cannot be read
+/// is a problem at its place in `jones-sync.toml`.
+fn pins(dir: &Path, git: Option<&Git>, entries: &[Entry], problems: &mut Problems) -> Result<Vec<Override>, LoadError> {
+    let text = entries.iter().find_map(|entry| match (&entry.kind, entry.path == settings::FILE) {
+        (EntryKind::File(Some(bytes)), true) => std::str::from_utf8(bytes).ok(),
+        _ => None,
+    });
+    // Invalid settings are reported by `repo::parse`; without settings there are no pins.
+    let Some(settings) = text.and_then(|text| settings::parse(text).ok()) else { return Ok(Vec::new()) };
+    let text = text.unwrap_or_default();
+    let mut overrides = Vec::new();
+    for (service, pin) in settings.pins() {
+        let rev = pin.get_ref().trim();
+        let problem = |message: String| Problem::at(settings::FILE, text, pin.span().start, message);
+        let Some(git) = git else {
+            problems.push(problem(format!(
+                "cannot pin `{service}`: `{}` is not in a git work tree, so there is no revision `{rev}`",
+                dir.display()
+            )));
+            continue;
+        };
+        let commit = match git.resolve(rev) {
+            Ok(commit) => commit,
+            Err(err) => {
+                problems.push(problem(format!("cannot pin `{service}`: {err}")));
+                continue;
+            }
+        };
+        let (found, found_problems) = git.entries(rev, &commit, Some(service))?;
+        if !has_service(&found, service) {
+            let short = super::git::short(&commit.sha);
+            problems.push(problem(format!(
+                "cannot pin `{service}`: `services/{service}/` does not exist at `{rev}` ({short})"
+            )));
+            continue;
+        }
+        let origin = Origin { commit: Some(commit), dirty: false, pin: Some(rev.to_string()) };
+        overrides.push(Override {
+            service: service.to_string(),
+            label: rev.to_string(),
+            origin,
+            entries: found,
+            problems: found_problems,
+        });
+    }
+    Ok(overrides)
+}
+
+fn has_service(entries: &[Entry], service: &str) -> bool {
+    let dir = format!("{SERVICES_DIR}/{service}");
+    entries.iter().any(|entry| entry.path == dir && entry.kind == EntryKind::Dir)
+}
+
+/// Whether `path` is the directory of `service` or below it.
+fn within_service(path: &str, service: &str) -> bool {
+    path.strip_prefix(SERVICES_DIR)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .and_then(|rest| rest.strip_prefix(service))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Replaces each overridden service's entries (and problems) by the override's.
+fn merge(mut entries: Vec<Entry>, problems: Problems, base: Origin, overrides: Vec<Override>) -> Listing {
+    let mut problems: Vec<Problem> = problems.into_sorted();
+    let mut labels = Vec::new();
+    let mut overridden = BTreeMap::new();
+    for o in overrides {
+        entries.retain(|entry| !within_service(&entry.path, &o.service));
+        problems.retain(|problem| !within_service(&problem.file, &o.service));
+        entries.extend(o.entries.into_iter().filter(|entry| within_service(&entry.path, &o.service)));
+        problems.extend(o.problems.into_sorted());
+        labels.push((o.service.clone(), o.label));
+        overridden.insert(o.service, o.origin);
+    }
+    Listing { entries, problems, base, overridden, labels, dirty: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn within_service_is_by_whole_names() {
+        assert!(within_service("services/shop", "shop"));
+        assert!(within_service("services/shop/prod/config.toml", "shop"));
+        assert!(!within_service("services/shopping/config.toml", "shop"));
+        assert!(!within_service("services", "shop"));
+        assert!(!within_service("jones-sync.toml", "shop"));
+    }
+}

@@ -1,0 +1,347 @@
+//! The pipeline every planning command goes through, so that a rule holds everywhere at once:
+//!
+//! ```text
+//! scope → connect → lock → read live state in windows → diff → guards → mark splits
+//!       → (render | save | apply) → release
+//! ```
+//!
+//! - **scope** ([`Request::new`]): the desired services a command works on (`--service`, or all),
+//!   the record each gets, what to do with services ZooKeeper holds and the repository lacks
+//!   ([`Others`]), whether ACLs are read, and the apply's limits;
+//! - **lock** ([`locked`]): the apply locks of every service in scope, taken before live state is
+//!   read and released whatever happens, so two applies never interleave;
+//! - **read and diff** ([`plan`], [`plan_locked`]): live state is read a window of
+//!   [`READ_WINDOW`] services at a time (two windows in flight), each window's desired views are
+//!   materialized just before it is diffed, and only its changes are kept: neither the live copy
+//!   nor the views of a large deployment are ever held whole. ACL drift is read with the nodes;
+//! - **guards**: the mass-deletion guard's verdict is part of each service's plan
+//!   ([`crate::plan::guard`]) and [`check_guards`] refuses it; staleness of a saved plan is
+//!   checked under the locks ([`verify_saved`]);
+//! - **mark splits**: each service that will not be applied in one transaction says so in the plan
+//!   ([`crate::apply::transactions::split_reason`]);
+//! - **apply** ([`crate::apply::execute`]) under the same locks the plan was read under.
+//!
+//! The commands (`plan`, `apply`, `apply FILE`, `rollback`, `status`, `--prune`) differ only in
+//! their scope and in what they do with the plan. A long-running caller that already holds a live
+//! snapshot plans one service with [`plan_service`], the same pure step the windows use.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use serde_json::Value;
+
+use crate::apply::Session;
+use crate::apply::transactions::split_reason;
+use crate::desired::DesiredState;
+use crate::layout;
+use crate::live::{LiveService, Snapshot};
+use crate::plan::saved::{SavedPlanError, stale_nodes};
+use crate::plan::{Plan, ServicePlan};
+use crate::view::DesiredConfs;
+use crate::zk::lock::{Holder, LockError, Locks};
+use crate::zk::{ConnectOptions, Zk, ZkError};
+
+/// Services whose live state is read and diffed together.
+pub const READ_WINDOW: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// `--service` names that the repository does not have, each with a suggestion.
+    #[error("{}", .0.join("\n"))]
+    UnknownServices(Vec<String>),
+    #[error(transparent)]
+    ZooKeeper(#[from] ZkError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Refused(#[from] crate::plan::guard::Refused),
+    #[error(transparent)]
+    Saved(#[from] SavedPlanError),
+}
+
+/// What to do with the services ZooKeeper holds and the desired state lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Others {
+    /// They are out of scope (`--service`, a rollback, `status`): not even listed.
+    OutOfScope,
+    /// Listed in the plan as left untouched, the managed ones as prunable.
+    Listed,
+    /// The managed ones are deleted whole (`--prune`); the others listed.
+    Pruned,
+}
+
+/// What to plan: the scope of a command.
+pub struct Request<'a> {
+    /// The desired services in scope, in name order.
+    pub desired: Cow<'a, [DesiredConfs]>,
+    /// The record each changed service gets (services pinned to another commit record that one).
+    pub record: Box<dyn Fn(&str) -> Value + 'a>,
+    pub others: Others,
+    /// Read live ACLs and plan their drift (`[zookeeper] acl` is set).
+    pub acls: bool,
+    /// The limits of the apply: request size, audit entries kept, lock timeout.
+    pub settings: crate::apply::Settings,
+}
+
+impl<'a> Request<'a> {
+    /// The services of `state` named by `services` (every one when none is), each recording
+    /// `record(name)`; with `prune` and no `--service`, the managed services the repository lacks
+    /// are deleted whole. An unknown name is an error that suggests the closest known one.
+    pub fn new(
+        state: &'a DesiredState,
+        services: &[String],
+        record: impl Fn(&str) -> Value + 'a,
+        prune: bool,
+        lock_timeout: std::time::Duration,
+    ) -> Result<Request<'a>, SyncError> {
+        let settings = &state.repo.settings;
+        let others = match (services.is_empty(), prune) {
+            (false, _) => Others::OutOfScope,
+            (true, false) => Others::Listed,
+            (true, true) => Others::Pruned,
+        };
+        Ok(Request {
+            desired: scope(state, services)?,
+            record: Box::new(record),
+            others,
+            acls: settings.zookeeper.acl.is_some(),
+            settings: crate::apply::Settings::new(settings, lock_timeout),
+        })
+    }
+
+    /// The same request for a narrower scope of others ([`Others::OutOfScope`] for a rollback).
+    pub fn with_others(mut self, others: Others) -> Self {
+        self.others = others;
+        self
+    }
+
+    /// The names of the desired services in scope.
+    pub fn names(&self) -> Vec<String> {
+        self.desired.iter().map(|d| d.name.clone()).collect()
+    }
+}
+
+/// The desired services named by `names`, every one when none is; an unknown name is an error.
+fn scope<'a>(state: &'a DesiredState, names: &[String]) -> Result<Cow<'a, [DesiredConfs]>, SyncError> {
+    if names.is_empty() {
+        // Borrowed: a copy of a large repository's desired confs costs time and memory.
+        return Ok(Cow::Borrowed(&state.confs));
+    }
+    let mut problems = Vec::new();
+    for name in names.iter().filter(|name| !state.repo.services.contains_key(*name)) {
+        let closest = state
+            .repo
+            .services
+            .keys()
+            .map(|known| (strsim::damerau_levenshtein(name, known), known))
+            .filter(|(distance, _)| *distance <= (name.len() / 3).max(1) && *distance < name.len())
+            .min();
+        let hint = closest.map(|(_, known)| format!("; did you mean `{known}`?")).unwrap_or_default();
+        problems.push(format!("--service `{name}`: the repository has no `services/{name}/`{hint}"));
+    }
+    if !problems.is_empty() {
+        return Err(SyncError::UnknownServices(problems));
+    }
+    Ok(Cow::Owned(state.confs.iter().filter(|d| names.contains(&d.name)).cloned().collect()))
+}
+
+/// Connects to `connect` and makes the nodes this session creates carry `acl` (`[zookeeper] acl`).
+pub async fn connect(
+    connect: &str,
+    timeout: std::time::Duration,
+    options: &ConnectOptions,
+    acl: Option<&[crate::acl::AclEntry]>,
+) -> Result<Zk, ZkError> {
+    let mut zk = Zk::connect_with(connect, timeout, options).await?;
+    if let Some(acl) = acl {
+        zk.set_create_acl(acl);
+    }
+    Ok(zk)
+}
+
+/// A plan, with what the reads showed of each planned service besides its changes.
+pub struct Planned {
+    pub plan: Plan,
+    /// Each desired service in scope, by name.
+    pub standing: BTreeMap<String, Standing>,
+}
+
+/// What ZooKeeper held of one service when it was planned.
+#[derive(Debug, Clone, Default)]
+pub struct Standing {
+    /// The service node exists.
+    pub exists: bool,
+    /// The data of its record node, when it has one.
+    pub record: Option<Bytes>,
+}
+
+impl Standing {
+    /// The live record, when it is a readable one.
+    pub fn record(&self) -> Option<crate::audit::record::Record> {
+        self.record.as_deref().and_then(crate::audit::record::Record::parse)
+    }
+}
+
+/// The plan of `request` against live state read without locks (`plan`, `status`).
+pub async fn plan(zk: &Zk, request: &Request<'_>) -> Result<Planned, ZkError> {
+    plan_with(zk, request, &[], |_| true).await
+}
+
+/// The plan of `request` against live state read under `session`'s locks (`apply`, `rollback`):
+/// the nodes the locks consist of count as missing, so the plan is the one `plan` shows, and
+/// only locked services are deleted whole.
+pub async fn plan_locked(session: &Session, request: &Request<'_>) -> Result<Planned, ZkError> {
+    let ours = session.locks.nodes();
+    plan_with(&session.zk, request, &ours, |name| session.locks.holds(name)).await
+}
+
+/// The services to lock for `request`: the desired ones, and with [`Others::Pruned`] the managed
+/// services the repository lacks (a service deleted whole is locked like any other, found before
+/// the locks and confirmed under them).
+pub async fn lock_scope(zk: &Zk, request: &Request<'_>) -> Result<Vec<String>, ZkError> {
+    let mut names = request.names();
+    if request.others == Others::Pruned {
+        let removed: Vec<String> =
+            zk.snapshot(&[]).await?.all_services.into_iter().filter(|name| !names.contains(name)).collect();
+        names.extend(zk.managed(&removed).await?);
+    }
+    Ok(names)
+}
+
+/// Runs `work` holding the apply locks of `services` (waiting for other applies up to the lock
+/// timeout), and releases them whatever `work` returns.
+pub async fn locked<T, E: From<LockError>>(
+    zk: Zk,
+    services: &[String],
+    holder: Holder,
+    settings: &crate::apply::Settings,
+    work: impl AsyncFnOnce(&mut Session) -> Result<T, E>,
+) -> Result<T, E> {
+    let locks = Locks::acquire(&zk, services, &holder, settings.lock_timeout).await?;
+    let mut session = Session { zk, locks, holder };
+    let result = work(&mut session).await;
+    session.locks.release(&session.zk).await;
+    result
+}
+
+/// One service planned against a live snapshot the caller already holds: its desired nodes
+/// materialized, diffed, and marked when it will not be applied atomically. Pure.
+pub fn plan_service(
+    desired: &DesiredConfs,
+    snapshot: &Snapshot,
+    record: &Value,
+    settings: &crate::apply::Settings,
+) -> ServicePlan {
+    let empty = LiveService::default();
+    let live = snapshot.services.get(&desired.name).unwrap_or(&empty);
+    let mut service = crate::plan::diff_service(&desired.materialize(), live, record);
+    service.not_atomic = split_reason(&service, !snapshot.root_exists, settings.keep, settings.max_request_bytes);
+    service
+}
+
+/// Reads the live state of the desired services a window at a time and plans each; `ours` are
+/// nodes this process made itself (its locks), which count as missing; `may_prune` says which of
+/// the managed services the repository lacks may be deleted whole.
+///
+/// At least one window is read, even empty: the plan also says whether `/services` exists and
+/// which services the repository lacks (from the first window's read, as one snapshot of every
+/// service would).
+async fn plan_with(
+    zk: &Zk,
+    request: &Request<'_>,
+    ours: &[String],
+    may_prune: impl Fn(&str) -> bool,
+) -> Result<Planned, ZkError> {
+    let desired: &[DesiredConfs] = &request.desired;
+    let windows: Vec<&[DesiredConfs]> =
+        if desired.is_empty() { vec![&[]] } else { desired.chunks(READ_WINDOW).collect() };
+    let mut reads = futures::stream::iter(windows)
+        .map(|window| async move {
+            let names: Vec<String> = window.iter().map(|d| d.name.clone()).collect();
+            let mut snapshot = zk.snapshot(&names).await?.without(ours);
+            if request.acls {
+                zk.read_acls(&mut snapshot).await?;
+            }
+            Ok::<_, ZkError>((window, snapshot))
+        })
+        .buffered(2);
+    let mut planned = Planned { plan: Plan::default(), standing: BTreeMap::new() };
+    let mut first = true;
+    while let Some((window, snapshot)) = reads.try_next().await? {
+        if first {
+            planned.plan.create_root = !snapshot.root_exists;
+            let names = desired.iter().map(|d| d.name.as_str());
+            planned.plan.unmanaged = crate::plan::unmanaged(names, &snapshot.all_services);
+            first = false;
+        }
+        for service in window {
+            let live = snapshot.services.get(&service.name);
+            let standing = Standing {
+                exists: live.is_some_and(|l| l.nodes.contains_key(&layout::service(&service.name))),
+                record: live.and_then(|l| l.nodes.get(&layout::record(&service.name))).map(|n| n.data.clone()),
+            };
+            planned.standing.insert(service.name.clone(), standing);
+            let record = (request.record)(&service.name);
+            planned.plan.services.push(plan_service(service, &snapshot, &record, &request.settings));
+        }
+    }
+    let plan = &mut planned.plan;
+    match request.others {
+        Others::OutOfScope => plan.unmanaged.clear(),
+        Others::Listed | Others::Pruned => {
+            let managed = zk.managed(&plan.unmanaged).await?;
+            let pruned: Vec<String> = match request.others {
+                Others::Pruned => managed.iter().filter(|name| may_prune(name)).cloned().collect(),
+                _ => Vec::new(),
+            };
+            let mut whole = zk.whole_services(&pruned).await?;
+            for service in whole.values_mut() {
+                service.nodes.retain(|path, _| !ours.contains(path));
+            }
+            crate::plan::prune::extend(plan, &managed, &whole);
+            let settings = &request.settings;
+            for service in plan.services.iter_mut().filter(|s| s.prune) {
+                service.not_atomic = split_reason(service, plan.create_root, settings.keep, settings.max_request_bytes);
+            }
+        }
+    }
+    Ok(planned)
+}
+
+/// Refuses a plan that the mass-deletion guard flags, unless `allowed` (`--allow-mass-delete`).
+pub fn check_guards(plan: &Plan, allowed: bool) -> Result<(), crate::plan::guard::Refused> {
+    if allowed { Ok(()) } else { crate::plan::guard::check(plan) }
+}
+
+/// Checks a saved plan against live state read under `session`'s locks: refuses it (naming every
+/// stale node) when a node it writes, or relies on, changed since it was made; and works the
+/// mass-deletion guard's verdict out again for files made before plans carried it.
+pub async fn verify_saved(
+    session: &Session,
+    file: &std::path::Path,
+    plan: &mut Plan,
+    carries_mass_delete: bool,
+) -> Result<(), SyncError> {
+    let names: Vec<String> = plan.services.iter().filter(|s| !s.is_empty()).map(|s| s.name.clone()).collect();
+    let mut live = session.zk.snapshot(&names).await?;
+    // A service deleted whole relies on its whole tree.
+    let pruned: Vec<String> = plan.services.iter().filter(|s| s.prune).map(|s| s.name.clone()).collect();
+    live.services.extend(session.zk.whole_services(&pruned).await?);
+    // The nodes a lock had to create do not make the plan stale.
+    let live = live.without(&session.locks.nodes());
+    let stale = stale_nodes(plan, &live);
+    if !stale.is_empty() {
+        return Err(SavedPlanError::Stale { path: file.display().to_string(), nodes: stale }.into());
+    }
+    if !carries_mass_delete {
+        for service in &mut plan.services {
+            let empty = LiveService::default();
+            let live_service = live.services.get(&service.name).unwrap_or(&empty);
+            let (name, managed, prune) = (&service.name, service.managed, service.prune);
+            service.mass_delete = crate::plan::guard::assess(name, managed, prune, live_service, &service.changes);
+        }
+    }
+    Ok(())
+}
