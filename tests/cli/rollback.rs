@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::util::{Test, short, times};
+use crate::zookeeper::block_on;
 
 fn record(t: &Test, service: &str) -> Value {
     serde_json::from_str(&t.tree()[&format!("/services/{service}/jones-sync")]).unwrap()
@@ -246,4 +247,81 @@ fn a_pinned_service_is_told_to_move_its_pin() {
     assert!(!out.stdout.contains("revert") && !out.stdout.contains("restore"), "{}", out.stdout);
     t.write("jones-sync.toml", &format!("{}\n", pin.join("\n")));
     t.run(&["plan", "--detailed-exitcode"]).code(0);
+}
+
+/// Regression: `rollback` made a plan of its own, which read no ACLs (so it neither showed nor
+/// repaired ACL drift that `plan` shows and `apply` repairs). Now it goes through the pipeline:
+/// its plan is exactly `plan`'s for the same content, ACLs included.
+#[test]
+fn rollback_shows_and_repairs_acl_drift_exactly_as_plan_does() {
+    use crate::security::{AUTH, DEPLOY, acl, as_deploy, locked};
+    let t = locked("rollbackacl");
+    let v1 = t.commit_all("a = 1");
+    t.run_env(&["apply", "--yes"], &[AUTH]).success();
+    t.write("services/s/config.toml", "a = 2\n");
+    t.commit_all("a = 2");
+    t.run_env(&["apply", "--yes"], &[AUTH]).success();
+    // Someone opens a view up, out of band.
+    let zk = as_deploy(&t.zk);
+    block_on(zk.set_acl("/services/s/views/e", &zookeeper_client::Acls::anyone_all(), None)).unwrap();
+
+    let planned = t.run_env(&["plan", "--rev", &v1], &[AUTH]).success().stdout;
+    assert!(planned.contains("  ~ /services/s/views/e (ACL)\n"), "{planned}");
+    assert!(planned.starts_with("s: 0 to create, 4 to update, 0 to delete, 1 ACL to set\n"), "{planned}");
+    let out = t.run_env(&["rollback", "s", "--yes"], &[AUTH]).success();
+    assert!(out.stdout.contains(&format!(").\n\n{planned}\n")), "the rollback's plan is plan's:\n{}", out.stdout);
+    assert!(
+        out.stdout.contains("s: applied in one transaction: 0 created, 4 updated, 0 deleted, zxid "),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(", 1 ACL set\nApply complete: 0 created, 4 updated, 0 deleted.\n"), "{}", out.stdout);
+    assert_eq!(acl(&t, "/services/s/views/e"), [format!("{DEPLOY}:cdrwa"), "world:anyone:r".to_string()]);
+    t.run_env(&["plan", "--rev", &v1, "--detailed-exitcode"], &[AUTH]).code(0);
+}
+
+/// Regression: `rollback` never marked a service too large for one transaction, so its plan did
+/// not say "not atomic" although the apply then split it. Now its plan is `plan`'s, and says so.
+#[test]
+fn rollback_of_a_service_too_large_for_one_transaction_says_so_beforehand() {
+    let t = Test::new("rollbacksplit");
+    t.write("jones-sync.toml", "[zookeeper]\nmax_request_bytes = 2000\n");
+    let blob = "x".repeat(300);
+    let versions: Vec<String> = (1..=2)
+        .map(|n| {
+            for env in ["a", "b", "c", "d"] {
+                t.write(&format!("services/s/{env}/config.toml"), &format!("own = \"{env}{n}{blob}\"\n"));
+            }
+            let sha = t.commit_all(&format!("v{n}"));
+            t.run(&["apply", "--yes"]).success();
+            sha
+        })
+        .collect();
+
+    let planned = t.run(&["plan", "--rev", &versions[0]]).success().stdout;
+    assert!(
+        planned.starts_with(
+            "s: 0 to create, 9 to update, 0 to delete\n  Not atomic: `s` will not be applied atomically: its changes take "
+        ),
+        "{planned}"
+    );
+    let out = t.run(&["rollback", "s", "--yes"]).success();
+    // The same but for the size, by a byte: the rollback's record says `"rollback":true`.
+    let sized = |text: &str| match text.find(" bytes, over") {
+        Some(at) => {
+            let start = text[..at].rfind(' ').unwrap();
+            format!("{}N{}", &text[..start + 1], &text[at..])
+        }
+        None => text.to_string(),
+    };
+    assert!(
+        sized(&out.stdout).contains(&format!(").\n\n{}\n", sized(&planned))),
+        "the rollback's plan is plan's:\n{}",
+        out.stdout
+    );
+    let steps = out.stdout.split("\ns: applied in ").nth(1).and_then(|rest| rest.split(' ').next());
+    let steps: usize = steps.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(steps > 1, "{}", out.stdout);
+    assert!(planned.contains(&format!("so they go in {steps} transactions")), "{planned}");
+    t.run(&["plan", "--rev", &versions[0], "--detailed-exitcode"]).code(0);
 }

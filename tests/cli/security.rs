@@ -11,10 +11,11 @@ use crate::util::Test;
 use crate::zookeeper::block_on;
 
 /// `echo -n deploy:secret | openssl dgst -binary -sha1 | openssl base64`
-const DEPLOY: &str = "digest:deploy:rSpU/XyHmx21xPS/a6gMkHIbvkE=";
-const AUTH: (&str, &str) = ("JONES_SYNC_ZK_AUTH", "deploy:secret");
+pub(crate) const DEPLOY: &str = "digest:deploy:rSpU/XyHmx21xPS/a6gMkHIbvkE=";
+pub(crate) const AUTH: (&str, &str) = ("JONES_SYNC_ZK_AUTH", "deploy:secret");
 
-fn locked(name: &str) -> Test {
+/// A repository whose nodes must carry `deploy`'s ACL: one service `s` with an environment `e`.
+pub(crate) fn locked(name: &str) -> Test {
     let t = Test::new(name);
     t.write("jones-sync.toml", &format!("[zookeeper]\nacl = [\"world:anyone:r\", \"{DEPLOY}:cdrwa\"]\n"))
         .write("services/s/config.toml", "a = 1\n")
@@ -23,14 +24,14 @@ fn locked(name: &str) -> Test {
 }
 
 /// A client of the test's own, authenticated as `deploy`.
-fn as_deploy(connect: &str) -> zk::Client {
+pub(crate) fn as_deploy(connect: &str) -> zk::Client {
     let connector = || zk::Client::connector().with_session_timeout(Duration::from_secs(10));
     block_on(connector().with_auth("digest", b"deploy:secret").connect(connect)).unwrap()
 }
 
 /// The ACL of `path` as `scheme:id:perms` entries, sorted, as `deploy` (an admin) sees it: ZooKeeper
 /// hides digest hashes from sessions without the admin permission.
-fn acl(t: &Test, path: &str) -> Vec<String> {
+pub(crate) fn acl(t: &Test, path: &str) -> Vec<String> {
     let (zk, path) = (as_deploy(&t.zk), path.to_string());
     block_on(async move {
         let (acl, _) = zk.get_acl(&path).await.unwrap();
