@@ -327,3 +327,50 @@ fn a_plan_of_many_services_is_the_same_read_in_windows() {
     assert_eq!(plan["unmanaged_services"], serde_json::json!(["legacy", "s50-manual"]));
     assert_eq!(plan["create_root"], false);
 }
+
+/// Regression: each figure meant something else. Apply counted `/services` into the first
+/// service's line (17 created where the plan said 16 and the history +15); `validate` counted a
+/// host once per service (36) where `plan` counted it once (32). Now a service's figures are the
+/// plan's everywhere (its nodes and its record), `/services` has a line of its own, and a host is
+/// a host wherever it is associated.
+#[test]
+fn plan_apply_history_and_validate_count_alike() {
+    let t = Test::new("counts");
+    for (svc, hosts) in [("a", "[\"h1\", \"shared\"]"), ("b", "[\"h2\", \"shared\"]")] {
+        t.write(&format!("services/{svc}/config.toml"), "x = 1\n")
+            .write(&format!("services/{svc}/e/hosts.toml"), &format!("hosts = {hosts}\n"));
+    }
+    t.commit_all("Two services");
+    t.run(&["validate"])
+        .success()
+        .stdout("The repository is valid: 2 services, 4 environments, 3 hosts (4 associations: a host can read one environment of each service).\n");
+    let plan = t.run(&["plan"]).success().stdout;
+    assert!(plan.starts_with("+ /services (the parent of every service)\n\na: 7 to create,"), "{plan}");
+    assert!(plan.contains("\nb: 7 to create, 0 to update, 0 to delete,"), "{plan}");
+    assert!(plan.contains("\nPlan: 15 to create, 0 to update, 0 to delete. Reaches 3 hosts"), "{plan}");
+    let applied = t.run(&["apply", "--yes"]).success().stdout;
+    let report: Vec<&str> = applied.rsplit("\n\n").next().unwrap().lines().collect();
+    let report: Vec<String> = report.iter().map(|line| line.split(", zxid").next().unwrap().to_string()).collect();
+    assert_eq!(
+        report,
+        [
+            "/services: created",
+            "a: applied in one transaction: 7 created, 0 updated, 0 deleted",
+            "b: applied in one transaction: 7 created, 0 updated, 0 deleted",
+            "Apply complete: 15 created, 0 updated, 0 deleted."
+        ]
+    );
+    for svc in ["a", "b"] {
+        let history = t.run(&["history", svc]).success().stdout;
+        assert!(history.lines().nth(1).unwrap().contains("  +7 ~0 -0  "), "{history}");
+    }
+    t.write("services/a/config.toml", "x = 2\n");
+    t.commit_all("x = 2");
+    let status = t.run(&["status"]).success().stdout;
+    assert!(status.contains("\na        ") && status.contains("  4 changes to apply  -\n"), "{status}");
+    let plan = t.run(&["plan"]).success().stdout;
+    assert!(plan.starts_with("a: 0 to create, 4 to update, 0 to delete\n"), "{plan}");
+    let applied = t.run(&["apply", "--yes"]).success().stdout;
+    assert!(applied.contains("\na: applied in one transaction: 0 created, 4 updated, 0 deleted"), "{applied}");
+    assert!(t.run(&["history", "a"]).success().stdout.lines().nth(1).unwrap().contains("  +0 ~4 -0  "));
+}

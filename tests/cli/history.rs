@@ -184,3 +184,35 @@ c        -             -                     -       not in ZooKeeper    -
     assert_eq!(rows[2]["managed"], false);
     assert_eq!(rows[2]["exists"], false);
 }
+
+/// `status` plans through the pipeline, which reads a window of services at a time (it used to
+/// read every service at once and build every view): a repository of more services than one
+/// window is read and reported whole, each service from its own window.
+#[test]
+fn status_reads_more_services_than_one_window() {
+    let t = Test::new("statuswindows");
+    let count = jones_sync::sync::READ_WINDOW + 8;
+    for i in 0..count {
+        t.write(&format!("services/s{i:02}/config.toml"), "x = 1\n");
+    }
+    t.commit_all("Many services");
+    t.run(&["apply", "--yes"]).success();
+    let changed = [format!("s{:02}", 3), format!("s{:02}", count - 2)];
+    for svc in &changed {
+        t.write(&format!("services/{svc}/config.toml"), "x = 2\n");
+    }
+    t.commit_all("Change two");
+    let out = t.run(&["status", "--format", "json"]).success();
+    let rows: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(rows.len(), count);
+    for (i, row) in rows.iter().enumerate() {
+        let svc = format!("s{i:02}");
+        assert_eq!(row["service"], svc.as_str());
+        assert_eq!(row["exists"], true, "{svc}");
+        assert_eq!(row["managed"], true, "{svc}");
+        // conf, views and the record.
+        let changes = if changed.contains(&svc) { 3 } else { 0 };
+        assert_eq!(row["changes"], changes, "{svc}");
+        assert_eq!(row["matches_head"], changes == 0, "{svc}");
+    }
+}
