@@ -124,12 +124,11 @@ impl JonesClient {
             .ok_or_else(|| ClientError::NoNodemap { service: self.service.clone(), path: nodemaps.clone() })?;
         let parsed =
             nodemap::parse(&data).map_err(|reason| ClientError::BadNodemap { path: nodemaps.clone(), reason })?;
-        let views = layout::view(&self.service, &EnvPath::root());
         let (path, environment) = match parsed.map.get(&self.association) {
             None => (layout::conf(&self.service, &EnvPath::root()), None),
             Some(Value::String(path)) => {
-                let environment = path.strip_prefix(&format!("{views}/")).map(String::from);
-                (path.clone(), environment)
+                let environment = layout::view_env(&self.service, path).filter(|env| !env.is_root());
+                (path.clone(), environment.map(|env| env.0.join("/")))
             }
             Some(other) => {
                 let reason = format!("`{}` maps to {other}, not to a view path", self.association);

@@ -9,6 +9,10 @@
 //! windows, diff, guards, apply, release), and [`commands`] calls it for the command line parsed
 //! by [`cli`]. [`layout`] is the only place that spells a znode path; [`client`] is a Jones client
 //! for Rust programs.
+//!
+//! Public: what the binary (`cli`, `commands`), the integration tests, the benchmark and fuzzing
+//! (the pipeline and the pure parts they exercise) and the Jones client need. The import from live
+//! ZooKeeper and the tree rendering are the commands' own.
 
 pub mod acl;
 pub mod apply;
@@ -19,8 +23,8 @@ pub mod clock;
 pub mod commands;
 pub mod desired;
 pub mod diagnostic;
-pub mod env_tree;
-pub mod import;
+mod env_tree;
+mod import;
 pub mod layout;
 pub mod live;
 pub mod model;

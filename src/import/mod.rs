@@ -111,7 +111,7 @@ pub fn service(name: &str, live: &LiveService, reports: &mut Vec<Report>) -> Opt
     let mut envs: BTreeMap<EnvPath, Environment> = BTreeMap::new();
     let mut skipped: Vec<EnvPath> = Vec::new();
     for (path, node) in &live.nodes {
-        let Some(env) = below(path, &conf_root) else { continue };
+        let Some(env) = layout::conf_env(name, path) else { continue };
         if skipped.iter().any(|s| env.0.starts_with(&s.0)) {
             continue; // below a name that was left out, reported there
         }
@@ -154,7 +154,6 @@ fn check_views(
     skipped: &[EnvPath],
     reports: &mut Vec<Report>,
 ) {
-    let views_root = layout::view(name, &EnvPath::root());
     let service = Service { name: name.to_string(), envs: envs.clone() };
     let materialized = crate::view::views(&service);
     for (env, view) in &materialized {
@@ -179,7 +178,7 @@ fn check_views(
         }
     }
     for path in live.nodes.keys() {
-        let Some(env) = below(path, &views_root) else { continue };
+        let Some(env) = layout::view_env(name, path) else { continue };
         if !envs.contains_key(&env) && !skipped.iter().any(|s| env.0.starts_with(&s.0)) {
             reports.push(report(path, "is a view without a conf: the next apply deletes it"));
         }
@@ -222,7 +221,7 @@ fn hosts(
                 .push(dropped(format!("points at the root view `{target}`, which hosts read without an association")));
             continue;
         }
-        let Some(env) = below(&target, &views_root) else {
+        let Some(env) = layout::view_env(name, &target) else {
             reports.push(dropped(format!("points at `{target}`, which is not a view of `{name}`")));
             continue;
         };
@@ -237,16 +236,6 @@ fn hosts(
         }
     }
     parsed.format
-}
-
-/// The environment of `path` below `root` (`/services/s/conf` → root, `.../conf/a/b` → `a/b`).
-fn below(path: &str, root: &str) -> Option<EnvPath> {
-    let rest = path.strip_prefix(root)?;
-    if rest.is_empty() {
-        return Some(EnvPath::root());
-    }
-    let rest = rest.strip_prefix('/')?;
-    Some(EnvPath(rest.split('/').map(String::from).collect()))
 }
 
 /// Why a repository cannot hold `name` as a directory below `services/`.

@@ -132,13 +132,7 @@ impl BlastRadius {
 /// The environment a view path of `service` belongs to (`prod/canary`, `""` for the root), or
 /// `None` for a path that is not a view of the service (a live nodemap may hold anything).
 pub fn environment_of(service: &str, view: &str) -> Option<String> {
-    let base = layout::view(service, &EnvPath::root());
-    let rest = view.strip_prefix(&base)?;
-    if rest.is_empty() {
-        Some(String::new())
-    } else {
-        rest.strip_prefix('/').filter(|r| !r.is_empty()).map(String::from)
-    }
+    layout::view_env(service, view).map(|env| env.0.join("/"))
 }
 
 /// Association → view path, as the live nodemap holds it (an empty or unreadable node: none).

@@ -112,13 +112,7 @@ pub fn read_service_at(dir: &Path, service: &str, commit: &Commit) -> Result<Lis
         .ok_or_else(|| GitError::NotARepository { path: dir.display().to_string(), rev: rev.clone() })?;
     let mut entries = vec![Entry { path: SERVICES_DIR.into(), kind: EntryKind::Dir }];
     let mut problems = Problems::default();
-    let settings_path = dir.join(settings::FILE);
-    if settings_path.is_file() {
-        match std::fs::read(&settings_path) {
-            Ok(bytes) => entries.push(Entry { path: settings::FILE.into(), kind: EntryKind::File(Some(bytes)) }),
-            Err(err) => problems.push(Problem::new(settings::FILE, format!("cannot read: {err}"))),
-        }
-    }
+    super::source::read_settings(dir, &mut entries, &mut problems);
     let (found, found_problems) = git.entries(&rev, commit, Some(service))?;
     if !has_service(&found, service) {
         return Err(LoadError::NoService { service: service.into(), rev: rev.clone(), sha: commit.sha.clone() });

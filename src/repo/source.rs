@@ -18,6 +18,17 @@ pub enum SourceError {
     NotADirectory { path: PathBuf },
 }
 
+/// Adds `root`'s `jones-sync.toml` to `entries`, when there is one.
+pub fn read_settings(root: &Path, entries: &mut Vec<Entry>, problems: &mut Problems) {
+    let settings_path = root.join(settings::FILE);
+    if settings_path.is_file() {
+        match std::fs::read(&settings_path) {
+            Ok(bytes) => entries.push(Entry { path: settings::FILE.into(), kind: EntryKind::File(Some(bytes)) }),
+            Err(err) => problems.push(Problem::new(settings::FILE, format!("cannot read: {err}"))),
+        }
+    }
+}
+
 /// Lists `root`'s `jones-sync.toml` and everything below `services/`, skipping hidden entries.
 pub fn read_dir(root: &Path) -> Result<(Vec<Entry>, Problems), SourceError> {
     let canonical_root = root.canonicalize().map_err(|error| SourceError::Root { path: root.to_path_buf(), error })?;
@@ -26,14 +37,7 @@ pub fn read_dir(root: &Path) -> Result<(Vec<Entry>, Problems), SourceError> {
     }
     let mut entries = Vec::new();
     let mut problems = Problems::default();
-
-    let settings_path = root.join(settings::FILE);
-    if settings_path.is_file() {
-        match std::fs::read(&settings_path) {
-            Ok(bytes) => entries.push(Entry { path: settings::FILE.into(), kind: EntryKind::File(Some(bytes)) }),
-            Err(err) => problems.push(Problem::new(settings::FILE, format!("cannot read: {err}"))),
-        }
-    }
+    read_settings(root, &mut entries, &mut problems);
 
     let services = root.join(SERVICES_DIR);
     if !services.exists() && services.symlink_metadata().is_err() {
