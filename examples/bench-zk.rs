@@ -73,7 +73,9 @@ fn parse_args() -> anyhow::Result<Args> {
 
 fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // One worker for the ZooKeeper client's session task, as jones-sync has (its `commands`):
+    // the session is served while this thread prints a large plan.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     runtime.block_on(async {
         let repo = || args.repo.clone().context("`--repo DIR` is required");
         let file = || args.file.clone().context("`--file DUMP` is required");

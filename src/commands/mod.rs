@@ -79,11 +79,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Runs a command on this thread, with one worker thread for the ZooKeeper client's session task.
+///
+/// The session must be served while the command computes: the client declares a connection dead
+/// when nothing was received for 40% of the session timeout (4 s), and a current-thread runtime
+/// left it unserved while the command rendered a large plan, so the first transaction after
+/// printing a 50,000-node plan failed ("no response from connection in 4000ms"). On a worker of
+/// its own, the session answers pings and takes replies whatever the command's thread is doing.
 fn block_on<T>(future: impl Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
-        .expect("a single-threaded tokio runtime always builds")
+        .expect("a tokio runtime with one worker always builds")
         .block_on(future)
 }
 

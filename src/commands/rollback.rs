@@ -26,7 +26,7 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
         Some(rev) => Target::Sha(git.resolve(rev)?.sha),
         None => Target::Steps(usize::try_from(args.steps.unwrap_or(1)).unwrap_or(usize::MAX)),
     };
-    let zk = super::connect(options, None).await?;
+    let mut zk = super::connect(options, None).await?;
     let Some(log) = crate::audit::history::read(&zk, service, None).await? else {
         bail!("there is no service `{service}` in ZooKeeper");
     };
@@ -58,7 +58,9 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
     let request = crate::sync::Request::new(&state, &[], record, false, lock_timeout)?
         .with_others(crate::sync::Others::OutOfScope);
     let redactor = Redactor::new(&settings.plan.sensitive_keys(), false)?;
-    let zk = with_create_acl(zk, settings.zookeeper.acl.as_deref());
+    if let Some(acl) = &settings.zookeeper.acl {
+        zk.set_create_acl(acl);
+    }
     let holder = Holder::me(&actor, Some(commit.sha.clone()));
     let names = [service.to_string()];
     let result = crate::sync::locked(zk, &names, holder, &request.settings, async |session| {
@@ -80,12 +82,4 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
     let pinned = settings.services.get(service).and_then(|s| s.pin.as_ref()).map(|pin| pin.get_ref().as_str());
     out(&crate::audit::rollback::advice(&git, &options.repo, service, from, &commit, pinned));
     Ok(code)
-}
-
-/// `zk`, creating nodes with `acl` from now on.
-fn with_create_acl(mut zk: crate::zk::Zk, acl: Option<&[crate::acl::AclEntry]>) -> crate::zk::Zk {
-    if let Some(acl) = acl {
-        zk.set_create_acl(acl);
-    }
-    zk
 }

@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 
 use super::render::rows as show;
 use super::{Action, Change, Plan};
-use crate::layout::{self, is_within};
+use crate::layout;
 use crate::live::LiveService;
+use crate::model::EnvPath;
 
 /// What a flagged plan deletes of one service; a service whose plan is not flagged has none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,20 +47,16 @@ pub fn assess(service: &str, managed: bool, whole: bool, live: &LiveService, cha
     if !managed {
         return None;
     }
-    let conf = layout::conf(service, &crate::model::EnvPath::root());
-    let environments: Vec<&str> = live
+    // Child environments, by their conf node.
+    let environments: Vec<(&str, EnvPath)> = live
         .nodes
         .keys()
-        .filter(|path| is_within(path, &conf) && **path != conf)
-        .map(|path| &path[conf.len() + 1..])
+        .filter_map(|path| Some((path.as_str(), layout::conf_env(service, path).filter(|env| !env.is_root())?)))
         .collect();
     let deleted: BTreeSet<&str> =
         changes.iter().filter(|c| matches!(c.action, Action::Delete { .. })).map(|c| c.path.as_str()).collect();
-    let gone_environments: Vec<String> = environments
-        .iter()
-        .filter(|env| deleted.contains(format!("{conf}/{env}").as_str()))
-        .map(|env| env.to_string())
-        .collect();
+    let gone_environments: Vec<String> =
+        environments.iter().filter(|(conf, _)| deleted.contains(conf)).map(|(_, env)| env.0.join("/")).collect();
 
     let nodemap = layout::nodemaps(service);
     let before = live.nodes.get(&nodemap).map(|node| associations(&node.data)).unwrap_or_default();

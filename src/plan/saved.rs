@@ -250,7 +250,7 @@ pub fn stale_nodes(plan: &Plan, live: &Snapshot) -> Vec<StaleNode> {
                 (Action::Create { .. }, Some(_)) => push(path, "was created since the plan was made".into()),
                 (Action::Create { .. }, None) => {
                     // Its parent must still be there, unless the plan creates it too.
-                    let parent = &path[..path.rfind('/').unwrap_or(0)];
+                    let parent = layout::parent(path);
                     let parent_there = if parent == layout::SERVICES {
                         live.root_exists || plan.create_root
                     } else {

@@ -374,3 +374,29 @@ fn plan_apply_history_and_validate_count_alike() {
     assert!(applied.contains("\na: applied in one transaction: 0 created, 4 updated, 0 deleted"), "{applied}");
     assert!(t.run(&["history", "a"]).success().stdout.lines().nth(1).unwrap().contains("  +0 ~4 -0  "));
 }
+
+/// Regression: someone who read the plan for more than a few seconds before typing `yes` lost the
+/// ZooKeeper session. The command's only thread sat in the prompt, so nobody served the session:
+/// the client gives a connection up after 4 s without a reply, and ZooKeeper expires a session (and
+/// its locks) after 10 s. The apply then had to recover from a loss it caused itself. The session
+/// is now served on a thread of its own: a slow answer applies as an instant one does.
+#[test]
+fn a_slow_answer_at_the_prompt_keeps_the_session_and_its_locks() {
+    let t = Test::new("slowyes");
+    t.write("services/s/config.toml", "a = 1\n");
+    let out = t
+        .run_on_terminal(&["apply"], || {
+            // Longer than the session timeout (10 s).
+            std::thread::sleep(std::time::Duration::from_secs(12));
+            "yes".into()
+        })
+        .success();
+    // No recovery note: nothing was lost.
+    let report: Vec<&str> = out.stdout.rsplit("\n\n").next().unwrap().lines().collect();
+    let zxid = report
+        .get(1)
+        .and_then(|line| line.strip_prefix("s: applied in one transaction: 5 created, 0 updated, 0 deleted, zxid 0x"));
+    assert!(zxid.is_some_and(|z| z.chars().all(|c| c.is_ascii_hexdigit())), "{}", out.stdout);
+    assert_eq!([report[0], report[2]], ["/services: created", "Apply complete: 6 created, 0 updated, 0 deleted."]);
+    t.run(&["plan", "--detailed-exitcode"]).code(0);
+}
