@@ -91,7 +91,7 @@ impl Hosts {
         if self.associations == self.hosts {
             hosts
         } else {
-            format!("{hosts} ({} associations: a host can read one environment of each service)", self.associations)
+            format!("{hosts} ({} associations: some hosts are in several services)", self.associations)
         }
     }
 }
@@ -127,7 +127,7 @@ mod tests {
         let (a, b) = (names(&["h1", "h2"]), names(&["h2", "h3"]));
         let hosts = Hosts::count([&a, &b]);
         assert_eq!(hosts, Hosts { hosts: 3, associations: 4 });
-        assert_eq!(hosts.describe(), "3 hosts (4 associations: a host can read one environment of each service)");
+        assert_eq!(hosts.describe(), "3 hosts (4 associations: some hosts are in several services)");
         assert_eq!(Hosts::count([&names(&["h"])]).describe(), "1 host");
     }
 }

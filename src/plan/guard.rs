@@ -87,7 +87,7 @@ fn associations(data: &[u8]) -> BTreeSet<String> {
 
 impl MassDelete {
     /// `the whole service; 3 of 4 environments (a, a/b, c); 5 of 8 hosts (h1, ...)`, each name
-    /// shown by `name`, at most [`show::MAX_HOSTS`] names per list.
+    /// shown by `name`, at most `MAX_HOSTS` names per list.
     pub fn describe(&self, name: impl Fn(&str) -> String + Copy) -> String {
         let mut parts = Vec::new();
         if self.whole_service {

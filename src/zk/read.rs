@@ -45,7 +45,7 @@ pub struct Node {
 impl Zk {
     /// Reads, for each service in `services`, the service node, its `conf` and `views` subtrees,
     /// `nodemaps` and its record, plus the list of every service. Batched: one multi-read per
-    /// tree level (split into pipelined requests of [`READS_PER_REQUEST`] operations).
+    /// tree level (split into pipelined requests of `READS_PER_REQUEST` operations).
     pub async fn snapshot(&self, services: &[String]) -> Result<Snapshot, ZkError> {
         let mut snapshot = Snapshot::default();
         match self.client.list_children(layout::SERVICES).await {

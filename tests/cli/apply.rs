@@ -343,7 +343,7 @@ fn plan_apply_history_and_validate_count_alike() {
     t.commit_all("Two services");
     t.run(&["validate"])
         .success()
-        .stdout("The repository is valid: 2 services, 4 environments, 3 hosts (4 associations: a host can read one environment of each service).\n");
+        .stdout("The repository is valid: 2 services, 4 environments, 3 hosts (4 associations: some hosts are in several services).\n");
     let plan = t.run(&["plan"]).success().stdout;
     assert!(plan.starts_with("+ /services (the parent of every service)\n\na: 7 to create,"), "{plan}");
     assert!(plan.contains("\nb: 7 to create, 0 to update, 0 to delete,"), "{plan}");

@@ -1,5 +1,5 @@
 //! Showing a plan: [`text`] for terminals and logs, [`markdown`] for pull-request comments,
-//! [`json`] for machines. The human renderings share [`rows`] (key-level changes made ready to
+//! [`json`] for machines. The human renderings share `rows` (key-level changes made ready to
 //! show). Every renderer redacts sensitive values ([`crate::plan::redact`]) and none reads
 //! anything but the plan.
 
