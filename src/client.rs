@@ -127,8 +127,8 @@ impl JonesClient {
         let (path, environment) = match parsed.map.get(&self.association) {
             None => (layout::conf(&self.service, &EnvPath::root()), None),
             Some(Value::String(path)) => {
-                let environment = layout::view_env(&self.service, path).filter(|env| !env.is_root());
-                (path.clone(), environment.map(|env| env.0.join("/")))
+                let environment = layout::view_env_name(&self.service, path).filter(|env| !env.is_empty());
+                (path.clone(), environment.map(String::from))
             }
             Some(other) => {
                 let reason = format!("`{}` maps to {other}, not to a view path", self.association);

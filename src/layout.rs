@@ -152,27 +152,35 @@ pub fn parent(path: &str) -> &str {
 }
 
 /// What the node at `path` below service `svc` is (`Other` for anything jones-sync does not know).
+/// Allocates nothing: the diff classifies every live node with it.
 pub fn kind_of(svc: &str, path: &str) -> NodeKind {
-    let record = record(svc);
-    let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
     if path == SERVICES {
-        NodeKind::Root
-    } else if path == service(svc) {
-        NodeKind::Service
-    } else if is_within(path, &conf(svc, &EnvPath::root())) {
-        NodeKind::Conf
-    } else if is_within(path, &view(svc, &EnvPath::root())) {
-        NodeKind::View
-    } else if path == nodemaps(svc) {
-        NodeKind::Nodemap
-    } else if path == record {
-        NodeKind::Record
-    } else if is_within(path, &locks(svc)) {
-        NodeKind::Lock
-    } else if parent == record && is_entry(name) {
-        NodeKind::Log
-    } else {
-        NodeKind::Other
+        return NodeKind::Root;
+    }
+    let Some(rest) = path.strip_prefix(SERVICES).and_then(|r| r.strip_prefix('/')).and_then(|r| r.strip_prefix(svc))
+    else {
+        return NodeKind::Other;
+    };
+    if rest.is_empty() {
+        return NodeKind::Service;
+    }
+    let Some(rest) = rest.strip_prefix('/') else { return NodeKind::Other };
+    let (top, below) = match rest.split_once('/') {
+        Some((top, below)) => (top, Some(below)),
+        None => (rest, None),
+    };
+    match (top, below) {
+        ("conf", _) => NodeKind::Conf,
+        ("views", _) => NodeKind::View,
+        ("nodemaps", None) => NodeKind::Nodemap,
+        (RECORD, None) => NodeKind::Record,
+        (RECORD, Some(below)) => match below.split_once('/') {
+            _ if below == "locks" => NodeKind::Lock,
+            Some(("locks", _)) => NodeKind::Lock,
+            None if is_entry(below) => NodeKind::Log,
+            _ => NodeKind::Other,
+        },
+        _ => NodeKind::Other,
     }
 }
 
@@ -186,27 +194,39 @@ pub fn is_lock_node(path: &str) -> bool {
 
 /// The environment of a conf node of `svc` (`None` for a path that is not one).
 pub fn conf_env(svc: &str, path: &str) -> Option<EnvPath> {
-    env_below(path, &conf(svc, &EnvPath::root()))
+    conf_env_name(svc, path).map(env_path)
 }
 
 /// The environment of a view node of `svc` (`None` for a path that is not one: a live nodemap
 /// may point anywhere).
 pub fn view_env(svc: &str, path: &str) -> Option<EnvPath> {
-    env_below(path, &view(svc, &EnvPath::root()))
+    view_env_name(svc, path).map(env_path)
 }
 
-/// The environment of `path` below `root` (`root` itself is the root environment).
-fn env_below(path: &str, root: &str) -> Option<EnvPath> {
-    let rest = path.strip_prefix(root)?;
+/// [`conf_env`] as written in the path (`a/b`, `""` for the root), without allocating.
+pub fn conf_env_name<'a>(svc: &str, path: &'a str) -> Option<&'a str> {
+    env_below(svc, path, "conf")
+}
+
+/// [`view_env`] as written in the path (`a/b`, `""` for the root), without allocating.
+pub fn view_env_name<'a>(svc: &str, path: &'a str) -> Option<&'a str> {
+    env_below(svc, path, "views")
+}
+
+/// The environment of `path` below the service's `top` node (`conf` or `views`), which is the
+/// root environment itself.
+fn env_below<'a>(svc: &str, path: &'a str, top: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(SERVICES)?.strip_prefix('/')?.strip_prefix(svc)?.strip_prefix('/')?;
+    let rest = rest.strip_prefix(top)?;
     if rest.is_empty() {
-        return Some(EnvPath::root());
+        return Some("");
     }
-    let rest = rest.strip_prefix('/')?;
-    let names: Vec<String> = rest.split('/').map(String::from).collect();
-    if names.iter().any(String::is_empty) {
-        return None;
-    }
-    Some(EnvPath(names))
+    let names = rest.strip_prefix('/')?;
+    (!names.split('/').any(str::is_empty)).then_some(names)
+}
+
+fn env_path(names: &str) -> EnvPath {
+    EnvPath(if names.is_empty() { Vec::new() } else { names.split('/').map(String::from).collect() })
 }
 
 #[cfg(test)]
@@ -242,6 +262,9 @@ mod tests {
         assert_eq!(kind_of("s", "/services/s/jones-sync/locks"), NodeKind::Lock);
         assert_eq!(kind_of("s", "/services/s/jones-sync/locks/lock-0000000001"), NodeKind::Lock);
         assert_eq!(kind_of("s", "/services/s/jones-sync/locks-old"), NodeKind::Other);
+        assert_eq!(kind_of("s", "/services/s/jones-sync/log-0000000001/x"), NodeKind::Other);
+        assert_eq!(kind_of("s", "/services/st/conf"), NodeKind::Other);
+        assert_eq!(kind_of("s", "/services/t/conf"), NodeKind::Other);
     }
 
     #[test]
@@ -264,6 +287,9 @@ mod tests {
         assert_eq!(view_env("s", "/services/s/views/a"), Some(env("a")));
         assert_eq!(view_env("s", "/services/s/views/"), None);
         assert_eq!(view_env("s", "/services/t/views/a"), None);
+        assert_eq!(view_env("s", "/services/st/views/a"), None);
+        assert_eq!(view_env_name("s", "/services/s/views/a/b"), Some("a/b"));
+        assert_eq!(conf_env_name("s", "/services/s/conf"), Some(""));
         // A service whose name starts like a node of another's layout.
         assert_eq!(conf_env("conference", "/services/conference/conf/x"), Some(env("x")));
         assert!(is_within("/a/conf", "/a/conf") && !is_within("/a/conf", "/a/con"));

@@ -132,7 +132,7 @@ impl BlastRadius {
 /// The environment a view path of `service` belongs to (`prod/canary`, `""` for the root), or
 /// `None` for a path that is not a view of the service (a live nodemap may hold anything).
 pub fn environment_of(service: &str, view: &str) -> Option<String> {
-    layout::view_env(service, view).map(|env| env.0.join("/"))
+    layout::view_env_name(service, view).map(String::from)
 }
 
 /// Association → view path, as the live nodemap holds it (an empty or unreadable node: none).
