@@ -1,5 +1,6 @@
 //! What ZooKeeper holds now, as plain data: the seam between the ZooKeeper client (which fills a
-//! [`Snapshot`]) and the diff (which only reads one), so the diff is tested without a server.
+//! [`Snapshot`], [`crate::zk`]) and the diff (which only reads one, [`crate::plan`]), so the diff
+//! is tested without a server. Nothing here reads ZooKeeper.
 
 use std::collections::BTreeMap;
 

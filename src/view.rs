@@ -1,9 +1,13 @@
-//! The desired ZooKeeper tree of each service: conf nodes, materialized views and the nodemap,
-//! exactly as JONES.md lays them out, as canonical JSON bytes.
+//! The desired nodes of each service: conf nodes, materialized views and the nodemap, exactly as
+//! JONES.md lays them out, as canonical JSON bytes.
 //!
 //! The view algorithm is Jones' own: start from `{}` and apply the values of the root and of every
 //! ancestor down to the environment itself, each with a *shallow* update (a deeper environment
 //! replaces an inherited key whole, nested tables included).
+//!
+//! Invariants: pure (no I/O); every node's bytes are canonical (keys sorted, compact), so equal
+//! values are equal bytes and what jones-sync wrote compares to what it would write without
+//! parsing.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
