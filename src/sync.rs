@@ -345,3 +345,63 @@ pub async fn verify_saved(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::{EnvPath, Environment, Service};
+
+    fn confs() -> DesiredConfs {
+        let env = |values: serde_json::Value, hosts: &[&str]| Environment {
+            dir: String::new(),
+            values: values.as_object().unwrap().clone(),
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        };
+        let envs = [
+            (EnvPath::root(), env(json!({"a": 1}), &[])),
+            (EnvPath(vec!["prod".into()]), env(json!({"b": "x".repeat(200)}), &["h"])),
+        ];
+        DesiredConfs::new(&Service { name: "s".into(), envs: envs.into_iter().collect() })
+    }
+
+    fn settings(max_request_bytes: usize) -> crate::apply::Settings {
+        crate::apply::Settings { max_request_bytes, keep: 10, lock_timeout: std::time::Duration::ZERO }
+    }
+
+    /// What a long-running caller does: plan one service against a snapshot it holds, with no
+    /// ZooKeeper at hand.
+    #[test]
+    fn one_service_plans_against_a_held_snapshot() {
+        let confs = confs();
+        let record = json!({"sha": null});
+        let empty = Snapshot::default();
+        let service = plan_service(&confs, &empty, &record, &settings(1_000_000));
+        let created: Vec<&str> = service.changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(
+            created,
+            [
+                "/services/s",
+                "/services/s/conf",
+                "/services/s/conf/prod",
+                "/services/s/jones-sync",
+                "/services/s/nodemaps",
+                "/services/s/views",
+                "/services/s/views/prod"
+            ]
+        );
+        assert_eq!(service.not_atomic, None);
+        // The same plan, split when it does not fit in one request: the plan says so.
+        let split = plan_service(&confs, &empty, &record, &settings(600));
+        assert!(split.not_atomic.unwrap().starts_with("`s` will not be applied atomically"));
+        // Against the state it would write, nothing is left to do.
+        let mut live = LiveService::default();
+        for (path, node) in &confs.materialize().nodes {
+            live.nodes.insert(path.clone(), crate::live::LiveNode { data: node.bytes.clone(), version: 0, mzxid: 1 });
+        }
+        let applied =
+            Snapshot { root_exists: true, all_services: vec!["s".into()], services: [("s".into(), live)].into() };
+        assert!(plan_service(&confs, &applied, &record, &settings(1_000_000)).is_empty());
+    }
+}
