@@ -174,12 +174,8 @@ pub fn kind_of(svc: &str, path: &str) -> NodeKind {
         ("views", _) => NodeKind::View,
         ("nodemaps", None) => NodeKind::Nodemap,
         (RECORD, None) => NodeKind::Record,
-        (RECORD, Some(below)) => match below.split_once('/') {
-            _ if below == "locks" => NodeKind::Lock,
-            Some(("locks", _)) => NodeKind::Lock,
-            None if is_entry(below) => NodeKind::Log,
-            _ => NodeKind::Other,
-        },
+        (RECORD, Some(below)) if below == "locks" || below.starts_with("locks/") => NodeKind::Lock,
+        (RECORD, Some(below)) if is_entry(below) => NodeKind::Log,
         _ => NodeKind::Other,
     }
 }

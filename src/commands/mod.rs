@@ -39,7 +39,7 @@ pub(crate) struct Options {
     /// Colour the text on stdout.
     pub colour: bool,
     /// Credentials and TLS files, from the environment ([`crate::zk::connect`]).
-    pub connect: crate::zk::connect::ConnectOptions,
+    pub connect: crate::zk::ConnectOptions,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -24,7 +24,6 @@ use super::render::rows as show;
 use super::{Action, Change, Plan};
 use crate::layout;
 use crate::live::LiveService;
-use crate::model::EnvPath;
 
 /// What a flagged plan deletes of one service; a service whose plan is not flagged has none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,16 +46,17 @@ pub fn assess(service: &str, managed: bool, whole: bool, live: &LiveService, cha
     if !managed {
         return None;
     }
-    // Child environments, by their conf node.
-    let environments: Vec<(&str, EnvPath)> = live
+    // Child environments (`a/b`), by their conf node; read from the paths, without allocating:
+    // every plan assesses every service.
+    let environments: Vec<(&str, &str)> = live
         .nodes
         .keys()
-        .filter_map(|path| Some((path.as_str(), layout::conf_env(service, path).filter(|env| !env.is_root())?)))
+        .filter_map(|path| Some((path.as_str(), layout::conf_env_name(service, path).filter(|env| !env.is_empty())?)))
         .collect();
     let deleted: BTreeSet<&str> =
         changes.iter().filter(|c| matches!(c.action, Action::Delete { .. })).map(|c| c.path.as_str()).collect();
     let gone_environments: Vec<String> =
-        environments.iter().filter(|(conf, _)| deleted.contains(conf)).map(|(_, env)| env.0.join("/")).collect();
+        environments.iter().filter(|(conf, _)| deleted.contains(conf)).map(|(_, env)| env.to_string()).collect();
 
     let nodemap = layout::nodemaps(service);
     let before = live.nodes.get(&nodemap).map(|node| associations(&node.data)).unwrap_or_default();

@@ -326,10 +326,10 @@ async fn find_own(zk: &Zk, svc: &str, data: &[u8]) -> Result<Option<String>, zk:
 
 /// The lock node just before ours (`None` when ours is the lowest: we hold the lock).
 async fn predecessor(zk: &Zk, held: &Held) -> Result<Option<String>, LockError> {
-    let record = layout::locks(&held.service);
-    let error = |error| LockError::ZooKeeper { service: held.service.clone(), path: record.clone(), error };
+    let dir = layout::locks(&held.service);
+    let error = |error| LockError::ZooKeeper { service: held.service.clone(), path: dir.clone(), error };
     let mut locks: Vec<String> =
-        zk.client.list_children(&record).await.map_err(error)?.into_iter().filter(|n| is_lock(n)).collect();
+        zk.client.list_children(&dir).await.map_err(error)?.into_iter().filter(|n| is_lock(n)).collect();
     locks.sort_unstable();
     let ours = held.path.rsplit('/').next().expect("lock paths have a name");
     Ok(locks.into_iter().take_while(|name| name.as_str() < ours).last().map(|name| layout::lock(&held.service, &name)))
@@ -356,9 +356,9 @@ async fn wait_for(zk: &Zk, held: &Held, deadline: tokio::time::Instant, timeout:
 
 /// The timeout error, naming the current holder.
 async fn timed_out(zk: &Zk, held: &Held, timeout: Duration) -> LockError {
-    let record = layout::locks(&held.service);
+    let dir = layout::locks(&held.service);
     let mut locks: Vec<String> =
-        zk.client.list_children(&record).await.unwrap_or_default().into_iter().filter(|n| is_lock(n)).collect();
+        zk.client.list_children(&dir).await.unwrap_or_default().into_iter().filter(|n| is_lock(n)).collect();
     locks.sort_unstable();
     let id = locks.first().cloned().unwrap_or_default();
     let holder = match zk.client.get_data(&layout::lock(&held.service, &id)).await {
@@ -370,9 +370,9 @@ async fn timed_out(zk: &Zk, held: &Held, timeout: Duration) -> LockError {
 
 /// The locks of `svc`: (id, holder description), lowest (the holder) first.
 pub async fn list(zk: &Zk, svc: &str) -> Result<Vec<(String, String)>, LockError> {
-    let record = layout::locks(svc);
-    let error = |error| LockError::ZooKeeper { service: svc.to_string(), path: record.clone(), error };
-    let mut names: Vec<String> = match zk.client.list_children(&record).await {
+    let dir = layout::locks(svc);
+    let error = |error| LockError::ZooKeeper { service: svc.to_string(), path: dir.clone(), error };
+    let mut names: Vec<String> = match zk.client.list_children(&dir).await {
         Ok(children) => children.into_iter().filter(|n| is_lock(n)).collect(),
         Err(zk::Error::NoNode) => Vec::new(),
         Err(err) => return Err(error(err)),
