@@ -85,22 +85,83 @@ pub fn render(map: &Map<String, Value>, format: Format) -> Vec<u8> {
     }
 }
 
-/// Why `host` (or its view `path`) cannot be written in the legacy format, which has no quoting.
+/// Why `host` cannot be an association that every Jones part reads as written, in either format;
+/// `None` when it can. The rules, from how the parts read a nodemap (JONES.md):
+///
+/// - a Jones client looks its association up exactly (a dictionary lookup), and its default
+///   association is its host name (Python: `socket.getfqdn()`, Go: `os.Hostname()`, Ruby:
+///   `Socket.gethostname`), which never has white space at either end nor a control character: an
+///   entry with one matches no client, so that host would silently read the root;
+/// - the legacy format splits lines at `\n`, so a line break cannot be held;
+/// - the Jones server (`jones/jones.py`, `ZNodeMap._get`) reads a nodemap as the legacy format when
+///   `" -> "` occurs anywhere in its text, JSON included: a name holding it makes the server misread
+///   the whole nodemap, and its next association rewrites the nodemap from that, dropping every
+///   host ([`arrow_problem`]).
+pub fn host_problem(host: &str) -> Option<String> {
+    if host.is_empty() {
+        return Some("a host name must not be empty".into());
+    }
+    if let Some(c) = host.chars().find(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')) {
+        return Some(format!(
+            "host {} contains a line break or another control character (U+{:04X}): no host's name has one, \
+             so no Jones client would read this entry (and the legacy nodemap format cannot hold it)",
+            quoted(host),
+            c as u32
+        ));
+    }
+    if host.trim() != host {
+        return Some(format!(
+            "host {} starts or ends with white space: a Jones client looks its name up exactly, and a host's \
+             name has none, so no client would read this entry (its host would read the root)",
+            quoted(host)
+        ));
+    }
+    arrow_problem(host).map(|why| format!("host {} {why}", quoted(host)))
+}
+
+/// Why a name that ends up in a nodemap's text (a host, or a service or environment, which are in
+/// the view paths) would make the Jones server misread it: `None` when it would not.
+pub fn arrow_problem(name: &str) -> Option<String> {
+    name.contains(LEGACY_ARROW).then(|| {
+        "contains ` -> `: the Jones server reads any nodemap holding ` -> ` as the legacy line format, \
+         so it would misread this service's whole nodemap (and rewrite it without its hosts at its next \
+         association change)"
+            .to_string()
+    })
+}
+
+/// `name` in backquotes, or as a quoted string when it has white space at an end or control
+/// characters, so that what is odd about it shows.
+pub fn quoted(name: &str) -> String {
+    if name.is_empty() || name.trim() != name || name.chars().any(|c| c.is_control()) {
+        format!("`{name:?}`")
+    } else {
+        format!("`{name}`")
+    }
+}
+
+/// Why the association `host` → `path` cannot be written in the legacy format, whose readers (the
+/// 0.5.x client and the Jones server) split each line with Python's `line.split(' -> ')` and need
+/// exactly the two parts back; `None` when it can. Only for names [`host_problem`] accepts.
 pub fn unwritable(host: &str, path: &str) -> Option<String> {
-    let bad = |s: &str| s.contains('\n') || s.contains('\r') || s.contains(LEGACY_ARROW);
-    if bad(host) {
+    let line = format!("{host}{LEGACY_ARROW}{path}");
+    let parts: Vec<&str> = line.split(LEGACY_ARROW).collect();
+    if line.contains(['\n', '\r']) || parts != [host, path] {
         Some(format!(
-            "host `{}` contains a line break or ` -> `, which the legacy nodemap format cannot hold",
-            host.escape_debug()
+            "host {} cannot be written in the legacy nodemap format: its line `{}` would read back as {} \
+             (its readers split each line at ` -> `)",
+            quoted(host),
+            line.escape_debug(),
+            match parts.as_slice() {
+                [read_host, read_path] => format!("host `{read_host}` reading `{read_path}`"),
+                _ => format!("{} parts, which fails the whole nodemap", parts.len()),
+            }
         ))
-    } else if bad(path) {
+    } else if host.starts_with('{') {
         Some(format!(
-            "view path `{}` contains a line break or ` -> `, which the legacy nodemap format cannot hold",
-            path.escape_debug()
-        ))
-    } else if host.trim() != host || host.starts_with('{') {
-        Some(format!(
-            "host `{host}` starts or ends with white space or starts with `{{`, which the legacy nodemap format cannot hold"
+            "host {} starts with `{{`, which the legacy nodemap format cannot hold (a nodemap starting with `{{` \
+             is read as JSON)",
+            quoted(host)
         ))
     } else {
         None
@@ -152,11 +213,36 @@ mod tests {
     }
 
     #[test]
-    fn legacy_cannot_hold_arrows_or_line_breaks() {
+    fn legacy_cannot_hold_what_its_readers_split_differently() {
         assert!(unwritable("a -> b", "/p").is_some());
         assert!(unwritable("a\nb", "/p").is_some());
         assert!(unwritable("h", "/services/s/views/x -> y").is_some());
-        assert!(unwritable(" h", "/p").is_some());
-        assert_eq!(unwritable("web1.example.com", "/services/s/views/a"), None);
+        // Python's `"web1 -> -> /p".split(" -> ")` is `["web1", "-> /p"]`: another host, silently.
+        assert_eq!(
+            unwritable("web1 ->", "/p").unwrap(),
+            "host `web1 ->` cannot be written in the legacy nodemap format: its line `web1 -> -> /p` would read \
+             back as host `web1` reading `-> /p` (its readers split each line at ` -> `)"
+        );
+        assert!(unwritable("{h", "/p").is_some());
+        for fine in ["web1.example.com", "web1 -", "-> web1", "a->b", "web1 >"] {
+            assert_eq!(unwritable(fine, "/services/s/views/a"), None, "{fine}");
+            let line = render(&map(json!({fine: "/services/s/views/a"})), Format::Legacy);
+            assert_eq!(parse(&line).unwrap().map, map(json!({fine: "/services/s/views/a"})), "{fine}");
+        }
+    }
+
+    #[test]
+    fn hosts_no_client_or_server_reads_as_written_are_named() {
+        let problem = |host: &str| host_problem(host).unwrap_or_else(|| panic!("{host:?} should be refused"));
+        assert!(problem("").contains("empty"));
+        assert!(problem(" web1").starts_with("host `\" web1\"` starts or ends with white space"));
+        assert!(problem("web1\t").starts_with("host `\"web1\\t\"` contains a line break"));
+        assert!(problem("web1\n").contains("(U+000A)"));
+        assert!(problem("a\u{2028}b").contains("(U+2028)"));
+        assert!(problem("web1\u{a0}").contains("white space"));
+        assert!(problem("a -> b").starts_with("host `a -> b` contains ` -> `: the Jones server"));
+        for fine in ["web1.example.com", "Web1", "a->b", "with space", "web1 ->"] {
+            assert_eq!(host_problem(fine), None, "{fine}");
+        }
     }
 }

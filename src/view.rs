@@ -411,14 +411,16 @@ mod tests {
         );
         assert_eq!(desired[0].nodes["/services/test/conf"].value(), json!({}));
         assert_eq!(desired[0].nodes["/services/test"].value(), Value::Null);
-        let svc = service(&[("", json!({}), &[]), ("a", json!({}), &["odd -> host"])]);
+        // A model built without the repository's checks is still checked (the repository reports
+        // these at their line).
+        let svc = service(&[("", json!({}), &[]), ("a", json!({}), &["odd ->"])]);
         repo.services.insert("test".into(), svc);
         let problems: Vec<String> = desired_state(&repo).unwrap_err().iter().map(ToString::to_string).collect();
         assert_eq!(
             problems,
-            [
-                "services/test/a/hosts.toml: host `odd -> host` contains a line break or ` -> `, which the legacy nodemap format cannot hold ([sync] nodemap_format = \"legacy\")"
-            ]
+            ["services/test/a/hosts.toml: host `odd ->` cannot be written in the legacy nodemap format: its line \
+                 `odd -> -> /services/test/views/a` would read back as host `odd` reading `-> /services/test/views/a` \
+                 (its readers split each line at ` -> `) ([sync] nodemap_format = \"legacy\")"]
         );
     }
 

@@ -238,16 +238,15 @@ fn hosts(
     parsed.format
 }
 
-/// Why a repository cannot hold `name` as a directory below `services/`.
+/// Why a repository cannot hold `name` as a directory below `services/`: what validation refuses
+/// ([`crate::repo::names::dir_name_problem`]), and what a file system or the repository reader
+/// cannot hold.
 pub fn dir_name_problem(name: &str) -> Option<String> {
-    if let Some(why) = crate::repo::names::zk_name_problem(name) {
+    if let Some(why) = crate::repo::names::dir_name_problem(name) {
         return Some(why);
     }
     if name.starts_with('.') {
         return Some(format!("`{name}` starts with `.`, and the repository skips hidden entries"));
-    }
-    if name == crate::repo::CONFIG_FILE || name == crate::repo::HOSTS_FILE {
-        return Some(format!("`{name}` is the name of an environment's file"));
     }
     if name.len() > 255 {
         return Some(format!("the name is {} bytes, over the 255 that a file name may have", name.len()));

@@ -23,6 +23,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::{Problem, Problems};
 use crate::model::{EnvPath, Environment, Service};
+use crate::nodemap;
 use crate::repo::settings::Settings;
 
 /// A whole config repository: its settings and its services.
@@ -95,7 +96,7 @@ pub fn parse_each<T>(
                 problems.push(Problem::new(&path, "`services` must be a directory"))
             }
             ([SERVICES_DIR, name], EntryKind::Dir) => {
-                if let Some(why) = names::zk_name_problem(name) {
+                if let Some(why) = names::dir_name_problem(name) {
                     problems.push(Problem::new(&path, format!("invalid service name: {why}")));
                     continue;
                 }
@@ -116,7 +117,7 @@ pub fn parse_each<T>(
                 if !env_path.parent().is_some_and(|parent| service.envs.contains_key(&parent)) {
                     continue;
                 }
-                if let Some(why) = env.last().and_then(|name| names::zk_name_problem(name)) {
+                if let Some(why) = env.last().and_then(|name| names::dir_name_problem(name)) {
                     problems.push(Problem::new(&path, format!("invalid environment name: {why}")));
                     continue;
                 }
@@ -158,15 +159,17 @@ pub fn parse_each<T>(
     }
     let mut finished = Vec::new();
     while let Some((name, mut service)) = repo.services.pop_first() {
-        load_files(&mut service, files_of.remove(&name).unwrap_or_default(), &mut problems);
+        let format = repo.settings.sync.nodemap_format;
+        load_files(&mut service, files_of.remove(&name).unwrap_or_default(), format, &mut problems);
         finished.push(finish(&repo.settings, service));
     }
 
     if problems.is_empty() { Ok((repo.settings, finished)) } else { Err(problems.into_sorted()) }
 }
 
-/// Reads a service's `config.toml` and `hosts.toml` files (paths sorted) into its environments.
-fn load_files(service: &mut Service, files: Vec<(String, Vec<u8>)>, problems: &mut Problems) {
+/// Reads a service's `config.toml` and `hosts.toml` files (paths sorted) into its environments;
+/// hosts that the nodemap `format` cannot hold are problems at their place.
+fn load_files(service: &mut Service, files: Vec<(String, Vec<u8>)>, format: nodemap::Format, problems: &mut Problems) {
     // host -> the hosts.toml that associates it first.
     let mut associated: BTreeMap<String, String> = BTreeMap::new();
     for (path, bytes) in files {
@@ -190,6 +193,14 @@ fn load_files(service: &mut Service, files: Vec<(String, Vec<u8>)>, problems: &m
             ));
         } else {
             for (host, offset) in parse_hosts(path, text, problems) {
+                let view = crate::layout::view(&service.name, &env);
+                if format == nodemap::Format::Legacy
+                    && let Some(why) = nodemap::unwritable(&host, &view)
+                {
+                    let message = format!("{why} ([sync] nodemap_format = \"legacy\")");
+                    problems.push(Problem::at(path.as_str(), text, offset, message));
+                    continue;
+                }
                 match associated.get(&host) {
                     Some(first) => {
                         let message = format!(
@@ -261,16 +272,15 @@ fn parse_hosts(path: &str, text: &str, problems: &mut Problems) -> Vec<(String, 
         };
         for item in items.iter() {
             match item.get_ref() {
-                DeValue::String(host) if !host.is_empty() => {
-                    if hosts.iter().any(|(h, _)| h == host.as_ref()) {
+                DeValue::String(host) => {
+                    if let Some(why) = nodemap::host_problem(host) {
+                        problems.push(Problem::at(path, text, item.span().start, why));
+                    } else if hosts.iter().any(|(h, _)| h == host.as_ref()) {
                         let message = format!("host `{host}` is listed twice");
                         problems.push(Problem::at(path, text, item.span().start, message));
                     } else {
                         hosts.push((host.to_string(), item.span().start));
                     }
-                }
-                DeValue::String(_) => {
-                    problems.push(Problem::at(path, text, item.span().start, "a host name must not be empty"))
                 }
                 other => {
                     let message = format!("a host must be a string, not {}", a(other.type_str()));

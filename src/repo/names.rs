@@ -1,6 +1,23 @@
-//! ZooKeeper's rules for a node name (one path component), as its server checks them
-//! (`PathUtils.validatePath`): services and environments become node names, so a name the server
-//! would reject is a validation error before anything is sent.
+//! The rules for the name of a service or environment directory: ZooKeeper's for a node name (one
+//! path component), as its server checks them (`PathUtils.validatePath`), since services and
+//! environments become node names; the Jones server's, which misreads a nodemap whose view paths
+//! hold ` -> ` ([`crate::nodemap::arrow_problem`]); and the repository's own, whose file names
+//! cannot be directories. A name that breaks one is a validation error before anything is sent.
+
+use crate::repo::{CONFIG_FILE, HOSTS_FILE};
+
+/// Why `name` cannot be a service or environment directory, or `None` if it can.
+pub fn dir_name_problem(name: &str) -> Option<String> {
+    if let Some(why) = zk_name_problem(name) {
+        return Some(why);
+    }
+    if name == CONFIG_FILE || name == HOSTS_FILE {
+        return Some(format!(
+            "`{name}` is the name of an environment's file, so a directory of that name cannot be an environment"
+        ));
+    }
+    crate::nodemap::arrow_problem(name).map(|why| format!("it {why}"))
+}
 
 /// Why `name` cannot be a ZooKeeper node name, or `None` if it can.
 pub fn zk_name_problem(name: &str) -> Option<String> {
@@ -38,6 +55,17 @@ mod tests {
     fn ordinary_names_pass() {
         for name in ["prod", "us-east-1", "web_1.example.com", "ünïcode", "with space", "..."] {
             assert_eq!(zk_name_problem(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn directories_named_like_our_files_or_holding_an_arrow_are_refused() {
+        for (name, why) in [("config.toml", "environment's file"), ("hosts.toml", "file"), ("a -> b", "` -> `")] {
+            let problem = super::dir_name_problem(name).unwrap_or_else(|| panic!("{name:?} should be rejected"));
+            assert!(problem.contains(why), "{name:?}: {problem}");
+        }
+        for name in ["prod", "config.toml.d", "a->b", "notes.md"] {
+            assert_eq!(super::dir_name_problem(name), None, "{name}");
         }
     }
 

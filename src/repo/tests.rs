@@ -158,6 +158,86 @@ fn names_zookeeper_rejects() {
 }
 
 #[test]
+fn a_directory_named_like_an_environments_file_is_not_an_environment() {
+    let found = problems(&[
+        ("services/", ""),
+        ("services/s/", ""),
+        ("services/s/config.toml/", ""),
+        ("services/s/config.toml/config.toml", "x = 1\n"),
+        ("services/s/prod/", ""),
+        ("services/s/prod/hosts.toml/", ""),
+        ("services/hosts.toml/", ""),
+    ]);
+    assert_eq!(
+        found,
+        [
+            "services/hosts.toml: invalid service name: `hosts.toml` is the name of an environment's file, so a directory of that name cannot be an environment",
+            "services/s/config.toml: invalid environment name: `config.toml` is the name of an environment's file, so a directory of that name cannot be an environment",
+            "services/s/prod/hosts.toml: invalid environment name: `hosts.toml` is the name of an environment's file, so a directory of that name cannot be an environment",
+        ]
+    );
+}
+
+#[test]
+fn names_the_jones_server_misreads_in_a_json_nodemap_are_refused_at_their_place() {
+    let found = problems(&[
+        ("services/", ""),
+        ("services/a -> b/", ""),
+        ("services/s/", ""),
+        ("services/s/x -> y/", ""),
+        ("services/s/e/", ""),
+        ("services/s/e/hosts.toml", "hosts = [\n  \"ok\",\n  \"web1 -> web2\",\n]\n"),
+    ]);
+    let arrow = "contains ` -> `: the Jones server reads any nodemap holding ` -> ` as the legacy line format, so it \
+                 would misread this service's whole nodemap (and rewrite it without its hosts at its next association change)";
+    assert_eq!(
+        found,
+        [
+            format!("services/a -> b: invalid service name: it {arrow}"),
+            format!("services/s/e/hosts.toml:3:3: host `web1 -> web2` {arrow}"),
+            format!("services/s/x -> y: invalid environment name: it {arrow}"),
+        ]
+    );
+}
+
+#[test]
+fn host_names_no_jones_client_matches_are_refused_at_their_place() {
+    let found = problems(&[
+        ("services/", ""),
+        ("services/s/", ""),
+        ("services/s/e/", ""),
+        ("services/s/e/hosts.toml", "hosts = [\" web1\", \"web2 \", \"web3\\n\", \"web4\\r\", \"fine host\"]\n"),
+    ]);
+    assert_eq!(found.len(), 4, "{found:#?}");
+    assert!(found[0].starts_with("services/s/e/hosts.toml:1:10: host `\" web1\"` starts or ends with white space"));
+    assert!(found[1].starts_with("services/s/e/hosts.toml:1:19: host `\"web2 \"` starts or ends with white space"));
+    assert!(found[2].starts_with("services/s/e/hosts.toml:1:28: host `\"web3\\n\"` contains a line break"));
+    assert!(found[3].starts_with("services/s/e/hosts.toml:1:38: host `\"web4\\r\"` contains a line break"));
+}
+
+#[test]
+fn legacy_nodemap_lines_that_read_back_as_another_host_are_refused_at_their_place() {
+    let repo = [
+        ("services/", ""),
+        ("services/s/", ""),
+        ("services/s/e/", ""),
+        ("services/s/e/hosts.toml", "hosts = [\"ok\", \"web1 ->\", \"{web2\"]\n"),
+    ];
+    let mut legacy = repo.to_vec();
+    legacy.push(("jones-sync.toml", "[sync]\nnodemap_format = \"legacy\"\n"));
+    let found = problems(&legacy);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found[0].starts_with(
+        "services/s/e/hosts.toml:1:16: host `web1 ->` cannot be written in the legacy nodemap format: its line \
+         `web1 -> -> /services/s/views/e` would read back as host `web1` reading `-> /services/s/views/e`"
+    ));
+    assert!(found[0].ends_with("([sync] nodemap_format = \"legacy\")"));
+    assert!(found[1].starts_with("services/s/e/hosts.toml:1:27: host `{web2` starts with `{`"));
+    // JSON holds both as they are.
+    assert_eq!(load_ok(&repo).services["s"].envs[&env("e")].hosts, ["ok", "web1 ->", "{web2"]);
+}
+
+#[test]
 fn unknown_files_get_a_hint() {
     let found = problems(&[
         ("services/", ""),
