@@ -27,6 +27,7 @@ mod env_tree;
 mod import;
 pub mod layout;
 pub mod live;
+pub mod live_json;
 pub mod model;
 pub mod nodemap;
 pub mod plan;

@@ -64,8 +64,10 @@ pub struct LiveNode {
 }
 
 impl LiveNode {
-    /// The node's data as JSON, or `None` if it is not valid JSON.
+    /// The node's data as JSON, or `None` if it does not read exactly as JSON: not JSON at all, or
+    /// holding a number a parser would change (an integer beyond 64 bits), which must never
+    /// compare equal to what it would be changed into ([`crate::live_json::exact`]).
     pub fn json(&self) -> Option<Value> {
-        serde_json::from_slice(&self.data).ok()
+        crate::live_json::exact(&self.data)
     }
 }

@@ -85,6 +85,28 @@ pub fn render(map: &Map<String, Value>, format: Format) -> Vec<u8> {
     }
 }
 
+/// The format of nodemap data that jones-sync wrote: JSON always starts with `{` (no associations
+/// is `{}`), while the legacy text of no associations is empty.
+pub fn written(data: &[u8]) -> Format {
+    if data.first() == Some(&b'{') { Format::Json } else { Format::Legacy }
+}
+
+/// Whether a nodemap `found` in a format (`None`: empty) is read by every client generation that
+/// `format` serves: JSON serves Jones 1.x clients (Python, Go, Ruby), which parse JSON only; legacy
+/// serves the 0.5.x Python client, which parses lines only (`ValueError` on JSON, `{}` included).
+/// An empty node reads as no associations in every generation.
+pub fn serves(found: Option<Format>, format: Format) -> bool {
+    found.is_none_or(|found| found == format)
+}
+
+/// Which client generations read a nodemap in `format`, and which cannot, for people.
+pub fn generations(format: Format) -> (&'static str, &'static str) {
+    match format {
+        Format::Json => ("Jones 1.x clients (Python, Go, Ruby)", "the 0.5.x Python client (PyPI `jones` 0.5.x)"),
+        Format::Legacy => ("the 0.5.x Python client (PyPI `jones` 0.5.x)", "Jones 1.x clients (Python, Go, Ruby)"),
+    }
+}
+
 /// Why `host` cannot be an association that every Jones part reads as written, in either format;
 /// `None` when it can. The rules, from how the parts read a nodemap (JONES.md):
 ///

@@ -14,21 +14,31 @@ pub(crate) async fn run(options: &Options, args: ImportArgs) -> anyhow::Result<E
     let zk = connect(options, None).await?;
     let (names, snapshot) = import::read(&zk, &args.services).await?;
     let mut reports = Vec::new();
-    let imported: Vec<import::Imported> =
+    let mut imported: Vec<import::Imported> =
         names.iter().filter_map(|name| import::service(name, &snapshot.services[name], &mut reports)).collect();
     if imported.is_empty() {
         warn(&reports);
         bail!("nothing to import: no Jones service found; nothing was written");
     }
     let format = import::nodemap_format(&imported, &mut reports);
+    if format == crate::nodemap::Format::Legacy {
+        import::legacy_hosts(&mut imported, &mut reports);
+    }
     let files: BTreeMap<String, BTreeMap<String, String>> =
         imported.iter().map(|i| (i.service.name.clone(), import::files(&i.service, &mut reports))).collect();
+    // What is written must be a valid repository: checked before anything is written.
+    let problems = import::check(&files, import::write::settings_text(&args.out, format)?.as_deref());
+    if !problems.is_empty() {
+        warn(&reports);
+        eprint!("{}", crate::diagnostic::render(&problems));
+        bail!("the imported repository would not validate (above); nothing was written");
+    }
     reports.extend(import::write::write(&args.out, &files, format)?);
-    // What was written must be a valid repository; anything else is reported, not hidden.
+    // With --force, what was there already is part of the repository too.
     if let Err(problems) = crate::desired::load(&args.out, None)? {
-        for problem in problems {
-            reports.push(Report { subject: problem.file.clone(), message: format!("invalid: {}", problem.message) });
-        }
+        warn(&reports);
+        eprint!("{}", crate::diagnostic::render(&problems));
+        bail!("the repository `{}` does not validate (above) after the import", args.out.display());
     }
     warn(&reports);
     let envs: usize = imported.iter().map(|i| i.service.envs.len()).sum();

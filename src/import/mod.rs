@@ -6,14 +6,23 @@
 //! trip, is never an error: it becomes a [`Report`] that names the node and says what was done, and
 //! the rest of the service is imported. Decisions where Jones' data does not fit the repository:
 //!
-//! - a conf that is not a JSON object (or empty) is imported as `{}`;
-//! - a JSON `null` (TOML has none) or an integer beyond 64 bits is left out, wherever it is nested;
+//! - a conf that is not a JSON object (or empty, or not JSON) is imported as `{}`;
+//! - a conf is read key by key ([`crate::live_json`]): a value that does not read exactly (`NaN`,
+//!   `Infinity`, an integer beyond 64 bits, a lone surrogate, nesting beyond 128 levels) is left
+//!   out where it is, and every other key is kept; never is a number imported as another type;
+//! - a JSON `null` (TOML has none), an integer beyond i64, or a value nested deeper than a
+//!   `config.toml` holds ([`toml_out::MAX_DEPTH`]) is left out, wherever it is nested;
 //! - a nodemap entry that points at a missing view, at the root view, outside the service's views,
-//!   or is not a string, is dropped (the host reads the root after the next apply);
+//!   or is not a string, is dropped (the host reads the root after the next apply), and so is a
+//!   host that validation refuses ([`crate::nodemap::host_problem`]; with the legacy format, also
+//!   [`crate::nodemap::unwritable`]);
 //! - a view that differs from its conf's materialization, a view without conf and a missing view
 //!   are reported: the next apply rewrites, deletes or creates them;
-//! - an environment whose name a repository cannot hold (hidden, a file name of ours, too long,
-//!   rejected by ZooKeeper's rules) is left out with everything below it.
+//! - an environment whose name a repository cannot hold (hidden, a file name of ours, holding
+//!   ` -> `, too long, rejected by ZooKeeper's rules) is left out with everything below it.
+//!
+//! What import writes validates: [`check`] runs `validate`'s checks on the files before anything is
+//! written, and the command fails rather than write a repository that does not.
 
 pub mod toml_out;
 pub mod write;
@@ -120,23 +129,41 @@ pub fn service(name: &str, live: &LiveService, reports: &mut Vec<Report>) -> Opt
             skipped.push(env);
             continue;
         }
-        let values = match serde_json::from_slice::<Value>(&node.data) {
-            Ok(Value::Object(values)) => values,
-            Ok(other) => {
+        let values = match crate::live_json::exact(&node.data) {
+            Some(Value::Object(values)) => values,
+            Some(other) => {
                 let what = format!("holds {}, not a JSON object", kind_of(&other));
                 reports.push(report(path, format!("{what}: imported as `{{}}` (the next apply writes `{{}}`)")));
                 Map::new()
             }
-            Err(_) if node.data.iter().all(u8::is_ascii_whitespace) => {
-                reports
-                    .push(report(path, "is empty, not a JSON object: imported as `{}` (the next apply writes `{}`)"));
-                Map::new()
-            }
-            Err(err) => {
-                let message = format!("is not valid JSON ({err}): imported as `{{}}` (the next apply writes `{{}}`)");
-                reports.push(report(path, message));
-                Map::new()
-            }
+            // Key by key: every value that reads is kept, each other one is left out and named.
+            None => match crate::live_json::object(&node.data) {
+                Ok(object) => {
+                    for part in &object.unreadable {
+                        let message = format!(
+                            "`{}` is `{}`, which does not read exactly ({}): left out (the next apply removes it)",
+                            part.path,
+                            cut(&part.text),
+                            part.why
+                        );
+                        reports.push(report(path, message));
+                    }
+                    object.values
+                }
+                Err(_) if node.data.iter().all(u8::is_ascii_whitespace) => {
+                    reports.push(report(
+                        path,
+                        "is empty, not a JSON object: imported as `{}` (the next apply writes `{}`)",
+                    ));
+                    Map::new()
+                }
+                Err(err) => {
+                    let message =
+                        format!("is not a JSON object ({err}): imported as `{{}}` (the next apply writes `{{}}`)");
+                    reports.push(report(path, message));
+                    Map::new()
+                }
+            },
         };
         let env_dir = env.below(&dir);
         envs.insert(env, Environment { dir: env_dir, values, hosts: Vec::new() });
@@ -158,10 +185,10 @@ fn check_views(
     let materialized = crate::view::views(&service);
     for (env, view) in &materialized {
         let path = layout::view(name, env);
-        match live.nodes.get(&path).map(|node| serde_json::from_slice::<Value>(&node.data)) {
+        match live.nodes.get(&path).map(|node| crate::live_json::exact(&node.data)) {
             None => reports.push(report(&path, "is missing: the next apply creates it")),
-            Some(Ok(Value::Object(live_view))) if &live_view == view => {}
-            Some(Ok(Value::Object(live_view))) => {
+            Some(Some(Value::Object(live_view))) if &live_view == view => {}
+            Some(Some(Value::Object(live_view))) => {
                 let mut keys: BTreeSet<&String> = BTreeSet::new();
                 keys.extend(live_view.keys().filter(|k| live_view.get(*k) != view.get(*k)));
                 keys.extend(view.keys().filter(|k| live_view.get(*k) != view.get(*k)));
@@ -174,7 +201,9 @@ fn check_views(
                     ),
                 ));
             }
-            Some(_) => reports.push(report(&path, "is not a JSON object: the next apply rewrites it")),
+            Some(_) => {
+                reports.push(report(&path, "does not read exactly as a JSON object: the next apply rewrites it"))
+            }
         }
     }
     for path in live.nodes.keys() {
@@ -210,6 +239,11 @@ fn hosts(
         let dropped = |why: String| report(&nodemaps, format!("host `{host}` {why}: dropped, so it reads the root"));
         if host.is_empty() {
             reports.push(report(&nodemaps, "an empty association is not a host: dropped"));
+            continue;
+        }
+        // What validation refuses (no client reads it as written, or the Jones server misreads it).
+        if let Some(why) = crate::nodemap::host_problem(&host) {
+            reports.push(report(&nodemaps, format!("{why}: dropped")));
             continue;
         }
         let Value::String(target) = target else {
@@ -254,6 +288,15 @@ pub fn dir_name_problem(name: &str) -> Option<String> {
     None
 }
 
+/// `text` cut to 60 characters for a report.
+fn cut(text: &str) -> String {
+    if text.chars().count() <= 60 {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(59).collect();
+    format!("{kept}…")
+}
+
 fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -279,6 +322,59 @@ pub fn files(service: &Service, reports: &mut Vec<Report>) -> BTreeMap<String, S
         }
     }
     files
+}
+
+/// The problems the repository made of `files` (per service, by path; see [`files`]) and the
+/// settings `settings` (the text of `jones-sync.toml`, if any) would have: what import writes must
+/// validate, so any problem here stops it before anything is written. The checks are
+/// `validate`'s own ([`crate::repo::parse_each`], [`crate::view::checked`]).
+pub fn check(
+    files: &BTreeMap<String, BTreeMap<String, String>>,
+    settings: Option<&str>,
+) -> Vec<crate::diagnostic::Problem> {
+    use crate::repo::{Entry, EntryKind};
+    let mut entries = vec![Entry { path: crate::repo::SERVICES_DIR.into(), kind: EntryKind::Dir }];
+    if let Some(text) = settings {
+        entries.push(Entry { path: crate::repo::settings::FILE.into(), kind: EntryKind::File(Some(text.into())) });
+    }
+    let mut dirs = BTreeSet::new();
+    for (path, text) in files.values().flatten() {
+        let mut dir = path.as_str();
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            if parent == crate::repo::SERVICES_DIR || !dirs.insert(parent.to_string()) {
+                break;
+            }
+            dir = parent;
+        }
+        entries.push(Entry { path: path.clone(), kind: EntryKind::File(Some(text.clone().into_bytes())) });
+    }
+    entries.extend(dirs.into_iter().map(|path| Entry { path, kind: EntryKind::Dir }));
+    let mut problems = Vec::new();
+    let parsed = crate::repo::parse_each(entries, Default::default(), |settings, service| {
+        crate::view::checked(&service, settings, &mut problems);
+    });
+    match parsed {
+        Ok(_) => problems,
+        Err(found) => found,
+    }
+}
+
+/// Drops, with a report, every host that the legacy nodemap format cannot hold
+/// ([`crate::nodemap::unwritable`]): for a repository whose `nodemap_format` is `legacy`.
+pub fn legacy_hosts(imported: &mut [Imported], reports: &mut Vec<Report>) {
+    for i in imported {
+        let name = i.service.name.clone();
+        for (env, environment) in &mut i.service.envs {
+            let view = layout::view(&name, env);
+            environment.hosts.retain(|host| match crate::nodemap::unwritable(host, &view) {
+                Some(why) => {
+                    reports.push(report(layout::nodemaps(&name), format!("{why}: dropped, so it reads the root")));
+                    false
+                }
+                None => true,
+            });
+        }
+    }
 }
 
 /// The nodemap format for a repository of `imported` services: `legacy` when every nodemap that

@@ -166,3 +166,91 @@ fn the_format_follows_the_nodemaps_found() {
     assert!(reports[0].message.starts_with("nodemaps of a are in the legacy format"), "{}", reports[0]);
     let _ = json!(null);
 }
+
+#[test]
+fn one_unreadable_value_leaves_out_only_itself() {
+    // Python's json writes NaN, Infinity, integers of any size and lone surrogates.
+    let conf = r#"{"a": 1, "nan": NaN, "db": {"host": "h", "ratio": -Infinity}, "big": 18446744073709551616, "list": [1, Infinity], "name": "\ud800x", "ok": "é"}"#;
+    let (imported, reports) =
+        import("s", &live(&[("/services/s/conf", conf), ("/services/s/views", conf), ("/services/s/nodemaps", "")]));
+    let values = Value::Object(imported.unwrap().service.envs[&env("")].values.clone());
+    assert_eq!(values, json!({"a": 1, "db": {"host": "h"}, "list": [1], "ok": "é"}));
+    assert_eq!(
+        reports,
+        [
+            "/services/s/conf: `big` is `18446744073709551616`, which does not read exactly (an integer beyond 64 bits): left out (the next apply removes it)",
+            "/services/s/conf: `db.ratio` is `-Infinity`, which does not read exactly (`-Infinity` is not a JSON number): left out (the next apply removes it)",
+            "/services/s/conf: `list[1]` is `Infinity`, which does not read exactly (`Infinity` is not a JSON number): left out (the next apply removes it)",
+            "/services/s/conf: `name` is `\"\\ud800x\"`, which does not read exactly (a string holding a lone surrogate (half of a UTF-16 pair), which is not text): left out (the next apply removes it)",
+            "/services/s/conf: `nan` is `NaN`, which does not read exactly (`NaN` is not a JSON number): left out (the next apply removes it)",
+            "/services/s/views: does not read exactly as a JSON object: the next apply rewrites it",
+        ]
+    );
+}
+
+#[test]
+fn an_integer_beyond_64_bits_is_never_imported_as_a_float() {
+    let conf = r#"{"big": 18446744073709551616, "neg": -9223372036854775809, "max": 9223372036854775807}"#;
+    let (imported, reports) =
+        import("s", &live(&[("/services/s/conf", conf), ("/services/s/views", conf), ("/services/s/nodemaps", "{}")]));
+    let service = imported.unwrap().service;
+    assert_eq!(Value::Object(service.envs[&env("")].values.clone()), json!({"max": i64::MAX}));
+    assert_eq!(reports.len(), 3, "{reports:?}");
+    assert!(
+        reports[0].contains("`big` is `18446744073709551616`, which does not read exactly (an integer beyond 64 bits)")
+    );
+    let mut reports = Vec::new();
+    assert_eq!(files(&service, &mut reports)["services/s/config.toml"], "max = 9223372036854775807\n");
+}
+
+#[test]
+fn names_and_hosts_the_repository_refuses_are_left_out_and_what_is_written_validates() {
+    let deep = format!("{{\"deep\": {}1{}, \"kept\": 1}}", "[".repeat(100), "]".repeat(100));
+    let live = live(&[
+        ("/services/s/conf", &deep),
+        ("/services/s/conf/a -> b", "{}"),
+        ("/services/s/conf/config.toml", "{}"),
+        ("/services/s/conf/e", "{}"),
+        ("/services/s/views", "{}"),
+        ("/services/s/views/e", "{}"),
+        (
+            "/services/s/nodemaps",
+            r#"{" web1": "/services/s/views/e", "web2\n": "/services/s/views/e", "x -> y": "/services/s/views/e", "web3 ->": "/services/s/views/e", "web4": "/services/s/views/e"}"#,
+        ),
+    ]);
+    let (imported, reports) = import("s", &live);
+    let mut imported = vec![imported.unwrap()];
+    assert_eq!(imported[0].service.envs.keys().cloned().collect::<Vec<_>>(), [env(""), env("e")]);
+    assert_eq!(imported[0].service.envs[&env("e")].hosts, ["web3 ->", "web4"]);
+    let left_out: Vec<&str> = reports.iter().map(|r| r.split(':').next().unwrap()).collect();
+    assert_eq!(
+        left_out,
+        [
+            "/services/s/conf/a -> b",
+            "/services/s/conf/config.toml",
+            "/services/s/nodemaps",
+            "/services/s/nodemaps",
+            "/services/s/nodemaps",
+            "/services/s/views",
+            "/services/s/views/e",
+        ],
+        "{reports:#?}"
+    );
+    let mut reports = Vec::new();
+    let written = |imported: &[Imported], reports: &mut Vec<Report>| -> BTreeMap<String, BTreeMap<String, String>> {
+        imported.iter().map(|i| (i.service.name.clone(), files(&i.service, reports))).collect()
+    };
+    let json_files = written(&imported, &mut reports);
+    assert!(reports[0].message.starts_with("`deep[0][0]"), "{reports:?}");
+    assert_eq!(check(&json_files, None), []);
+    // `web3 ->` reads back as `web3` from a legacy line: dropped when the repository is legacy.
+    let legacy = "[sync]\nnodemap_format = \"legacy\"\n";
+    let problems: Vec<String> = check(&json_files, Some(legacy)).iter().map(ToString::to_string).collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("services/s/e/hosts.toml:2:5: host `web3 ->` cannot be written in the legacy"));
+    let mut reports = Vec::new();
+    legacy_hosts(&mut imported, &mut reports);
+    assert_eq!(imported[0].service.envs[&env("e")].hosts, ["web4"]);
+    assert_eq!(reports.len(), 1);
+    assert_eq!(check(&written(&imported, &mut Vec::new()), Some(legacy)), []);
+}

@@ -1,15 +1,22 @@
 //! Writing imported values as tidy, stable TOML: keys sorted, plain values first, then one
 //! `[table]` per nested object, arrays of objects as `[[table]]`. The text reads back (through
 //! [`crate::repo::toml_json`]) as exactly the JSON it came from, except what TOML cannot hold:
-//! `null` and integers beyond 64 bits, which are left out and reported.
+//! `null`, integers beyond 64 bits, and values nested deeper than [`MAX_DEPTH`], which are left
+//! out and reported.
 
 use serde_json::{Map, Value};
 
 use super::{Report, report};
 
+/// Containers (tables and arrays) nested deeper than this below a key of `config.toml` are left
+/// out. The TOML reader refuses a table header of 80 keys or more and inline values nested more
+/// than 80 deep (the `toml` crate's recursion limit); this bound keeps every shape TOML is
+/// written in within both, so that what import writes validates (tested).
+pub const MAX_DEPTH: usize = 80;
+
 /// `config.toml` for an environment's own values (`conf` names the node, for reports).
 pub fn config(values: &Map<String, Value>, conf: &str, reports: &mut Vec<Report>) -> String {
-    let table = table(values, "", conf, reports);
+    let table = table(values, "", 0, conf, reports);
     if table.is_empty() {
         return String::new();
     }
@@ -28,18 +35,32 @@ pub fn hosts(hosts: &[String]) -> String {
     text
 }
 
-fn table(values: &Map<String, Value>, prefix: &str, conf: &str, reports: &mut Vec<Report>) -> toml::Table {
+fn table(
+    values: &Map<String, Value>,
+    prefix: &str,
+    depth: usize,
+    conf: &str,
+    reports: &mut Vec<Report>,
+) -> toml::Table {
     let mut table = toml::Table::new();
     for (key, value) in values {
         let path = if prefix.is_empty() { quoted(key) } else { format!("{prefix}.{}", quoted(key)) };
-        if let Some(value) = convert(value, &path, conf, reports) {
+        if let Some(value) = convert(value, &path, depth + 1, conf, reports) {
             table.insert(key.clone(), value);
         }
     }
     table
 }
 
-fn convert(value: &Value, path: &str, conf: &str, reports: &mut Vec<Report>) -> Option<toml::Value> {
+/// `value`, found `depth` containers deep (a top-level key's value is at depth 1), as TOML.
+fn convert(value: &Value, path: &str, depth: usize, conf: &str, reports: &mut Vec<Report>) -> Option<toml::Value> {
+    if depth > MAX_DEPTH && matches!(value, Value::Array(_) | Value::Object(_)) {
+        let message = format!(
+            "`{path}` is nested deeper than the {MAX_DEPTH} levels a `config.toml` can hold: left out (the next apply removes it)"
+        );
+        reports.push(report(conf, message));
+        return None;
+    }
     match value {
         Value::Null => {
             let message = format!("`{path}` is null, which TOML cannot hold: left out (the next apply removes it)");
@@ -64,10 +85,10 @@ fn convert(value: &Value, path: &str, conf: &str, reports: &mut Vec<Report>) -> 
             items
                 .iter()
                 .enumerate()
-                .filter_map(|(i, item)| convert(item, &format!("{path}[{i}]"), conf, reports))
+                .filter_map(|(i, item)| convert(item, &format!("{path}[{i}]"), depth + 1, conf, reports))
                 .collect(),
         )),
-        Value::Object(map) => Some(toml::Value::Table(table(map, path, conf, reports))),
+        Value::Object(map) => Some(toml::Value::Table(table(map, path, depth, conf, reports))),
     }
 }
 
@@ -119,6 +140,40 @@ mod tests {
                 "/services/s/conf: `f` is 18446744073709551615, beyond TOML's 64-bit integers: left out (the next apply removes it)",
             ]
         );
+    }
+
+    #[test]
+    fn values_nested_deeper_than_toml_reads_are_left_out_and_the_rest_reads_back() {
+        // Every shape a value nests in, at the deepest it is kept and one level deeper.
+        type Wrap = fn(Value) -> Value;
+        let shapes: [(&str, Wrap); 4] = [
+            ("tables", |v| json!({"k": v})),
+            ("arrays", |v| json!([v])),
+            ("tables in arrays", |v| json!([{"k": v}])),
+            ("arrays in tables", |v| json!({"k": [v]})),
+        ];
+        for (shape, wrap) in shapes {
+            let nest = |containers: usize| {
+                let mut value = json!(1);
+                let mut n = 0;
+                while n < containers {
+                    value = wrap(value);
+                    n += if shape.contains(" in ") { 2 } else { 1 };
+                }
+                value
+            };
+            let kept = json!({"deep": nest(MAX_DEPTH), "other": 1});
+            let (_, back, reports) = round_trip(kept.clone());
+            assert_eq!(back, kept, "{shape}");
+            assert!(reports.is_empty(), "{shape}: {reports:?}");
+            let (_, back, reports) = round_trip(json!({"deep": nest(MAX_DEPTH + 2), "other": 1}));
+            assert_eq!(back["other"], 1, "{shape}: the rest is kept");
+            assert_eq!(reports.len(), 1, "{shape}: {reports:?}");
+            assert!(
+                reports[0].contains("is nested deeper than the 80 levels a `config.toml` can hold: left out"),
+                "{reports:?}"
+            );
+        }
     }
 
     #[test]

@@ -70,6 +70,21 @@ pub fn write(
     settings(dir, format)
 }
 
+/// What `jones-sync.toml` in `dir` will hold after [`write`]: the file that is there (left alone),
+/// else the settings `format` needs (`None`: no file).
+pub fn settings_text(dir: &Path, format: Format) -> Result<Option<String>, WriteError> {
+    let path = dir.join(crate::repo::settings::FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            Ok((format == Format::Legacy).then(|| LEGACY_SETTINGS.to_string()))
+        }
+        Err(error) => Err(WriteError::Io { path, error }),
+    }
+}
+
+const LEGACY_SETTINGS: &str = "[sync]\n# The nodemaps found were in the 0.5.x text format: keep writing it for old clients.\nnodemap_format = \"legacy\"\n";
+
 /// Writes `jones-sync.toml` when the format is not the default; leaves an existing file alone.
 fn settings(dir: &Path, format: Format) -> Result<Vec<Report>, WriteError> {
     let path = dir.join(crate::repo::settings::FILE);
@@ -77,8 +92,7 @@ fn settings(dir: &Path, format: Format) -> Result<Vec<Report>, WriteError> {
     match std::fs::read_to_string(&path) {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             if format == Format::Legacy {
-                let text = "[sync]\n# The nodemaps found were in the 0.5.x text format: keep writing it for old clients.\nnodemap_format = \"legacy\"\n";
-                std::fs::write(&path, text).map_err(io(&path))?;
+                std::fs::write(&path, LEGACY_SETTINGS).map_err(io(&path))?;
             }
             Ok(Vec::new())
         }

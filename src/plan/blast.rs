@@ -135,10 +135,12 @@ pub fn environment_of(service: &str, view: &str) -> Option<String> {
     layout::view_env_name(service, view).map(String::from)
 }
 
-/// Association → view path, as the live nodemap holds it (an empty or unreadable node: none).
+/// Association → view path, as the live nodemap holds it in either format (an empty or unreadable
+/// node: none).
 fn live_associations(live: &LiveService, service: &str) -> BTreeMap<String, String> {
     let Some(node) = live.nodes.get(&layout::nodemaps(service)) else { return BTreeMap::new() };
-    strings(serde_json::from_slice(&node.data).ok().as_ref())
+    let parsed = crate::nodemap::parse(&node.data).ok().map(|parsed| Value::Object(parsed.map));
+    strings(parsed.as_ref())
 }
 
 fn strings(map: Option<&Value>) -> BTreeMap<String, String> {

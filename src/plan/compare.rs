@@ -154,8 +154,11 @@ fn guards(desired: &DesiredService, live: &LiveService, changes: &[Change]) -> V
 }
 
 /// Whether the live node already holds `desired`, comparing parsed JSON, not bytes. A nodemap
-/// compares by its associations in either format (JSON or legacy lines; empty means none), so
-/// neither a Jones web UI edit in JSON nor `nodemap_format` alone makes a change (JONES.md).
+/// holds `desired` when it has the same associations in a format that every client generation the
+/// configured format serves reads ([`crate::nodemap::serves`]): the JSON the Jones web UI writes is
+/// no change while the setting is `json`, but a change to apply while it is `legacy` (0.5.x
+/// clients cannot read it), and a legacy nodemap is a change under `json` (1.x clients cannot).
+/// A live node whose data does not read exactly ([`LiveNode::json`]) never holds `desired`.
 fn same_content(kind: NodeKind, live: &LiveNode, desired: &DesiredNode) -> bool {
     // Fast path: what jones-sync wrote is byte for byte what it would write again (its JSON is
     // canonical, and parses back to the same value), so only nodes written by others are parsed.
@@ -163,7 +166,11 @@ fn same_content(kind: NodeKind, live: &LiveNode, desired: &DesiredNode) -> bool 
         return true;
     }
     if kind == NodeKind::Nodemap {
-        return crate::nodemap::parse(&live.data).is_ok_and(|parsed| desired.value().as_object() == Some(&parsed.map));
+        let (Ok(found), Ok(wanted)) = (crate::nodemap::parse(&live.data), crate::nodemap::parse(&desired.bytes)) else {
+            return false;
+        };
+        return found.map == wanted.map
+            && crate::nodemap::serves(found.format, crate::nodemap::written(&desired.bytes));
     }
     live.json() == Some(desired.value())
 }

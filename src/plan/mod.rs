@@ -305,34 +305,66 @@ pub enum KeyChange {
     Changed { key: String, before: Value, after: Value },
     /// The node's data is not a JSON object on one side: it changes whole (text as it is).
     Whole { before: Option<String>, after: Option<String> },
+    /// A key whose live value does not read exactly as JSON (`NaN`, an integer beyond 64 bits, a
+    /// lone surrogate...: [`crate::live_json`]): its text as written and why, and the value it
+    /// gets (`None`: the key goes).
+    Unreadable { key: String, text: String, why: String, after: Option<Value> },
+    /// A nodemap's format changes (`json`, `legacy`), whether or not its associations do.
+    Format { before: String, after: String },
 }
 
 /// Key-level changes from `before` to `after` (node data; `None` when the node does not exist).
+/// A live conf or view holding values that do not read exactly is compared key by key, each such
+/// key shown as [`KeyChange::Unreadable`]; a nodemap whose format changes says so first
+/// ([`KeyChange::Format`]).
 pub fn key_changes(kind: NodeKind, before: Option<&[u8]>, after: Option<&[u8]>) -> Vec<KeyChange> {
-    let as_object = |bytes: Option<&[u8]>| -> Option<Map<String, Value>> {
+    let mut partial = Vec::new();
+    let as_object = |bytes: Option<&[u8]>, partial: Option<&mut Vec<crate::live_json::Partial>>| {
         match bytes {
             None => Some(Map::new()),
             Some(data) if kind == NodeKind::Nodemap => crate::nodemap::parse(data).ok().map(|parsed| parsed.map),
-            Some(data) => match serde_json::from_slice(data) {
-                Ok(Value::Object(map)) => Some(map),
-                _ => None,
+            Some(data) => match crate::live_json::exact(data) {
+                Some(Value::Object(map)) => Some(map),
+                Some(_) => None,
+                // Key by key: the keys that read are compared, the others shown as they are.
+                None => {
+                    let mut object = crate::live_json::object(data).ok()?;
+                    for p in &object.partial {
+                        object.values.remove(&p.key);
+                    }
+                    partial?.append(&mut object.partial);
+                    Some(object.values)
+                }
             },
         }
     };
-    let (Some(old), Some(mut new)) = (as_object(before), as_object(after)) else {
+    let (Some(old), Some(mut new)) = (as_object(before, Some(&mut partial)), as_object(after, None)) else {
         let text = |bytes: Option<&[u8]>| bytes.map(|b| String::from_utf8_lossy(b).into_owned());
         return vec![KeyChange::Whole { before: text(before), after: text(after) }];
     };
     // The parsed maps are consumed: a created or deleted node's keys and values move into the
     // changes rather than being copied (a first apply shows every key of every node).
     let mut changes = Vec::with_capacity(old.len().max(new.len()));
-    let only_added = old.is_empty();
+    if kind == NodeKind::Nodemap
+        && let (Some(before), Some(after)) = (before, after)
+        && let Ok(found) = crate::nodemap::parse(before)
+        && let Some(found_format) = found.format
+        && !crate::nodemap::serves(found.format, crate::nodemap::written(after))
+    {
+        let after = crate::nodemap::written(after).as_str().to_string();
+        changes.push(KeyChange::Format { before: found_format.as_str().to_string(), after });
+    }
+    let only_added = old.is_empty() && partial.is_empty() && changes.is_empty();
     for (key, value) in old {
         match new.remove(&key) {
             None => changes.push(KeyChange::Removed { key, value }),
             Some(after) if after != value => changes.push(KeyChange::Changed { key, before: value, after }),
             Some(_) => {}
         }
+    }
+    for crate::live_json::Partial { key, text, why } in partial {
+        let after = new.remove(&key);
+        changes.push(KeyChange::Unreadable { key, text, why, after });
     }
     changes.extend(new.into_iter().map(|(key, value)| KeyChange::Added { key, value }));
     // Each part is in key order already (the maps are sorted); only a mix needs sorting.
@@ -345,8 +377,11 @@ pub fn key_changes(kind: NodeKind, before: Option<&[u8]>, after: Option<&[u8]>) 
 impl KeyChange {
     pub fn key(&self) -> &str {
         match self {
-            KeyChange::Added { key, .. } | KeyChange::Removed { key, .. } | KeyChange::Changed { key, .. } => key,
-            KeyChange::Whole { .. } => "",
+            KeyChange::Added { key, .. }
+            | KeyChange::Removed { key, .. }
+            | KeyChange::Changed { key, .. }
+            | KeyChange::Unreadable { key, .. } => key,
+            KeyChange::Whole { .. } | KeyChange::Format { .. } => "",
         }
     }
 }

@@ -113,9 +113,10 @@ impl Redactor {
         if self.show || !self.set.is_match(text) { text.to_string() } else { SENSITIVE.to_string() }
     }
 
-    /// Node data as JSON for showing: parsed and redacted; `None` when it is not JSON.
+    /// Node data as JSON for showing: parsed and redacted; `None` when it does not read exactly as
+    /// JSON ([`crate::live_json::exact`]: an integer beyond 64 bits must not show as a float).
     pub fn data(&self, data: &[u8]) -> Option<Value> {
-        serde_json::from_slice::<Value>(data).ok().map(|v| self.value(&v))
+        crate::live_json::exact(data).map(|v| self.value(&v))
     }
 }
 

@@ -10,6 +10,17 @@ use crate::model::{EnvPath, Environment, Service};
 use crate::view::{self, DesiredService};
 
 pub(crate) fn service(name: &str, envs: &[(&str, serde_json::Value, &[&str])]) -> DesiredService {
+    view::desired(&model(name, envs))
+}
+
+/// [`service`] with its nodemap in the legacy format.
+fn legacy_service(name: &str, envs: &[(&str, serde_json::Value, &[&str])]) -> DesiredService {
+    let mut settings = crate::repo::settings::Settings::default();
+    settings.sync.nodemap_format = crate::nodemap::Format::Legacy;
+    view::checked(&model(name, envs), &settings, &mut Vec::new()).materialize()
+}
+
+fn model(name: &str, envs: &[(&str, serde_json::Value, &[&str])]) -> Service {
     let envs = envs
         .iter()
         .map(|(path, values, hosts)| {
@@ -22,7 +33,7 @@ pub(crate) fn service(name: &str, envs: &[(&str, serde_json::Value, &[&str])]) -
             (path, env)
         })
         .collect();
-    view::desired(&Service { name: name.into(), envs })
+    Service { name: name.into(), envs }
 }
 
 /// A snapshot holding exactly what `desired` describes (as if applied), plus a record.
@@ -203,28 +214,50 @@ fn drift_is_a_change_to_a_node_written_after_the_last_apply() {
 }
 
 #[test]
-fn a_nodemap_in_either_format_with_the_same_associations_is_no_change() {
-    let desired = service("s", &[("", json!({}), &[]), ("a", json!({}), &["web2", "web1"])]);
-    for live_bytes in [
-        &b"web1 -> /services/s/views/a\nweb2 -> /services/s/views/a"[..],
-        br#"{"web2": "/services/s/views/a", "web1": "/services/s/views/a"}"#,
-    ] {
-        let mut live = applied(&desired);
-        live.services.get_mut("s").unwrap().nodes.get_mut("/services/s/nodemaps").unwrap().data =
-            live_bytes.to_vec().into();
-        assert!(diff(std::slice::from_ref(&desired), &live, &json!({})).is_empty());
+fn a_nodemap_with_the_same_associations_is_no_change_only_in_a_format_its_clients_read() {
+    let json = service("s", &[("", json!({}), &[]), ("a", json!({}), &["web2", "web1"])]);
+    let legacy = legacy_service("s", &[("", json!({}), &[]), ("a", json!({}), &["web2", "web1"])]);
+    let lines = &b"web1 -> /services/s/views/a\nweb2 -> /services/s/views/a"[..];
+    let object = &br#"{"web2": "/services/s/views/a", "web1": "/services/s/views/a"}"#[..];
+    let with_nodemap = |desired: &crate::view::DesiredService, data: &[u8]| {
+        let mut live = applied(desired);
+        live.services.get_mut("s").unwrap().nodes.get_mut("/services/s/nodemaps").unwrap().data = data.to_vec().into();
+        diff(std::slice::from_ref(desired), &live, &json!({}))
+    };
+    // Formatted otherwise, in the format the setting serves: no change.
+    assert!(with_nodemap(&json, object).is_empty());
+    assert!(with_nodemap(&legacy, b"web2 -> /services/s/views/a\nweb1 -> /services/s/views/a\n").is_empty());
+    // In the other format, the clients the setting serves cannot read it: a change, shown as one.
+    for (desired, live, before, after) in [(&json, lines, "legacy", "json"), (&legacy, object, "json", "legacy")] {
+        let plan = with_nodemap(desired, live);
+        let change = plan.services[0].changes.iter().find(|c| c.kind == NodeKind::Nodemap).expect("a change");
+        let Action::Update { before: data_before, after: data_after, .. } = &change.action else {
+            panic!("{change:?}")
+        };
+        assert_eq!(
+            key_changes(NodeKind::Nodemap, Some(data_before), Some(data_after)),
+            [KeyChange::Format { before: before.into(), after: after.into() }]
+        );
+        // No host moves: the blast radius reads the live nodemap in either format.
+        assert!(plan.services[0].blast_radius.moves.is_empty(), "{:?}", plan.services[0].blast_radius);
     }
+    // `{}` is JSON, which 0.5.x clients cannot read; an empty node is no associations for all.
+    let nobody = service("s", &[("", json!({}), &[])]);
+    let nobody_legacy = legacy_service("s", &[("", json!({}), &[])]);
+    assert!(with_nodemap(&nobody, b"").is_empty());
+    assert!(!with_nodemap(&nobody_legacy, b"{}").is_empty());
     // A legacy nodemap that differs shows the association that changes, key by key.
-    let mut live = applied(&desired);
-    live.services.get_mut("s").unwrap().nodes.get_mut("/services/s/nodemaps").unwrap().data =
-        b"web1 -> /services/s/views/a".to_vec().into();
-    let plan = diff(std::slice::from_ref(&desired), &live, &json!({}));
+    let plan = with_nodemap(&json, b"web1 -> /services/s/views/a");
     let change = plan.services[0].changes.iter().find(|c| c.kind == NodeKind::Nodemap).unwrap();
     let Action::Update { before, after, .. } = &change.action else { panic!("{change:?}") };
     assert_eq!(
         key_changes(NodeKind::Nodemap, Some(before), Some(after)),
-        [KeyChange::Added { key: "web2".into(), value: json!("/services/s/views/a") }]
+        [
+            KeyChange::Format { before: "legacy".into(), after: "json".into() },
+            KeyChange::Added { key: "web2".into(), value: json!("/services/s/views/a") }
+        ]
     );
+    assert_eq!(plan.services[0].blast_radius.moves.len(), 1, "only web2 moves");
 }
 
 #[test]
@@ -386,4 +419,76 @@ fn acl_drift_is_planned_only_when_an_acl_is_set() {
     let json: Value = serde_json::from_str(&json::render(&plan, &redact::Redactor::show_all())).unwrap();
     assert_eq!(json["summary"]["acls"], 2);
     assert_eq!(json["services"][0]["acl_changes"][0]["after"], json!(["ip:127.0.0.1:cdrwa", "world:anyone:r"]));
+}
+
+#[test]
+fn a_live_integer_beyond_64_bits_is_a_change_even_to_the_float_a_parser_makes_of_it() {
+    // 2^64 as Python writes it; a JSON parser reads it as the float 1.8446744073709552e19.
+    let desired = service("s", &[("", json!({"x": 1.8446744073709552e19, "y": 1}), &[])]);
+    let mut live = applied(&desired);
+    edit(&mut live, "s", "/services/s/conf", r#"{"x": 18446744073709551616, "y": 1}"#, 10);
+    edit(&mut live, "s", "/services/s/views", r#"{"x": 18446744073709551616, "y": 1}"#, 10);
+    let plan = diff(std::slice::from_ref(&desired), &live, &json!({}));
+    assert_eq!(
+        summary(&plan),
+        ["update /services/s/conf", "update /services/s/jones-sync", "update /services/s/views"]
+    );
+    let Action::Update { before, after, .. } = &plan.services[0].changes[0].action else { panic!() };
+    assert_eq!(
+        key_changes(NodeKind::Conf, Some(before), Some(after)),
+        [KeyChange::Unreadable {
+            key: "x".into(),
+            text: "18446744073709551616".into(),
+            why: "an integer beyond 64 bits".into(),
+            after: Some(json!(1.8446744073709552e19)),
+        }]
+    );
+    let text = text::render(&plan, &redact::Redactor::show_all(), false);
+    assert!(
+        text.contains(
+            "  ~ /services/s/conf (conf)\n      ~ x: 18446744073709551616 (unreadable: an integer beyond 64 bits) → 1.8446744073709552e+19\n"
+        ),
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(&json::render(&plan, &redact::Redactor::show_all())).unwrap();
+    let conf = &json["services"][0]["changes"][0];
+    assert_eq!(conf["before"], "{\"x\": 18446744073709551616, \"y\": 1}", "shown as text, not as a float");
+}
+
+#[test]
+fn a_live_conf_with_an_unreadable_value_is_compared_key_by_key_and_the_value_shown() {
+    let desired = service("s", &[("", json!({"a": 1, "c": 3, "password": "new"}), &[])]);
+    let mut live = applied(&desired);
+    edit(&mut live, "s", "/services/s/conf", r#"{"a": 1, "b": NaN, "c": 2, "password": Infinity}"#, 10);
+    let plan = diff(std::slice::from_ref(&desired), &live, &json!({}));
+    let Action::Update { before, after, .. } = &plan.services[0].changes[0].action else { panic!() };
+    assert_eq!(
+        key_changes(NodeKind::Conf, Some(before), Some(after)),
+        [
+            KeyChange::Unreadable {
+                key: "b".into(),
+                text: "NaN".into(),
+                why: "`NaN` is not a JSON number".into(),
+                after: None
+            },
+            KeyChange::Changed { key: "c".into(), before: json!(2), after: json!(3) },
+            KeyChange::Unreadable {
+                key: "password".into(),
+                text: "Infinity".into(),
+                why: "`Infinity` is not a JSON number".into(),
+                after: Some(json!("new"))
+            },
+        ]
+    );
+    let r = redact::Redactor::new(redact::DEFAULT_PATTERNS, false).unwrap();
+    let text = text::render(&plan, &r, false);
+    assert!(
+        text.contains(
+            "  ~ /services/s/conf (conf)\n      - b = NaN (unreadable: `NaN` is not a JSON number)\n      ~ c: 2 → 3\n      \
+             ~ password: (sensitive) (unreadable: `Infinity` is not a JSON number) → (sensitive)\n"
+        ),
+        "{text}"
+    );
+    // The view's integrity cannot be judged from a conf that does not read.
+    assert!(plan.services[0].view_integrity.iter().any(|f| f.path == "/services/s/conf"), "{plan:#?}");
 }

@@ -141,8 +141,19 @@ fn legacy_nodemaps_are_imported_kept_legacy_and_read_back() {
     assert_eq!(t.tree()["/services/old/nodemaps"], "h1 -> /services/old/views/x\nh2 -> /services/old/views/y");
     run_in(dir, &t.zk, &["plan", "--detailed-exitcode"]).code(0);
     t.run(&["get", "old", "--host", "h2", "--format", "json"]).success().stdout("{\"a\":1}\n");
-    // Switching the format alone is no change: the content is equal (Jones' server reads both).
+    // Switching the format reaches the nodemap: Jones 1.x clients cannot read the legacy lines.
     std::fs::remove_file(dir.join("jones-sync.toml")).unwrap();
+    let plan = run_in(dir, &t.zk, &["plan", "--detailed-exitcode"]).code(2);
+    assert!(
+        plan.stdout.contains("  ~ /services/old/nodemaps (nodemap)\n      ~ (format): legacy → json\n"),
+        "{}",
+        plan.stdout
+    );
+    run_in(dir, &t.zk, &["apply", "--yes"]).success();
+    assert_eq!(
+        t.tree()["/services/old/nodemaps"],
+        r#"{"h1":"/services/old/views/x","h2":"/services/old/views/y"}"#
+    );
     run_in(dir, &t.zk, &["plan", "--detailed-exitcode"]).code(0);
 }
 

@@ -241,6 +241,13 @@ fn key_changes(changes: &[KeyChange], r: &Redactor) -> Vec<KeyChange> {
                 before: before.as_deref().map(|t| r.text(t)),
                 after: after.as_deref().map(|t| r.text(t)),
             },
+            KeyChange::Unreadable { key, text, why, after } => KeyChange::Unreadable {
+                key: key.clone(),
+                text: super::rows::unreadable_text(key, text, r),
+                why: why.clone(),
+                after: after.as_ref().map(|after| r.value_of(key, after)),
+            },
+            KeyChange::Format { .. } => c.clone(),
         })
         .collect()
 }

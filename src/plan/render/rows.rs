@@ -99,7 +99,25 @@ pub(crate) fn row(change: &KeyChange, r: &Redactor) -> Row {
             before: before.as_deref().map(|t| one_line(&r.text(t))),
             after: after.as_deref().map(|t| one_line(&r.text(t))),
         },
+        // The text as written, marked, so it is not taken for JSON.
+        KeyChange::Unreadable { key: raw_key, text, why, after } => {
+            let key = one_line(raw_key);
+            let before = format!("{} (unreadable: {why})", one_line(&unreadable_text(raw_key, text, r)));
+            match after {
+                Some(after) => Row::Changed { key, before, after: compact(&r.value_of(raw_key, after)), hidden: false },
+                None => Row::Removed { key, value: vec![before] },
+            }
+        }
+        KeyChange::Format { before, after } => {
+            Row::Changed { key: "(format)".into(), before: before.clone(), after: after.clone(), hidden: false }
+        }
     }
+}
+
+/// The text of a value that does not read as JSON, as it may be shown under `key`: hidden when
+/// the key is sensitive, or when a pattern matches anywhere in it (its keys cannot be told apart).
+pub(crate) fn unreadable_text(key: &str, text: &str, r: &Redactor) -> String {
+    if r.is_sensitive(key) { SENSITIVE.to_string() } else { r.text(text) }
 }
 
 /// `text` with control characters escaped (`\n`), so that keys, host names and raw node data
