@@ -29,6 +29,9 @@ pub struct DesiredState {
     pub confs: Vec<DesiredConfs>,
     /// Where each service's content comes from, by name.
     pub origins: BTreeMap<String, Origin>,
+    /// How the work tree's config files differ from the commit, one `` `path` (what) `` each
+    /// ([`Listing::wait_dirty`]); empty for content read from commits.
+    pub dirty_paths: Vec<String>,
 }
 
 impl DesiredState {
@@ -46,6 +49,16 @@ impl DesiredState {
     /// Whether any config file read had uncommitted changes (only the work tree can).
     pub fn dirty(&self) -> bool {
         self.origins.values().any(|origin| origin.dirty)
+    }
+
+    /// [`DesiredState::dirty_paths`] for an error message: one per line, indented, at most 10
+    /// (then how many more).
+    pub fn dirty_list(&self) -> String {
+        let mut list: String = self.dirty_paths.iter().take(10).map(|path| format!("\n  {path}")).collect();
+        if self.dirty_paths.len() > 10 {
+            list.push_str(&format!("\n  and {} more", self.dirty_paths.len() - 10));
+        }
+        list
     }
 
     /// The commit the repository was read at (pinned services record their own), when in git.
@@ -84,7 +97,7 @@ fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, Loa
         (service, confs)
     });
     // The work tree's status scan ran meanwhile.
-    let dirty = listing.wait_dirty()?;
+    let dirty_paths = listing.wait_dirty()?;
     let labelled = |found: Vec<Problem>| {
         let mut found: Vec<Problem> = found.into_iter().map(|problem| listing.label(problem)).collect();
         found.sort();
@@ -101,11 +114,11 @@ fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, Loa
     let (services, confs): (Vec<_>, Vec<_>) = services.into_iter().unzip();
     let repo = Repo { settings, services: services.into_iter().map(|s| (s.name.clone(), s)).collect() };
     // Overridden services come from their commit, never dirty; the rest from the base.
-    let base = Origin { dirty, ..listing.base.clone() };
+    let base = Origin { dirty: !dirty_paths.is_empty(), ..listing.base.clone() };
     let origins = repo
         .services
         .keys()
         .map(|name| (name.clone(), listing.overridden.get(name).cloned().unwrap_or_else(|| base.clone())))
         .collect();
-    Ok(Ok(DesiredState { repo, confs, origins }))
+    Ok(Ok(DesiredState { repo, confs, origins, dirty_paths }))
 }

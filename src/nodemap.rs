@@ -102,8 +102,8 @@ pub fn serves(found: Option<Format>, format: Format) -> bool {
 /// Which client generations read a nodemap in `format`, and which cannot, for people.
 pub fn generations(format: Format) -> (&'static str, &'static str) {
     match format {
-        Format::Json => ("Jones 1.x clients (Python, Go, Ruby)", "the 0.5.x Python client (PyPI `jones` 0.5.x)"),
-        Format::Legacy => ("the 0.5.x Python client (PyPI `jones` 0.5.x)", "Jones 1.x clients (Python, Go, Ruby)"),
+        Format::Json => ("Jones 1.x clients (Python, Go, Ruby)", "the 0.5.x Python client"),
+        Format::Legacy => ("the 0.5.x Python client", "Jones 1.x clients (Python, Go, Ruby)"),
     }
 }
 

@@ -25,8 +25,9 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
     if state.dirty() && !args.allow_dirty {
         bail!(
             "config files in `{}` have uncommitted changes, so the recorded commit would not describe what is applied: \
-             commit them, or pass --allow-dirty",
-            options.repo.display()
+             commit them, or pass --allow-dirty{}",
+            options.repo.display(),
+            state.dirty_list()
         );
     }
     let actor = actor(args.actor);

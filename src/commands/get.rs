@@ -11,6 +11,7 @@ use crate::cli::{GetArgs, GetFormat};
 use crate::client::{HostConfig, JonesClient, local_fqdn};
 use crate::layout;
 use crate::model::EnvPath;
+use crate::nodemap::Format;
 
 pub(crate) async fn run(options: &Options, args: GetArgs) -> anyhow::Result<ExitCode> {
     let host = args.host.clone().unwrap_or_else(local_fqdn);
@@ -65,14 +66,17 @@ fn from_repo(state: &crate::desired::DesiredState, service: &str, host: &str) ->
         Some(env) => (layout::view(service, env), Some(env.0.join("/"))),
         None => (layout::conf(service, &EnvPath::root()), None),
     };
-    let values = desired.materialize().nodes[&path].value().as_object().cloned().unwrap_or_default();
+    let nodes = desired.materialize().nodes;
+    let values = nodes[&path].value().as_object().cloned().unwrap_or_default();
+    // The format the nodemap is written in, as a client would find it.
+    let nodemap_format = crate::nodemap::parse(&nodes[&layout::nodemaps(service)].bytes).ok().and_then(|p| p.format);
     Ok(HostConfig {
         service: service.to_string(),
         association: host.to_string(),
         path,
         environment,
         values,
-        nodemap_format: None,
+        nodemap_format,
     })
 }
 
@@ -92,6 +96,7 @@ fn render(config: &HostConfig, args: &GetArgs, previous: Option<&HostConfig>) ->
         },
     };
     if args.format == GetFormat::Json {
+        legacy_note(config);
         return Ok(format!("{value}\n"));
     }
     let body = match (&args.key, &value) {
@@ -100,10 +105,11 @@ fn render(config: &HostConfig, args: &GetArgs, previous: Option<&HostConfig>) ->
         (None, value) => serde_json::to_string_pretty(value).expect("JSON values always serialize"),
     };
     if args.key.is_some() && previous.is_none() {
+        legacy_note(config);
         return Ok(format!("{body}\n"));
     }
     let reads = match &config.environment {
-        Some(env) => format!("reads `{}` (environment `{env}`)", config.path),
+        Some(env) => format!("reads `{}` (environment `{env}`){}", config.path, generation(config, ", ")),
         None => format!("reads `{}` (the root: it has no association)", config.path),
     };
     let source = if args.repo_only { ", according to the repository" } else { "" };
@@ -116,6 +122,31 @@ fn render(config: &HostConfig, args: &GetArgs, previous: Option<&HostConfig>) ->
     };
     let blank = if previous.is_some() { "\n" } else { "" };
     Ok(format!("{blank}{header}\n{body}\n"))
+}
+
+/// Which Jones client generation the resolution is that of, after what a host reads through its
+/// association: the one that parses the nodemap's format (JONES.md). Without an association
+/// every generation reads the root, so nothing is said.
+fn generation(config: &HostConfig, prefix: &str) -> String {
+    let Some(format) = config.nodemap_format else { return String::new() };
+    let (reads, left) = crate::nodemap::generations(format);
+    let root = layout::conf(&config.service, &EnvPath::root());
+    match format {
+        Format::Json => format!("{prefix}as {reads} resolve it; {left} cannot parse a JSON nodemap"),
+        Format::Legacy => format!(
+            "{prefix}as {reads} resolves it; {left} cannot parse this legacy nodemap and do not read this view \
+             (the Go client reads `{root}`, the root, instead)"
+        ),
+    }
+}
+
+/// On stderr, when only values are printed: that they are what the 0.5.x client reads through a
+/// legacy nodemap, not what Jones 1.x clients read.
+fn legacy_note(config: &HostConfig) {
+    if config.nodemap_format == Some(Format::Legacy) && config.environment.is_some() {
+        let (service, host, path) = (&config.service, &config.association, &config.path);
+        eprintln!("note: {service} on {host} reads `{path}` {}", generation(config, ""));
+    }
 }
 
 fn now() -> String {

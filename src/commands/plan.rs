@@ -37,7 +37,8 @@ pub(crate) async fn run(options: &Options, args: PlanArgs) -> anyhow::Result<Exi
         Format::Json => out(&json::render(&plan, &redactor)),
     }
     // Notes (pins, undone rollbacks) are prose: machine formats keep stdout for themselves.
-    let notes = crate::audit::status::notes(&state, &plan);
+    let mut notes = crate::audit::status::notes(&state, &plan);
+    notes.push_str(&super::validate::warnings(&state, Some(&plan)));
     if args.format == Format::Text {
         out(&notes)
     } else {

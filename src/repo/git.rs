@@ -49,6 +49,43 @@ pub enum GitError {
     Objects { rev: String, sha: String, error: git2::Error },
 }
 
+/// What git says of a work tree's config files against `HEAD` ([`Git::scan`]).
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    /// Files that differ from `HEAD` or are untracked, relative to the config repository, with
+    /// what git says of each (`modified`, `untracked`...).
+    pub changes: Vec<(String, &'static str)>,
+    /// The config repository at `HEAD` as [`crate::repo::git_tree::shape`] lists it (directories,
+    /// and files without content); `None` before the first commit or when `HEAD` lacks it. What git
+    /// cannot see (an empty directory, a directory or file it ignores) shows as missing here.
+    pub head: Option<Vec<Entry>>,
+    /// `changes` come from hashing the files of `HEAD`, not from git's status (which cannot scan
+    /// the work tree): untracked files are not among them.
+    pub hashed: bool,
+}
+
+/// What git's status of a file says, in a word; `None` for a status that is no change.
+fn describe_status(status: git2::Status) -> Option<&'static str> {
+    use git2::Status as S;
+    Some(if status.intersects(S::CONFLICTED) {
+        "conflicted"
+    } else if status.intersects(S::WT_NEW) {
+        "untracked"
+    } else if status.intersects(S::INDEX_NEW) {
+        "added"
+    } else if status.intersects(S::WT_DELETED | S::INDEX_DELETED) {
+        "deleted"
+    } else if status.intersects(S::WT_RENAMED | S::INDEX_RENAMED) {
+        "renamed"
+    } else if status.intersects(S::WT_TYPECHANGE | S::INDEX_TYPECHANGE) {
+        "changed type"
+    } else if status.intersects(S::WT_MODIFIED | S::INDEX_MODIFIED) {
+        "modified"
+    } else {
+        return None;
+    })
+}
+
 /// A config repository directory inside a git work tree.
 pub struct Git {
     repo: git2::Repository,
@@ -98,8 +135,31 @@ impl Git {
         }
     }
 
-    /// Whether config files (`services/`, `jones-sync.toml`) differ from `HEAD` or are untracked.
-    pub fn dirty(&self) -> Result<bool, GitError> {
+    /// What git says of the config files (`services/`, `jones-sync.toml`) against `HEAD`: see
+    /// [`Scan`]. When libgit2 cannot scan the work tree (it refuses directories nested 100 deep
+    /// or more, which git itself reads), each file of `HEAD` is hashed and compared instead.
+    pub fn scan(&self) -> Result<Scan, GitError> {
+        let head = match self.repo.head() {
+            Ok(head) => {
+                let tree = head.peel_to_tree().map_err(|e| self.error(e))?;
+                crate::repo::git_tree::shape(&self.repo, &tree, &self.prefix).map_err(|e| self.error(e))?
+            }
+            Err(err) if matches!(err.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => None,
+            Err(err) => return Err(self.error(err)),
+        };
+        let (changes, hashed) = match self.status() {
+            Ok(changes) => (changes, false),
+            Err(err) if err.message().contains("nesting too deep") => {
+                (self.compare_blobs(head.as_ref().map_or(&[][..], |(_, blobs)| blobs.as_slice())), true)
+            }
+            Err(err) => return Err(self.error(err)),
+        };
+        Ok(Scan { changes, head: head.map(|(entries, _)| entries), hashed })
+    }
+
+    /// Git's status of the config files: each changed or untracked file, relative to the config
+    /// repository, with what git says of it.
+    fn status(&self) -> Result<Vec<(String, &'static str)>, git2::Error> {
         let mut options = git2::StatusOptions::new();
         options
             .include_untracked(true)
@@ -107,8 +167,32 @@ impl Git {
             .include_ignored(false)
             .pathspec(self.top_path(crate::repo::SERVICES_DIR))
             .pathspec(self.top_path(crate::repo::settings::FILE));
-        let statuses = self.repo.statuses(Some(&mut options)).map_err(|e| self.error(e))?;
-        Ok(!statuses.is_empty())
+        let statuses = self.repo.statuses(Some(&mut options))?;
+        let prefix = if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) };
+        Ok(statuses
+            .iter()
+            .filter_map(|entry| {
+                let path = String::from_utf8_lossy(entry.path_bytes()).into_owned();
+                let path = path.strip_prefix(&prefix).unwrap_or(&path).to_string();
+                Some((path, describe_status(entry.status())?))
+            })
+            .collect())
+    }
+
+    /// The files of `HEAD` (`blobs`, by path) whose content in the work tree differs or is gone,
+    /// found by hashing them: what [`Git::status`] says of tracked files, without scanning the work
+    /// tree (content filters such as `core.autocrlf` are not applied, so a converted file counts as
+    /// modified).
+    fn compare_blobs(&self, blobs: &[(String, git2::Oid)]) -> Vec<(String, &'static str)> {
+        blobs
+            .iter()
+            .filter(|(path, _)| !path.ends_with(".md"))
+            .filter_map(|(path, oid)| match git2::Oid::hash_file(git2::ObjectType::Blob, self.dir.join(path)) {
+                Ok(found) if found == *oid => None,
+                Ok(_) => Some((path.clone(), "modified")),
+                Err(_) => Some((path.clone(), "deleted")),
+            })
+            .collect()
     }
 
     /// The commit `rev` names (a SHA or its prefix, a branch, a tag, `HEAD~3`...), with an error

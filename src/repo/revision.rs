@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::thread::JoinHandle;
 
-use super::git::{Commit, Git, GitError};
+use super::git::{Commit, Git, GitError, Scan};
 use super::source::SourceError;
 use super::{Entry, EntryKind, SERVICES_DIR, settings};
 use crate::diagnostic::{Problem, Problems};
@@ -50,7 +50,10 @@ pub struct Listing {
     /// How problems in each overridden service's files name its commit: `<label>:<path>`.
     labels: Vec<(String, String)>,
     /// Git's status scan of the work tree, still running: its config files' uncommitted changes.
-    dirty: Option<JoinHandle<Result<bool, GitError>>>,
+    dirty: Option<JoinHandle<Result<Scan, GitError>>>,
+    /// The work tree's entries as listed (path, whether a directory), `*.md` files left out: what
+    /// `HEAD` must hold too for the work tree to be what the commit holds.
+    shape: Vec<(String, bool)>,
 }
 
 impl Listing {
@@ -62,19 +65,25 @@ impl Listing {
         problem
     }
 
-    /// Waits for git's status scan: whether the work tree's config files have uncommitted changes
-    /// (never, for content read from commits). Once: later calls say `false`.
-    pub fn wait_dirty(&mut self) -> Result<bool, GitError> {
-        match self.dirty.take() {
-            Some(scan) => scan.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            None => Ok(false),
-        }
+    /// Waits for git's status scan: how the work tree's config files differ from `HEAD`, one
+    /// `` `path` (what) `` each, sorted (none for content read from commits). Once: later calls
+    /// find nothing.
+    ///
+    /// Git tracks files, not directories, so besides what its status says, the work tree must have
+    /// nothing that `HEAD` lacks: an empty directory (or one holding only files git ignores) is an
+    /// environment to jones-sync but not in any commit, and an ignored `config.toml` is read but
+    /// not committed; either way the recorded commit would not describe what is applied.
+    pub fn wait_dirty(&mut self) -> Result<Vec<String>, GitError> {
+        let Some(scan) = self.dirty.take() else { return Ok(Vec::new()) };
+        let scan = scan.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        Ok(differences(&scan, &std::mem::take(&mut self.shape)))
     }
 }
 
 /// Lists `dir`'s work tree, or with `rev` that commit's tree, and every pinned service at its pin.
 pub fn read(dir: &Path, rev: Option<&str>) -> Result<Listing, LoadError> {
     let git = Git::open(dir)?;
+    let mut shape = Vec::new();
     let (entries, mut problems, base, dirty) = match rev {
         Some(rev) => {
             let git = git
@@ -89,9 +98,14 @@ pub fn read(dir: &Path, rev: Option<&str>) -> Result<Listing, LoadError> {
             // runs on another thread while the tree is read and parsed ([`Listing::wait_dirty`]).
             let dirty = git.as_ref().map(|_| {
                 let dir = dir.to_path_buf();
-                std::thread::spawn(move || Git::open(&dir)?.map_or(Ok(false), |git| git.dirty()))
+                std::thread::spawn(move || Git::open(&dir)?.map_or(Ok(Scan::default()), |git| git.scan()))
             });
             let (entries, problems) = super::source::read_dir(dir)?;
+            shape = entries
+                .iter()
+                .filter(|entry| !(entry.path.ends_with(".md") && entry.kind != EntryKind::Dir))
+                .map(|entry| (entry.path.clone(), entry.kind == EntryKind::Dir))
+                .collect();
             let origin = match &git {
                 Some(git) => Origin { commit: git.head()?, dirty: false, pin: None },
                 None => Origin::default(),
@@ -102,6 +116,7 @@ pub fn read(dir: &Path, rev: Option<&str>) -> Result<Listing, LoadError> {
     let overrides = pins(dir, git.as_ref(), &entries, &mut problems)?;
     let mut listing = merge(entries, problems, base, overrides);
     listing.dirty = dirty;
+    listing.shape = shape;
     Ok(listing)
 }
 
@@ -207,12 +222,78 @@ fn merge(mut entries: Vec<Entry>, problems: Problems, base: Origin, overrides: V
         labels.push((o.service.clone(), o.label));
         overridden.insert(o.service, o.origin);
     }
-    Listing { entries, problems, base, overridden, labels, dirty: None }
+    Listing { entries, problems, base, overridden, labels, dirty: None, shape: Vec::new() }
+}
+
+/// How the work tree (`shape`, its entries) differs from `HEAD` according to `scan`: what git's
+/// status says, and every entry `HEAD` lacks that the status cannot say (see
+/// [`Listing::wait_dirty`]); one `` `path` (what) `` each, sorted, an entry below one already named
+/// left out.
+fn differences(scan: &Scan, shape: &[(String, bool)]) -> Vec<String> {
+    let mut found: BTreeMap<String, String> =
+        scan.changes.iter().map(|(path, what)| (path.clone(), what.to_string())).collect();
+    let head: std::collections::BTreeSet<(&str, bool)> =
+        scan.head.iter().flatten().map(|entry| (entry.path.as_str(), entry.kind == EntryKind::Dir)).collect();
+    let below = |path: &str, dir: &str| path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'));
+    let mut unseen: Vec<(&str, bool)> = Vec::new();
+    for (path, is_dir) in shape {
+        let named = found.keys().any(|p| p == path || below(p, path) || below(path, p));
+        // A directory with files is named by its files; one without is named itself, once.
+        let has_files = *is_dir && shape.iter().any(|(p, d)| !d && below(p, path));
+        if !head.contains(&(path.as_str(), *is_dir))
+            && !named
+            && !has_files
+            && !unseen.iter().any(|(dir, _)| below(path, dir))
+        {
+            unseen.push((path, *is_dir));
+        }
+    }
+    for (path, is_dir) in unseen {
+        let what = match (is_dir, scan.hashed) {
+            (true, _) => "a directory git does not record: it is empty, or holds only files git ignores",
+            (false, false) => "ignored by git, so not in the commit",
+            (false, true) => "not in the commit",
+        };
+        found.insert(path.to_string(), what.to_string());
+    }
+    found.into_iter().map(|(path, what)| format!("`{path}` ({what})")).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_git_cannot_see_in_the_work_tree_is_a_difference_named_once() {
+        let dir = |path: &str| Entry { path: path.into(), kind: EntryKind::Dir };
+        let file = |path: &str| Entry { path: path.into(), kind: EntryKind::File(None) };
+        let head = vec![dir("services"), dir("services/s"), file("services/s/config.toml"), dir("services/s/a")];
+        let scan =
+            Scan { changes: vec![("services/s/new/config.toml".into(), "untracked")], head: Some(head), hashed: false };
+        let shape: Vec<(String, bool)> = [
+            ("services", true),
+            ("services/s", true),
+            ("services/s/config.toml", false),
+            ("services/s/a", true),
+            ("services/s/a/hosts.toml", false),
+            ("services/s/empty", true),
+            ("services/s/empty/below", true),
+            ("services/s/new", true),
+            ("services/s/new/config.toml", false),
+        ]
+        .iter()
+        .map(|(path, is_dir)| (path.to_string(), *is_dir))
+        .collect();
+        assert_eq!(
+            differences(&scan, &shape),
+            [
+                "`services/s/a/hosts.toml` (ignored by git, so not in the commit)",
+                "`services/s/empty` (a directory git does not record: it is empty, or holds only files git ignores)",
+                "`services/s/new/config.toml` (untracked)",
+            ]
+        );
+        assert_eq!(differences(&scan, &shape[..4]), ["`services/s/new/config.toml` (untracked)"]);
+    }
 
     #[test]
     fn within_service_is_by_whole_names() {

@@ -23,13 +23,15 @@ fn applied(name: &str) -> Test {
 fn get_shows_what_a_host_reads_and_where_from() {
     let t = applied("get");
     t.run(&["get", "s", "--host", "web1"]).success().stdout(
-        "s on web1 reads `/services/s/views/prod` (environment `prod`)\n{\n  \"name\": \"s\",\n  \"timeout\": 60\n}\n",
+        "s on web1 reads `/services/s/views/prod` (environment `prod`), as Jones 1.x clients (Python, Go, Ruby) \
+         resolve it; the 0.5.x Python client cannot parse a JSON nodemap\n{\n  \"name\": \"s\",\n  \"timeout\": 60\n}\n",
     );
     t.run(&["get", "s", "--host", "stranger"]).success().stdout(
         "s on stranger reads `/services/s/conf` (the root: it has no association)\n{\n  \"name\": \"s\",\n  \"timeout\": 30\n}\n",
     );
     t.run(&["get", "s", "--host", "c1", "--repo-only"]).success().stdout(
-        "s on c1 reads `/services/s/views/prod/canary` (environment `prod/canary`), according to the repository\n\
+        "s on c1 reads `/services/s/views/prod/canary` (environment `prod/canary`), as Jones 1.x clients (Python, Go, \
+         Ruby) resolve it; the 0.5.x Python client cannot parse a JSON nodemap, according to the repository\n\
          {\n  \"canary\": true,\n  \"name\": \"s\",\n  \"timeout\": 60\n}\n",
     );
     t.run(&["get", "s", "--host", "c1", "--key", "name"]).success().stdout("s\n");

@@ -29,7 +29,7 @@ fn uncommitted_config_is_refused_unless_allowed() {
         out.stderr,
         format!(
             "error: config files in `{}` have uncommitted changes, so the recorded commit would not describe what is applied: \
-             commit them, or pass --allow-dirty\n",
+             commit them, or pass --allow-dirty\n  `services/s/new-env/config.toml` (untracked)\n",
             t.repo.path().display()
         )
     );

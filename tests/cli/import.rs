@@ -150,10 +150,7 @@ fn legacy_nodemaps_are_imported_kept_legacy_and_read_back() {
         plan.stdout
     );
     run_in(dir, &t.zk, &["apply", "--yes"]).success();
-    assert_eq!(
-        t.tree()["/services/old/nodemaps"],
-        r#"{"h1":"/services/old/views/x","h2":"/services/old/views/y"}"#
-    );
+    assert_eq!(t.tree()["/services/old/nodemaps"], r#"{"h1":"/services/old/views/x","h2":"/services/old/views/y"}"#);
     run_in(dir, &t.zk, &["plan", "--detailed-exitcode"]).code(0);
 }
 

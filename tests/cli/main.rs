@@ -20,6 +20,7 @@ mod security;
 #[cfg(feature = "tls")]
 mod tls;
 mod validate;
+mod worktree;
 
 mod ensemble;
 mod faults;

@@ -233,7 +233,7 @@ fn blast_radius(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> b
         items.push("- `(root)`: every host without an association\n".to_string());
     }
     for env in &blast.environments {
-        let hosts = if env.hosts.is_empty() { "no hosts".to_string() } else { show::host_list(&env.hosts, code) };
+        let hosts = if env.hosts.is_empty() { "no hosts".to_string() } else { show::host_list(&env.hosts, host) };
         items.push(format!("- {} (view {}d): {hosts}\n", code(&env.environment), env.action));
     }
     let mut diffs = Vec::new();
@@ -241,7 +241,7 @@ fn blast_radius(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> b
         let from = show::association(&service.name, group.from.as_deref());
         let to = show::association(&service.name, group.to.as_deref());
         let verb = if group.hosts.len() == 1 { "moves" } else { "move" };
-        items.push(format!("- {} {verb} from {} to {}\n", show::host_list(&group.hosts, code), code(&from), code(&to)));
+        items.push(format!("- {} {verb} from {} to {}\n", show::host_list(&group.hosts, host), code(&from), code(&to)));
         let mut diff = format!("@@ {} → {} @@\n", show::one_line(&from), show::one_line(&to));
         let rows = show::rows(&group.changes.get(), redactor);
         if rows.is_empty() {
@@ -415,6 +415,12 @@ fn value_lines(out: &mut String, sign: char, key: &str, value: &[String]) {
 }
 
 /// `text` as an inline code span, whatever backticks it holds.
+/// A host name in code: quoted when it has white space at an end (which a code span would not
+/// show) or a control character.
+fn host(name: &str) -> String {
+    code(&show::name(name))
+}
+
 fn code(text: &str) -> String {
     let text = show::one_line(text);
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);

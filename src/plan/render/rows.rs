@@ -80,10 +80,14 @@ pub(crate) fn rows(changes: &[KeyChange], r: &Redactor) -> Vec<Row> {
 
 pub(crate) fn row(change: &KeyChange, r: &Redactor) -> Row {
     match change {
-        KeyChange::Added { key, value } => Row::Added { key: one_line(key), value: lines(&r.value_of(key, value)) },
-        KeyChange::Removed { key, value } => Row::Removed { key: one_line(key), value: lines(&r.value_of(key, value)) },
+        KeyChange::Added { key, value } => {
+            Row::Added { key: name(key).into_owned(), value: lines(&r.value_of(key, value)) }
+        }
+        KeyChange::Removed { key, value } => {
+            Row::Removed { key: name(key).into_owned(), value: lines(&r.value_of(key, value)) }
+        }
         KeyChange::Changed { key: raw_key, before, after } => {
-            let key = &one_line(raw_key);
+            let key = &name(raw_key).into_owned();
             let hidden = r.hides_change(before, after);
             let (before, after) = (r.value_of(raw_key, before), r.value_of(raw_key, after));
             let (short_before, short_after) = (compact(&before), compact(&after));
@@ -101,7 +105,7 @@ pub(crate) fn row(change: &KeyChange, r: &Redactor) -> Row {
         },
         // The text as written, marked, so it is not taken for JSON.
         KeyChange::Unreadable { key: raw_key, text, why, after } => {
-            let key = one_line(raw_key);
+            let key = name(raw_key).into_owned();
             let before = format!("{} (unreadable: {why})", one_line(&unreadable_text(raw_key, text, r)));
             match after {
                 Some(after) => Row::Changed { key, before, after: compact(&r.value_of(raw_key, after)), hidden: false },
@@ -118,6 +122,16 @@ pub(crate) fn row(change: &KeyChange, r: &Redactor) -> Row {
 /// the key is sensitive, or when a pattern matches anywhere in it (its keys cannot be told apart).
 pub(crate) fn unreadable_text(key: &str, text: &str, r: &Redactor) -> String {
     if r.is_sensitive(key) { SENSITIVE.to_string() } else { r.text(text) }
+}
+
+/// A key or host name as shown: quoted (`" web1"`, `"web1\n"`) when it is empty, has white space
+/// at an end or holds a control character or line separator, so that what is odd about it shows
+/// (and cannot start a line of its own); as it is otherwise.
+pub(crate) fn name(text: &str) -> Cow<'_, str> {
+    let odd = text.is_empty()
+        || text.trim() != text
+        || text.chars().any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'));
+    if odd { Cow::Owned(format!("{text:?}")) } else { Cow::Borrowed(text) }
 }
 
 /// `text` with control characters escaped (`\n`), so that keys, host names and raw node data
@@ -318,9 +332,21 @@ mod tests {
                     panic!("an added key is an added row")
                 };
                 assert_eq!(value_text(key, value, &r, &mut buf).lines().collect::<Vec<_>>(), lines, "{key}: {value}");
-                assert_eq!(one_line_ref(key), shown_key);
+                assert_eq!(name(key), shown_key);
             }
         }
+    }
+
+    #[test]
+    fn odd_names_are_quoted_so_their_white_space_shows() {
+        assert_eq!(name("web1.example.com"), "web1.example.com");
+        assert_eq!(name("with space"), "with space");
+        assert_eq!(name(" web1"), "\" web1\"");
+        assert_eq!(name("web1 "), "\"web1 \"");
+        assert_eq!(name("web1\n"), "\"web1\\n\"");
+        assert_eq!(name("a\u{2028}b"), "\"a\\u{2028}b\"");
+        assert_eq!(name(""), "\"\"");
+        assert_eq!(host_list(&[" a".to_string(), "b".to_string()], |h| name(h).into_owned()), "\" a\", b");
     }
 
     #[test]

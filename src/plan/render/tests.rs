@@ -172,7 +172,7 @@ fn markdown_keeps_names_from_ending_code_or_html() {
     let md = markdown::render(&plan, &Redactor::show_all(), "");
     assert!(md.contains("<summary><code>s&lt;b&gt;|</code>"), "{md}");
     assert!(md.contains("| `s<b>\\|` (new to jones-sync) |"), "{md}");
-    assert!(md.contains("+   a\\n```\\n</details> = 1\n"), "{md}");
+    assert!(md.contains("+   \"a\\n```\\n</details>\" = 1\n"), "{md}");
     assert!(md.contains("``h`1``, `h|2` move from"), "{md}");
     assert!(md.contains("all unassociated hosts of `s<b>|`."), "{md}");
     // The only lines that open or close blocks are the two code blocks' and the section's own.

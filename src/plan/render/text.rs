@@ -237,11 +237,16 @@ fn render_change(out: &mut impl Write, change: &Change, redactor: &Redactor, p: 
             KeyChange::Added { key, value } | KeyChange::Removed { key, value } => {
                 let sign = if matches!(key_change, KeyChange::Added { .. }) { &added } else { &removed };
                 let text = show::value_text(key, value, redactor, &mut buf);
-                value_lines(out, "      ", sign, &show::one_line_ref(key), text.lines());
+                value_lines(out, "      ", sign, &show::name(key), text.lines());
             }
             other => render_rows(out, &[show::row(other, redactor)], "      ", p),
         }
     }
+}
+
+/// A host name as listed: quoted when it has white space at an end or a control character.
+fn host(name: &str) -> String {
+    show::name(name).into_owned()
 }
 
 /// Key-level rows, each line starting with `indent`.
@@ -311,15 +316,14 @@ fn render_blast_radius(out: &mut impl Write, service: &ServicePlan, redactor: &R
         let _ = writeln!(out, "    (root): every host without an association");
     }
     for env in &blast.environments {
-        let hosts =
-            if env.hosts.is_empty() { "no hosts".to_string() } else { show::host_list(&env.hosts, show::one_line) };
+        let hosts = if env.hosts.is_empty() { "no hosts".to_string() } else { show::host_list(&env.hosts, host) };
         let _ = writeln!(out, "    {} (view {}d): {hosts}", env.environment, env.action);
     }
     for group in &blast.moves {
         let from = show::association(&service.name, group.from.as_deref());
         let to = show::association(&service.name, group.to.as_deref());
         let verb = if group.hosts.len() == 1 { "moves" } else { "move" };
-        let _ = writeln!(out, "    {} {verb} from {from} to {to}", show::host_list(&group.hosts, show::one_line));
+        let _ = writeln!(out, "    {} {verb} from {from} to {to}", show::host_list(&group.hosts, host));
         let rows = show::rows(&group.changes.get(), redactor);
         if rows.is_empty() {
             let _ = writeln!(out, "        (the same values)");
