@@ -550,4 +550,42 @@ mod tests {
             assert_eq!(Some(Value::Object(object.values)), exact(text.as_bytes()), "{text}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_read_or_fail_without_panicking(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = object(&data);
+            let _ = exact(&data);
+        }
+
+        #[test]
+        fn every_object_serde_writes_reads_back_whole(map in proptest::collection::btree_map(".{0,8}", values(), 0..6)) {
+            let map: Map<String, Value> = map.into_iter().collect();
+            for text in [serde_json::to_string(&map).unwrap(), serde_json::to_string_pretty(&map).unwrap()] {
+                let read = object(text.as_bytes()).unwrap();
+                proptest::prop_assert!(read.unreadable.is_empty() && read.partial.is_empty());
+                proptest::prop_assert_eq!(&read.values, &map);
+                proptest::prop_assert_eq!(exact(text.as_bytes()), Some(Value::Object(map.clone())));
+            }
+        }
+    }
+
+    fn values() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map(".{0,6}", inner, 0..5)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
 }

@@ -105,3 +105,64 @@ fn every_host_of_example_repo_reads_its_effective_config() {
     assert!(checked >= 30, "checked {checked} host associations");
     run_in(&example_repo(), &t.zk, &["plan", "--detailed-exitcode"]).code(0);
 }
+
+/// How each Jones part parses a nodemap, replicated rule for rule from its source (github
+/// mwhooker/jones; JONES.md, "Associations"), for tests that cannot run the Python, Go or Ruby
+/// clients themselves. Each returns the association → view path map the part reads, or why it
+/// fails.
+pub mod rules {
+    use std::collections::BTreeMap;
+
+    pub type Nodemap = BTreeMap<String, String>;
+
+    /// Python's `dict(l.split(' -> ') for l in d.split('\n'))`: every line must split into exactly
+    /// two parts (`ValueError` otherwise), later lines win.
+    fn lines(data: &str) -> Result<Nodemap, String> {
+        let mut map = Nodemap::new();
+        for line in data.split('\n') {
+            let parts: Vec<&str> = line.split(" -> ").collect();
+            let [host, path] = parts.as_slice() else {
+                return Err(format!("ValueError: line {line:?} splits into {} parts", parts.len()));
+            };
+            map.insert(host.to_string(), path.to_string());
+        }
+        Ok(map)
+    }
+
+    /// `json.loads` of an object of strings (what a Jones nodemap holds).
+    fn json(data: &str) -> Result<Nodemap, String> {
+        serde_json::from_str(data).map_err(|err| format!("ValueError: {err}"))
+    }
+
+    /// The Jones server (`jones/jones.py`, `ZNodeMap._get`): empty is `{}`; text holding `' -> '`
+    /// anywhere is read as lines (`_get_old`), else as JSON.
+    pub fn server(data: &str) -> Result<Nodemap, String> {
+        if data.is_empty() {
+            Ok(Nodemap::new())
+        } else if data.contains(" -> ") {
+            lines(data)
+        } else {
+            json(data)
+        }
+    }
+
+    /// The 0.5.x Python client (`jones/client.py` at tag 0.5.3, `_deserialize_nodemap`): empty is
+    /// `{}`, anything else is lines.
+    pub fn client_05(data: &str) -> Result<Nodemap, String> {
+        if data.is_empty() { Ok(Nodemap::new()) } else { lines(data) }
+    }
+
+    /// The Jones 1.x Python client (`jones/client.py`, `_deserialize_nodemap`): empty is `{}`,
+    /// anything else is `json.loads` (Ruby's `JSON.load` alike).
+    pub fn client_1x(data: &str) -> Result<Nodemap, String> {
+        if data.is_empty() { Ok(Nodemap::new()) } else { json(data) }
+    }
+
+    /// What the Go client (`contrib/go-jones`, `nodemapChanged`) makes `host` read: it ignores the
+    /// error of `json.Unmarshal`, so a nodemap it cannot parse leaves no association, and a host
+    /// without one reads `/services/<svc>/conf`.
+    pub fn go_reads(data: &str, service: &str, host: &str) -> String {
+        let map = if data.is_empty() { Nodemap::new() } else { json(data).unwrap_or_default() };
+        map.get(host).cloned().unwrap_or_else(|| format!("/services/{service}/conf"))
+    }
+}

@@ -10,6 +10,7 @@ mod git;
 mod history;
 mod import;
 mod jones_client;
+mod jones_compat;
 mod plans;
 mod properties;
 mod prune;
