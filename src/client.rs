@@ -4,7 +4,8 @@
 //!
 //! 1. read `/services/<svc>/nodemaps` (a missing node is an error, as for every Jones client);
 //! 2. find the association in it: found, read that view; not found, read `/services/<svc>/conf`;
-//! 3. parse the node as a JSON object;
+//! 3. parse the node as a JSON object (values that do not read exactly, such as `NaN` or an
+//!    integer beyond 64 bits, are left out and listed in [`HostConfig::unreadable`]);
 //! 4. when either node changes, do it again (the host may have moved to another environment).
 //!
 //! Both nodemap formats are read (JSON, and the legacy `host -> path` lines). `jones-sync get` is
@@ -47,8 +48,12 @@ pub struct HostConfig {
     pub path: String,
     /// The environment of that view (`production/us-east`); `None` for the root.
     pub environment: Option<String>,
-    /// The configuration: the node's JSON object.
+    /// The configuration: the node's JSON object, without the values that do not read exactly.
     pub values: Map<String, Value>,
+    /// The values of the node that do not read exactly as JSON (`NaN`, an integer beyond 64 bits,
+    /// a lone surrogate: what Python's `json` writes), left out of `values` rather than changed
+    /// ([`crate::live_json`]).
+    pub unreadable: Vec<crate::live_json::Unreadable>,
     /// The format the nodemap was found in; `None` when it was empty.
     pub nodemap_format: Option<Format>,
 }
@@ -139,10 +144,13 @@ impl JonesClient {
             .get(&path, watch)
             .await?
             .ok_or_else(|| ClientError::Missing { path: path.clone(), association: self.association.clone() })?;
-        let values = match serde_json::from_slice(&data) {
-            Ok(Value::Object(values)) => values,
-            Ok(other) => return Err(ClientError::NotObject { path, reason: format!("it holds {other}") }),
-            Err(err) => return Err(ClientError::NotObject { path, reason: err.to_string() }),
+        let (values, unreadable) = match crate::live_json::exact(&data) {
+            Some(Value::Object(values)) => (values, Vec::new()),
+            Some(other) => return Err(ClientError::NotObject { path, reason: format!("it holds {other}") }),
+            None => match crate::live_json::object(&data) {
+                Ok(object) => (object.values, object.unreadable),
+                Err(reason) => return Err(ClientError::NotObject { path, reason }),
+            },
         };
         let config = HostConfig {
             service: self.service.clone(),
@@ -150,6 +158,7 @@ impl JonesClient {
             path,
             environment,
             values,
+            unreadable,
             nodemap_format: parsed.format,
         };
         Ok((config, nodemap_event.into_iter().chain(node_event).collect()))

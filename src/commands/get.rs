@@ -76,13 +76,21 @@ fn from_repo(state: &crate::desired::DesiredState, service: &str, host: &str) ->
         path,
         environment,
         values,
+        unreadable: Vec::new(),
         nodemap_format,
     })
 }
 
 /// The text to print: a header and the config as JSON for people, just JSON for machines, or just
-/// the value of `--key`. `Err` says the key is not set.
+/// the value of `--key`. `Err` says the key is not set. Values that do not read exactly are named
+/// on stderr, never shown as something else.
 fn render(config: &HostConfig, args: &GetArgs, previous: Option<&HostConfig>) -> Result<String, String> {
+    for part in &config.unreadable {
+        eprintln!(
+            "warning: `{}` in `{}` is `{}`, which does not read exactly as JSON ({}): left out",
+            part.path, config.path, part.text, part.why
+        );
+    }
     let value = match &args.key {
         None => Value::Object(config.values.clone()),
         Some(key) => match config.values.get(key) {

@@ -267,3 +267,15 @@ fn the_blast_radius_reads_a_live_legacy_nodemap() {
     assert!(plan.stdout.contains("  Blast radius: 2 hosts\n    prod (view updated): web1, web2\n"), "{}", plan.stdout);
     assert!(!plan.stdout.contains("moves"), "{}", plan.stdout);
 }
+
+#[test]
+fn get_names_values_that_do_not_read_exactly_instead_of_failing_or_changing_them() {
+    let t = Test::new("compatget");
+    t.zk_write("/services/s/conf", r#"{"a": 1, "big": 18446744073709551616, "ratio": NaN}"#);
+    t.zk_write("/services/s/nodemaps", "");
+    t.run(&["get", "s", "--host", "web1", "--format", "json"]).success().stdout("{\"a\":1}\n").stderr(
+        "warning: `big` in `/services/s/conf` is `18446744073709551616`, which does not read exactly as JSON (an \
+         integer beyond 64 bits): left out\nwarning: `ratio` in `/services/s/conf` is `NaN`, which does not read \
+         exactly as JSON (`NaN` is not a JSON number): left out\n",
+    );
+}
