@@ -39,17 +39,28 @@ pub struct Parsed {
     pub map: Map<String, Value>,
     /// The format found; `None` for an empty node, which both formats read as no associations.
     pub format: Option<Format>,
+    /// Whether every Jones part that reads this format reads these associations from it, as
+    /// [`parse`] (which tolerates more) does: see [`parse`].
+    pub clean: bool,
 }
 
 /// Parses a nodemap node's data in either format.
+///
+/// Reading tolerates what some Jones parts do not, and says so with [`Parsed::clean`] `false`:
+/// white space only (every part but jones-sync fails on it: only zero bytes are empty to them);
+/// JSON holding ` -> ` (the Jones server reads it as lines); legacy lines with a trailing newline,
+/// CR LF ends, blank lines or more than one ` -> ` (the 0.5.x client and the server split each
+/// line with Python's `line.split(' -> ')` and fail unless it gives exactly two parts).
 pub fn parse(data: &[u8]) -> Result<Parsed, String> {
     let text = std::str::from_utf8(data).map_err(|err| format!("not UTF-8 text ({err})"))?;
     if text.trim().is_empty() {
-        return Ok(Parsed { map: Map::new(), format: None });
+        return Ok(Parsed { map: Map::new(), format: None, clean: text.is_empty() });
     }
     if text.trim_start().starts_with('{') {
         return match serde_json::from_str(text) {
-            Ok(Value::Object(map)) => Ok(Parsed { map, format: Some(Format::Json) }),
+            Ok(Value::Object(map)) => {
+                Ok(Parsed { map, format: Some(Format::Json), clean: !text.contains(LEGACY_ARROW) })
+            }
             Ok(_) => unreachable!("text starting with `{{` is an object when it parses"),
             Err(err) => Err(format!("invalid JSON ({err})")),
         };
@@ -68,7 +79,8 @@ pub fn parse(data: &[u8]) -> Result<Parsed, String> {
         };
         map.insert(host.to_string(), Value::String(path.to_string()));
     }
-    Ok(Parsed { map, format: Some(Format::Legacy) })
+    let clean = text.split('\n').all(|line| line.split(LEGACY_ARROW).count() == 2);
+    Ok(Parsed { map, format: Some(Format::Legacy), clean })
 }
 
 /// The bytes of `map` (association → view path) in `format`. JSON is canonical (sorted, compact);
@@ -203,14 +215,24 @@ mod tests {
     #[test]
     fn reads_both_formats_and_empty() {
         let json = parse(br#"{"web1": "/services/s/views/a"}"#).unwrap();
-        assert_eq!(json, Parsed { map: map(json!({"web1": "/services/s/views/a"})), format: Some(Format::Json) });
+        assert_eq!(
+            json,
+            Parsed { map: map(json!({"web1": "/services/s/views/a"})), format: Some(Format::Json), clean: true }
+        );
         let legacy = parse(b"web1 -> /services/s/views/a\nweb2 -> /services/s/views/b/c").unwrap();
         assert_eq!(legacy.format, Some(Format::Legacy));
         assert_eq!(legacy.map, map(json!({"web1": "/services/s/views/a", "web2": "/services/s/views/b/c"})));
-        assert_eq!(parse(b"").unwrap(), Parsed { map: Map::new(), format: None });
+        assert_eq!(parse(b"").unwrap(), Parsed { map: Map::new(), format: None, clean: true });
         assert_eq!(parse(b" \n").unwrap().format, None);
-        // Tolerated on reading: a trailing newline and CR LF line ends.
-        assert_eq!(parse(b"h -> /p\r\n").unwrap().map, map(json!({"h": "/p"})));
+        assert!(legacy.clean);
+        // Tolerated on reading, though Jones' own parsers fail on them: a trailing newline and
+        // CR LF line ends, white space only, and JSON holding ` -> ` (the server reads it as lines).
+        let tolerated = parse(b"h -> /p\r\n").unwrap();
+        assert_eq!(tolerated.map, map(json!({"h": "/p"})));
+        assert!(!tolerated.clean);
+        assert!(!parse(b" \n").unwrap().clean);
+        assert!(!parse(br#"{"a -> b": "/p"}"#).unwrap().clean);
+        assert!(!parse(b"a -> b -> /p").unwrap().clean);
     }
 
     #[test]

@@ -234,6 +234,13 @@ fn hosts(
             return None;
         }
     };
+    if !parsed.clean {
+        reports.push(report(
+            &nodemaps,
+            "is written in a way some Jones clients cannot parse (white space only, a trailing newline or CR LF \
+             line ends, ` -> ` in JSON): the next apply rewrites it",
+        ));
+    }
     let views_root = layout::view(name, &EnvPath::root());
     for (host, target) in parsed.map {
         let dropped = |why: String| report(&nodemaps, format!("host `{host}` {why}: dropped, so it reads the root"));

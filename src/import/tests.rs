@@ -150,6 +150,25 @@ fn a_missing_or_unreadable_nodemap_imports_without_hosts() {
 }
 
 #[test]
+fn a_nodemap_some_client_cannot_parse_is_reported() {
+    let trailing = live(&[
+        ("/services/s/conf", "{}"),
+        ("/services/s/conf/a", "{}"),
+        ("/services/s/views", "{}"),
+        ("/services/s/views/a", "{}"),
+        ("/services/s/nodemaps", "h -> /services/s/views/a\n"),
+    ]);
+    let (imported, reports) = import("s", &trailing);
+    assert_eq!(imported.unwrap().service.envs[&env("a")].hosts, ["h"]);
+    assert_eq!(
+        reports,
+        [
+            "/services/s/nodemaps: is written in a way some Jones clients cannot parse (white space only, a trailing newline or CR LF line ends, ` -> ` in JSON): the next apply rewrites it"
+        ]
+    );
+}
+
+#[test]
 fn the_format_follows_the_nodemaps_found() {
     let imported = |name: &str, format| Imported {
         service: Service { name: name.into(), envs: BTreeMap::new() },
@@ -230,6 +249,8 @@ fn names_and_hosts_the_repository_refuses_are_left_out_and_what_is_written_valid
             "/services/s/conf/config.toml",
             "/services/s/nodemaps",
             "/services/s/nodemaps",
+            "/services/s/nodemaps",
+            // ` -> ` in the JSON: the Jones server would misread it, so it is rewritten.
             "/services/s/nodemaps",
             "/services/s/views",
             "/services/s/views/e",

@@ -158,7 +158,9 @@ fn guards(desired: &DesiredService, live: &LiveService, changes: &[Change]) -> V
 /// configured format serves reads ([`crate::nodemap::serves`]): the JSON the Jones web UI writes is
 /// no change while the setting is `json`, but a change to apply while it is `legacy` (0.5.x
 /// clients cannot read it), and a legacy nodemap is a change under `json` (1.x clients cannot).
-/// A live node whose data does not read exactly ([`LiveNode::json`]) never holds `desired`.
+/// A nodemap that some of those clients cannot parse ([`crate::nodemap::Parsed::clean`]: a trailing
+/// newline, white space only) does not either. A live node whose data does not read exactly
+/// ([`LiveNode::json`]) never holds `desired`.
 fn same_content(kind: NodeKind, live: &LiveNode, desired: &DesiredNode) -> bool {
     // Fast path: what jones-sync wrote is byte for byte what it would write again (its JSON is
     // canonical, and parses back to the same value), so only nodes written by others are parsed.
@@ -170,6 +172,7 @@ fn same_content(kind: NodeKind, live: &LiveNode, desired: &DesiredNode) -> bool 
             return false;
         };
         return found.map == wanted.map
+            && found.clean
             && crate::nodemap::serves(found.format, crate::nodemap::written(&desired.bytes));
     }
     live.json() == Some(desired.value())

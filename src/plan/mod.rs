@@ -338,7 +338,11 @@ pub fn key_changes(kind: NodeKind, before: Option<&[u8]>, after: Option<&[u8]>) 
             },
         }
     };
-    let (Some(old), Some(mut new)) = (as_object(before, Some(&mut partial)), as_object(after, None)) else {
+    // A nodemap some client cannot parse changes whole: its text is what is wrong with it.
+    let unclean = kind == NodeKind::Nodemap
+        && before.and_then(|data| crate::nodemap::parse(data).ok()).is_some_and(|parsed| !parsed.clean);
+    let (false, Some(old), Some(mut new)) = (unclean, as_object(before, Some(&mut partial)), as_object(after, None))
+    else {
         let text = |bytes: Option<&[u8]>| bytes.map(|b| String::from_utf8_lossy(b).into_owned());
         return vec![KeyChange::Whole { before: text(before), after: text(after) }];
     };

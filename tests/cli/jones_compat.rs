@@ -279,3 +279,19 @@ fn get_names_values_that_do_not_read_exactly_instead_of_failing_or_changing_them
          exactly as JSON (`NaN` is not a JSON number): left out\n",
     );
 }
+
+#[test]
+fn a_legacy_nodemap_the_0_5_client_cannot_parse_is_rewritten_though_its_hosts_are_the_same() {
+    let t = Test::new("compatlegacytrailing");
+    t.write("jones-sync.toml", "[sync]\nnodemap_format = \"legacy\"\n")
+        .write("services/s/config.toml", "")
+        .write("services/s/a/hosts.toml", "hosts = [\"web1\"]\n");
+    t.run(&["apply", "--yes"]).success();
+    // A script appends a newline: the 0.5.x client's last line is empty, one part, a ValueError.
+    t.zk_write("/services/s/nodemaps", "web1 -> /services/s/views/a\n");
+    assert!(rules::client_05("web1 -> /services/s/views/a\n").is_err());
+    t.run(&["plan", "--detailed-exitcode"]).code(2);
+    t.run(&["apply", "--yes"]).success();
+    assert_eq!(rules::client_05(&t.tree()["/services/s/nodemaps"]).unwrap()["web1"], "/services/s/views/a");
+    t.run(&["plan", "--detailed-exitcode"]).code(0);
+}
