@@ -55,13 +55,19 @@ pub struct Scan {
     /// Files that differ from `HEAD` or are untracked, relative to the config repository, with
     /// what git says of each (`modified`, `untracked`...).
     pub changes: Vec<(String, &'static str)>,
-    /// The config repository at `HEAD` as [`crate::repo::git_tree::shape`] lists it (directories,
-    /// and files without content); `None` before the first commit or when `HEAD` lacks it. What git
-    /// cannot see (an empty directory, a directory or file it ignores) shows as missing here.
-    pub head: Option<Vec<Entry>>,
-    /// `changes` come from hashing the files of `HEAD`, not from git's status (which cannot scan
+    /// The config files git tracks (its index), relative to the config repository: the
+    /// directories it records are theirs. What git cannot see (an empty directory, a directory or
+    /// file it ignores) is missing here.
+    pub tracked: Vec<String>,
+    /// `changes` come from hashing the tracked files, not from git's status (which cannot scan
     /// the work tree): untracked files are not among them.
     pub hashed: bool,
+}
+
+/// Whether `path` (relative to the config repository) is a config file: `jones-sync.toml`, or
+/// below `services/`.
+fn is_config(path: &str) -> bool {
+    path == crate::repo::settings::FILE || path.starts_with("services/")
 }
 
 /// What git's status of a file says, in a word; `None` for a status that is no change.
@@ -137,24 +143,27 @@ impl Git {
 
     /// What git says of the config files (`services/`, `jones-sync.toml`) against `HEAD`: see
     /// [`Scan`]. When libgit2 cannot scan the work tree (it refuses directories nested 100 deep
-    /// or more, which git itself reads), each file of `HEAD` is hashed and compared instead.
+    /// or more, which git itself reads), the index is compared with `HEAD`, and each file of the
+    /// index hashed and compared with the work tree, instead.
     pub fn scan(&self) -> Result<Scan, GitError> {
-        let head = match self.repo.head() {
-            Ok(head) => {
-                let tree = head.peel_to_tree().map_err(|e| self.error(e))?;
-                crate::repo::git_tree::shape(&self.repo, &tree, &self.prefix).map_err(|e| self.error(e))?
-            }
-            Err(err) if matches!(err.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => None,
-            Err(err) => return Err(self.error(err)),
-        };
+        let index = self.repo.index().map_err(|e| self.error(e))?;
+        let prefix = if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) };
+        let tracked: Vec<(String, git2::Oid, u32)> = index
+            .iter()
+            .filter_map(|entry| {
+                let path = String::from_utf8_lossy(&entry.path).into_owned();
+                let rel = path.strip_prefix(&prefix)?;
+                is_config(rel).then(|| (rel.to_string(), entry.id, entry.mode))
+            })
+            .collect();
         let (changes, hashed) = match self.status() {
             Ok(changes) => (changes, false),
             Err(err) if err.message().contains("nesting too deep") => {
-                (self.compare_blobs(head.as_ref().map_or(&[][..], |(_, blobs)| blobs.as_slice())), true)
+                (self.compare_index(&index, &tracked).map_err(|e| self.error(e))?, true)
             }
             Err(err) => return Err(self.error(err)),
         };
-        Ok(Scan { changes, head: head.map(|(entries, _)| entries), hashed })
+        Ok(Scan { changes, tracked: tracked.into_iter().map(|(path, _, _)| path).collect(), hashed })
     }
 
     /// Git's status of the config files: each changed or untracked file, relative to the config
@@ -168,31 +177,107 @@ impl Git {
             .pathspec(self.top_path(crate::repo::SERVICES_DIR))
             .pathspec(self.top_path(crate::repo::settings::FILE));
         let statuses = self.repo.statuses(Some(&mut options))?;
-        let prefix = if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) };
         Ok(statuses
             .iter()
             .filter_map(|entry| {
                 let path = String::from_utf8_lossy(entry.path_bytes()).into_owned();
-                let path = path.strip_prefix(&prefix).unwrap_or(&path).to_string();
-                Some((path, describe_status(entry.status())?))
+                Some((self.relative(&path), describe_status(entry.status())?))
             })
             .collect())
     }
 
-    /// The files of `HEAD` (`blobs`, by path) whose content in the work tree differs or is gone,
-    /// found by hashing them: what [`Git::status`] says of tracked files, without scanning the work
-    /// tree (content filters such as `core.autocrlf` are not applied, so a converted file counts as
-    /// modified).
-    fn compare_blobs(&self, blobs: &[(String, git2::Oid)]) -> Vec<(String, &'static str)> {
-        blobs
-            .iter()
-            .filter(|(path, _)| !path.ends_with(".md"))
-            .filter_map(|(path, oid)| match git2::Oid::hash_file(git2::ObjectType::Blob, self.dir.join(path)) {
-                Ok(found) if found == *oid => None,
-                Ok(_) => Some((path.clone(), "modified")),
-                Err(_) => Some((path.clone(), "deleted")),
+    /// What [`Git::status`] says of tracked files, without scanning the work tree: the index
+    /// against `HEAD` (staged changes), then each file of the index (`tracked`) hashed from the
+    /// work tree (content filters such as `core.autocrlf` are not applied, so a converted file
+    /// counts as modified).
+    fn compare_index(
+        &self,
+        index: &git2::Index,
+        tracked: &[(String, git2::Oid, u32)],
+    ) -> Result<Vec<(String, &'static str)>, git2::Error> {
+        const MODE_LINK: u32 = 0o120000;
+        const MODE_SUBMODULE: u32 = 0o160000;
+        let head = match self.repo.head() {
+            Ok(head) => Some(head.peel_to_tree()?),
+            Err(err) if matches!(err.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => None,
+            Err(err) => return Err(err),
+        };
+        let mut options = git2::DiffOptions::new();
+        options.pathspec(self.top_path(crate::repo::SERVICES_DIR)).pathspec(self.top_path(crate::repo::settings::FILE));
+        let staged = self.repo.diff_tree_to_index(head.as_ref(), Some(index), Some(&mut options))?;
+        let mut changes: Vec<(String, &'static str)> = staged
+            .deltas()
+            .filter_map(|delta| {
+                let path = delta.new_file().path().or(delta.old_file().path())?;
+                let what = match delta.status() {
+                    git2::Delta::Added => "added",
+                    git2::Delta::Deleted => "deleted",
+                    _ => "modified",
+                };
+                Some((self.relative(&path.to_string_lossy()), what))
             })
-            .collect()
+            .collect();
+        for (path, oid, mode) in tracked {
+            let file = self.dir.join(path);
+            let found =
+                match *mode {
+                    MODE_SUBMODULE => continue,
+                    MODE_LINK => std::fs::read_link(&file).map_err(|e| git2::Error::from_str(&e.to_string())).and_then(
+                        |target| git2::Oid::hash_object(git2::ObjectType::Blob, target.as_os_str().as_encoded_bytes()),
+                    ),
+                    _ => git2::Oid::hash_file(git2::ObjectType::Blob, &file),
+                };
+            match found {
+                Ok(found) if found == *oid => {}
+                Ok(_) => changes.push((path.clone(), "modified")),
+                Err(_) => changes.push((path.clone(), "deleted")),
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Entries of the config repository read through a symlink (`path`, whether a directory),
+    /// checked where they point against `HEAD`, as git's status does not (the target may be
+    /// outside `services/`): a directory `HEAD` does not have, a file it does not have or whose
+    /// content differs. Each such entry with what is wrong, by its path in the config repository.
+    pub fn read_through_links(&self, entries: &[(String, bool)]) -> Result<Vec<(String, String)>, GitError> {
+        let io = |e: std::io::Error| self.error(git2::Error::from_str(&e.to_string()));
+        let top = self.repo.workdir().map(Path::to_path_buf).unwrap_or_default().canonicalize().map_err(io)?;
+        let head = match self.repo.head() {
+            Ok(head) => Some(head.peel_to_tree().map_err(|e| self.error(e))?),
+            Err(err) if matches!(err.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => None,
+            Err(err) => return Err(self.error(err)),
+        };
+        let mut found = Vec::new();
+        for (path, is_dir) in entries {
+            let real = self.dir.join(path).canonicalize().map_err(io)?;
+            let shown = real.strip_prefix(&top).unwrap_or(&real).to_string_lossy().replace('\\', "/");
+            let committed = head.as_ref().and_then(|tree| tree.get_path(Path::new(&shown)).ok());
+            let what = match (committed.map(|entry| (entry.kind(), entry.id())), is_dir) {
+                (Some((Some(git2::ObjectType::Tree), _)), true) => continue,
+                (_, true) => format!(
+                    "read through a symlink from `{shown}`, a directory git does not record: it is empty, or holds \
+                     only files git ignores"
+                ),
+                (Some((Some(git2::ObjectType::Blob), oid)), false) => {
+                    if git2::Oid::hash_file(git2::ObjectType::Blob, &real).is_ok_and(|found| found == oid) {
+                        continue;
+                    }
+                    format!("read through a symlink from `{shown}`, which differs from the commit")
+                }
+                (_, false) => format!("read through a symlink from `{shown}`, which is not in the commit"),
+            };
+            found.push((path.clone(), what));
+        }
+        Ok(found)
+    }
+
+    /// `path` (relative to the top of the work tree) relative to the config repository.
+    fn relative(&self, path: &str) -> String {
+        match self.prefix.as_str() {
+            "" => path.to_string(),
+            prefix => path.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('/')).unwrap_or(path).to_string(),
+        }
     }
 
     /// The commit `rev` names (a SHA or its prefix, a branch, a tag, `HEAD~3`...), with an error

@@ -28,27 +28,7 @@ pub fn read(
     prefix: &str,
     only: Option<&str>,
 ) -> Result<Option<(Vec<Entry>, Problems)>, git2::Error> {
-    Ok(list(repo, top, prefix, only, true)?.map(|listing| (listing.entries, listing.problems)))
-}
-
-/// Entries without content, and the blob id of every file, by path: [`shape`].
-pub type Shape = (Vec<Entry>, Vec<(String, Oid)>);
-
-/// The shape of the config repository at `prefix` of the commit tree `top`, as [`read`] lists it
-/// but without reading files: every entry (files without content), and the blob id of every file
-/// (by path). `None` when `prefix` does not exist in the tree.
-pub fn shape(repo: &Repository, top: &Tree<'_>, prefix: &str) -> Result<Option<Shape>, git2::Error> {
-    Ok(list(repo, top, prefix, None, false)?.map(|listing| (listing.entries, listing.blobs)))
-}
-
-fn list(
-    repo: &Repository,
-    top: &Tree<'_>,
-    prefix: &str,
-    only: Option<&str>,
-    content: bool,
-) -> Result<Option<Listing>, git2::Error> {
-    let mut lister = Lister { repo, top: top.clone(), prefix: Vec::new(), content };
+    let mut lister = Lister { repo, top: top.clone(), prefix: Vec::new() };
     let root = match lister.resolve(components(prefix))? {
         Resolved::Found { real, node: Node::Tree(_) } => real,
         _ => return Ok(None),
@@ -64,23 +44,20 @@ fn list(
     if only.is_none()
         && let Resolved::Found { node: Node::Blob(oid), .. } = lister.resolve(at(settings::FILE))?
     {
-        let content = if content { Some(repo.find_blob(oid)?.content().to_vec()) } else { None };
-        out.entries.push(Entry { path: settings::FILE.into(), kind: EntryKind::File(content) });
-        out.blobs.push((settings::FILE.into(), oid));
+        let content = repo.find_blob(oid)?.content().to_vec();
+        out.entries.push(Entry { path: settings::FILE.into(), kind: EntryKind::File(Some(content)) });
     }
     if lister.tree_at(&root)?.get_name(SERVICES_DIR).is_none() {
-        return Ok(Some(out));
+        return Ok(Some((out.entries, out.problems)));
     }
     lister.entry(SERVICES_DIR, &at(SERVICES_DIR), true, &mut Vec::new(), &mut out, only)?;
-    Ok(Some(out))
+    Ok(Some((out.entries, out.problems)))
 }
 
 #[derive(Default)]
 struct Listing {
     entries: Vec<Entry>,
     problems: Problems,
-    /// The blob of every file listed, by path.
-    blobs: Vec<(String, Oid)>,
 }
 
 struct Lister<'r> {
@@ -88,8 +65,6 @@ struct Lister<'r> {
     top: Tree<'r>,
     /// The config repository's path from the top; nothing outside it is read.
     prefix: Vec<String>,
-    /// Whether the files [`wants_content`] names are read.
-    content: bool,
 }
 
 enum Node<'r> {
@@ -218,13 +193,9 @@ impl<'r> Lister<'r> {
         }
         match node {
             Node::Blob(oid) => {
-                let content = if self.content && wants_content(rel) {
-                    Some(self.repo.find_blob(oid)?.content().to_vec())
-                } else {
-                    None
-                };
+                let content =
+                    if wants_content(rel) { Some(self.repo.find_blob(oid)?.content().to_vec()) } else { None };
                 out.entries.push(Entry { path: rel.to_string(), kind: EntryKind::File(content) });
-                out.blobs.push((rel.to_string(), oid));
             }
             Node::Submodule => {
                 let message = "a git submodule: its content is not part of this repository's commits";

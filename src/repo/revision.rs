@@ -52,8 +52,12 @@ pub struct Listing {
     /// Git's status scan of the work tree, still running: its config files' uncommitted changes.
     dirty: Option<JoinHandle<Result<Scan, GitError>>>,
     /// The work tree's entries as listed (path, whether a directory), `*.md` files left out: what
-    /// `HEAD` must hold too for the work tree to be what the commit holds.
+    /// git must record too for the work tree to be what the commit holds.
     shape: Vec<(String, bool)>,
+    /// The work tree's entries that are symlinks (what is below them is in `shape` too).
+    links: Vec<String>,
+    /// The config repository's directory.
+    root: std::path::PathBuf,
 }
 
 impl Listing {
@@ -70,13 +74,23 @@ impl Listing {
     /// find nothing.
     ///
     /// Git tracks files, not directories, so besides what its status says, the work tree must have
-    /// nothing that `HEAD` lacks: an empty directory (or one holding only files git ignores) is an
-    /// environment to jones-sync but not in any commit, and an ignored `config.toml` is read but
-    /// not committed; either way the recorded commit would not describe what is applied.
+    /// nothing that git does not record (its index): an empty directory (or one holding only files
+    /// git ignores) is an environment to jones-sync but not in any commit, and an ignored
+    /// `config.toml` is read but not committed; either way the recorded commit would not describe
+    /// what is applied.
     pub fn wait_dirty(&mut self) -> Result<Vec<String>, GitError> {
         let Some(scan) = self.dirty.take() else { return Ok(Vec::new()) };
         let scan = scan.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-        Ok(differences(&scan, &std::mem::take(&mut self.shape)))
+        let links: std::collections::HashSet<&str> = self.links.iter().map(String::as_str).collect();
+        let (mut found, linked) = differences(&scan, &self.shape, |path| links.contains(path));
+        // What is read through a symlink is checked where it points, against the commit.
+        if !linked.is_empty()
+            && let Some(git) = Git::open(&self.root)?
+        {
+            found.extend(git.read_through_links(&linked)?.into_iter().map(|(path, what)| format!("`{path}` ({what})")));
+            found.sort();
+        }
+        Ok(found)
     }
 }
 
@@ -84,6 +98,7 @@ impl Listing {
 pub fn read(dir: &Path, rev: Option<&str>) -> Result<Listing, LoadError> {
     let git = Git::open(dir)?;
     let mut shape = Vec::new();
+    let mut links = Vec::new();
     let (entries, mut problems, base, dirty) = match rev {
         Some(rev) => {
             let git = git
@@ -100,7 +115,8 @@ pub fn read(dir: &Path, rev: Option<&str>) -> Result<Listing, LoadError> {
                 let dir = dir.to_path_buf();
                 std::thread::spawn(move || Git::open(&dir)?.map_or(Ok(Scan::default()), |git| git.scan()))
             });
-            let (entries, problems) = super::source::read_dir(dir)?;
+            let (entries, problems, found_links) = super::source::read_dir_with_links(dir)?;
+            links = found_links;
             shape = entries
                 .iter()
                 .filter(|entry| !(entry.path.ends_with(".md") && entry.kind != EntryKind::Dir))
@@ -117,6 +133,8 @@ pub fn read(dir: &Path, rev: Option<&str>) -> Result<Listing, LoadError> {
     let mut listing = merge(entries, problems, base, overrides);
     listing.dirty = dirty;
     listing.shape = shape;
+    listing.links = links;
+    listing.root = dir.to_path_buf();
     Ok(listing)
 }
 
@@ -222,32 +240,60 @@ fn merge(mut entries: Vec<Entry>, problems: Problems, base: Origin, overrides: V
         labels.push((o.service.clone(), o.label));
         overridden.insert(o.service, o.origin);
     }
-    Listing { entries, problems, base, overridden, labels, dirty: None, shape: Vec::new() }
+    Listing {
+        entries,
+        problems,
+        base,
+        overridden,
+        labels,
+        dirty: None,
+        shape: Vec::new(),
+        links: Vec::new(),
+        root: Default::default(),
+    }
 }
 
 /// How the work tree (`shape`, its entries) differs from `HEAD` according to `scan`: what git's
-/// status says, and every entry `HEAD` lacks that the status cannot say (see
-/// [`Listing::wait_dirty`]); one `` `path` (what) `` each, sorted, an entry below one already named
-/// left out.
-fn differences(scan: &Scan, shape: &[(String, bool)]) -> Vec<String> {
+/// status says, and every entry git does not record that the status cannot say (see
+/// [`Listing::wait_dirty`]), except symlinks and what is read through them (`is_link` of the
+/// path or a directory above it; git records the link, not what it points to): those entries are
+/// returned to be checked where they point.
+/// One `` `path` (what) `` each, sorted, an entry below one already named left out.
+fn differences(
+    scan: &Scan,
+    shape: &[(String, bool)],
+    is_link: impl Fn(&str) -> bool,
+) -> (Vec<String>, Vec<(String, bool)>) {
+    use std::collections::{BTreeSet, HashSet};
     let mut found: BTreeMap<String, String> =
         scan.changes.iter().map(|(path, what)| (path.clone(), what.to_string())).collect();
-    let head: std::collections::BTreeSet<(&str, bool)> =
-        scan.head.iter().flatten().map(|entry| (entry.path.as_str(), entry.kind == EntryKind::Dir)).collect();
-    let below = |path: &str, dir: &str| path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'));
-    let mut unseen: Vec<(&str, bool)> = Vec::new();
+    // What git records: the tracked files and the directories they are in.
+    let tracked: HashSet<(&str, bool)> = scan
+        .tracked
+        .iter()
+        .flat_map(|path| std::iter::once((path.as_str(), false)).chain(ancestors(path).map(|dir| (dir, true))))
+        .collect();
+    // Every directory with a file below it (in the work tree, or among git's changes).
+    let files = shape.iter().filter(|(_, is_dir)| !is_dir).map(|(path, _)| path.as_str());
+    let with_files: HashSet<&str> = files.chain(found.keys().map(String::as_str)).flat_map(ancestors).collect();
+    let named: BTreeSet<&str> = found.keys().map(String::as_str).collect();
+    let mut unseen: BTreeMap<&str, bool> = BTreeMap::new();
     for (path, is_dir) in shape {
-        let named = found.keys().any(|p| p == path || below(p, path) || below(path, p));
-        // A directory with files is named by its files; one without is named itself, once.
-        let has_files = *is_dir && shape.iter().any(|(p, d)| !d && below(p, path));
-        if !head.contains(&(path.as_str(), *is_dir))
-            && !named
-            && !has_files
-            && !unseen.iter().any(|(dir, _)| below(path, dir))
+        let path = path.as_str();
+        if tracked.contains(&(path, *is_dir))
+            || named.contains(path)
+            // A directory with files is named by its files; one without is named itself, once.
+            || (*is_dir && with_files.contains(path))
+            || ancestors(path).any(|dir| named.contains(dir) || unseen.contains_key(dir))
         {
-            unseen.push((path, *is_dir));
+            continue;
         }
+        unseen.insert(path, *is_dir);
     }
+    // Git records a symlink, not what is read through it: that is checked where it points.
+    let through_link = |path: &str| ancestors(path).any(&is_link);
+    let linked = shape.iter().filter(|(path, _)| is_link(path) || through_link(path)).cloned().collect();
+    unseen.retain(|path, _| !is_link(path) && !through_link(path));
     for (path, is_dir) in unseen {
         let what = match (is_dir, scan.hashed) {
             (true, _) => "a directory git does not record: it is empty, or holds only files git ignores",
@@ -256,7 +302,13 @@ fn differences(scan: &Scan, shape: &[(String, bool)]) -> Vec<String> {
         };
         found.insert(path.to_string(), what.to_string());
     }
-    found.into_iter().map(|(path, what)| format!("`{path}` ({what})")).collect()
+    let found = found.into_iter().map(|(path, what)| format!("`{path}` ({what})")).collect();
+    (found, linked)
+}
+
+/// The directories `path` is below, nearest first (`a/b/c`: `a/b`, `a`).
+fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(path.rsplit_once('/').map(|(dir, _)| dir), |dir| dir.rsplit_once('/').map(|(up, _)| up))
 }
 
 #[cfg(test)]
@@ -265,11 +317,11 @@ mod tests {
 
     #[test]
     fn what_git_cannot_see_in_the_work_tree_is_a_difference_named_once() {
-        let dir = |path: &str| Entry { path: path.into(), kind: EntryKind::Dir };
-        let file = |path: &str| Entry { path: path.into(), kind: EntryKind::File(None) };
-        let head = vec![dir("services"), dir("services/s"), file("services/s/config.toml"), dir("services/s/a")];
-        let scan =
-            Scan { changes: vec![("services/s/new/config.toml".into(), "untracked")], head: Some(head), hashed: false };
+        let scan = Scan {
+            changes: vec![("services/s/new/config.toml".into(), "untracked")],
+            tracked: vec!["services/s/config.toml".into(), "services/s/a/README.md".into(), "services/s/link".into()],
+            hashed: false,
+        };
         let shape: Vec<(String, bool)> = [
             ("services", true),
             ("services/s", true),
@@ -280,19 +332,27 @@ mod tests {
             ("services/s/empty/below", true),
             ("services/s/new", true),
             ("services/s/new/config.toml", false),
+            // A symlink to a directory: git records the link, the listing what it points to.
+            ("services/s/link", true),
+            ("services/s/link/config.toml", false),
         ]
         .iter()
         .map(|(path, is_dir)| (path.to_string(), *is_dir))
         .collect();
+        let is_link = |path: &str| path == "services/s/link";
+        let (found, linked) = differences(&scan, &shape, is_link);
+        assert_eq!(linked, [("services/s/link".to_string(), true), ("services/s/link/config.toml".to_string(), false)]);
         assert_eq!(
-            differences(&scan, &shape),
+            found,
             [
                 "`services/s/a/hosts.toml` (ignored by git, so not in the commit)",
                 "`services/s/empty` (a directory git does not record: it is empty, or holds only files git ignores)",
                 "`services/s/new/config.toml` (untracked)",
             ]
         );
-        assert_eq!(differences(&scan, &shape[..4]), ["`services/s/new/config.toml` (untracked)"]);
+        assert_eq!(differences(&scan, &shape[..4], is_link).0, ["`services/s/new/config.toml` (untracked)"]);
+        assert_eq!(ancestors("a/b/c").collect::<Vec<_>>(), ["a/b", "a"]);
+        assert_eq!(ancestors("a").count(), 0);
     }
 
     #[test]

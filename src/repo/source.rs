@@ -31,17 +31,23 @@ pub fn read_settings(root: &Path, entries: &mut Vec<Entry>, problems: &mut Probl
 
 /// Lists `root`'s `jones-sync.toml` and everything below `services/`, skipping hidden entries.
 pub fn read_dir(root: &Path) -> Result<(Vec<Entry>, Problems), SourceError> {
+    read_dir_with_links(root).map(|(entries, problems, _)| (entries, problems))
+}
+
+/// [`read_dir`], and the entries that are symlinks (followed: what is below them is listed too).
+pub fn read_dir_with_links(root: &Path) -> Result<(Vec<Entry>, Problems, Vec<String>), SourceError> {
     let canonical_root = root.canonicalize().map_err(|error| SourceError::Root { path: root.to_path_buf(), error })?;
     if !canonical_root.is_dir() {
         return Err(SourceError::NotADirectory { path: root.to_path_buf() });
     }
     let mut entries = Vec::new();
     let mut problems = Problems::default();
+    let mut links = Vec::new();
     read_settings(root, &mut entries, &mut problems);
 
     let services = root.join(SERVICES_DIR);
     if !services.exists() && services.symlink_metadata().is_err() {
-        return Ok((entries, problems));
+        return Ok((entries, problems, links));
     }
     let mut walk = WalkDir::new(&services)
         .follow_links(true)
@@ -80,6 +86,7 @@ pub fn read_dir(root: &Path) -> Result<(Vec<Entry>, Problems), SourceError> {
             continue;
         }
         if entry.path_is_symlink() {
+            links.push(rel.clone());
             match entry.path().canonicalize() {
                 Ok(target) if !target.starts_with(&canonical_root) => {
                     let message = format!("symlink leaves the repository (it points to `{}`)", target.display());
@@ -108,7 +115,7 @@ pub fn read_dir(root: &Path) -> Result<(Vec<Entry>, Problems), SourceError> {
         };
         entries.push(Entry { path: rel, kind });
     }
-    Ok((entries, problems))
+    Ok((entries, problems, links))
 }
 
 /// `path` relative to `root`, `/`-separated, lossy for names that are not UTF-8 (those are

@@ -110,3 +110,37 @@ fn environments_nested_a_hundred_deep_are_read_and_checked_like_any_other() {
         ],
     );
 }
+
+#[test]
+fn an_environment_read_through_a_committed_symlink_is_clean() {
+    let t = committed("wtsymlink");
+    t.write("shared/prod/config.toml", "a = 2\n");
+    std::os::unix::fs::symlink("../../shared/prod", t.path("services/s/eu")).unwrap();
+    t.commit_all("eu is prod");
+    t.run(&["apply", "--yes"]).success();
+    assert_eq!(record(&t, "s")["dirty"], false);
+    assert_eq!(t.tree()["/services/s/conf/eu"], "{\"a\":2}");
+    // An empty directory where the link points is not in the commit either.
+    t.mkdir("shared/prod/qa");
+    refused(
+        &t,
+        &["`services/s/eu/qa` (read through a symlink from `shared/prod/qa`, a directory git does not record: it is \
+             empty, or holds only files git ignores)"],
+    );
+}
+
+#[test]
+fn config_read_through_a_symlink_from_outside_services_is_checked_against_the_commit() {
+    let t = committed("wtsymlinkcontent");
+    t.write("shared/prod/config.toml", "a = 2\n");
+    std::os::unix::fs::symlink("../../shared/prod", t.path("services/s/eu")).unwrap();
+    t.commit_all("eu is prod");
+    // Git's status of `services/` sees the link, not the file it reads.
+    t.write("shared/prod/config.toml", "a = 3\n");
+    refused(
+        &t,
+        &[
+            "`services/s/eu/config.toml` (read through a symlink from `shared/prod/config.toml`, which differs from the commit)",
+        ],
+    );
+}
