@@ -70,7 +70,7 @@ pub fn write(
     settings(dir, format)
 }
 
-/// What `jones-sync.toml` in `dir` will hold after [`write`]: the file that is there (left alone),
+/// What `jones-sync.toml` in `dir` will hold after [`write()`]: the file that is there (left alone),
 /// else the settings `format` needs (`None`: no file).
 pub fn settings_text(dir: &Path, format: Format) -> Result<Option<String>, WriteError> {
     let path = dir.join(crate::repo::settings::FILE);
