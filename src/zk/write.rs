@@ -63,8 +63,9 @@ pub enum CommitError {
     /// One guarded operation failed, so nothing was written.
     #[error("`{path}` {reason}; nothing was written")]
     Conflict { path: String, reason: String },
-    /// The connection was lost before the reply came: the transaction may or may not be applied.
-    #[error("the connection to ZooKeeper was lost during the transaction, so whether it was applied is unknown: {0}")]
+    /// The request left the client and no reply says how it ended (the connection was lost, the
+    /// reply timed out): the transaction may or may not be applied.
+    #[error("no reply came from ZooKeeper for the transaction, so whether it was applied is unknown: {0}")]
     Unknown(zk::Error),
     #[error("the transaction failed at `{path}`: {error}; nothing was written")]
     Failed { path: String, error: zk::Error },
@@ -128,12 +129,13 @@ impl Zk {
                 };
                 Err(CommitError::Conflict { path, reason })
             }
+            // Only what the client refuses before sending is a definite failure: once the request
+            // left, a lost connection, a reply timeout ("no response from connection"), a closed
+            // client or a server-side error of the request as a whole may follow a commit, so the
+            // outcome is looked up, never guessed.
             Err(zk::MultiWriteError::RequestFailed { source }) => match source {
-                zk::Error::ConnectionLoss
-                | zk::Error::SessionExpired
-                | zk::Error::Timeout
-                | zk::Error::ClientClosed => Err(CommitError::Unknown(source)),
-                other => Err(CommitError::Request(other)),
+                zk::Error::BadArguments(_) | zk::Error::NoHosts => Err(CommitError::Request(source)),
+                other => Err(CommitError::Unknown(other)),
             },
         }
     }

@@ -282,6 +282,21 @@ fn a_commit_cut_after_it_reached_zookeeper_is_found_applied_and_not_applied_agai
     applied_exactly_once(&t, &v2, 3);
 }
 
+/// Regression: a commit that reached ZooKeeper and whose reply never came back (the client gave
+/// up: "no response from connection in 4000ms") was reported as a failed transaction, exit 1,
+/// although it had landed.
+#[test]
+fn a_commit_whose_reply_never_came_is_found_applied_not_reported_failed() {
+    let t = Test::new("stall");
+    let v2 = applied_then_changed(&t);
+    let proxy = Proxy::start(&server().address());
+    proxy.arm(Fault::Stall, 1);
+    let out = run_in(t.repo.path(), &proxied(&t, &proxy), &["apply", "--yes"]).success();
+    assert_eq!(proxy.fired(), [Fault::Stall]);
+    assert_eq!(report(&out), all_three_applied(FOUND_APPLIED));
+    applied_exactly_once(&t, &v2, 3);
+}
+
 #[test]
 fn a_lock_whose_create_reply_was_lost_is_found_and_taken_not_waited_behind() {
     let t = Test::new("lock-cut");

@@ -49,6 +49,10 @@ pub enum Fault {
     /// ZooKeeper goes away for good: the request is not forwarded, every connection is closed
     /// and new ones are refused (the proxy stops listening).
     Down,
+    /// The request is forwarded (so it is applied), then nothing more from the server reaches the
+    /// client on that connection, which stays open (a stalled server or network): the client
+    /// gives up on it by itself ("no response from connection") and reconnects.
+    Stall,
 }
 
 struct Shared {
@@ -314,6 +318,8 @@ struct Link {
     swallow: Mutex<Option<(i32, oneshot::Sender<()>)>>,
     /// A fault is in progress: the connection ends when it is done, not before.
     faulting: AtomicBool,
+    /// [`Fault::Stall`] fired: nothing more is relayed to the client.
+    stalled: AtomicBool,
 }
 
 /// Relays one client connection, faulting the armed requests.
@@ -348,6 +354,9 @@ async fn relay(client: TcpStream, upstream: String, shared: Arc<Mutex<Shared>>) 
                         let _ = waiter.send(());
                         continue;
                     }
+                }
+                if link.stalled.load(Ordering::SeqCst) {
+                    continue;
                 }
                 if write_frame(&mut client_write, &frame).await.is_err() {
                     break;
@@ -395,6 +404,16 @@ async fn relay(client: TcpStream, upstream: String, shared: Arc<Mutex<Shared>>) 
             }
             if fault == Fault::Down {
                 shared.lock().unwrap().down.send_replace(true);
+                return;
+            }
+            if fault == Fault::Stall {
+                link.stalled.store(true, Ordering::SeqCst);
+                if write_frame(&mut server_write, &frame).await.is_err() {
+                    return;
+                }
+                // Until the client gives up on the connection and closes it.
+                while read_frame(&mut client_read).await.is_some() {}
+                let _ = stop.send(true);
                 return;
             }
             link.faulting.store(true, Ordering::SeqCst);
