@@ -44,6 +44,42 @@ fn a_held_lock_times_out_naming_its_holder_and_unlock_removes_it() {
     assert_eq!(t.tree()["/services/s/conf"], r#"{"a":2}"#);
 }
 
+/// Regression: a failed lock wait named only the first locked service, though a killed apply can
+/// leave dozens locked.
+#[test]
+fn a_lock_wait_that_times_out_names_every_locked_service() {
+    let t = Test::new("lockmany");
+    for svc in ["a", "b", "c", "d"] {
+        t.write(&format!("services/{svc}/config.toml"), "v = 1\n");
+    }
+    t.run(&["apply", "--yes"]).success();
+    let held: Vec<_> = ["b", "d", "a"].iter().map(|svc| (svc.to_string(), hold_lock(&t.zk, svc))).collect();
+    let id = |svc: &str| held.iter().find(|(s, _)| s == svc).map(|(_, (_, id))| id.clone()).unwrap();
+    for svc in ["a", "b", "c", "d"] {
+        t.write(&format!("services/{svc}/config.toml"), "v = 2\n");
+    }
+    let before = t.tree();
+    let out = t.run(&["apply", "--yes", "--lock-timeout", "1"]).code(1);
+    let holder = "other-ci on runner-9 (pid 4242, since 2026-11-25T01:00:00Z)";
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: `a` is locked by {holder}, lock id `{a}`; gave up after waiting 1s (--lock-timeout). \
+             2 more services of this apply are locked too:\n  \
+             `b` by {holder}, lock id `{b}`\n  \
+             `d` by {holder}, lock id `{d}`\n\
+             If those applies are gone, remove their locks:\n  \
+             jones-sync unlock a --id {a}\n  \
+             jones-sync unlock b --id {b}\n  \
+             jones-sync unlock d --id {d}\n",
+            a = id("a"),
+            b = id("b"),
+            d = id("d"),
+        )
+    );
+    assert_eq!(t.tree(), before, "nothing written, no lock of ours left behind");
+}
+
 #[test]
 fn an_apply_waits_for_the_lock_and_then_reads_what_is_live() {
     let t = Test::new("lockwait");
