@@ -142,16 +142,24 @@ pub(crate) fn lock_timeout(lock: &LockArgs) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs_f64(lock.lock_timeout))
 }
 
+/// Refuses, before anything is read or written, a command that will need a confirmation nobody
+/// can give: no `--yes`, and stdin is not a terminal.
+pub(crate) fn can_confirm(yes: bool) -> anyhow::Result<()> {
+    if !yes && !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to apply without confirmation: stdin is not a terminal (pass --yes to apply non-interactively); \
+             nothing was read or written"
+        );
+    }
+    Ok(())
+}
+
 /// Asks on the terminal, as Terraform does (unless `yes`); without a terminal there is nobody to ask.
 pub(crate) fn confirm(yes: bool) -> anyhow::Result<()> {
     if yes {
         return Ok(());
     }
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            "refusing to apply without confirmation: stdin is not a terminal (pass --yes to apply non-interactively)"
-        );
-    }
+    can_confirm(yes)?;
     out("\nDo you want to apply these changes? Only 'yes' will be accepted.\n  Enter a value: ");
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).context("cannot read the answer")?;

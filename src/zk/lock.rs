@@ -5,11 +5,21 @@
 //! the lock; the others watch the node just before theirs. Ephemeral nodes vanish with their session, so a crashed apply releases
 //! its locks once its session expires; `jones-sync unlock` removes one by id when a process hangs.
 //!
-//! For a service that ZooKeeper does not hold yet, the lock creates `/services`, `/services/<svc>`,
-//! an empty record node and `locks` first. An empty record is not a record: the service is not
-//! *managed* until an apply writes it. The apply adopts the nodes its lock made (a plan's create of
-//! them becomes a write of the empty node, [`Locks::adopt`]), so `plan` and `apply` show the same
-//! changes; and [`Locks::release`] removes them again when nothing was applied.
+//! A service that ZooKeeper does not hold yet is not locked: nothing is written for it before its
+//! first transaction, which creates `/services/<svc>` (and `/services` when missing) and so fails,
+//! writing nothing, if another process made it meanwhile. A refused or cancelled apply on an empty
+//! cluster leaves it empty. When such a service takes several transactions, its lock is taken
+//! after the first ([`Locks::take`]), before anything more is written.
+//!
+//! For a service that exists without a record (made by Jones), the lock creates an empty record
+//! node and `locks` first. An empty record is not a record: the service is not *managed* until an
+//! apply writes it. The apply adopts the nodes its lock made (a plan's create of them becomes a
+//! write of the empty node, [`Locks::adopt`]), so `plan` and `apply` show the same changes; and
+//! [`Locks::release`] removes them again when nothing was applied.
+//!
+//! Every transaction of an apply checks that its lock node still exists ([`Locks::lock_node`]), so
+//! nothing lands once the lock is gone (its session expired, or `unlock` removed it), even from a
+//! process that was stalled while that happened.
 //!
 //! Locks are taken for many services at once: optimistically all in one pipelined round, and when
 //! another process holds any of them, ours are dropped and taken again one service at a time in
@@ -88,9 +98,8 @@ pub struct Blocked {
 
 fn timeout_message(first: &Blocked, others: &[Blocked], waited: u64) -> String {
     let Blocked { service, id, holder } = first;
-    let mut message = format!(
-        "`{service}` is locked by {holder}, lock id `{id}`; gave up after waiting {waited}s (--lock-timeout)."
-    );
+    let mut message =
+        format!("`{service}` is locked by {holder}, lock id `{id}`; gave up after waiting {waited}s (--lock-timeout).");
     if others.is_empty() {
         message.push_str(&format!(" If that apply is gone, remove its lock: jones-sync unlock {service} --id {id}"));
         return message;
@@ -135,7 +144,7 @@ impl Locks {
         let mut failed = None;
         for result in created {
             match result {
-                Ok(held) => locks.held.push(held),
+                Ok(held) => locks.held.extend(held),
                 Err(err) => failed = failed.or(Some(err)),
             }
         }
@@ -166,7 +175,8 @@ impl Locks {
         let mut locks = Locks { services: services.to_vec(), held: Vec::new() };
         for svc in ordered {
             let held = match create_lock_node(zk, svc, &data).await {
-                Ok(held) => held,
+                Ok(Some(held)) => held,
+                Ok(None) => continue,
                 Err(err) => {
                     locks.release(zk).await;
                     return Err(err);
@@ -287,6 +297,19 @@ impl Locks {
         Ok(())
     }
 
+    /// Takes the lock of `service`, which was not locked because ZooKeeper did not hold it (an
+    /// apply's first transaction made it since).
+    pub async fn take(&mut self, zk: &Zk, service: &str, holder: &Holder, timeout: Duration) -> Result<(), LockError> {
+        let mut one = Locks::acquire(zk, &[service.to_string()], holder, timeout).await?;
+        self.held.append(&mut one.held);
+        Ok(())
+    }
+
+    /// The path of the lock node held on `service`, if one is.
+    pub fn lock_node(&self, service: &str) -> Option<&str> {
+        self.held.iter().find(|h| h.service == service).map(|h| h.path.as_str())
+    }
+
     /// Forgets the lock of `service`, whose lock node went with the service (deleted whole): it is
     /// not taken again after a session expiry, which would create the service's node anew.
     pub fn forget(&mut self, service: &str) {
@@ -313,12 +336,12 @@ impl Locks {
 /// ephemeral node of this very session, which it would wait behind until the session ended. So
 /// the lock nodes are searched for one holding `data` (which carries this process's token) and
 /// that one is taken; only when there is none is the node created again.
-async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Held, LockError> {
+async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Option<Held>, LockError> {
     let dir = layout::locks(svc);
     let error = |path: &str, error| LockError::ZooKeeper { service: svc.to_string(), path: path.to_string(), error };
     let prefix = layout::lock_prefix(svc);
     let mut created = Vec::new();
-    let held = |path: String, created: Vec<String>| Held { service: svc.to_string(), path, created };
+    let held = |path: String, created: Vec<String>| Some(Held { service: svc.to_string(), path, created });
     let mut last = zk::Error::NoNode;
     // A parent removed by a concurrent cleanup between two creates is created again; a lost reply
     // is looked for, then the node created again.
@@ -336,7 +359,14 @@ async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Held, LockE
             },
             Err(err) => return Err(error(&prefix, err)),
         }
-        for path in [layout::SERVICES.to_string(), layout::service(svc), layout::record(svc), dir.clone()] {
+        // A service ZooKeeper does not hold is not locked: nothing is written for it before its
+        // first transaction, which creates the service node (and fails if someone else made it).
+        match zk.client.check_stat(&layout::service(svc)).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(None),
+            Err(err) => return Err(error(&layout::service(svc), err)),
+        }
+        for path in [layout::record(svc), dir.clone()] {
             match zk.client.create(&path, b"", &zk.create_options(zk::CreateMode::Persistent)).await {
                 Ok(_) => created.push(path),
                 Err(zk::Error::NodeExists) => {}

@@ -60,9 +60,10 @@ impl Op {
 /// Why a transaction was not committed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
-    /// One guarded operation failed, so nothing was written.
+    /// One guarded operation failed, so nothing was written. `exists`: it was a create of a node
+    /// someone else made meanwhile.
     #[error("`{path}` {reason}; nothing was written")]
-    Conflict { path: String, reason: String },
+    Conflict { path: String, reason: String, exists: bool },
     /// The request left the client and no reply says how it ended (the connection was lost, the
     /// reply timed out): the transaction may or may not be applied.
     #[error("no reply came from ZooKeeper for the transaction, so whether it was applied is unknown: {0}")]
@@ -94,11 +95,23 @@ impl Zk {
             added.map_err(|source| CommitError::Failed { path: op.path().to_string(), error: source })?;
         }
         match writer.commit().await {
-            Ok(results) => Ok(results.iter().rev().find_map(|result| match result {
-                zk::MultiWriteResult::SetData { stat } => Some(stat.mzxid),
-                zk::MultiWriteResult::Create { stat, .. } if !stat.is_invalid() => Some(stat.mzxid),
-                _ => None,
-            })),
+            Ok(results) => {
+                let zxid = results.iter().rev().find_map(|result| match result {
+                    zk::MultiWriteResult::SetData { stat } => Some(stat.mzxid),
+                    zk::MultiWriteResult::Create { stat, .. } if !stat.is_invalid() => Some(stat.mzxid),
+                    _ => None,
+                });
+                // A transaction of creates only (a new service's) has no stat in its replies: the
+                // creation zxid of a node it made is the transaction's.
+                let created = ops.iter().rev().find_map(|op| match op {
+                    Op::Create { path, .. } => Some(path),
+                    _ => None,
+                });
+                match (zxid, created) {
+                    (None, Some(path)) => Ok(self.client.check_stat(path).await.ok().flatten().map(|stat| stat.czxid)),
+                    _ => Ok(zxid),
+                }
+            }
             Err(zk::MultiWriteError::OperationFailed { index, source }) => {
                 let path = ops.get(index).map_or("?", Op::path).to_string();
                 let op = ops.get(index);
@@ -127,7 +140,8 @@ impl Zk {
                     }
                     (source, _) => return Err(CommitError::Failed { path, error: source }),
                 };
-                Err(CommitError::Conflict { path, reason })
+                let exists = reason.starts_with("was created");
+                Err(CommitError::Conflict { path, reason, exists })
             }
             // Only what the client refuses before sending is a definite failure: once the request
             // left, a lost connection, a reply timeout ("no response from connection"), a closed

@@ -239,6 +239,38 @@ fn apply_without_a_terminal_needs_yes() {
     assert!(t.tree().is_empty(), "nothing written");
 }
 
+/// Regression: `apply` refused (no terminal, no `--yes`) or answered "no" on a cluster without
+/// `/services` created `/services` for its locks, and sometimes left it (a race between the
+/// clean-up of several services' lock nodes). A service ZooKeeper does not hold is not locked
+/// now (its first transaction creates it), and a command that cannot be confirmed is refused
+/// before it connects; a service made by Jones gets its lock's nodes removed, deepest first.
+#[test]
+fn a_refused_or_cancelled_apply_writes_nothing() {
+    let t = Test::new("cancelled");
+    for svc in ["a", "b", "c", "d"] {
+        t.write(&format!("services/{svc}/config.toml"), "v = 1\n");
+    }
+    for _ in 0..3 {
+        let out = t.run(&["apply"]).code(1);
+        assert!(out.stderr.ends_with("nothing was read or written\n"), "{}", out.stderr);
+        assert!(t.tree().is_empty(), "refused: nothing written");
+        let out = t.run_on_terminal(&["apply"], || "no".into());
+        assert!(out.stdout.ends_with("apply cancelled: nothing was written\n"), "{}", out.stdout);
+        assert!(t.tree().is_empty(), "cancelled: nothing written: {:?}", t.tree());
+    }
+    // Services made by the Jones web UI (no record yet) next to new ones: the locks' nodes go.
+    t.zk_write("/services", "");
+    for svc in ["a", "b"] {
+        t.zk_write(&format!("/services/{svc}"), "");
+        t.zk_write(&format!("/services/{svc}/conf"), r#"{"v": 0}"#);
+    }
+    let before = t.tree();
+    for _ in 0..3 {
+        t.run_on_terminal(&["apply"], || "no".into());
+        assert_eq!(t.tree(), before, "cancelled: nothing written");
+    }
+}
+
 #[test]
 fn global_options_work_after_the_subcommand() {
     let t = Test::new("global");

@@ -341,8 +341,9 @@ fn a_cut_around_any_step_of_a_split_service_is_found_out_by_its_effect() {
     // The steps of `big` from version 1 to 2: content, the nodemap, deletes, the record.
     let steps = [
         "set big/conf",
-        "create big/conf/c2",
-        "create big/views/a2",
+        "create big/conf/b2",
+        "set big/views",
+        "create big/views/b2",
         "create big/views/c2",
         "set big/nodemaps",
         "delete big/views/c1",
@@ -352,10 +353,10 @@ fn a_cut_around_any_step_of_a_split_service_is_found_out_by_its_effect() {
         (0, Fault::CutAfter),
         (0, Fault::CutBefore),
         (3, Fault::ExpireAfter),
-        (4, Fault::CutAfter),
         (5, Fault::CutAfter),
-        (5, Fault::ExpireBefore),
         (6, Fault::CutAfter),
+        (6, Fault::ExpireBefore),
+        (7, Fault::CutAfter),
     ];
     for (step, fault) in cases {
         let t = Test::new("split-cut");
@@ -404,7 +405,7 @@ fn a_cut_around_any_step_of_a_split_service_is_found_out_by_its_effect() {
         assert_eq!(
             report(&out),
             format!(
-                "big: applied in 7 transactions: 6 created, 4 updated, 6 deleted, zxid <zxid>{note}\n\
+                "big: applied in 8 transactions: 6 created, 4 updated, 6 deleted, zxid <zxid>{note}\n\
                  Apply complete: 6 created, 4 updated, 6 deleted.\n"
             ),
             "step {step}, {fault:?}"
@@ -559,9 +560,9 @@ fn a_session_expired_while_another_apply_took_a_lock_stops_the_apply_truthfully(
     assert_eq!(
         out.stderr,
         "error: s01: the session expired and the locks could not be taken again, so nothing more was written: `s02` \
-         is locked by other-ci on runner-9 (pid 4242, since 2026-11-25T01:00:00Z), lock id `lock-0000000002`; gave up \
+         is locked by other-ci on runner-9 (pid 4242, since 2026-11-25T01:00:00Z), lock id `lock-0000000001`; gave up \
          after waiting 2s (--lock-timeout). If that apply is gone, remove its lock: jones-sync unlock s02 --id \
-         lock-0000000002\n\
+         lock-0000000001\n\
          error: s02: not attempted: this apply lost ZooKeeper or its locks at `s01`; nothing of it was written\n\
          error: 2 of 3 services failed to apply: s01, s02\n"
     );
