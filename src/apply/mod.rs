@@ -495,11 +495,11 @@ fn checks(plan: &ServicePlan, ops: &[Op], locks: &Locks, record_written: bool) -
     }
     let record = layout::record(&plan.name);
     if !writes(&record) && !record_written {
-        let read = plan.changes.iter().find(|c| c.kind == NodeKind::Record).and_then(|c| match &c.action {
-            Action::Update { version, .. } | Action::Delete { version, .. } => Some(*version),
+        let read = plan.changes.iter().find(|c| c.kind == NodeKind::Record).map(|c| match &c.action {
+            Action::Update { version, .. } | Action::Delete { version, .. } => *version,
             // Created: the empty node made by our lock, or by this service's first transaction
             // ([`transactions`]); a transaction that makes it writes it.
-            Action::Create { .. } => Some(0),
+            Action::Create { .. } => 0,
         });
         if let Some(version) = read {
             checks.push(Op::Check { path: record, version });
