@@ -541,6 +541,49 @@ fn a_session_expired_before_the_commit_reached_zookeeper_relocks_and_commits_aga
     applied_exactly_once(&t, &v2, 3);
 }
 
+/// Regression: a split apply stalled after its first step (a GC pause, SIGSTOP) lost its session;
+/// a newer commit was applied meanwhile; the stalled apply then took its lock again and sent its
+/// next step, which landed: live confs mixed both commits under the newer record. Every step now
+/// checks the record is still as planned, so nothing more of the stalled apply lands.
+#[test]
+fn a_stalled_split_apply_does_not_land_after_another_apply() {
+    let t = Test::new("stalled");
+    write_split_service(&t, 1);
+    t.commit_all("v1");
+    t.run(&["apply", "--yes"]).success();
+    write_split_service(&t, 2);
+    let v2 = t.commit_all("v2");
+    // v3: v1 with one environment's value changed, so it creates nothing v2's second step does.
+    write_split_service(&t, 1);
+    t.write("services/big/a1/config.toml", "own = \"changed in v3\"\n");
+    t.commit_all("v3");
+
+    let proxy = Proxy::start(&server().address());
+    proxy.arm(Fault::Pause, 1);
+    let args = ["apply", "--yes", "--allow-mass-delete", "--rev", &v2, "--lock-timeout", "30"];
+    let stalled = spawn_in(t.repo.path(), &proxied(&t, &proxy), &args);
+    // Its first step landed; it stalls at its second, past its session's life.
+    proxy.wait_paused();
+    proxy.expire_session();
+    t.run(&["apply", "--yes"]).success();
+    let after_v3 = t.tree();
+    proxy.resume();
+    let out = stalled.finish().code(1);
+    assert!(
+        out.stderr.starts_with(
+            "error: big: 1 of 8 transactions were applied, then: another apply wrote `big` since this one read it, \
+             so nothing more of it was written; `jones-sync plan` shows where it stands."
+        ),
+        "{}",
+        out.stderr
+    );
+    let now = t.tree();
+    let changed: Vec<&String> =
+        now.keys().filter(|p| after_v3.get(*p) != now.get(*p) && !p.contains("/locks")).collect();
+    assert!(changed.is_empty(), "nothing of the stalled apply landed after v3: {changed:?}");
+    t.run(&["plan", "--detailed-exitcode"]).code(0);
+}
+
 #[test]
 fn a_session_expired_while_another_apply_took_a_lock_stops_the_apply_truthfully() {
     let t = Test::new("relock");

@@ -79,6 +79,8 @@ struct Shared {
     creates: usize,
     /// What the client did, in order (see [`Event`]).
     events: Vec<Event>,
+    /// The session the server last gave a connection: id and password.
+    last_session: Option<(i64, Vec<u8>)>,
 }
 
 /// What the proxy saw, for tests that check how the client recovered.
@@ -98,6 +100,7 @@ pub enum Event {
 
 pub struct Proxy {
     pub port: u16,
+    upstream: String,
     shared: Arc<Mutex<Shared>>,
     accept: tokio::task::JoinHandle<()>,
 }
@@ -105,6 +108,7 @@ pub struct Proxy {
 impl Proxy {
     /// Listens on a free loopback port and relays every connection to `upstream` (`host:port`).
     pub fn start(upstream: &str) -> Proxy {
+        let upstream_address = upstream.to_string();
         let listener = runtime().block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
         let port = listener.local_addr().unwrap().port();
         let (down, mut gone) = watch::channel(false);
@@ -122,6 +126,7 @@ impl Proxy {
             armed_creates: Vec::new(),
             creates: 0,
             events: Vec::new(),
+            last_session: None,
         }));
         let (upstream, state) = (upstream.to_string(), shared.clone());
         let accept = runtime().spawn(async move {
@@ -143,7 +148,7 @@ impl Proxy {
                 connections.spawn(relay(client, upstream.clone(), state.clone()));
             }
         });
-        Proxy { port, shared, accept }
+        Proxy { port, upstream: upstream_address, shared, accept }
     }
 
     /// A proxy that closes every connection at once until [`Proxy::serve`] (a server that is
@@ -193,6 +198,17 @@ impl Proxy {
     /// Forwards the request held by [`Fault::Pause`].
     pub fn resume(&self) {
         self.shared.lock().unwrap().resumed.send_replace(true);
+    }
+
+    /// Closes the client's session on the server now (as expiry does: its ephemeral nodes, the
+    /// locks, vanish), e.g. while a request is held by [`Fault::Pause`] (a process stalled
+    /// longer than its session timeout).
+    pub fn expire_session(&self) {
+        let (id, password) = self.shared.lock().unwrap().last_session.clone().expect("a session was established");
+        // The client must not take its session back (by reconnecting) before it is closed.
+        self.shared.lock().unwrap().refusing = true;
+        runtime().block_on(close_session(&self.upstream, id, &password));
+        self.shared.lock().unwrap().refusing = false;
     }
 
     /// Arms `fault` for the `multiRead` request after the next `skip` ones.
@@ -344,6 +360,9 @@ async fn relay(client: TcpStream, upstream: String, shared: Arc<Mutex<Shared>>) 
                 if first {
                     first = false;
                     let established = session_of(&frame).filter(|(id, _)| *id != 0);
+                    if established.is_some() {
+                        shared.lock().unwrap().last_session.clone_from(&established);
+                    }
                     record(&shared, established.as_ref().map_or(Event::Expired, |(id, _)| Event::Session(*id)));
                     *link.session.lock().unwrap() = established;
                 } else {
