@@ -141,19 +141,68 @@ fn an_older_commit_does_not_replace_a_newer_one() {
     // The old commit's pipeline comes last: `s` holds a newer commit and stays.
     let out = t.run(&["apply", "--yes", "--rev", &old]).success();
     let short = |sha: &str| sha[..12].to_string();
-    assert!(
-        out.stdout.contains(&format!("s: skipped: ZooKeeper holds commit {} (applied at ", short(&new)))
-            && out.stdout.contains(&format!(
-                "newer than this apply's {} — which descends from it. Applying would go back in history; \
-             pass --allow-older to do so (or use `jones-sync rollback`).\n",
-                short(&old)
-            )),
-        "{}",
-        out.stdout
+    // Regression: this printed "No changes. ZooKeeper matches the repository." (it does not), and
+    // its note read backwards.
+    let record: serde_json::Value = serde_json::from_str(&t.tree()["/services/s/jones-sync"]).unwrap();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "s: skipped: ZooKeeper holds commit {new} (applied at {} by tester), which is newer: it descends from \
+             this apply's commit {old}. Applying {old} would go back in history; pass --allow-older to do so (or use \
+             `jones-sync rollback`).\n\n\
+             Nothing applied: every service this commit would change holds content ZooKeeper must keep.\n",
+            record["applied_at"].as_str().unwrap(),
+            new = short(&new),
+            old = short(&old),
+        )
     );
     assert_eq!(t.tree(), before, "`t` is unchanged at that commit too, `s` is skipped");
     t.run(&["apply", "--yes", "--rev", &old, "--allow-older"]).success();
     assert_eq!(t.tree()["/services/s/conf"], r#"{"a":1}"#);
+}
+
+/// Regression: when the clone lacks the live commit, the order was guessed from commit times in
+/// whole seconds, so an older commit made in the same second as the newer one (or under a skewed
+/// clock) replaced it, exit 0. An order git cannot prove is not guessed: the service is skipped
+/// with how to resolve it.
+#[test]
+fn an_order_git_cannot_prove_is_not_guessed() {
+    let t = Test::new("unproven");
+    t.write("services/s/config.toml", "a = 1\n");
+    t.commit_all("a = 1");
+    // A pipeline's clone made now lacks the commit that follows, made in the same second.
+    let clone = tempfile::tempdir().unwrap();
+    let cloned = std::process::Command::new("git")
+        .args(["clone", "-q", &t.repo.path().display().to_string(), &clone.path().display().to_string()])
+        .status()
+        .unwrap();
+    assert!(cloned.success());
+    t.write("services/s/config.toml", "a = 2\n");
+    let newer = t.commit_all("a = 2");
+    t.run(&["apply", "--yes"]).success();
+    let before = t.tree();
+    let out = crate::util::run_in(clone.path(), &t.zk, &["apply", "--yes"]).success();
+    assert!(
+        out.stdout
+            .starts_with(&format!("s: skipped: ZooKeeper holds commit {} (applied at ", crate::util::short(&newer)))
+            && out.stdout.contains("which this clone of the repository does not have, so whether this apply's commit")
+            && out.stdout.contains(
+                "is newer cannot be proven. Fetch it (`git fetch`, or a deeper clone) and apply again, or pass \
+             --allow-older to apply"
+            ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(t.tree(), before, "the newer content stays");
+    // Diverging branches: neither commit contains the other.
+    t.git(&["checkout", "-q", "-b", "side", "HEAD~1"]);
+    t.write("services/s/config.toml", "a = 3\n");
+    t.commit_all("a = 3 on a side branch");
+    let out = t.run(&["apply", "--yes"]).success();
+    assert!(out.stdout.contains("(diverging branches)"), "{}", out.stdout);
+    assert_eq!(t.tree(), before);
+    t.run(&["apply", "--yes", "--allow-older"]).success();
+    assert_eq!(t.tree()["/services/s/conf"], r#"{"a":3}"#);
 }
 
 #[test]
