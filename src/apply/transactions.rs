@@ -237,11 +237,18 @@ mod tests {
     fn applied(desired: &crate::view::DesiredService) -> Snapshot {
         let mut live = LiveService::default();
         for (path, node) in &desired.nodes {
-            live.nodes.insert(path.clone(), LiveNode { data: node.bytes.clone(), version: 1, mzxid: 5 });
+            live.nodes.insert(path.clone(), LiveNode { data: node.bytes.clone(), version: 1, mzxid: 5, czxid: 1 });
         }
-        live.nodes
-            .insert(layout::record("s"), LiveNode { data: b"{\"sha\":null}".to_vec().into(), version: 1, mzxid: 5 });
-        Snapshot { root_exists: true, all_services: vec!["s".into()], services: [("s".to_string(), live)].into() }
+        live.nodes.insert(
+            layout::record("s"),
+            LiveNode { data: b"{\"sha\":null}".to_vec().into(), version: 1, mzxid: 5, czxid: 1 },
+        );
+        Snapshot {
+            root_exists: true,
+            root_czxid: Some(1),
+            all_services: vec!["s".into()],
+            services: [("s".to_string(), live)].into(),
+        }
     }
 
     /// Where each kind of write lands: (transaction index, op) for every op.

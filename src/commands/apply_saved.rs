@@ -49,7 +49,7 @@ pub(crate) async fn run(options: &Options, args: &ApplyArgs, file: &Path) -> any
     let names: Vec<String> = plan.services.iter().filter(|s| !s.is_empty()).map(|s| s.name.clone()).collect();
     let holder = Holder::me(&actor, saved.source.sha.clone());
     crate::sync::locked(zk, &names, holder, &settings, async |session| {
-        crate::sync::verify_saved(session, file, &mut plan, saved.carries_mass_delete()).await?;
+        crate::sync::verify_saved(session, file, &mut plan, saved.limits()).await?;
         super::out_with(|w| text::render_to(w, &plan, &redactor, options.colour));
         crate::sync::check_guards(&plan, args.allow_mass_delete)?;
         super::report_outcomes(&crate::apply::execute(session, &plan, &settings).await)

@@ -29,6 +29,7 @@ pub(crate) async fn run(options: &Options, args: PlanArgs) -> anyhow::Result<Exi
         let keep = settings.history.keep();
         SavedPlan::new(plan.clone(), &options.zk, source(&state), patterns, max_request_bytes, keep)
             .with_acl(settings.zookeeper.acl.clone())
+            .with_max_node_bytes(settings.zookeeper.max_node_bytes)
             .write(path)?;
     }
     match args.format {

@@ -59,6 +59,7 @@ pub fn service_plan(service: &str, live: &LiveService) -> Option<ServicePlan> {
         prune: true,
         guards: Vec::new(),
         log: Vec::new(),
+        reads: super::saved::reads(&changes, &[], live),
         changes,
     })
 }
@@ -100,8 +101,12 @@ mod tests {
         let old = service("old", &[("", json!({"a": 1}), &[]), ("x", json!({}), &["h1"]), ("x/y", json!({}), &["h2"])]);
         let mut live = applied(&old);
         let nodes = &mut live.services.get_mut("old").unwrap().nodes;
-        let node =
-            |data: &str, mzxid| LiveNode { data: bytes::Bytes::copy_from_slice(data.as_bytes()), version: 0, mzxid };
+        let node = |data: &str, mzxid| LiveNode {
+            data: bytes::Bytes::copy_from_slice(data.as_bytes()),
+            version: 0,
+            mzxid,
+            czxid: 1,
+        };
         nodes.insert("/services/old/jones-sync/log-0000000000".into(), node("{}", 10));
         nodes.insert("/services/old/jones-sync/locks".into(), node("", 11));
         nodes.insert("/services/old/jones-sync/locks/lock-0000000003".into(), node("{}", 12));

@@ -251,7 +251,7 @@ fn a_saved_plan_carries_the_flag_and_apply_file_refuses_it_unless_allowed() {
     let file = dir.path().join("plan.json").to_str().unwrap().to_string();
     t.run(&["plan", "--prune", "--out", &file]).success();
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(saved["format_version"], "1.2.0");
+    assert_eq!(saved["format_version"], "1.3.0");
     assert_eq!(saved["plan"]["services"][0]["prune"], true);
     assert_eq!(saved["plan"]["services"][0]["mass_delete"]["whole_service"], true);
 

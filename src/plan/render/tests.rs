@@ -16,7 +16,8 @@ fn set(live: &mut Snapshot, svc: &str, path: &str, data: Option<&str>, mzxid: i6
             nodes.remove(path);
         }
         Some(data) => {
-            let node = nodes.entry(path.into()).or_insert(LiveNode { data: vec![].into(), version: 0, mzxid });
+            let node =
+                nodes.entry(path.into()).or_insert(LiveNode { data: vec![].into(), version: 0, mzxid, czxid: 1 });
             node.data = bytes::Bytes::copy_from_slice(data.as_bytes());
             node.version += 1;
             node.mzxid = mzxid;
@@ -205,7 +206,7 @@ pub(super) fn mass_deletion() -> Plan {
         ("/services/old/jones-sync/locks/lock-0000000001", r#"{"actor":"ci"}"#),
         ("/services/old/extra", "hand-made"),
     ] {
-        old_live.nodes.insert(path.into(), LiveNode { data: data.into(), version: 0, mzxid: 10 });
+        old_live.nodes.insert(path.into(), LiveNode { data: data.into(), version: 0, mzxid: 10, czxid: 1 });
     }
     live.all_services = vec!["kept".into(), "legacy".into(), "old".into(), "shop".into()];
     let mut plan = diff(&[after], &live, &json!({"actor": "ci"}));
