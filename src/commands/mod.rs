@@ -129,9 +129,24 @@ pub(crate) fn show_sensitive(asked: bool) -> anyhow::Result<bool> {
 }
 
 /// Connects with the invocation's connect string, timeout, credentials and TLS files; the nodes
-/// it creates carry `acl` (`[zookeeper] acl`).
+/// it creates carry `acl` (`[zookeeper] acl`), which is first checked against the credentials: an
+/// ACL that would lock this session out of the nodes it creates is refused before connecting
+/// ([`check_acl`]). Commands that never create nodes pass `None`.
 pub(crate) async fn connect(options: &Options, acl: Option<&[crate::acl::AclEntry]>) -> anyhow::Result<Zk> {
+    if let Some(acl) = acl {
+        check_acl(options, acl)?;
+    }
     Ok(crate::sync::connect(&options.zk, options.connect_timeout, &options.connect, acl).await?)
+}
+
+/// Refuses `acl` (for the nodes this invocation may create) when the identity of its credentials
+/// would lack a permission jones-sync needs on them ([`crate::acl::lockout`]).
+pub(crate) fn check_acl(options: &Options, acl: &[crate::acl::AclEntry]) -> anyhow::Result<()> {
+    let id = options.connect.auth.as_ref().map(crate::zk::Credentials::digest_id);
+    match crate::acl::lockout(acl, crate::acl::Connecting::As(id.as_deref())) {
+        Some(why) => bail!("{why}; nothing was written"),
+        None => Ok(()),
+    }
 }
 
 /// `--lock-timeout`, checked.

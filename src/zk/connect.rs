@@ -39,6 +39,15 @@ impl Credentials {
         format!("{}:{}", self.user, self.password).into_bytes()
     }
 
+    /// The identity ZooKeeper gives a session with these credentials: `user:<base64 SHA-1 of
+    /// user:password>`, as its `DigestAuthenticationProvider` computes it (the id of a `digest` ACL
+    /// entry). Holds no secret a digest ACL does not already show.
+    pub fn digest_id(&self) -> String {
+        use sha1::Digest;
+        let hash = sha1::Sha1::digest(self.auth_bytes());
+        format!("{}:{}", self.user, base64(&hash))
+    }
+
     /// Parses `user:password`; `source` names where it came from, for the error.
     pub fn parse(text: &str, source: &str) -> Result<Credentials, ConnectConfigError> {
         match text.split_once(':') {
@@ -54,6 +63,23 @@ impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials").field("user", &self.user).field("password", &"<redacted>").finish()
     }
+}
+
+/// Standard base64 with padding (RFC 4648), as ZooKeeper encodes digests.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// PEM files for `tcp+tls://` hosts.
@@ -170,6 +196,18 @@ mod tests {
         let auth = options(&[(AUTH_FILE_VAR, file.to_str().unwrap())]).unwrap().auth.unwrap();
         assert_eq!(auth.auth_bytes(), b"deploy:from-file");
         assert_eq!(options(&[]).unwrap(), ConnectOptions::default());
+    }
+
+    #[test]
+    fn the_digest_id_is_what_zookeeper_computes() {
+        // `echo -n deploy:secret | openssl dgst -binary -sha1 | openssl base64`
+        let auth = Credentials::parse("deploy:secret", AUTH_VAR).unwrap();
+        assert_eq!(auth.digest_id(), "deploy:rSpU/XyHmx21xPS/a6gMkHIbvkE=");
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foob"), "Zm9vYg==");
     }
 
     #[test]

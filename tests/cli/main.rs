@@ -17,6 +17,7 @@ mod revisions;
 mod rollback;
 mod saved_plans;
 mod security;
+mod settings_file;
 #[cfg(feature = "tls")]
 mod tls;
 mod validate;
