@@ -10,6 +10,7 @@ mod git;
 mod history;
 mod import;
 mod jones_client;
+mod output;
 mod plans;
 mod properties;
 mod prune;
