@@ -145,6 +145,10 @@ pub struct TreeArgs {
     /// Show the repository's tree (`--repo`) instead of ZooKeeper's
     #[arg(long)]
     pub repo_only: bool,
+
+    /// Show sensitive values instead of `(sensitive)`; only when the output is a terminal
+    #[arg(long)]
+    pub show_sensitive: bool,
 }
 
 #[derive(Debug, Args)]

@@ -27,3 +27,45 @@ No changes: the repository has no services, but ZooKeeper does not match the rep
         "{markdown}"
     );
 }
+
+/// Regression: `tree` printed sensitive values that every plan redacts, from ZooKeeper and from
+/// the repository; the repository's own patterns apply, and `--show-sensitive` needs a terminal.
+#[test]
+fn tree_redacts_sensitive_values_as_plan_does() {
+    let t = Test::new("treeredact");
+    t.write("services/s/config.toml", "db_password = \"hunter2\"\nhost = \"db1\"\n[auth]\napi_token = \"t-1\"\n")
+        .write("services/s/prod/config.toml", "pin_code = \"1234\"\n");
+    t.run(&["apply", "--yes"]).success();
+    let expected = "\
+s
+(root) · 0 hosts
+│   auth = {\"api_token\":\"(sensitive)\"}
+│   db_password = (sensitive)
+│   host = \"db1\"
+└── prod · 0 hosts
+        auth = {\"api_token\":\"(sensitive)\"}  (from root)
+        db_password = (sensitive)           (from root)
+        host = \"db1\"                        (from root)
+        pin_code = \"1234\"
+";
+    t.run(&["tree", "s"]).success().stdout(expected);
+    t.run(&["tree", "s", "--repo-only"]).success().stdout(expected);
+    // The repository's patterns, in both modes.
+    t.write("jones-sync.toml", "[plan]\nsensitive_keys = [\"*pin*\"]\n");
+    for args in [&["tree", "s"][..], &["tree", "s", "--repo-only"]] {
+        let out = t.run(args).success().stdout;
+        assert!(out.contains("pin_code = (sensitive)") && out.contains("hunter2"), "{args:?}: {out}");
+    }
+    // Unreadable settings: nothing is shown, since what they hide is unknown.
+    t.write("jones-sync.toml", "[plan]\nsensitive_keys = \"*pin*\"\n");
+    let out = t.run(&["tree", "s"]).code(1);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.starts_with("error: jones-sync.toml:2:18: invalid settings:"), "{}", out.stderr);
+    t.remove("jones-sync.toml");
+    t.run(&["tree", "s", "--show-sensitive"]).code(1).stdout("").stderr(
+        "error: --show-sensitive shows sensitive values on a terminal only, and stdout is not one (they must not \
+         reach logs, files or pull requests)\n",
+    );
+    let shown = t.run_tty(&["tree", "s", "--show-sensitive"], true).success().stdout;
+    assert!(shown.contains("db_password = \"hunter2\"") && shown.contains("\"api_token\":\"t-1\""), "{shown}");
+}
