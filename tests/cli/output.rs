@@ -69,3 +69,23 @@ s
     let shown = t.run_tty(&["tree", "s", "--show-sensitive"], true).success().stdout;
     assert!(shown.contains("db_password = \"hunter2\"") && shown.contains("\"api_token\":\"t-1\""), "{shown}");
 }
+
+/// Regression: a service with 5 audit entries of one commit (applies repairing drift) was told
+/// "0 earlier applies in its audit log, not 1".
+#[test]
+fn rollback_says_what_its_steps_count() {
+    let t = Test::new("rollbacksteps");
+    t.write("services/s/config.toml", "a = 1\n");
+    let sha = t.commit_all("First");
+    t.run(&["apply", "--yes"]).success();
+    for drift in 2..=5 {
+        t.zk_write("/services/s/conf", &format!("{{\"a\":{drift}}}"));
+        t.run(&["apply", "--yes"]).success();
+    }
+    let before = t.tree();
+    t.run(&["rollback", "s", "--yes"]).code(1).stderr(&format!(
+        "error: `s` cannot go back 1 step (it can go back 0 steps): all 5 entries of its audit log are applies of {}, and a step goes back to an apply of another commit (repeated applies of one commit are one step). See `jones-sync history s`\n",
+        &sha[..12]
+    ));
+    assert_eq!(t.tree(), before);
+}
