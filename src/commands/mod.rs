@@ -73,7 +73,8 @@ const DEFAULT_CONNECT_TIMEOUT: f64 = 10.0;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let options = options(&cli)?;
-    match cli.command {
+    let lost = if_lost(&cli.command);
+    let result = match cli.command {
         Command::Validate(args) => validate::run(&options, args),
         Command::Plan(args) => block_on(plan::run(&options, args)),
         Command::Show(args) => show::run(&options, &args),
@@ -88,7 +89,55 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => block_on(import::run(&options, args)),
         Command::Get(args) => block_on(get::run(&options, args)),
         Command::Tree(args) => block_on(tree::run(&options, args)),
+    };
+    result.map_err(|err| match (lost_connection(&err), &lost) {
+        (Some(reason), Some(known)) => {
+            anyhow!("the connection to ZooKeeper at `{}` was lost ({reason}): {known}", options.zk)
+        }
+        _ => err,
+    })
+}
+
+/// What is known when a command loses its connection to ZooKeeper for good midway (a session
+/// expired, a connection not restored): said instead of the bare "session expired". `None` for
+/// the commands that say it themselves (`apply` reports per service) or never connect.
+fn if_lost(command: &Command) -> Option<String> {
+    let again = "run it again once ZooKeeper is reachable";
+    let reads = |name: &str| format!("nothing was written, as `{name}` only reads; {again}");
+    match command {
+        Command::Plan(_) => Some(format!(
+            "nothing was written, as `plan` only reads (and saves `--out` only once the plan is complete); {again}"
+        )),
+        Command::Status(_) => Some(reads("status")),
+        Command::History(_) => Some(reads("history")),
+        Command::Get(_) => Some(reads("get")),
+        Command::Tree(_) => Some(reads("tree")),
+        Command::Import(args) => Some(format!(
+            "nothing was written, as `import` writes `{}` only once it has read everything; {again}",
+            args.out.display()
+        )),
+        Command::Unlock(args) => Some(format!(
+            "whether lock `{}` of `{}` was removed is unknown; {again} and run the same `unlock` (it removes the \
+             lock only if it is still there)",
+            args.id, args.service
+        )),
+        Command::Rollback(args) => Some(format!(
+            "nothing of `{}` was written, as the rollback had not reached its commit (a lock it took goes with \
+             its session); {again}",
+            args.service
+        )),
+        Command::Validate(_) | Command::Show(_) | Command::Apply(_) => None,
     }
+}
+
+/// ZooKeeper's reason, when `err` is a request that failed because the connection was lost for
+/// good (not a failure to connect at the start, which says so itself).
+fn lost_connection(err: &anyhow::Error) -> Option<String> {
+    use crate::zk::ZkError;
+    err.chain().find_map(|cause| match cause.downcast_ref::<ZkError>()? {
+        error @ (ZkError::Read { .. } | ZkError::Request(_)) if error.connection_lost() => Some(error.reason()),
+        _ => None,
+    })
 }
 
 /// The options of an invocation: for each shared option the command uses, the value given after

@@ -197,3 +197,37 @@ fn each_command_help_lists_only_the_options_it_uses() {
     let out = run(&["history", "s", "--repo", repo]).code(1);
     assert!(out.stderr.starts_with("error: unexpected argument '--repo' found"), "{}", out.stderr);
 }
+
+/// Regression: ZooKeeper lost while `plan` read said only "session expired", after 15 s.
+#[test]
+fn zookeeper_lost_during_plan_says_so_and_that_nothing_was_written() {
+    use crate::proxy::{Fault, Proxy};
+    let t = Test::new("planlost");
+    t.write("services/s/config.toml", "a = 1\n");
+    t.run(&["apply", "--yes"]).success();
+    t.write("services/s/config.toml", "a = 2\n");
+    let proxy = Proxy::start(&crate::zookeeper::server().address());
+    proxy.arm_read(Fault::Down, 0);
+    let connect = proxy.connect_string(&t.zk[t.zk.find('/').unwrap()..]);
+    let out = crate::util::run_in(t.repo.path(), &connect, &["plan", "--connect-timeout", "2"]).code(1);
+    assert_eq!(proxy.fired(), [Fault::Down]);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: the connection to ZooKeeper at `{connect}` was lost (session expired): nothing was written, as \
+             `plan` only reads (and saves `--out` only once the plan is complete); run it again once ZooKeeper is \
+             reachable\n"
+        )
+    );
+    // Another reading command says the same of itself.
+    let proxy = Proxy::start(&crate::zookeeper::server().address());
+    proxy.arm_read(Fault::Down, 0);
+    let connect = proxy.connect_string(&t.zk[t.zk.find('/').unwrap()..]);
+    let out = crate::util::run_in(t.repo.path(), &connect, &["status", "--connect-timeout", "2"]).code(1);
+    assert!(
+        out.stderr.ends_with("was lost (session expired): nothing was written, as `status` only reads; run it again once ZooKeeper is reachable\n"),
+        "{}",
+        out.stderr
+    );
+}
