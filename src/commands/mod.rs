@@ -117,8 +117,8 @@ fn if_lost(command: &Command) -> Option<String> {
             args.out.display()
         )),
         Command::Unlock(args) => Some(format!(
-            "whether lock `{}` of `{}` was removed is unknown; {again} and run the same `unlock` (it removes the \
-             lock only if it is still there)",
+            "whether lock `{}` of `{}` was removed is unknown; once ZooKeeper is reachable, run the same `unlock` \
+             again (it removes the lock only if it is still there)",
             args.id, args.service
         )),
         Command::Rollback(args) => Some(format!(
