@@ -59,6 +59,7 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
         .with_others(crate::sync::Others::OutOfScope);
     let redactor = Redactor::new(&settings.plan.sensitive_keys(), false)?;
     if let Some(acl) = &settings.zookeeper.acl {
+        super::check_acl(options, acl)?;
         zk.set_create_acl(acl);
     }
     let holder = Holder::me(&actor, Some(commit.sha.clone()));

@@ -10,6 +10,7 @@ mod git;
 mod history;
 mod import;
 mod jones_client;
+mod output;
 mod plans;
 mod properties;
 mod prune;
@@ -17,6 +18,7 @@ mod revisions;
 mod rollback;
 mod saved_plans;
 mod security;
+mod settings_file;
 #[cfg(feature = "tls")]
 mod tls;
 mod validate;

@@ -43,7 +43,7 @@ Not in the repository (left untouched): half, legacy
 
 Managed by jones-sync but no longer in the repository (left untouched; --prune deletes them): foo
 
-No changes. ZooKeeper matches the repository.
+No changes to the repository's services, but ZooKeeper does not match the repository: it still has 1 managed service that the repository no longer has (left untouched; --prune deletes it), and 2 services that jones-sync does not manage (left untouched).
 ",
     );
     let before = t.tree();

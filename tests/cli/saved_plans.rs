@@ -223,7 +223,9 @@ fn show_prints_a_saved_plan_offline_exactly_as_it_was_planned_in_every_format() 
     let (_text_dir, text_file, text) = save_as(&t, "text");
     // Neither the repository nor ZooKeeper is read: the file is the plan.
     std::fs::rename(t.path("services"), t.path("moved-away")).unwrap();
-    let show = |file: &str, format: &str| t.run(&["show", file, "--format", format, "--zk", NO_ZOOKEEPER]);
+    let show = |file: &str, format: &str| {
+        crate::util::run_in(t.repo.path(), NO_ZOOKEEPER, &["show", file, "--format", format])
+    };
     show(&json_file, "json").success().stdout(&json);
     show(&md_file, "markdown").success().stdout(&markdown);
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&text_file).unwrap()).unwrap();
@@ -255,7 +257,7 @@ fn show_says_whether_a_saved_plan_has_changes_and_hides_sensitive_values() {
     t.write("jones-sync.toml", "[plan]\nsensitive_keys = [\"*password*\"]\n");
     t.run(&["apply", "--yes"]).success();
     let (_dir, empty, _) = save_as(&t, "text");
-    t.run(&["show", &empty, "--detailed-exitcode", "--zk", NO_ZOOKEEPER]).success();
+    crate::util::run_in(t.repo.path(), NO_ZOOKEEPER, &["show", &empty, "--detailed-exitcode"]).success();
     let out = t.run(&["show", &empty]).success();
     assert!(out.stdout.ends_with("\nNo changes. ZooKeeper matches the repository.\n"), "{}", out.stdout);
     assert!(out.stdout.starts_with("Saved plan, made "), "{}", out.stdout);
