@@ -48,12 +48,33 @@ pub(crate) struct Options {
     pub connect: crate::zk::ConnectOptions,
 }
 
+impl Options {
+    /// These options aimed at `connect` (a saved plan's own connect string, when neither `--zk`
+    /// nor `JONES_SYNC_ZK` names one), checked as `--zk` is.
+    pub(crate) fn aimed_at(&self, connect: &str, from: ZkFrom) -> anyhow::Result<Options> {
+        let checked = crate::zk::connect::check_connect_string(connect).map_err(|why| {
+            anyhow!("invalid connect string `{}` (from {}): {why}", connect.escape_debug(), from.describe())
+        })?;
+        Ok(Options {
+            repo: self.repo.clone(),
+            zk: checked.text,
+            zk_from: from,
+            zk_names: checked.names,
+            connect_timeout: self.connect_timeout,
+            colour: self.colour,
+            connect: self.connect.clone(),
+        })
+    }
+}
+
 /// Where a connect string came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ZkFrom {
     Flag,
     Env,
     Default,
+    /// The saved plan `apply FILE` applies.
+    PlanFile,
 }
 
 impl ZkFrom {
@@ -62,6 +83,7 @@ impl ZkFrom {
             ZkFrom::Flag => "--zk",
             ZkFrom::Env => ZK_VAR,
             ZkFrom::Default => "the default, as neither --zk nor JONES_SYNC_ZK is set",
+            ZkFrom::PlanFile => "the plan file, as neither --zk nor JONES_SYNC_ZK is set",
         }
     }
 }

@@ -84,7 +84,7 @@ pub enum SavedPlanError {
     )]
     Unsupported { path: String, found: String, ours: String, major: u64, supported: String },
     #[error(
-        "the plan file `{path}` was made for ZooKeeper `{planned}`, not `{given}`: a plan applies only where it was made (make a new plan, or pass --zk {planned})"
+        "the plan file `{path}` was made for ZooKeeper `{planned}`, not `{given}`: a plan applies only where it was made (make a new plan, or leave out --zk and JONES_SYNC_ZK: `apply FILE` then uses the plan's own)"
     )]
     OtherTarget { path: String, planned: String, given: String },
     #[error("{}", stale_message(.path, .nodes))]

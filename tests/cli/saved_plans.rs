@@ -123,11 +123,36 @@ fn a_plan_for_another_zookeeper_is_refused() {
     let t = applied("target");
     let (_dir, file) = saved_plan(&t);
     let other = format!("{}/elsewhere", crate::zookeeper::server().address());
-    t.run(&["apply", &file, "--zk", &other]).code(1).stderr(&format!(
+    let refused = format!(
         "error: the plan file `{file}` was made for ZooKeeper `{}`, not `{other}`: a plan applies only where it was \
-         made (make a new plan, or pass --zk {})\n",
-        t.zk, t.zk
-    ));
+         made (make a new plan, or leave out --zk and JONES_SYNC_ZK: `apply FILE` then uses the plan's own)\n",
+        t.zk
+    );
+    t.run(&["apply", &file, "--zk", &other]).code(1).stderr(&refused);
+    // JONES_SYNC_ZK is a connect string given too.
+    crate::util::run_in(t.repo.path(), &other, &["apply", &file]).code(1).stderr(&refused);
+}
+
+/// Regression: `show` prints `jones-sync apply FILE` as the next step, which failed unless `--zk`
+/// was given again. Without `--zk` or `JONES_SYNC_ZK`, `apply FILE` uses the plan's own.
+#[test]
+fn apply_file_uses_the_plans_own_connect_string() {
+    let t = applied("ownzk");
+    let (_dir, file) = saved_plan(&t);
+    let shown = t.run(&["show", &file]).success().stdout;
+    let next = format!("jones-sync apply {file}");
+    assert!(shown.ends_with(&format!("To apply exactly these changes: {next}\n")), "{shown}");
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("jones-sync"))
+        .args(["apply", &file])
+        .env_remove("JONES_SYNC_ZK")
+        .env_remove("JONES_SYNC_REPO")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.ends_with("Apply complete: 2 created, 3 updated, 2 deleted.\n"), "{stdout}");
+    assert_eq!(t.config_tree()["/services/s/conf/a"], r#"{"x":2}"#);
 }
 
 #[test]
