@@ -271,6 +271,32 @@ fn a_refused_or_cancelled_apply_writes_nothing() {
     }
 }
 
+/// Regression: an interactive apply whose lock went while it waited at the prompt (its session
+/// expired, or `unlock` removed it as hung) wrote anyway. Every transaction checks the lock node.
+#[test]
+fn an_apply_whose_lock_went_during_the_prompt_writes_nothing() {
+    let t = Test::new("lostlock");
+    t.write("services/s/config.toml", "a = 1\n");
+    t.run(&["apply", "--yes"]).success();
+    t.write("services/s/config.toml", "a = 2\n");
+    let out = t.run_on_terminal(&["apply"], || {
+        let lock = t.tree().into_keys().find(|p| p.starts_with("/services/s/jones-sync/locks/lock-")).unwrap();
+        let id = lock.rsplit('/').next().unwrap().to_string();
+        t.run(&["unlock", "s", "--id", &id]).success();
+        "yes".into()
+    });
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "error: s: this apply's lock on `s` is gone (its session expired while the process was stalled, or \
+             `jones-sync unlock` removed it), so nothing of the transaction was written; run apply again\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(t.tree()["/services/s/conf"], r#"{"a":1}"#);
+}
+
 #[test]
 fn global_options_work_after_the_subcommand() {
     let t = Test::new("global");
