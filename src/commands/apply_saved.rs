@@ -16,6 +16,7 @@ use crate::cli::ApplyArgs;
 use crate::plan::redact::Redactor;
 use crate::plan::render::text;
 use crate::plan::saved::SavedPlan;
+use crate::plan::verify::Limits;
 use crate::zk::lock::Holder;
 
 pub(crate) async fn run(options: &Options, args: &ApplyArgs, file: &Path) -> anyhow::Result<ExitCode> {
@@ -60,7 +61,8 @@ pub(crate) async fn run(options: &Options, args: &ApplyArgs, file: &Path) -> any
     let names: Vec<String> = plan.services.iter().filter(|s| !s.is_empty()).map(|s| s.name.clone()).collect();
     let holder = Holder::me(&actor, saved.source.sha.clone());
     crate::sync::locked(zk, &names, holder, &settings, async |session| {
-        crate::sync::verify_saved(session, file, &mut plan, saved.limits()).await?;
+        let limits = Limits { max_node_bytes: saved.max_node_bytes, max_request_bytes: saved.max_request_bytes };
+        crate::sync::verify_saved(session, file, &mut plan, limits).await?;
         super::out_with(|w| text::render_to(w, &plan, &redactor, options.colour));
         crate::sync::check_guards(&plan, args.allow_mass_delete)?;
         super::report_outcomes(&crate::apply::execute(session, &plan, &settings).await)

@@ -89,7 +89,7 @@ pub enum SavedPlanError {
     OtherTarget { path: String, planned: String, given: String },
     #[error("{}", stale_message(.path, .nodes))]
     Stale { path: String, nodes: Vec<StaleNode> },
-    /// The file's content does not hold ([`super::verify`]): edited by hand, or damaged.
+    /// The file's content does not hold (`plan::verify`): edited by hand, or damaged.
     #[error("{}", invalid_message(.path, .problems))]
     Invalid { path: String, problems: Vec<StaleNode> },
 }
@@ -153,11 +153,6 @@ impl SavedPlan {
     pub fn with_max_node_bytes(mut self, max_node_bytes: usize) -> Self {
         self.max_node_bytes = max_node_bytes;
         self
-    }
-
-    /// The limits `apply FILE` checks the plan against.
-    pub fn limits(&self) -> super::verify::Limits {
-        super::verify::Limits { max_node_bytes: self.max_node_bytes, max_request_bytes: self.max_request_bytes }
     }
 
     /// The plan with the ACL that apply gives the nodes it creates.
