@@ -128,6 +128,24 @@ fn two_applies_of_the_same_commit_at_once_write_it_once() {
     assert_eq!(entries(&t, "t").len(), 1);
 }
 
+/// New services are not locked, so two first applies of different services race to create
+/// `/services`: the one that finds it made meanwhile goes on without creating it.
+#[test]
+fn first_applies_of_different_services_at_once_both_land() {
+    for round in 0..3 {
+        let t = Test::new(&format!("firstrace{round}"));
+        t.write("services/a/config.toml", "a = 1\n").write("services/b/config.toml", "b = 1\n");
+        let spawn = |svc: &str| spawn_in(t.repo.path(), &t.zk, &["apply", "--yes", "--service", svc]);
+        let (a, b) = (spawn("a"), spawn("b"));
+        for apply in [a, b] {
+            apply.finish().success();
+        }
+        assert_eq!(entries(&t, "a").len(), 1);
+        assert_eq!(entries(&t, "b").len(), 1);
+        t.run(&["plan", "--detailed-exitcode"]).code(0);
+    }
+}
+
 #[test]
 fn an_older_commit_does_not_replace_a_newer_one() {
     let t = Test::new("older");
