@@ -205,7 +205,9 @@ async fn serial_snapshot(client: &zk::Client, services: &[String]) -> anyhow::Re
 
 async fn get(client: &zk::Client, path: &str) -> anyhow::Result<Option<LiveNode>> {
     match client.get_data(path).await {
-        Ok((data, stat)) => Ok(Some(LiveNode { data: data.into(), version: stat.version, mzxid: stat.mzxid })),
+        Ok((data, stat)) => {
+            Ok(Some(LiveNode { data: data.into(), version: stat.version, mzxid: stat.mzxid, czxid: stat.czxid }))
+        }
         Err(zk::Error::NoNode) => Ok(None),
         Err(err) => Err(err.into()),
     }

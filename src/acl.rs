@@ -5,6 +5,20 @@
 //!
 //! Entries compare as sets: ZooKeeper keeps an ACL's order, but it does not matter for access.
 //! Plain data: [`crate::zk::acl`] converts entries to and from the client's type.
+//!
+//! Every node jones-sync creates carries the configured ACL, and jones-sync must keep using those
+//! nodes: read them (`r`, every plan), write their data (`w`), create children (`c`: environments,
+//! audit entries, locks) and delete them (`d`: environments, pruned services, old audit entries,
+//! locks). An ACL that withholds one of these from the identity jones-sync connects as locks
+//! jones-sync out of its own nodes, and only someone else (for `world:anyone:r`, only a ZooKeeper
+//! superuser) can undo it. [`lockout`] finds such an ACL: offline ([`Connecting::Anyone`], for
+//! validation) when no identity one jones-sync session can hold gets all four, and before an apply
+//! ([`Connecting::As`]) when the identity of its credentials does not. A session's identities are
+//! `world:anyone`, at most one digest (jones-sync authenticates once), and what ZooKeeper derives
+//! from the connection (`ip`, `x509`, `sasl`, or a custom scheme): those cannot be known before
+//! connecting, so entries of such schemes are assumed to match (the check never refuses an ACL
+//! that may work; it refuses the ones that cannot). The admin permission `a` is not needed to use
+//! the nodes, only to change their ACL later; an ACL without it is allowed.
 
 use std::fmt;
 
@@ -135,6 +149,105 @@ pub fn matches(live: &[AclEntry], want: &[AclEntry]) -> bool {
         normalized(&redacted)
     };
     redact(live) == redact(want)
+}
+
+/// The permissions jones-sync needs on every node it creates: read, write, create, delete.
+pub const NEEDED: u8 = 1 | 2 | 4 | 8;
+
+/// Who jones-sync connects as, for [`lockout`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connecting<'a> {
+    /// Not known (validation): any one digest user, or none.
+    Anyone,
+    /// Known: without credentials (`None`), or as this digest id (`user:<base64 SHA-1>`).
+    As(Option<&'a str>),
+}
+
+/// Why `acl` would lock jones-sync out of the nodes it creates with it, when it would (see the
+/// module docs): which of the [`NEEDED`] permissions the identity it connects as would lack.
+pub fn lockout(acl: &[AclEntry], connecting: Connecting<'_>) -> Option<String> {
+    let is_digest = |entry: &&AclEntry| entry.scheme == "digest";
+    // What every session gets: `world:anyone`, and schemes that cannot be judged before connecting.
+    let common = acl.iter().filter(|e| !is_digest(e)).fold(0, |all, e| all | e.perms);
+    let digest = |id: &str| acl.iter().filter(is_digest).filter(|e| e.id == id).fold(0, |all, e| all | e.perms);
+    let union = acl.iter().fold(0, |all, e| all | e.perms);
+    let undo = if union & ADMIN != 0 {
+        "only an identity with the admin permission `a` (or a ZooKeeper superuser) could undo that"
+    } else {
+        "nobody has the admin permission `a`, so only a ZooKeeper superuser could undo that"
+    };
+    match connecting {
+        Connecting::Anyone => {
+            let mut candidates =
+                std::iter::once(common).chain(acl.iter().filter(is_digest).map(|e| common | digest(&e.id)));
+            if candidates.any(|perms| perms & NEEDED == NEEDED) {
+                return None;
+            }
+            let what = if union & NEEDED == NEEDED {
+                format!(
+                    "gives all of `{}` to no one identity (jones-sync authenticates as one digest user)",
+                    letters(NEEDED)
+                )
+            } else {
+                format!("gives nobody `{}`", letters(NEEDED & !union))
+            };
+            Some(format!(
+                "`acl` {what}: jones-sync would be locked out of the nodes it creates with it, since it needs {HOW}; \
+                 {undo}"
+            ))
+        }
+        Connecting::As(id) => {
+            let perms = common | id.map_or(0, digest);
+            if perms & NEEDED == NEEDED {
+                return None;
+            }
+            let lacking = letters(NEEDED & !perms);
+            let holders: Vec<String> = acl
+                .iter()
+                .filter(|e| is_digest(e) && e.perms & NEEDED & !perms != 0)
+                .map(|e| format!("`digest:{}`", user_of(&e.id)))
+                .collect();
+            let who = match id {
+                None => "connects without credentials".to_string(),
+                Some(id) => {
+                    let user = user_of(id);
+                    if acl.iter().filter(is_digest).any(|e| user_of(&e.id) == user && e.id != id) {
+                        format!("authenticates as `{user}` with another password than the ACL's `digest:{user}`")
+                    } else {
+                        format!("authenticates as `{user}`")
+                    }
+                }
+            };
+            let only = match holders.is_empty() {
+                true => String::new(),
+                false => {
+                    format!(", which only {} get{}", holders.join(", "), if holders.len() == 1 { "s" } else { "" })
+                }
+            };
+            Some(format!(
+                "`[zookeeper] acl` would lock this session out of the nodes it creates: it {who}, so it would lack \
+                 `{lacking}`{only}. jones-sync needs {HOW}; {undo}. Set {var} to the `user:password` of an identity \
+                 the ACL gives `{all}`, or change the ACL",
+                all = letters(NEEDED),
+                var = crate::zk::connect::AUTH_VAR,
+            ))
+        }
+    }
+}
+
+/// ZooKeeper's admin permission bit.
+const ADMIN: u8 = 16;
+
+const HOW: &str = "`r` to read them, `w` to write their data, `c` to add environments, audit entries and locks, and `d` to remove them";
+
+/// The user of a digest id (`user:hash`).
+fn user_of(id: &str) -> &str {
+    id.rsplit_once(':').map_or(id, |(user, _)| user)
+}
+
+/// Permission letters of `perms`, in ZooKeeper's order.
+fn letters(perms: u8) -> String {
+    PERMS.iter().filter(|(_, bit)| perms & bit != 0).map(|(c, _)| *c).collect()
 }
 
 /// `a, b, c` for showing an ACL.

@@ -22,27 +22,85 @@ Environment (never on the command line, never printed):
 
 /// Keep Jones configuration in git: validate a config repository, plan its changes against live
 /// ZooKeeper, and apply them atomically.
+///
+/// The options below may also be given before the command (`jones-sync --zk HOST plan`, as a
+/// prefix shared by several commands): there every command accepts them, and one that does not
+/// use an option ignores it, as it ignores the environment variables. After the command, each
+/// command accepts the options it uses, as its `--help` lists them.
 #[derive(Debug, Parser)]
 #[command(name = "jones-sync", version, after_help = EXIT_CODES, max_term_width = 100)]
 pub struct Cli {
-    /// The config repository (holds `services/`)
-    #[arg(long, global = true, env = "JONES_SYNC_REPO", default_value = ".", value_name = "DIR")]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: RepoArgs,
 
-    /// ZooKeeper connect string: `host:port[,host:port...][/chroot]`
-    #[arg(long, global = true, env = "JONES_SYNC_ZK", default_value = "127.0.0.1:2181", value_name = "CONNECT")]
-    pub zk: String,
+    #[command(flatten)]
+    pub zk: ZkArgs,
 
-    /// Give up connecting to ZooKeeper after this many seconds
-    #[arg(long, global = true, default_value_t = 10.0, value_name = "SECONDS")]
-    pub connect_timeout: f64,
-
-    /// When to colour the output: `auto` colours on a terminal unless NO_COLOR is set
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
+    #[command(flatten)]
+    pub color: ColorArgs,
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--repo`, for the commands that read the repository.
+///
+/// Defaults and environment variables are applied by [`crate::commands`], not by clap, so that
+/// an option given before the command and one given after it can be told from a default (the
+/// one after the command wins, then the one before, then the environment).
+#[derive(Debug, Clone, Default, Args)]
+pub struct RepoArgs {
+    /// The config repository (holds `services/`) [env: JONES_SYNC_REPO] [default: .]
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+}
+
+/// `--zk` and `--connect-timeout`, for the commands that connect to ZooKeeper.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ZkArgs {
+    /// ZooKeeper connect string: `host:port[,host:port...][/chroot]` [env: JONES_SYNC_ZK]
+    /// [default: 127.0.0.1:2181]
+    #[arg(long, value_name = "CONNECT")]
+    pub zk: Option<String>,
+
+    /// Give up connecting to ZooKeeper after this many seconds [default: 10]
+    #[arg(long, value_name = "SECONDS")]
+    pub connect_timeout: Option<f64>,
+}
+
+/// `--color`, for the commands that print coloured text.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ColorArgs {
+    /// When to colour the output: `auto` colours on a terminal unless NO_COLOR is set [default: auto]
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
+}
+
+/// The shared options a command uses, as given after it (`None`: the command does not use them).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Uses<'a> {
+    pub repo: Option<&'a RepoArgs>,
+    pub zk: Option<&'a ZkArgs>,
+    pub color: Option<&'a ColorArgs>,
+}
+
+impl Command {
+    /// The shared options this command uses.
+    pub fn uses(&self) -> Uses<'_> {
+        match self {
+            Command::Validate(a) => Uses { repo: Some(&a.repo), ..Uses::default() },
+            Command::Plan(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), color: Some(&a.color) },
+            Command::Show(a) => Uses { color: Some(&a.color), ..Uses::default() },
+            Command::Apply(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), color: Some(&a.color) },
+            Command::History(a) => Uses { zk: Some(&a.zk), ..Uses::default() },
+            Command::Status(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
+            Command::Rollback(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), color: Some(&a.color) },
+            Command::Unlock(a) => Uses { zk: Some(&a.zk), ..Uses::default() },
+            Command::Import(a) => Uses { zk: Some(&a.zk), ..Uses::default() },
+            Command::Get(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
+            Command::Tree(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +161,9 @@ pub struct ImportArgs {
     /// Write into a non-empty directory: the imported services' directories there are replaced
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub zk: ZkArgs,
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +190,12 @@ pub struct GetArgs {
     /// Keep watching like a Jones client and print each change (and host moves) until interrupted
     #[arg(long)]
     pub watch: bool,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    #[command(flatten)]
+    pub zk: ZkArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -145,6 +212,16 @@ pub struct TreeArgs {
     /// Show the repository's tree (`--repo`) instead of ZooKeeper's
     #[arg(long)]
     pub repo_only: bool,
+
+    /// Show sensitive values instead of `(sensitive)`; only when the output is a terminal
+    #[arg(long)]
+    pub show_sensitive: bool,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    #[command(flatten)]
+    pub zk: ZkArgs,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +230,9 @@ pub struct ValidateArgs {
     /// without a checkout
     #[arg(long, value_name = "REV")]
     pub rev: Option<String>,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -203,6 +283,15 @@ pub struct PlanArgs {
     /// record) and the repository no longer has [default: `[sync] prune` of jones-sync.toml]
     #[arg(long, conflicts_with = "services")]
     pub prune: bool,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    #[command(flatten)]
+    pub zk: ZkArgs,
+
+    #[command(flatten)]
+    pub color: ColorArgs,
 }
 
 #[derive(Debug, Args)]
@@ -222,6 +311,9 @@ pub struct ShowArgs {
     /// Show sensitive values instead of `(sensitive)`; only when the output is a terminal
     #[arg(long)]
     pub show_sensitive: bool,
+
+    #[command(flatten)]
+    pub color: ColorArgs,
 }
 
 #[derive(Debug, Args)]
@@ -272,6 +364,15 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    #[command(flatten)]
+    pub zk: ZkArgs,
+
+    #[command(flatten)]
+    pub color: ColorArgs,
 }
 
 #[derive(Debug, Args)]
@@ -290,6 +391,9 @@ pub struct UnlockArgs {
     /// is still there, so a newer apply's lock is never removed by mistake
     #[arg(long, value_name = "LOCK_ID")]
     pub id: String,
+
+    #[command(flatten)]
+    pub zk: ZkArgs,
 }
 
 /// How `history` and `status` print.
@@ -312,12 +416,21 @@ pub struct HistoryArgs {
     /// Show only the newest N applies
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
+
+    #[command(flatten)]
+    pub zk: ZkArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    #[command(flatten)]
+    pub zk: ZkArgs,
 }
 
 #[derive(Debug, Args)]
@@ -348,4 +461,13 @@ pub struct RollbackArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    #[command(flatten)]
+    pub zk: ZkArgs,
+
+    #[command(flatten)]
+    pub color: ColorArgs,
 }

@@ -12,6 +12,8 @@ use serde_json::Value;
 pub struct Snapshot {
     /// Whether `/services` exists.
     pub root_exists: bool,
+    /// The zxid that created `/services`, when it exists.
+    pub root_czxid: Option<i64>,
     /// Every child of `/services`, managed or not.
     pub all_services: Vec<String>,
     /// The services of the repository, by name; a service absent from ZooKeeper has no nodes.
@@ -25,6 +27,7 @@ impl Snapshot {
         for path in paths {
             if path == crate::layout::SERVICES {
                 self.root_exists = false;
+                self.root_czxid = None;
             }
             for service in self.services.values_mut() {
                 service.nodes.remove(path);
@@ -61,6 +64,9 @@ pub struct LiveNode {
     pub version: i32,
     /// Zxid of the last change to its data.
     pub mzxid: i64,
+    /// Zxid of its creation: a node deleted and created again (or another cluster's node at the
+    /// same path) has another, whatever its version.
+    pub czxid: i64,
 }
 
 impl LiveNode {

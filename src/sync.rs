@@ -272,6 +272,7 @@ async fn plan_with(
     while let Some((window, snapshot)) = reads.try_next().await? {
         if first {
             planned.plan.create_root = !snapshot.root_exists;
+            planned.plan.root_czxid = snapshot.root_czxid;
             let names = desired.iter().map(|d| d.name.as_str());
             planned.plan.unmanaged = crate::plan::unmanaged(names, &snapshot.all_services);
             first = false;
@@ -316,13 +317,15 @@ pub fn check_guards(plan: &Plan, allowed: bool) -> Result<(), crate::plan::guard
 }
 
 /// Checks a saved plan against live state read under `session`'s locks: refuses it (naming every
-/// stale node) when a node it writes, or relies on, changed since it was made; and works the
-/// mass-deletion guard's verdict out again for files made before plans carried it.
+/// node) when a node it writes, or relies on, is not as the plan read it ([`stale_nodes`]), or
+/// when its content does not hold what jones-sync writes ([`crate::plan::verify`]); and works out
+/// again, from the live state, what the file must not decide: whether each service is managed,
+/// and the mass-deletion guard's verdict.
 pub async fn verify_saved(
     session: &Session,
     file: &std::path::Path,
     plan: &mut Plan,
-    carries_mass_delete: bool,
+    limits: crate::plan::verify::Limits,
 ) -> Result<(), SyncError> {
     let names: Vec<String> = plan.services.iter().filter(|s| !s.is_empty()).map(|s| s.name.clone()).collect();
     let mut live = session.zk.snapshot(&names).await?;
@@ -331,17 +334,32 @@ pub async fn verify_saved(
     live.services.extend(session.zk.whole_services(&pruned).await?);
     // The nodes a lock had to create do not make the plan stale.
     let live = live.without(&session.locks.nodes());
+    let path = file.display().to_string();
+    let problems = crate::plan::verify::file_problems(plan, limits);
+    if !problems.is_empty() {
+        return Err(SavedPlanError::Invalid { path, problems }.into());
+    }
     let stale = stale_nodes(plan, &live);
     if !stale.is_empty() {
-        return Err(SavedPlanError::Stale { path: file.display().to_string(), nodes: stale }.into());
+        return Err(SavedPlanError::Stale { path, nodes: stale }.into());
     }
-    if !carries_mass_delete {
-        for service in &mut plan.services {
-            let empty = LiveService::default();
-            let live_service = live.services.get(&service.name).unwrap_or(&empty);
-            let (name, managed, prune) = (&service.name, service.managed, service.prune);
-            service.mass_delete = crate::plan::guard::assess(name, managed, prune, live_service, &service.changes);
+    let mut problems = crate::plan::verify::after_problems(plan, &live);
+    let empty = LiveService::default();
+    for service in plan.services.iter_mut().filter(|s| !s.is_empty()) {
+        let live_service = live.services.get(&service.name).unwrap_or(&empty);
+        let record = live_service.nodes.get(&layout::record(&service.name));
+        // An empty record node (left by a lock) is not a record.
+        service.managed = record.is_some_and(|node| !node.data.is_empty());
+        if service.prune && !service.managed {
+            let reason = "is deleted whole by the plan, but jones-sync does not manage it (it has no record)";
+            problems
+                .push(crate::plan::saved::StaleNode { path: layout::service(&service.name), reason: reason.into() });
         }
+        let (name, managed, prune) = (&service.name, service.managed, service.prune);
+        service.mass_delete = crate::plan::guard::assess(name, managed, prune, live_service, &service.changes);
+    }
+    if !problems.is_empty() {
+        return Err(SavedPlanError::Invalid { path, problems }.into());
     }
     Ok(())
 }
@@ -398,10 +416,17 @@ mod tests {
         // Against the state it would write, nothing is left to do.
         let mut live = LiveService::default();
         for (path, node) in &confs.materialize().nodes {
-            live.nodes.insert(path.clone(), crate::live::LiveNode { data: node.bytes.clone(), version: 0, mzxid: 1 });
+            live.nodes.insert(
+                path.clone(),
+                crate::live::LiveNode { data: node.bytes.clone(), version: 0, mzxid: 1, czxid: 1 },
+            );
         }
-        let applied =
-            Snapshot { root_exists: true, all_services: vec!["s".into()], services: [("s".into(), live)].into() };
+        let applied = Snapshot {
+            root_exists: true,
+            root_czxid: Some(1),
+            all_services: vec!["s".into()],
+            services: [("s".into(), live)].into(),
+        };
         assert!(plan_service(&confs, &applied, &record, &settings(1_000_000)).is_empty());
     }
 }

@@ -260,6 +260,10 @@ pub fn checked(service: &Service, settings: &Settings, problems: &mut Vec<Proble
     if settings.sync.nodemap_format == crate::nodemap::Format::Legacy {
         problems.extend(legacy_nodemap(service, &mut desired));
     }
+    // A node must also fit one request, with what every transaction carries besides: else an
+    // apply would write the nodes before it and never finish.
+    let request = settings.zookeeper.max_request_bytes;
+    let room = crate::apply::transactions::write_room(svc, request);
     let mut check = |kind: NodeKind, env: &EnvPath, path: &dyn Fn() -> String, len: usize| {
         if len > limit {
             let path = path();
@@ -268,6 +272,19 @@ pub fn checked(service: &Service, settings: &Settings, problems: &mut Vec<Proble
                 format!(
                     "the {} `{path}` would be {len} bytes, over the {limit}-byte znode limit ([zookeeper] max_node_bytes)",
                     kind.as_str(),
+                ),
+            ));
+        } else if crate::apply::transactions::write_len(&path(), len) > room {
+            let path = path();
+            problems.push(Problem::new(
+                file_of(service, env, kind),
+                format!(
+                    "the {} `{path}` would be {len} bytes: writing it takes {} bytes, more than one request holds \
+                     ({room} bytes with the checks it carries; [zookeeper] max_request_bytes is {request}), so an \
+                     apply could never finish: make it smaller, or raise max_request_bytes (up to the servers' \
+                     jute.maxbuffer)",
+                    kind.as_str(),
+                    crate::apply::transactions::write_len(&path, len),
                 ),
             ));
         }

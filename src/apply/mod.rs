@@ -63,6 +63,8 @@ pub struct Outcome {
     pub counts: Counts,
     /// `/services` was created with the service's first transaction.
     pub created_root: bool,
+    /// Nothing was written: another apply created the service first, with this very content.
+    pub by_another: bool,
     /// ACLs set after the transaction.
     pub acls: usize,
     /// Transactions the service needed, and how many of them were committed.
@@ -125,6 +127,21 @@ pub enum ApplyError {
     Lost(ZkError),
     #[error("not attempted: this apply lost ZooKeeper or its locks at `{after}`; nothing of it was written")]
     NotAttempted { after: String },
+    #[error(
+        "another apply wrote `{service}` since this one read it, so nothing more of it was written; \
+         `jones-sync plan` shows where it stands"
+    )]
+    Interleaved { service: String },
+    #[error(
+        "`/services/{service}` was created by someone else since it was read, with other content than this plan's, \
+         so nothing was written; `jones-sync plan` shows what it holds now"
+    )]
+    CreatedMeanwhile { service: String },
+    #[error(
+        "this apply's lock on `{service}` is gone (its session expired while the process was stalled, or \
+         `jones-sync unlock` removed it), so nothing of the transaction was written; run apply again"
+    )]
+    LockLost { service: String },
 }
 
 impl ApplyError {
@@ -158,13 +175,12 @@ pub async fn execute(session: &mut Session, plan: &Plan, settings: &Settings) ->
     let mut run = Run { session, settings, relock: false, ended: None };
     let now = crate::clock::now();
     for service in plan.services.iter().filter(|s| !s.is_empty()) {
-        let transactions =
-            transactions::transactions(service, create_root, settings.keep, settings.max_request_bytes, &now);
         let mut outcome = Outcome {
             service: service.name.clone(),
             counts: service.counts(),
             created_root: false,
-            transactions: transactions.len(),
+            by_another: false,
+            transactions: 0,
             committed: 0,
             recovery: Recovery::default(),
             acls: service.acls.len(),
@@ -176,37 +192,31 @@ pub async fn execute(session: &mut Session, plan: &Plan, settings: &Settings) ->
             continue;
         }
         let apply_id = apply_id(service);
-        // A service with only ACLs to set has no transaction.
-        let transactions: Vec<Vec<Op>> = transactions.into_iter().filter(|ops| !ops.is_empty()).collect();
-        outcome.transactions = transactions.len();
-        for ops in &transactions {
-            let size: usize = run.session.locks.adopt(ops.clone()).iter().map(Op::encoded_len).sum();
-            let committed = if size > settings.max_request_bytes {
-                Err(ApplyError::TooLarge { size, limit: settings.max_request_bytes })
-            } else {
-                run.commit(&service.name, ops, apply_id.as_deref(), &mut outcome.recovery).await
-            };
-            match committed {
-                Ok(zxid) => {
-                    outcome.committed += 1;
-                    outcome.result = Ok(zxid.or(outcome.result.unwrap_or(None)));
+        loop {
+            // A service with only ACLs to set has no transaction.
+            let transactions: Vec<Vec<Op>> =
+                transactions::transactions(service, create_root, settings.keep, settings.max_request_bytes, &now)
+                    .into_iter()
+                    .filter(|ops| !ops.is_empty())
+                    .collect();
+            outcome.transactions = transactions.len();
+            run.commit_all(service, &transactions, apply_id.as_deref(), &mut outcome).await;
+            // A service ZooKeeper did not hold was not locked: another apply may have made it (or
+            // `/services`) first, and then nothing of this one was written.
+            let unlocked = outcome.committed == 0 && !run.session.locks.holds(&service.name);
+            match outcome.result.as_ref().err().and_then(made_meanwhile) {
+                Some(path) if unlocked && path == layout::SERVICES && create_root => {
+                    create_root = false;
+                    outcome.result = Ok(None);
+                    continue;
                 }
-                Err(err) => {
-                    if err.ends_the_apply() {
-                        run.ended = Some(service.name.clone());
-                    }
-                    outcome.result = Err(if outcome.committed > 0 {
-                        ApplyError::Partial {
-                            committed: outcome.committed,
-                            total: transactions.len(),
-                            source: err.into(),
-                        }
-                    } else {
-                        err
-                    });
-                    break;
+                Some(path) if unlocked && path == layout::service(&service.name) => {
+                    outcome.result = run.settle_race(service).await;
+                    outcome.by_another = outcome.result.is_ok();
                 }
+                _ => {}
             }
+            break;
         }
         // ZooKeeper cannot set an ACL in a `multi`: ACLs are set once the data is applied.
         if outcome.result.is_ok() && !service.acls.is_empty() {
@@ -245,6 +255,41 @@ fn apply_id(service: &ServicePlan) -> Option<String> {
     })
 }
 
+/// The node a failed commit found made by someone else meanwhile, if that is why it failed.
+fn made_meanwhile(err: &ApplyError) -> Option<&str> {
+    match err {
+        ApplyError::Commit(CommitError::Conflict { path, exists: true, .. }) => Some(path),
+        _ => None,
+    }
+}
+
+/// Whether `live` holds exactly what `service`'s plan creates (the service was absent when
+/// planned): the same nodes with the same data, and a record of the same commit.
+fn same_creation(service: &ServicePlan, live: &crate::live::LiveService) -> bool {
+    use crate::audit::record::Record;
+    let creates: Vec<(&str, &[u8], NodeKind)> = service
+        .changes
+        .iter()
+        .filter_map(|c| match &c.action {
+            Action::Create { after } => Some((c.path.as_str(), &after[..], c.kind)),
+            _ => None,
+        })
+        .collect();
+    let same_record = |ours: &[u8], theirs: &[u8]| match (Record::parse(ours), Record::parse(theirs)) {
+        (Some(ours), Some(theirs)) => {
+            (ours.sha, ours.dirty, ours.pin, ours.rollback) == (theirs.sha, theirs.dirty, theirs.pin, theirs.rollback)
+        }
+        _ => false,
+    };
+    creates.len() == service.changes.len()
+        && live.nodes.len() == creates.len()
+        && creates.iter().all(|(path, data, kind)| match live.nodes.get(*path) {
+            Some(node) if *kind == NodeKind::Record => same_record(data, &node.data),
+            Some(node) => node.data == *data,
+            None => false,
+        })
+}
+
 /// One apply's commits on a session that may have to be replaced.
 struct Run<'a> {
     session: &'a mut Session,
@@ -262,17 +307,20 @@ impl Run<'_> {
     /// commits it again only if it was not. Returns the zxid when it is known.
     async fn commit(
         &mut self,
-        service: &str,
+        plan: &ServicePlan,
         planned: &[Op],
         apply_id: Option<&str>,
+        record_written: bool,
         recovery: &mut Recovery,
     ) -> Result<Option<i64>, ApplyError> {
+        let service = plan.name.as_str();
         for attempt in 1..=ATTEMPTS {
             self.ready(recovery).await?;
             // Nodes this process's locks created are written, not created, and a service deleted
             // whole takes our lock node with it ([`Locks::adopt`]): adopted at every attempt, as
-            // the locks taken again on a new session are new nodes.
-            let ops = self.session.locks.adopt(planned.to_vec());
+            // the locks taken again on a new session are new nodes. The checks go last.
+            let mut ops = self.session.locks.adopt(planned.to_vec());
+            ops.extend(checks(plan, &ops, &self.session.locks, record_written));
             match self.session.zk.commit(&ops).await {
                 Ok(zxid) => return Ok(zxid),
                 Err(CommitError::Unknown(error)) => {
@@ -285,10 +333,102 @@ impl Run<'_> {
                     }
                     recovery.resent += 1;
                 }
+                Err(CommitError::Conflict { path, .. })
+                    if (layout::is_lock_node(&path) || path == layout::record(service))
+                        && ops.iter().any(|op| matches!(op, Op::Check { path: checked, .. } if *checked == path)) =>
+                {
+                    // One of [`checks`] failed: the lock is gone, or another apply wrote the record.
+                    return Err(if layout::is_lock_node(&path) {
+                        ApplyError::LockLost { service: service.to_string() }
+                    } else {
+                        ApplyError::Interleaved { service: service.to_string() }
+                    });
+                }
                 Err(err) => return Err(err.into()),
             }
         }
         unreachable!("the last attempt returns")
+    }
+
+    /// Commits `transactions` of `service` in order, into `outcome`, up to the first failure.
+    async fn commit_all(
+        &mut self,
+        service: &ServicePlan,
+        transactions: &[Vec<Op>],
+        apply_id: Option<&str>,
+        outcome: &mut Outcome,
+    ) {
+        let limit = self.settings.max_request_bytes;
+        let record = layout::record(&service.name);
+        // Once this apply wrote the record, the transactions after it (pruning the audit log)
+        // need no check of it.
+        let mut record_written = false;
+        for ops in transactions {
+            let adopted = self.session.locks.adopt(ops.clone());
+            let size: usize = adopted
+                .iter()
+                .chain(&checks(service, &adopted, &self.session.locks, record_written))
+                .map(Op::encoded_len)
+                .sum();
+            let committed = if size > limit {
+                Err(ApplyError::TooLarge { size, limit })
+            } else if outcome.committed > 0 && !self.session.locks.holds(&service.name) {
+                // A service ZooKeeper did not hold was not locked; its first transaction made it:
+                // locked now, before anything more is written.
+                self.take_lock(&service.name).await
+            } else {
+                Ok(None)
+            };
+            let committed = match committed {
+                Ok(_) => self.commit(service, ops, apply_id, record_written, &mut outcome.recovery).await,
+                Err(err) => Err(err),
+            };
+            match committed {
+                Ok(zxid) => {
+                    outcome.committed += 1;
+                    record_written |= ops.iter().any(|op| op.path() == record);
+                    outcome.result = Ok(zxid.or(outcome.result.as_ref().ok().copied().flatten()));
+                }
+                Err(err) => {
+                    if err.ends_the_apply() {
+                        self.ended = Some(service.name.clone());
+                    }
+                    outcome.result = Err(if outcome.committed > 0 {
+                        ApplyError::Partial {
+                            committed: outcome.committed,
+                            total: transactions.len(),
+                            source: err.into(),
+                        }
+                    } else {
+                        err
+                    });
+                    return;
+                }
+            }
+        }
+    }
+
+    /// After someone else created `service` first (this apply, which found it absent, wrote
+    /// nothing): reads what is there. Exactly this plan's content (another apply of the same
+    /// commit: a service that fits one transaction appears whole) is success, with nothing
+    /// written; anything else is an error that says to plan again. Nothing is locked or written.
+    async fn settle_race(&mut self, service: &ServicePlan) -> Result<Option<i64>, ApplyError> {
+        let live = self.session.zk.snapshot(std::slice::from_ref(&service.name)).await;
+        let live = live.map_err(ApplyError::Lost)?.without(&self.session.locks.nodes());
+        match live.services.get(&service.name) {
+            Some(live) if same_creation(service, live) => Ok(None),
+            _ => Err(ApplyError::CreatedMeanwhile { service: service.name.clone() }),
+        }
+    }
+
+    /// Takes the lock of `service`, which ZooKeeper did not hold when the apply began: its first
+    /// transaction made it (with an empty record, which the next transactions check).
+    async fn take_lock(&mut self, service: &str) -> Result<Option<i64>, ApplyError> {
+        let mut recovery = Recovery::default();
+        self.ready(&mut recovery).await?;
+        let Session { zk, locks, holder } = &mut *self.session;
+        locks.take(zk, service, holder, self.settings.lock_timeout).await.map_err(ApplyError::Relock)?;
+        Ok(None)
     }
 
     /// Makes sure the session is alive and holds the locks before a write: a session that expired
@@ -337,6 +477,35 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// The checks that end a transaction of `plan` made of `ops`, so that it cannot land once
+/// another process may have written the service: our lock node still exists (it vanishes with an
+/// expired session, or by `unlock`), and the service's record is still as the plan read it (every
+/// apply writes the record, last: a split apply resent on a new session after another apply
+/// landed stops here instead of mixing two commits). A transaction that writes the record, or
+/// deletes our lock node, is guarded by that write's own version.
+fn checks(plan: &ServicePlan, ops: &[Op], locks: &Locks, record_written: bool) -> Vec<Op> {
+    let writes = |path: &str| ops.iter().any(|op| op.path() == path);
+    let mut checks = Vec::new();
+    if let Some(lock) = locks.lock_node(&plan.name)
+        && !writes(lock)
+    {
+        checks.push(Op::Check { path: lock.to_string(), version: 0 });
+    }
+    let record = layout::record(&plan.name);
+    if !writes(&record) && !record_written {
+        let read = plan.changes.iter().find(|c| c.kind == NodeKind::Record).map(|c| match &c.action {
+            Action::Update { version, .. } | Action::Delete { version, .. } => *version,
+            // Created: the empty node made by our lock, or by this service's first transaction
+            // ([`transactions`]); a transaction that makes it writes it.
+            Action::Create { .. } => 0,
+        });
+        if let Some(version) = read {
+            checks.push(Op::Check { path: record, version });
+        }
+    }
+    checks
 }
 
 /// What reading ZooKeeper showed about a transaction whose reply was lost.

@@ -23,6 +23,13 @@ pub fn render(outcomes: &[Outcome]) -> String {
         };
         let recovered = recovery_note(&outcome.recovery);
         let Ok(zxid) = &outcome.result else { continue };
+        if outcome.by_another {
+            report.push_str(&format!(
+                "{}: already written: another apply of the same content created it first; nothing written\n",
+                outcome.service
+            ));
+            continue;
+        }
         total.add(&c);
         let zxid = zxid.map(|z| format!(", zxid 0x{z:x}")).unwrap_or_default();
         let acls = match outcome.acls {

@@ -25,6 +25,28 @@ use crate::zk::Op;
 /// our lock made ([`crate::zk::lock::Locks::adopt`] adds them after the plan is split).
 pub const LOCK_ROOM: usize = 512;
 
+/// The request bytes a service's transactions may fill: `limit` less the room kept for what is
+/// added to them: the checks added when each is committed (our lock node still held, the record
+/// still as planned: [`crate::apply`]), the empty record a split new service's first transaction
+/// creates, and for a service deleted whole, our lock's nodes.
+pub fn room(service: &ServicePlan, limit: usize) -> usize {
+    let room = write_room(&service.name, limit);
+    if service.prune { room.saturating_sub(LOCK_ROOM) } else { room }
+}
+
+/// [`room`] of a service `name` that is not deleted whole: what one transaction of its writes may
+/// fill. A node whose create takes more can never be written (`validate` rejects it).
+pub fn write_room(name: &str, limit: usize) -> usize {
+    // Three operations on a path no longer than a lock node's; 80 bytes of overhead each at most.
+    let added = 3 * (80 + layout::lock_prefix(name).len() + 10);
+    limit.saturating_sub(added)
+}
+
+/// The request bytes the create of a node at `path` with `len` bytes of data takes.
+pub fn write_len(path: &str, len: usize) -> usize {
+    Op::Create { path: path.to_string(), data: Bytes::new() }.encoded_len() + len
+}
+
 /// The transactions of one service, in the order they must be committed: one when the service fits
 /// in `limit` bytes. The record is stamped with `now` (the plan may have been made earlier).
 pub fn transactions(service: &ServicePlan, create_root: bool, keep: usize, limit: usize, now: &str) -> Vec<Vec<Op>> {
@@ -60,6 +82,10 @@ pub fn transactions(service: &ServicePlan, create_root: bool, keep: usize, limit
     // Paths sort parents first: creates ascend (changes are in path order), deletes descend.
     deletes.sort_by(|a, b| b.path().cmp(a.path()));
     let mut last: Vec<Op> = record_op.into_iter().collect();
+    if let Some(Op::Create { .. }) = last.first() {
+        // A new record gets the directory of the service's apply locks with it.
+        last.push(Op::Create { path: layout::locks(&service.name), data: Bytes::new() });
+    }
     last.extend(record.map(|record| log_ops(service, &record, keep)).unwrap_or_default());
     if service.prune {
         // A service deleted whole stays managed and locked until its last transaction.
@@ -67,16 +93,16 @@ pub fn transactions(service: &ServicePlan, create_root: bool, keep: usize, limit
         (tail, deletes) = deletes.into_iter().partition(|op| deleted_last(&service.name, op.path()));
         last.extend(tail);
     }
-    // Room for our own lock node (and the `locks` node our lock made), which [`crate::zk::lock::Locks::adopt`] adds
-    // to the transaction that deletes their parent.
-    let limit = if service.prune { limit.saturating_sub(LOCK_ROOM) } else { limit };
+    // Room for the checks added at commit time, and for our own lock node (and the `locks` node our
+    // lock made), which [`crate::zk::lock::Locks::adopt`] adds to the transaction that deletes their parent.
+    let limit = room(service, limit);
 
     let size = |ops: &[Op]| ops.iter().map(Op::encoded_len).sum::<usize>();
     let total = size(&content) + size(&nodemap) + size(&deletes) + size(&last);
     if total <= limit {
         return vec![content.into_iter().chain(nodemap).chain(deletes).chain(last).collect()];
     }
-    let mut transactions = Vec::new();
+    let mut transactions: Vec<Vec<Op>> = Vec::new();
     // A pruned service's last phase (its node, record and locks: a few small deletes) stays whole.
     for (phase, split) in [(content, true), (nodemap, true), (deletes, true), (last, !service.prune)] {
         let mut current: Vec<Op> = Vec::new();
@@ -90,15 +116,39 @@ pub fn transactions(service: &ServicePlan, create_root: bool, keep: usize, limit
             transactions.push(current);
         }
     }
+    if transactions.len() > 1 {
+        guard_new_record(&service.name, &mut transactions);
+    }
     transactions
+}
+
+/// A split service whose record is new gets it empty in its first transaction (with the
+/// directory of its locks), and written in its last: so every transaction in between can check that the record is still the empty one this
+/// apply made (the checks [`crate::apply`] adds), and none of them lands once another apply has
+/// written the service. (An empty record is not a record: the service is not managed until the
+/// last transaction.)
+fn guard_new_record(service: &str, transactions: &mut [Vec<Op>]) {
+    let record = layout::record(service);
+    let locks = layout::locks(service);
+    let Some(op) =
+        transactions.iter_mut().flatten().find(|op| matches!(op, Op::Create { path, .. } if *path == record))
+    else {
+        return;
+    };
+    let Op::Create { data, .. } = op else { return };
+    *op = Op::Set { path: record.clone(), data: std::mem::take(data), version: 0 };
+    for ops in transactions.iter_mut() {
+        ops.retain(|op| op.path() != locks);
+    }
+    transactions[0].push(Op::Create { path: record, data: Bytes::new() });
+    transactions[0].push(Op::Create { path: locks, data: Bytes::new() });
 }
 
 /// Why `service` cannot be applied atomically, when it cannot: its size against the limit.
 pub fn split_reason(service: &ServicePlan, create_root: bool, keep: usize, limit: usize) -> Option<String> {
     // Most services are far below the limit: building their transactions (with the audit entry's
     // digest of every change) just to count them costs a measurable part of a large first apply.
-    let room = if service.prune { limit.saturating_sub(LOCK_ROOM) } else { limit };
-    if size_bound(service, create_root) <= room {
+    if size_bound(service, create_root) <= room(service, limit) {
         return None;
     }
     // The time does not change the size: the record's `applied_at` is restamped at the same length.
@@ -198,11 +248,18 @@ mod tests {
     fn applied(desired: &crate::view::DesiredService) -> Snapshot {
         let mut live = LiveService::default();
         for (path, node) in &desired.nodes {
-            live.nodes.insert(path.clone(), LiveNode { data: node.bytes.clone(), version: 1, mzxid: 5 });
+            live.nodes.insert(path.clone(), LiveNode { data: node.bytes.clone(), version: 1, mzxid: 5, czxid: 1 });
         }
-        live.nodes
-            .insert(layout::record("s"), LiveNode { data: b"{\"sha\":null}".to_vec().into(), version: 1, mzxid: 5 });
-        Snapshot { root_exists: true, all_services: vec!["s".into()], services: [("s".to_string(), live)].into() }
+        live.nodes.insert(
+            layout::record("s"),
+            LiveNode { data: b"{\"sha\":null}".to_vec().into(), version: 1, mzxid: 5, czxid: 1 },
+        );
+        Snapshot {
+            root_exists: true,
+            root_czxid: Some(1),
+            all_services: vec!["s".into()],
+            services: [("s".to_string(), live)].into(),
+        }
     }
 
     /// Where each kind of write lands: (transaction index, op) for every op.

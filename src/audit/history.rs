@@ -219,6 +219,7 @@ pub(crate) mod tests {
             not_atomic: None,
             prune: false,
             mass_delete: None,
+            reads: Default::default(),
             changes: vec![
                 change(
                     "/services/shop/conf",

@@ -24,11 +24,10 @@ pub enum Target {
 pub enum RollbackError {
     #[error("`{service}` has no audit log entries yet, so there is nothing to roll back to")]
     NoHistory { service: String },
-    #[error(
-        "`{service}` has {available} earlier appl{} in its audit log, not {steps} (see `jones-sync history {service}`)",
-        if *available == 1 { "y" } else { "ies" }
-    )]
-    TooFewApplies { service: String, available: usize, steps: usize },
+    /// `--steps` beyond the log: `entries` entries hold `available` steps back (applies of another
+    /// commit than the one after them); `current` is the commit of the newest entry.
+    #[error("{}", too_few(service, *steps, *entries, *available, current.as_deref()))]
+    TooFewApplies { service: String, steps: usize, entries: usize, available: usize, current: Option<String> },
     #[error("`{service}` already runs {sha}, the commit of its last apply")]
     AlreadyThere { service: String, sha: String },
     #[error(
@@ -38,6 +37,23 @@ pub enum RollbackError {
     NeverApplied { service: String, sha: String },
     #[error("audit entry {seq} of `{service}` was not applied from a git commit, so there is no content to go back to")]
     NoCommit { service: String, seq: u64 },
+}
+
+/// The message of [`RollbackError::TooFewApplies`]: what was counted (steps are applies of another
+/// commit, not entries), so that five entries of one commit read as no step back, not "0 applies".
+fn too_few(service: &str, steps: usize, entries: usize, available: usize, current: Option<&str>) -> String {
+    let step = |n: usize| format!("{n} step{}", if n == 1 { "" } else { "s" });
+    let log = match (entries, current) {
+        (1, _) => "its audit log holds 1 entry, the current apply".to_string(),
+        (n, Some(sha)) if available == 0 => format!("all {n} entries of its audit log are applies of {sha}"),
+        (n, _) => format!("its audit log holds {n} entries"),
+    };
+    format!(
+        "`{service}` cannot go back {} (it can go back {}): {log}, and a step goes back to an apply of \
+         another commit (repeated applies of one commit are one step). See `jones-sync history {service}`",
+        step(steps),
+        step(available),
+    )
 }
 
 /// The entry to roll back to, and the commit of the current one, from the log (newest first).
@@ -59,8 +75,10 @@ pub fn choose<'a>(
             }
             *runs.get(*steps).ok_or_else(|| RollbackError::TooFewApplies {
                 service: service.into(),
-                available: runs.len() - 1,
                 steps: *steps,
+                entries: log.len(),
+                available: runs.len() - 1,
+                current: current_sha.map(|sha| short(sha).to_string()),
             })?
         }
         Target::Sha(sha) => {
@@ -154,8 +172,27 @@ mod tests {
         assert_eq!(chosen(&log, Target::Steps(1)), Ok((2, Some("c"))));
         assert_eq!(chosen(&log, Target::Steps(2)), Ok((1, Some("c"))));
         assert_eq!(
-            chosen(&log, Target::Steps(3)),
-            Err(RollbackError::TooFewApplies { service: "shop".into(), available: 2, steps: 3 })
+            chosen(&log, Target::Steps(3)).unwrap_err().to_string(),
+            "`shop` cannot go back 3 steps (it can go back 2 steps): its audit log holds 4 entries, and a step goes \
+             back to an apply of another commit (repeated applies of one commit are one step). See `jones-sync history shop`"
+        );
+    }
+
+    /// Regression: five entries of one commit read "0 earlier applies in its audit log, not 1".
+    #[test]
+    fn too_few_steps_says_what_is_counted() {
+        let same = log(&[Some("c0ffee1"); 5]);
+        assert_eq!(
+            chosen(&same, Target::Steps(1)).unwrap_err().to_string(),
+            "`shop` cannot go back 1 step (it can go back 0 steps): all 5 entries of its audit log are applies of \
+             c0ffee1, and a step goes back to an apply of another commit (repeated applies of one commit are one \
+             step). See `jones-sync history shop`"
+        );
+        assert_eq!(
+            chosen(&log(&[Some("a")]), Target::Steps(1)).unwrap_err().to_string(),
+            "`shop` cannot go back 1 step (it can go back 0 steps): its audit log holds 1 entry, the current apply, \
+             and a step goes back to an apply of another commit (repeated applies of one commit are one step). See \
+             `jones-sync history shop`"
         );
     }
 

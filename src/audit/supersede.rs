@@ -2,9 +2,12 @@
 //!
 //! Two CI pipelines for two merges in a row can race: the lock makes their applies take turns, but
 //! the older commit's pipeline may get its turn last. Before writing a service, apply compares the
-//! commit it applies with the commit in the service's live record: when the live commit descends
-//! from ours in git (or, when git cannot tell — a shallow clone lacks one of them — was committed
-//! later), the service is skipped and the apply says so. `--allow-older` applies anyway;
+//! commit it applies with the commit in the service's live record. Ours must descend from the live
+//! one in git; otherwise the service is skipped and the apply says why: the live commit is newer
+//! (it descends from ours), the two diverge (neither contains the other), or git cannot tell (this
+//! clone lacks the live commit: a shallow clone, another repository). An order that cannot be
+//! proven is not guessed: commit times are not compared (two commits in the same second, or a
+//! skewed clock, once let an older commit replace a newer one). `--allow-older` applies anyway;
 //! `jones-sync rollback` (which goes back on purpose) and pinned services are not checked.
 
 use crate::audit::record::Record;
@@ -22,20 +25,28 @@ pub fn superseded(git: Option<&Git>, service: &str, ours: &Origin, live: Option<
     if live_sha == ours.sha {
         return None;
     }
-    let how = match git.and_then(|git| git.descends(live_sha, &ours.sha)) {
-        Some(true) => "which descends from it",
-        Some(false) => return None,
-        None => match &live.committed_at {
-            Some(live_time) if *live_time > ours.committed_at => "committed later (git here lacks one of them)",
-            _ => return None,
-        },
+    let (live_short, ours_short) = (short(live_sha), short(&ours.sha));
+    let descends = |newer: &str, older: &str| git.and_then(|git| git.descends(newer, older));
+    let why = match (descends(live_sha, &ours.sha), descends(&ours.sha, live_sha)) {
+        (_, Some(true)) => return None,
+        (Some(true), _) => format!(
+            "which is newer: it descends from this apply's commit {ours_short}. Applying {ours_short} would go back \
+             in history; pass --allow-older to do so (or use `jones-sync rollback`)."
+        ),
+        (Some(false), Some(false)) => format!(
+            "and neither it nor this apply's commit {ours_short} contains the other (diverging branches), so \
+             applying {ours_short} could undo changes of {live_short}. Merge them, or pass --allow-older to apply \
+             {ours_short} anyway."
+        ),
+        // Commit times cannot order them (two commits in one second, a skewed clock): not guessed.
+        _ => format!(
+            "which this clone of the repository does not have, so whether this apply's commit {ours_short} is newer \
+             cannot be proven. Fetch it (`git fetch`, or a deeper clone) and apply again, or pass --allow-older to \
+             apply {ours_short} anyway."
+        ),
     };
     Some(format!(
-        "{service}: skipped: ZooKeeper holds commit {} (applied at {} by {}), newer than this apply's {} — {how}. \
-         Applying would go back in history; pass --allow-older to do so (or use `jones-sync rollback`).",
-        short(live_sha),
-        live.applied_at,
-        live.actor,
-        short(&ours.sha)
+        "{service}: skipped: ZooKeeper holds commit {live_short} (applied at {} by {}), {why}",
+        live.applied_at, live.actor
     ))
 }

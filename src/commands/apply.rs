@@ -20,6 +20,7 @@ use crate::zk::lock::Holder;
 
 pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let show = show_sensitive(args.show_sensitive)?;
+    super::can_confirm(args.yes)?;
     let Some(state) = load_or_report(&options.repo, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
     // Only the work tree can be dirty; a revision and a pin are read from commits.
     if state.dirty() && !args.allow_dirty {
@@ -48,6 +49,12 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
         } else {
             skip_superseded(options, &state, &planned.standing, &mut plan)?
         };
+        if plan.is_empty() && !skipped.is_empty() {
+            // Not "No changes": ZooKeeper does not match this commit, it holds newer ones.
+            out(&skipped);
+            out("\nNothing applied: every service this commit would change holds content ZooKeeper must keep.\n");
+            return Ok(ExitCode::SUCCESS);
+        }
         super::out_with(|w| crate::plan::render::text::render_to(w, &plan, &redactor, options.colour));
         out(&skipped);
         out(&crate::audit::status::notes(&state, &plan));

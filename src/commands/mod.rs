@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 
 use crate::cli::{Cli, ColorChoice, Command, LockArgs};
 use crate::desired::DesiredState;
@@ -34,7 +34,13 @@ use crate::zk::Zk;
 /// Validated settings of one invocation.
 pub(crate) struct Options {
     pub repo: PathBuf,
+    /// The connect string, checked and normalized ([`crate::zk::connect::check_connect_string`]);
+    /// empty for a command that does not connect.
     pub zk: String,
+    /// Where the connect string came from: `--zk`, `JONES_SYNC_ZK`, or the default.
+    pub zk_from: ZkFrom,
+    /// Host names of the connect string, to resolve before connecting.
+    zk_names: Vec<(String, u16)>,
     pub connect_timeout: Duration,
     /// Colour the text on stdout.
     pub colour: bool,
@@ -42,26 +48,55 @@ pub(crate) struct Options {
     pub connect: crate::zk::ConnectOptions,
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if !(cli.connect_timeout.is_finite() && cli.connect_timeout > 0.0) {
-        bail!("--connect-timeout must be a positive number of seconds, not {}", cli.connect_timeout);
+impl Options {
+    /// These options aimed at `connect` (a saved plan's own connect string, when neither `--zk`
+    /// nor `JONES_SYNC_ZK` names one), checked as `--zk` is.
+    pub(crate) fn aimed_at(&self, connect: &str, from: ZkFrom) -> anyhow::Result<Options> {
+        let checked = crate::zk::connect::check_connect_string(connect).map_err(|why| {
+            anyhow!("invalid connect string `{}` (from {}): {why}", connect.escape_debug(), from.describe())
+        })?;
+        Ok(Options {
+            repo: self.repo.clone(),
+            zk: checked.text,
+            zk_from: from,
+            zk_names: checked.names,
+            connect_timeout: self.connect_timeout,
+            colour: self.colour,
+            connect: self.connect.clone(),
+        })
     }
-    // https://no-color.org: a non-empty NO_COLOR turns colour off, unless asked for explicitly.
-    let colour = match cli.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+}
+
+/// Where a connect string came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ZkFrom {
+    Flag,
+    Env,
+    Default,
+    /// The saved plan `apply FILE` applies.
+    PlanFile,
+}
+
+impl ZkFrom {
+    fn describe(self) -> &'static str {
+        match self {
+            ZkFrom::Flag => "--zk",
+            ZkFrom::Env => ZK_VAR,
+            ZkFrom::Default => "the default, as neither --zk nor JONES_SYNC_ZK is set",
+            ZkFrom::PlanFile => "the plan file, as neither --zk nor JONES_SYNC_ZK is set",
         }
-    };
-    let options = Options {
-        repo: cli.repo,
-        zk: cli.zk,
-        connect_timeout: Duration::from_secs_f64(cli.connect_timeout),
-        colour,
-        connect: crate::zk::ConnectOptions::from_env()?,
-    };
-    match cli.command {
+    }
+}
+
+const REPO_VAR: &str = "JONES_SYNC_REPO";
+const ZK_VAR: &str = "JONES_SYNC_ZK";
+const DEFAULT_ZK: &str = "127.0.0.1:2181";
+const DEFAULT_CONNECT_TIMEOUT: f64 = 10.0;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let options = options(&cli)?;
+    let lost = if_lost(&cli.command);
+    let result = match cli.command {
         Command::Validate(args) => validate::run(&options, args),
         Command::Plan(args) => block_on(plan::run(&options, args)),
         Command::Show(args) => show::run(&options, &args),
@@ -76,7 +111,122 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => block_on(import::run(&options, args)),
         Command::Get(args) => block_on(get::run(&options, args)),
         Command::Tree(args) => block_on(tree::run(&options, args)),
+    };
+    result.map_err(|err| match (lost_connection(&err), &lost) {
+        (Some(reason), Some(known)) => {
+            anyhow!("the connection to ZooKeeper at `{}` was lost ({reason}): {known}", options.zk)
+        }
+        _ => err,
+    })
+}
+
+/// What is known when a command loses its connection to ZooKeeper for good midway (a session
+/// expired, a connection not restored): said instead of the bare "session expired". `None` for
+/// the commands that say it themselves (`apply` reports per service) or never connect.
+fn if_lost(command: &Command) -> Option<String> {
+    let again = "run it again once ZooKeeper is reachable";
+    let reads = |name: &str| format!("nothing was written, as `{name}` only reads; {again}");
+    match command {
+        Command::Plan(_) => Some(format!(
+            "nothing was written, as `plan` only reads (and saves `--out` only once the plan is complete); {again}"
+        )),
+        Command::Status(_) => Some(reads("status")),
+        Command::History(_) => Some(reads("history")),
+        Command::Get(_) => Some(reads("get")),
+        Command::Tree(_) => Some(reads("tree")),
+        Command::Import(args) => Some(format!(
+            "nothing was written, as `import` writes `{}` only once it has read everything; {again}",
+            args.out.display()
+        )),
+        Command::Unlock(args) => Some(format!(
+            "whether lock `{}` of `{}` was removed is unknown; once ZooKeeper is reachable, run the same `unlock` \
+             again (it removes the lock only if it is still there)",
+            args.id, args.service
+        )),
+        Command::Rollback(args) => Some(format!(
+            "nothing of `{}` was written, as the rollback had not reached its commit (a lock it took goes with \
+             its session); {again}",
+            args.service
+        )),
+        Command::Validate(_) | Command::Show(_) | Command::Apply(_) => None,
     }
+}
+
+/// ZooKeeper's reason, when `err` is a request that failed because the connection was lost for
+/// good (not a failure to connect at the start, which says so itself).
+fn lost_connection(err: &anyhow::Error) -> Option<String> {
+    use crate::zk::ZkError;
+    err.chain().find_map(|cause| match cause.downcast_ref::<ZkError>()? {
+        error @ (ZkError::Read { .. } | ZkError::Request(_)) if error.connection_lost() => Some(error.reason()),
+        _ => None,
+    })
+}
+
+/// The options of an invocation: for each shared option the command uses, the value given after
+/// the command, else before it, else from the environment, else the default; checked here, before
+/// any work. Options the command does not use are not looked at (a bad `JONES_SYNC_ZK` does not
+/// stop `validate`).
+fn options(cli: &Cli) -> anyhow::Result<Options> {
+    let uses = cli.command.uses();
+    let env = |name: &str| std::env::var_os(name);
+    let repo = match uses.repo {
+        None => PathBuf::from("."),
+        Some(args) => match args.repo.clone().or_else(|| cli.repo.repo.clone()) {
+            Some(repo) => repo,
+            None => match env(REPO_VAR) {
+                Some(value) if value.is_empty() => bail!(
+                    "{REPO_VAR} is set but empty (a CI variable that is not defined?): set it to the config \
+                     repository's directory, or unset it to use the current directory"
+                ),
+                Some(value) => PathBuf::from(value),
+                None => PathBuf::from("."),
+            },
+        },
+    };
+    let (mut zk, mut zk_from, mut zk_names, mut connect_timeout) =
+        (String::new(), ZkFrom::Default, Vec::new(), DEFAULT_CONNECT_TIMEOUT);
+    if let Some(args) = uses.zk {
+        let (text, from) = match args.zk.clone().or_else(|| cli.zk.zk.clone()) {
+            Some(text) => (text, ZkFrom::Flag),
+            None => match env(ZK_VAR).map(|value| value.into_string()) {
+                Some(Ok(value)) if value.is_empty() => bail!(
+                    "{ZK_VAR} is set but empty (a CI secret that is not defined?): set it to the connect string, \
+                     {}, or unset it to use {DEFAULT_ZK}",
+                    crate::zk::connect::FORM
+                ),
+                Some(Ok(value)) => (value, ZkFrom::Env),
+                Some(Err(_)) => bail!("{ZK_VAR} is not valid Unicode"),
+                None => (DEFAULT_ZK.to_string(), ZkFrom::Default),
+            },
+        };
+        let checked = crate::zk::connect::check_connect_string(&text).map_err(|why| {
+            anyhow!("invalid connect string `{}` (from {}): {why}", text.escape_debug(), from.describe())
+        })?;
+        (zk, zk_from, zk_names) = (checked.text, from, checked.names);
+        connect_timeout = args.connect_timeout.or(cli.zk.connect_timeout).unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        if !(connect_timeout.is_finite() && connect_timeout > 0.0) {
+            bail!("--connect-timeout must be a positive number of seconds, not {connect_timeout}");
+        }
+    }
+    let choice = uses.color.and_then(|args| args.color).or(cli.color.color).unwrap_or(ColorChoice::Auto);
+    // https://no-color.org: a non-empty NO_COLOR turns colour off, unless asked for explicitly.
+    let colour = uses.color.is_some()
+        && match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+            }
+        };
+    Ok(Options {
+        repo,
+        zk,
+        zk_from,
+        zk_names,
+        connect_timeout: Duration::from_secs_f64(connect_timeout),
+        colour,
+        connect: crate::zk::ConnectOptions::from_env()?,
+    })
 }
 
 /// Runs a command on this thread, with one worker thread for the ZooKeeper client's session task.
@@ -129,9 +279,76 @@ pub(crate) fn show_sensitive(asked: bool) -> anyhow::Result<bool> {
 }
 
 /// Connects with the invocation's connect string, timeout, credentials and TLS files; the nodes
-/// it creates carry `acl` (`[zookeeper] acl`).
+/// it creates carry `acl` (`[zookeeper] acl`), which is first checked against the credentials: an
+/// ACL that would lock this session out of the nodes it creates is refused before connecting
+/// ([`check_acl`]). Commands that never create nodes pass `None`.
 pub(crate) async fn connect(options: &Options, acl: Option<&[crate::acl::AclEntry]>) -> anyhow::Result<Zk> {
-    Ok(crate::sync::connect(&options.zk, options.connect_timeout, &options.connect, acl).await?)
+    if let Some(acl) = acl {
+        check_acl(options, acl)?;
+    }
+    resolve(options).await?;
+    match crate::sync::connect(&options.zk, options.connect_timeout, &options.connect, acl).await {
+        Err(err @ crate::zk::ZkError::Connect { .. }) if options.zk_from == ZkFrom::Default => {
+            Err(anyhow!("{err} (the default connect string: set --zk or {ZK_VAR} to your ZooKeeper servers)"))
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Resolves the host names of the connect string, all at once, within the connect timeout: a
+/// name that does not resolve fails at once, named, rather than after the whole timeout as "no
+/// server is reachable". One server of several that does not resolve (a node being replaced,
+/// whose DNS record is gone) is a warning: the client connects to the others, as ZooKeeper's own
+/// client does.
+async fn resolve(options: &Options) -> anyhow::Result<()> {
+    use std::net::ToSocketAddrs;
+    let lookups = options.zk_names.iter().map(|(host, port)| {
+        let (host, port) = (host.clone(), *port);
+        let lookup = tokio::task::spawn_blocking(move || (host.as_str(), port).to_socket_addrs().map(|_| ()));
+        async move {
+            match tokio::time::timeout(options.connect_timeout, lookup).await {
+                Ok(Ok(Ok(()))) => Ok(()),
+                Ok(Ok(Err(err))) => Err(err.to_string()),
+                Ok(Err(err)) => Err(err.to_string()),
+                Err(_) => Err(format!("no answer within {}s", options.connect_timeout.as_secs_f64())),
+            }
+        }
+    });
+    let results = futures::future::join_all(lookups).await;
+    let failed: Vec<String> = options
+        .zk_names
+        .iter()
+        .zip(&results)
+        .filter_map(|((host, _), result)| result.as_ref().err().map(|why| format!("`{host}` ({why})")))
+        .collect();
+    let servers = options.zk.split(',').count();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let source = options.zk_from.describe();
+    if failed.len() < servers {
+        eprintln!(
+            "warning: cannot resolve {} in the connect string (from {source}); using the other servers",
+            failed.join(", ")
+        );
+        return Ok(());
+    }
+    bail!(
+        "cannot resolve {} in the connect string `{}` (from {source}): check the host name{}, nothing was contacted",
+        failed.join(", "),
+        options.zk,
+        if failed.len() == 1 { "" } else { "s" }
+    )
+}
+
+/// Refuses `acl` (for the nodes this invocation may create) when the identity of its credentials
+/// would lack a permission jones-sync needs on them ([`crate::acl::lockout`]).
+pub(crate) fn check_acl(options: &Options, acl: &[crate::acl::AclEntry]) -> anyhow::Result<()> {
+    let id = options.connect.auth.as_ref().map(crate::zk::Credentials::digest_id);
+    match crate::acl::lockout(acl, crate::acl::Connecting::As(id.as_deref())) {
+        Some(why) => bail!("{why}; nothing was written"),
+        None => Ok(()),
+    }
 }
 
 /// `--lock-timeout`, checked.
@@ -142,16 +359,24 @@ pub(crate) fn lock_timeout(lock: &LockArgs) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs_f64(lock.lock_timeout))
 }
 
+/// Refuses, before anything is read or written, a command that will need a confirmation nobody
+/// can give: no `--yes`, and stdin is not a terminal.
+pub(crate) fn can_confirm(yes: bool) -> anyhow::Result<()> {
+    if !yes && !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to apply without confirmation: stdin is not a terminal (pass --yes to apply non-interactively); \
+             nothing was read or written"
+        );
+    }
+    Ok(())
+}
+
 /// Asks on the terminal, as Terraform does (unless `yes`); without a terminal there is nobody to ask.
 pub(crate) fn confirm(yes: bool) -> anyhow::Result<()> {
     if yes {
         return Ok(());
     }
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            "refusing to apply without confirmation: stdin is not a terminal (pass --yes to apply non-interactively)"
-        );
-    }
+    can_confirm(yes)?;
     out("\nDo you want to apply these changes? Only 'yes' will be accepted.\n  Enter a value: ");
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).context("cannot read the answer")?;

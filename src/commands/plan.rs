@@ -20,7 +20,9 @@ pub(crate) async fn run(options: &Options, args: PlanArgs) -> anyhow::Result<Exi
     let settings = &state.repo.settings;
     let prune = args.prune || settings.sync.prune;
     let request = crate::sync::Request::new(&state, &args.services, record, prune, Duration::ZERO)?;
-    let zk = super::connect(options, settings.zookeeper.acl.as_deref()).await?;
+    // A plan creates nothing, so the ACL of created nodes does not matter here (and a reviewer may
+    // plan without the credentials that apply needs).
+    let zk = super::connect(options, None).await?;
     let plan = crate::sync::plan(&zk, &request).await?.plan;
     let patterns = settings.plan.sensitive_keys();
     let redactor = Redactor::new(&patterns, show)?;
@@ -29,6 +31,7 @@ pub(crate) async fn run(options: &Options, args: PlanArgs) -> anyhow::Result<Exi
         let keep = settings.history.keep();
         SavedPlan::new(plan.clone(), &options.zk, source(&state), patterns, max_request_bytes, keep)
             .with_acl(settings.zookeeper.acl.clone())
+            .with_max_node_bytes(settings.zookeeper.max_node_bytes)
             .write(path)?;
     }
     match args.format {

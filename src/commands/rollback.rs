@@ -19,6 +19,7 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
     if let Some(why) = crate::repo::names::zk_name_problem(service) {
         bail!("invalid service name `{service}`: {why}");
     }
+    super::can_confirm(args.yes)?;
     let git = Git::open(&options.repo)?.ok_or_else(|| {
         anyhow!("rollback reads earlier commits from git, but `{}` is not in a git work tree", options.repo.display())
     })?;
@@ -59,6 +60,7 @@ pub(crate) async fn run(options: &Options, args: RollbackArgs) -> anyhow::Result
         .with_others(crate::sync::Others::OutOfScope);
     let redactor = Redactor::new(&settings.plan.sensitive_keys(), false)?;
     if let Some(acl) = &settings.zookeeper.acl {
+        super::check_acl(options, acl)?;
         zk.set_create_acl(acl);
     }
     let holder = Holder::me(&actor, Some(commit.sha.clone()));

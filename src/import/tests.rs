@@ -10,7 +10,7 @@ fn live(nodes: &[(&str, &str)]) -> LiveService {
     let nodes = nodes
         .iter()
         .map(|(path, data)| {
-            (path.to_string(), LiveNode { data: data.as_bytes().to_vec().into(), version: 0, mzxid: 1 })
+            (path.to_string(), LiveNode { data: data.as_bytes().to_vec().into(), version: 0, mzxid: 1, czxid: 1 })
         })
         .collect();
     LiveService { nodes, ..LiveService::default() }

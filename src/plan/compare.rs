@@ -31,6 +31,7 @@ pub fn diff_with(desired: &[DesiredService], live: &Snapshot, record: impl Fn(&s
         services,
         unmanaged: unmanaged(desired.iter().map(|d| d.name.as_str()), &live.all_services),
         prunable: Vec::new(),
+        root_czxid: live.root_czxid,
     }
 }
 
@@ -111,6 +112,7 @@ pub fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value
         not_atomic: None,
         mass_delete: guard::assess(name, managed, false, live, &changes),
         prune: false,
+        reads: super::saved::reads(&changes, &guards, live),
         changes,
         guards,
         log: live.log.clone(),

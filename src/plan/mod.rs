@@ -21,6 +21,7 @@ pub mod prune;
 pub mod redact;
 pub mod render;
 pub mod saved;
+pub mod verify;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,10 @@ pub struct Plan {
     /// Of those, the ones jones-sync manages: `--prune` would delete them ([`prune`]).
     #[serde(default)]
     pub prunable: Vec<String>,
+    /// The zxid that created `/services` when the plan read it: another cluster behind the same
+    /// address, or `/services` made again, has another ([`saved`]).
+    #[serde(default)]
+    pub root_czxid: Option<i64>,
 }
 
 /// The changes of one service, applied in one transaction.
@@ -86,6 +91,22 @@ pub struct ServicePlan {
     /// What the plan deletes, when the mass-deletion [`guard`] flags it.
     #[serde(default)]
     pub mass_delete: Option<MassDelete>,
+    /// What the plan read of each node it updates, deletes or relies on ([`ServicePlan::guards`]),
+    /// besides the version: so a saved plan is judged stale by what it showed ([`saved`]).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub reads: std::collections::BTreeMap<String, Read>,
+}
+
+/// What a plan read of one live node, besides its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Read {
+    /// The zxid that created it: a node deleted and created again, or another cluster's node at
+    /// the same path, has another.
+    pub czxid: i64,
+    /// SHA-256 of its data (hex), for a node whose data the plan does not hold otherwise (a view a
+    /// new nodemap points at); an updated or deleted node's is its change's `before`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// ACL drift on one existing node.

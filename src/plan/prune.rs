@@ -59,6 +59,7 @@ pub fn service_plan(service: &str, live: &LiveService) -> Option<ServicePlan> {
         prune: true,
         guards: Vec::new(),
         log: Vec::new(),
+        reads: super::saved::reads(&changes, &[], live),
         changes,
     })
 }
@@ -86,7 +87,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::apply::transactions::{LOCK_ROOM, deleted_last, transactions};
+    use crate::apply::transactions::{LOCK_ROOM, deleted_last, room, transactions};
     use crate::layout::is_within;
     use crate::live::{LiveNode, Snapshot};
     use crate::plan::diff;
@@ -100,8 +101,12 @@ mod tests {
         let old = service("old", &[("", json!({"a": 1}), &[]), ("x", json!({}), &["h1"]), ("x/y", json!({}), &["h2"])]);
         let mut live = applied(&old);
         let nodes = &mut live.services.get_mut("old").unwrap().nodes;
-        let node =
-            |data: &str, mzxid| LiveNode { data: bytes::Bytes::copy_from_slice(data.as_bytes()), version: 0, mzxid };
+        let node = |data: &str, mzxid| LiveNode {
+            data: bytes::Bytes::copy_from_slice(data.as_bytes()),
+            version: 0,
+            mzxid,
+            czxid: 1,
+        };
         nodes.insert("/services/old/jones-sync/log-0000000000".into(), node("{}", 10));
         nodes.insert("/services/old/jones-sync/locks".into(), node("", 11));
         nodes.insert("/services/old/jones-sync/locks/lock-0000000003".into(), node("{}", 12));
@@ -184,10 +189,12 @@ mod tests {
         let whole = transactions(&old, false, 100, 1_000_000, NOW);
         assert_eq!(whole.len(), 1);
         let size: usize = whole[0].iter().map(crate::zk::Op::encoded_len).sum();
-        // Room is kept for our lock node: just enough for the whole is not enough.
+        // Room is kept for our lock node (and the checks): just enough for the whole is not enough.
+        let kept = 1_000_000 - room(&old, 1_000_000);
+        assert!(kept >= LOCK_ROOM);
         assert!(transactions(&old, false, 100, size, NOW).len() > 1);
-        assert_eq!(transactions(&old, false, 100, size + LOCK_ROOM, NOW).len(), 1);
-        for limit in [size / 2, size / 3, size / 4].map(|part| part + LOCK_ROOM) {
+        assert_eq!(transactions(&old, false, 100, size + kept, NOW).len(), 1);
+        for limit in [size / 2, size / 3, size / 4].map(|part| part + kept) {
             let split = transactions(&old, false, 100, limit, NOW);
             assert!(split.len() > 1, "{limit}");
             let order: Vec<&str> = split.iter().flatten().map(|op| op.path()).collect();

@@ -15,20 +15,26 @@
 //! to its own version; a newer file (it may carry something this build would not honour) or
 //! another major version is refused.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Plan};
+use super::{Action, Change, Plan, Read};
 use crate::audit::record::Tool;
 use crate::layout;
-use crate::live::Snapshot;
+use crate::live::{LiveNode, LiveService, Snapshot};
 
 /// The version of the saved-plan format this build writes. 1.1.0: ACL changes. 1.2.0: services
-/// deleted whole (`prune`) and the mass-deletion guard's verdict (`mass_delete`), which `apply
-/// FILE` honours; so an older build, which would not, refuses these files.
-pub const FORMAT_VERSION: &str = "1.2.0";
+/// deleted whole (`prune`) and the mass-deletion guard's verdict (`mass_delete`; since 1.3.0 no
+/// longer trusted: worked out again at apply). 1.3.0: what the plan read of each node besides its
+/// version (`reads`: creation zxids, digests; `root_czxid`) and `max_node_bytes`, which `apply
+/// FILE` checks; so an older build, which would not, refuses these files.
+pub const FORMAT_VERSION: &str = "1.3.0";
+
+fn default_max_node_bytes() -> usize {
+    crate::repo::settings::DEFAULT_MAX_NODE_BYTES
+}
 
 /// A plan file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +52,9 @@ pub struct SavedPlan {
     pub sensitive_keys: Vec<String>,
     /// `[zookeeper] max_request_bytes` of the repository.
     pub max_request_bytes: usize,
+    /// `[zookeeper] max_node_bytes` of the repository (since 1.3.0; before, the default).
+    #[serde(default = "default_max_node_bytes")]
+    pub max_node_bytes: usize,
     /// `[history] keep` of the repository: audit entries kept per service.
     pub history_keep: usize,
     /// `[zookeeper] acl` of the repository: the ACL of the nodes apply creates (since 1.1.0).
@@ -75,11 +84,26 @@ pub enum SavedPlanError {
     )]
     Unsupported { path: String, found: String, ours: String, major: u64, supported: String },
     #[error(
-        "the plan file `{path}` was made for ZooKeeper `{planned}`, not `{given}`: a plan applies only where it was made (make a new plan, or pass --zk {planned})"
+        "the plan file `{path}` was made for ZooKeeper `{planned}`, not `{given}`: a plan applies only where it was made (make a new plan, or leave out --zk and JONES_SYNC_ZK: `apply FILE` then uses the plan's own)"
     )]
     OtherTarget { path: String, planned: String, given: String },
     #[error("{}", stale_message(.path, .nodes))]
     Stale { path: String, nodes: Vec<StaleNode> },
+    /// The file's content does not hold (`plan::verify`): edited by hand, or damaged.
+    #[error("{}", invalid_message(.path, .problems))]
+    Invalid { path: String, problems: Vec<StaleNode> },
+}
+
+fn invalid_message(path: &str, problems: &[StaleNode]) -> String {
+    let mut message = format!(
+        "the plan `{path}` cannot be applied as it stands ({} found), so nothing was written:",
+        if problems.len() == 1 { "1 problem".to_string() } else { format!("{} problems", problems.len()) }
+    );
+    for problem in problems {
+        message.push_str(&format!("\n  {}: {}", problem.path, problem.reason));
+    }
+    message.push_str("\nmake a new plan with `jones-sync plan --out FILE` (and do not edit plan files)");
+    message
 }
 
 fn stale_message(path: &str, nodes: &[StaleNode]) -> String {
@@ -118,10 +142,17 @@ impl SavedPlan {
             source,
             sensitive_keys,
             max_request_bytes,
+            max_node_bytes: default_max_node_bytes(),
             history_keep,
             acl: None,
             plan,
         }
+    }
+
+    /// The plan with `[zookeeper] max_node_bytes`.
+    pub fn with_max_node_bytes(mut self, max_node_bytes: usize) -> Self {
+        self.max_node_bytes = max_node_bytes;
+        self
     }
 
     /// The plan with the ACL that apply gives the nodes it creates.
@@ -131,18 +162,31 @@ impl SavedPlan {
     }
 
     /// Writes the plan to `path`, readable by its owner only (it holds the values to write,
-    /// sensitive ones included).
+    /// sensitive ones included): into a new file made with mode 0600 next to it, then renamed
+    /// into place. An existing file at `path` is replaced whole, so it neither keeps its own
+    /// (wider) permissions nor is ever seen half written.
     pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
         use std::io::Write;
         let error = |error| SavedPlanError::Write { path: path.display().to_string(), error };
         let mut text = serde_json::to_vec_pretty(self).expect("plans always serialize");
         text.push(b'\n');
+        let name = path.file_name().ok_or_else(|| error(std::io::Error::other("it names no file")))?;
+        let mut temporary = name.to_os_string();
+        temporary.push(format!(".{}.tmp", std::process::id()));
+        let temporary = path.with_file_name(temporary);
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path).map_err(error)?;
-        file.write_all(&text).and_then(|()| file.sync_all()).map_err(error)
+        let written = options.open(&temporary).and_then(|mut file| {
+            file.write_all(&text)?;
+            file.sync_all()?;
+            std::fs::rename(&temporary, path)
+        });
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temporary);
+        }
+        written.map_err(error)
     }
 
     /// Reads and checks a plan file: its format version first, then its content.
@@ -171,12 +215,6 @@ impl SavedPlan {
             });
         }
         serde_json::from_value(value).map_err(|e| not_a_plan(e.to_string()))
-    }
-
-    /// Whether the plan carries the mass-deletion guard's verdict on each service (format 1.2.0
-    /// on): an older file's must be worked out again from the live state.
-    pub fn carries_mass_delete(&self) -> bool {
-        semver::Version::parse(&self.format_version).is_ok_and(|v| v >= semver::Version::new(1, 2, 0))
     }
 
     /// Refuses to apply against another ZooKeeper than the plan was made for.
@@ -227,8 +265,39 @@ pub fn same_target(a: &str, b: &str) -> bool {
     parts(a.trim()) == parts(b.trim())
 }
 
-/// Every node the plan writes, or whose version or absence it relies on, that differs in `live`
-/// from what the plan read. `live` must hold the plan's services with changes.
+/// What the plan read of each node it updates, deletes or relies on (`guards`), besides the
+/// version: its creation zxid, and for a guarded node (whose data the plan does not hold) a
+/// digest of its data.
+pub fn reads(changes: &[Change], guards: &[(String, i32)], live: &LiveService) -> BTreeMap<String, Read> {
+    let mut reads = BTreeMap::new();
+    for change in changes.iter().filter(|c| !matches!(c.action, Action::Create { .. })) {
+        if let Some(node) = live.nodes.get(&change.path) {
+            reads.insert(change.path.clone(), Read { czxid: node.czxid, digest: None });
+        }
+    }
+    for (path, _) in guards {
+        if let Some(node) = live.nodes.get(path) {
+            reads.insert(path.clone(), Read { czxid: node.czxid, digest: Some(digest(&node.data)) });
+        }
+    }
+    reads
+}
+
+/// SHA-256 of `data`, in hex.
+fn digest(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Every node the plan writes, or whose content or absence it relies on, that is not in `live` as
+/// the plan read it. `live` must hold the plan's services with changes.
+///
+/// Judged by what the plan showed, not by versions alone: an updated or deleted node must still
+/// hold the very bytes the plan shows as its `before`, a node a new nodemap points at the bytes
+/// the plan read (their digest), and each of them must be the node the plan read (its creation
+/// zxid): a node deleted and created again, or another cluster reached through the same connect
+/// string, has the same versions but not the same content or creation. `/services` itself must be
+/// the one the plan read.
 pub fn stale_nodes(plan: &Plan, live: &Snapshot) -> Vec<StaleNode> {
     let mut stale = Vec::new();
     let mut push = |path: &str, reason: String| stale.push(StaleNode { path: path.to_string(), reason });
@@ -236,14 +305,48 @@ pub fn stale_nodes(plan: &Plan, live: &Snapshot) -> Vec<StaleNode> {
     if plan.create_root && live.root_exists {
         push(layout::SERVICES, "was created since the plan was made".into());
     }
+    if let (Some(then), Some(now)) = (plan.root_czxid, live.root_czxid)
+        && then != now
+        && !changing.is_empty()
+    {
+        push(layout::SERVICES, format!("is not the node the plan read ({})", created(then, now)));
+    }
+    if plan.root_czxid.is_some() && !live.root_exists && !changing.is_empty() {
+        push(layout::SERVICES, "was deleted since the plan was made".into());
+    }
     let empty = Default::default();
     for service in changing {
         let nodes = &live.services.get(&service.name).unwrap_or(&empty).nodes;
         let with = |wanted: fn(&Action) -> bool| -> HashSet<&str> {
             service.changes.iter().filter(|c| wanted(&c.action)).map(|c| c.path.as_str()).collect()
         };
-        let created = with(|a| matches!(a, Action::Create { .. }));
+        let created_by_plan = with(|a| matches!(a, Action::Create { .. }));
         let deleted = with(|a| matches!(a, Action::Delete { .. }));
+        // Whether `node` is the one the plan read at `path`: its creation, then its content.
+        let changed = |path: &str, node: &LiveNode, version: i32, data: Option<&[u8]>| -> Option<String> {
+            let read = service.reads.get(path);
+            if let Some(read) = read
+                && read.czxid != node.czxid
+            {
+                return Some(format!("is not the node the plan read ({})", created(read.czxid, node.czxid)));
+            }
+            if node.version != version {
+                return Some(format!(
+                    "was changed since the plan was made (version {version} then, {} now)",
+                    node.version
+                ));
+            }
+            let same = match (data, read.and_then(|r| r.digest.as_deref())) {
+                (Some(data), _) => node.data == data,
+                (None, Some(expected)) => digest(&node.data) == expected,
+                (None, None) => true,
+            };
+            (!same).then(|| {
+                "holds other content than the plan read, at the same version (another ZooKeeper behind the same \
+                 address?)"
+                    .to_string()
+            })
+        };
         for change in &service.changes {
             let path = change.path.as_str();
             match (&change.action, nodes.get(path)) {
@@ -254,7 +357,7 @@ pub fn stale_nodes(plan: &Plan, live: &Snapshot) -> Vec<StaleNode> {
                     let parent_there = if parent == layout::SERVICES {
                         live.root_exists || plan.create_root
                     } else {
-                        nodes.contains_key(parent) || created.contains(parent)
+                        nodes.contains_key(parent) || created_by_plan.contains(parent)
                     };
                     if !parent_there {
                         push(
@@ -266,15 +369,9 @@ pub fn stale_nodes(plan: &Plan, live: &Snapshot) -> Vec<StaleNode> {
                 (Action::Update { .. } | Action::Delete { .. }, None) => {
                     push(path, "was deleted since the plan was made".into())
                 }
-                (Action::Update { version, .. } | Action::Delete { version, .. }, Some(node)) => {
-                    if node.version != *version {
-                        push(
-                            path,
-                            format!(
-                                "was changed since the plan was made (version {version} then, {} now)",
-                                node.version
-                            ),
-                        );
+                (Action::Update { version, before, .. } | Action::Delete { version, before }, Some(node)) => {
+                    if let Some(reason) = changed(path, node, *version, Some(before)) {
+                        push(path, reason);
                     }
                     if matches!(change.action, Action::Delete { .. }) {
                         // A delete relies on the absence of children it does not delete too.
@@ -297,19 +394,24 @@ pub fn stale_nodes(plan: &Plan, live: &Snapshot) -> Vec<StaleNode> {
         for (path, version) in &service.guards {
             match nodes.get(path) {
                 None => push(path, "was deleted since the plan was made (the new nodemap points at it)".into()),
-                Some(node) if node.version != *version => push(
-                    path,
-                    format!(
-                        "was changed since the plan was made (version {version} then, {} now; the new nodemap points at it)",
-                        node.version
-                    ),
-                ),
-                Some(_) => {}
+                Some(node) => {
+                    if let Some(reason) = changed(path, node, *version, None) {
+                        push(path, format!("{reason} (the new nodemap points at it)"));
+                    }
+                }
             }
         }
     }
     stale.sort_by(|a, b| a.path.cmp(&b.path));
     stale
+}
+
+/// How two creation zxids of one path differ, in words.
+fn created(then: i64, now: i64) -> String {
+    format!(
+        "created at zxid 0x{then:x} then, 0x{now:x} now: deleted and created again since the plan was made, or \
+         another ZooKeeper behind the same address"
+    )
 }
 
 #[cfg(test)]
@@ -332,7 +434,12 @@ mod tests {
                 nodes.remove(path);
             }
             Some(data) => {
-                let node = nodes.entry(path.into()).or_insert(LiveNode { data: vec![].into(), version: 0, mzxid: 20 });
+                let node = nodes.entry(path.into()).or_insert(LiveNode {
+                    data: vec![].into(),
+                    version: 0,
+                    mzxid: 20,
+                    czxid: 1,
+                });
                 node.data = bytes::Bytes::copy_from_slice(data.as_bytes());
                 node.version += 1;
             }
@@ -371,7 +478,7 @@ mod tests {
                 "/services/s/conf/u: was changed since the plan was made (version 3 then, 4 now)",
                 "/services/s/conf/x: cannot be deleted: `/services/s/conf/x/child` was created below it since the plan was made",
                 "/services/s/views/x: was deleted since the plan was made",
-                "/services/s/views/y: was changed since the plan was made (version 3 then, 4 now; the new nodemap points at it)",
+                "/services/s/views/y: was changed since the plan was made (version 3 then, 4 now) (the new nodemap points at it)",
             ]
         );
     }
@@ -412,8 +519,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plan.json");
         let saved = SavedPlan::new(Plan::default(), "zk:2181", Source { sha: None, dirty: false }, vec![], 10, 5);
+        // Regression: writing over an existing file kept its permissions (0644, secrets inside).
+        std::fs::write(&path, "old").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
         saved.write(&path).unwrap();
         assert_eq!(SavedPlan::read(&path).unwrap(), saved);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -428,6 +543,7 @@ mod tests {
         assert_eq!(with_version("1.0.0"), Ok(()));
         assert_eq!(with_version("1.1.0"), Ok(()));
         assert_eq!(with_version("1.2.0"), Ok(()));
+        assert_eq!(with_version("1.3.0"), Ok(()));
         let refused = |found: &str| {
             format!(
                 "the plan file `{}` has format version {found}, which this jones-sync ({}) cannot apply (it applies 1.x up to {FORMAT_VERSION}): use a matching jones-sync, or make a new plan",
@@ -435,7 +551,7 @@ mod tests {
                 env!("CARGO_PKG_VERSION")
             )
         };
-        assert_eq!(with_version("1.3.0"), Err(refused("1.3.0")));
+        assert_eq!(with_version("1.4.0"), Err(refused("1.4.0")));
         assert_eq!(with_version("2.0.0"), Err(refused("2.0.0")));
         assert_eq!(with_version("0.9.0"), Err(refused("0.9.0")));
         std::fs::write(&path, r#"{"format_version": "1.0.0", "summary": {}}"#).unwrap();

@@ -40,11 +40,15 @@ fn model(name: &str, envs: &[(&str, serde_json::Value, &[&str])]) -> Service {
 pub(crate) fn applied(desired: &DesiredService) -> Snapshot {
     let mut live = LiveService::default();
     for (path, node) in &desired.nodes {
-        live.nodes.insert(path.clone(), LiveNode { data: node.bytes.clone(), version: 3, mzxid: 10 });
+        live.nodes.insert(path.clone(), LiveNode { data: node.bytes.clone(), version: 3, mzxid: 10, czxid: 1 });
     }
-    live.nodes.insert(layout::record(&desired.name), LiveNode { data: b"{}".to_vec().into(), version: 1, mzxid: 10 });
+    live.nodes.insert(
+        layout::record(&desired.name),
+        LiveNode { data: b"{}".to_vec().into(), version: 1, mzxid: 10, czxid: 1 },
+    );
     Snapshot {
         root_exists: true,
+        root_czxid: Some(1),
         all_services: vec![desired.name.clone()],
         services: [(desired.name.clone(), live)].into(),
     }
@@ -182,6 +186,7 @@ fn edit(live: &mut Snapshot, svc: &str, path: &str, data: &str, mzxid: i64) {
         data: Vec::new().into(),
         version: 0,
         mzxid,
+        czxid: mzxid,
     });
     node.data = data.as_bytes().to_vec().into();
     node.version += 1;

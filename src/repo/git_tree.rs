@@ -41,11 +41,8 @@ pub fn read(
         path.push(name.to_string());
         path
     };
-    if only.is_none()
-        && let Resolved::Found { node: Node::Blob(oid), .. } = lister.resolve(at(settings::FILE))?
-    {
-        let content = repo.find_blob(oid)?.content().to_vec();
-        out.entries.push(Entry { path: settings::FILE.into(), kind: EntryKind::File(Some(content)) });
+    if only.is_none() {
+        lister.settings(at(settings::FILE), &mut out)?;
     }
     if lister.tree_at(&root)?.get_name(SERVICES_DIR).is_none() {
         return Ok(Some((out.entries, out.problems)));
@@ -155,6 +152,47 @@ impl<'r> Lister<'r> {
             }
         }
         Ok(Resolved::Found { real, node: Node::Tree(tree) })
+    }
+
+    /// Adds the settings file at `path` (from the top), as the work-tree source does
+    /// ([`super::source::read_settings`]): only from inside the config repository, only a file,
+    /// and near misses of its name are problems.
+    fn settings(&self, path: Vec<String>, out: &mut Listing) -> Result<(), git2::Error> {
+        let problem = |message: String| Problem::new(settings::FILE, message);
+        for entry in self.tree_at(&self.prefix)?.iter() {
+            if let Ok(name) = entry.name()
+                && settings::near_miss(name)
+                && entry.filemode() != MODE_TREE
+            {
+                out.problems.push(settings::near_miss_problem(name));
+            }
+        }
+        let leaves = |target: &str| {
+            problem(format!(
+                "symlink leaves the repository (it points to `{target}`): the settings are read from inside it only"
+            ))
+        };
+        match self.resolve(path)? {
+            Resolved::Found { real, .. } if !real.starts_with(&self.prefix) => {
+                out.problems.push(leaves(&real.join("/")))
+            }
+            Resolved::Found { node: Node::Blob(oid), .. } => {
+                let content = self.repo.find_blob(oid)?.content().to_vec();
+                out.entries.push(Entry { path: settings::FILE.into(), kind: EntryKind::File(Some(content)) });
+            }
+            Resolved::Found { node: Node::Tree(_), .. } => out.problems.push(settings::directory_problem()),
+            Resolved::Found { node: Node::Submodule, .. } => {
+                out.problems.push(problem("a git submodule: the settings file must be a file".into()))
+            }
+            Resolved::Outside(target) => out.problems.push(leaves(&target)),
+            Resolved::Loop => out.problems.push(problem("symlink loop".into())),
+            Resolved::Missing => {
+                if self.tree_at(&self.prefix)?.get_name(settings::FILE).is_some() {
+                    out.problems.push(problem("broken symlink: its target does not exist".into()));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Lists the entry at `rel` (relative to the config repository) whose unresolved path from the

@@ -145,7 +145,7 @@ pub fn parse_each<T>(
     {
         match settings::parse(text) {
             Ok(settings) => repo.settings = settings,
-            Err(problem) => problems.push(problem),
+            Err(invalid) => problems.extend(invalid),
         }
     }
 

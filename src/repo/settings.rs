@@ -1,11 +1,27 @@
 //! `jones-sync.toml`: optional repository-wide settings. Every setting has a default, so the file
-//! may be absent; unknown keys are errors (a typo must not be silently ignored).
+//! may be absent.
+//!
+//! Reading them is strict, because a setting that is silently not applied (an ACL, the redaction
+//! patterns, `prune`) is worse than an error:
+//! - every problem is reported, each at its line and column, in the words of the file: a key that
+//!   does not exist names the keys allowed there (and the table it belongs in, when it is a key of
+//!   another table); a value of the wrong kind says what is expected and what was found;
+//! - an `acl` that would lock jones-sync out of the nodes it creates is an error
+//!   ([`crate::acl::lockout`]);
+//! - the file is read only from inside the repository: a `jones-sync.toml` that is a symlink leaving
+//!   it, or a directory, is an error (the sources report it, never showing the content), and so is
+//!   a file whose name is a near miss of `jones-sync.toml` ([`near_miss`]: `jones_sync.toml`,
+//!   `Jones-Sync.toml`, `jones-sync.yaml`, ...), which would otherwise be silently ignored. An error
+//!   rather than a warning: the settings it holds (an ACL, the patterns that keep secrets out of
+//!   plans) must not be skipped without anyone noticing.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
-use serde::Deserialize;
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
+use crate::acl::AclEntry;
 use crate::diagnostic::Problem;
 
 /// Name of the settings file at the repository root.
@@ -14,41 +30,32 @@ pub const FILE: &str = "jones-sync.toml";
 /// ZooKeeper's default `jute.maxbuffer`: the largest node data and request a server accepts.
 pub const DEFAULT_MAX_NODE_BYTES: usize = 1_048_575;
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+/// The default of `max_request_bytes`.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1_000_000;
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Settings {
-    #[serde(default)]
     pub zookeeper: ZooKeeperSettings,
-    #[serde(default)]
     pub history: HistorySettings,
-    #[serde(default)]
     pub sync: SyncSettings,
     /// `[services.<name>]`: settings of one service, by name.
-    #[serde(default)]
     pub services: BTreeMap<String, ServiceSettings>,
-    #[serde(default)]
     pub plan: PlanSettings,
 }
 
 /// `[history]`: the audit log kept in ZooKeeper below each service's record.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HistorySettings {
     /// Audit entries kept per service; older ones are pruned by the apply that adds a new one.
-    #[serde(default = "default_keep")]
     pub keep: Spanned<usize>,
 }
 
 /// The default number of audit entries kept per service.
 pub const DEFAULT_KEEP: usize = 100;
 
-fn default_keep() -> Spanned<usize> {
-    Spanned::new(0..0, DEFAULT_KEEP)
-}
-
 impl Default for HistorySettings {
     fn default() -> Self {
-        HistorySettings { keep: default_keep() }
+        HistorySettings { keep: Spanned::new(0..0, DEFAULT_KEEP) }
     }
 }
 
@@ -59,8 +66,7 @@ impl HistorySettings {
 }
 
 /// `[services.<name>]`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServiceSettings {
     /// `pin = "<rev>"`: the service's content comes from `services/<name>/` at this git revision,
     /// whatever the rest of the repository holds. With its place in the file, for problems.
@@ -68,8 +74,7 @@ pub struct ServiceSettings {
 }
 
 /// `[plan]`: how plans are shown.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PlanSettings {
     /// Globs on key names whose values every rendering shows as `(sensitive)`; `None` (absent):
     /// [`crate::plan::redact::DEFAULT_PATTERNS`]; `[]` shows everything.
@@ -87,76 +92,33 @@ impl PlanSettings {
 }
 
 /// `[sync]`: how jones-sync writes what it writes, and what else `plan` and `apply` do.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SyncSettings {
     /// Format of the nodemaps jones-sync writes (`json`, or `legacy` for 0.5.x Python clients).
-    #[serde(default)]
     pub nodemap_format: crate::nodemap::Format,
     /// Delete managed services that are no longer in the repository, as `--prune` does.
-    #[serde(default)]
     pub prune: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ZooKeeperSettings {
     /// Largest conf, view or nodemap JSON, in bytes (the servers' `jute.maxbuffer`).
-    #[serde(default = "default_max_node_bytes")]
     pub max_node_bytes: usize,
     /// Largest encoded transaction sent in one request, in bytes.
-    #[serde(default = "default_max_request_bytes")]
     pub max_request_bytes: usize,
     /// ACL of every node jones-sync creates, and the ACL `plan` expects on managed nodes; `None`:
     /// ZooKeeper's open ACL, as Jones writes, and no ACL check.
-    #[serde(default)]
-    pub acl: Option<Vec<crate::acl::AclEntry>>,
-}
-
-fn default_max_node_bytes() -> usize {
-    DEFAULT_MAX_NODE_BYTES
-}
-
-fn default_max_request_bytes() -> usize {
-    1_000_000
+    pub acl: Option<Vec<AclEntry>>,
 }
 
 impl Default for ZooKeeperSettings {
     fn default() -> Self {
         ZooKeeperSettings {
-            max_node_bytes: default_max_node_bytes(),
-            max_request_bytes: default_max_request_bytes(),
+            max_node_bytes: DEFAULT_MAX_NODE_BYTES,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             acl: None,
         }
     }
-}
-
-/// Parses the settings file's text.
-pub fn parse(text: &str) -> Result<Settings, Problem> {
-    check_acl_entries(text)?;
-    let settings: Settings = toml::from_str(text).map_err(|err| {
-        let offset = err.span().map_or(0, |span| span.start);
-        Problem::at(FILE, text, offset, format!("invalid settings: {}", err.message().trim_end()))
-    })?;
-    if settings.history.keep() == 0 {
-        let message = "invalid settings: [history] keep must be at least 1 (the entry of the last apply)";
-        return Err(Problem::at(FILE, text, settings.history.keep.span().start, message));
-    }
-    if let Some(pin) = settings.services.values().filter_map(|s| s.pin.as_ref()).find(|p| p.get_ref().trim().is_empty())
-    {
-        return Err(Problem::at(FILE, text, pin.span().start, "invalid settings: a pin must name a git revision"));
-    }
-    for pattern in settings.plan.sensitive_keys.iter().flatten() {
-        if let Err(err) = crate::plan::redact::check_pattern(pattern.get_ref()) {
-            return Err(Problem::at(FILE, text, pattern.span().start, format!("invalid settings: {err}")));
-        }
-    }
-    if settings.zookeeper.acl.as_ref().is_some_and(Vec::is_empty) {
-        let offset = text.find("acl").unwrap_or(0);
-        let message = "invalid settings: an empty `acl` would lock everyone out; leave it out for the open ACL";
-        return Err(Problem::at(FILE, text, offset, message));
-    }
-    Ok(settings)
 }
 
 impl Settings {
@@ -166,105 +128,580 @@ impl Settings {
     }
 }
 
-/// Reports a malformed `[zookeeper] acl` entry at the entry itself (serde's error would point at
-/// the whole array).
-fn check_acl_entries(text: &str) -> Result<(), Problem> {
-    #[derive(Deserialize)]
-    struct Raw {
-        zookeeper: Option<RawZooKeeper>,
+/// Every problem of a settings file, sorted by place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invalid(pub Vec<Problem>);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&shown.join("; "))
     }
-    #[derive(Deserialize)]
-    struct RawZooKeeper {
-        acl: Option<Vec<toml::Spanned<String>>>,
+}
+
+impl IntoIterator for Invalid {
+    type Item = Problem;
+    type IntoIter = std::vec::IntoIter<Problem>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
     }
-    let Ok(Raw { zookeeper: Some(RawZooKeeper { acl: Some(entries) }) }) = toml::from_str::<Raw>(text) else {
-        return Ok(()); // nothing to check here, or an error the full parse reports
+}
+
+/// The tables of the file, with their keys, for problems that list what is allowed.
+const TABLES: [(&str, &[&str]); 5] = [
+    ("zookeeper", &["max_node_bytes", "max_request_bytes", "acl"]),
+    ("history", &["keep"]),
+    ("sync", &["nodemap_format", "prune"]),
+    ("services", &[]),
+    ("plan", &["sensitive_keys"]),
+];
+const SERVICE_KEYS: &[&str] = &["pin"];
+
+/// Parses the settings file's text, or returns every problem in it.
+pub fn parse(text: &str) -> Result<Settings, Invalid> {
+    let root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(err) => {
+            let offset = err.span().map_or(0, |span| span.start);
+            let message = format!("invalid settings: invalid TOML: {}", err.message().trim_end());
+            return Err(Invalid(vec![Problem::at(FILE, text, offset, message)]));
+        }
     };
-    for entry in entries {
-        if let Err(message) = entry.get_ref().parse::<crate::acl::AclEntry>() {
-            return Err(Problem::at(FILE, text, entry.span().start, format!("invalid settings: {message}")));
+    let mut reader = Reader { text, problems: Vec::new() };
+    let mut settings = Settings::default();
+    for (key, value) in root.get_ref() {
+        let name = key.get_ref().as_ref();
+        let Some(table) = reader.table_of(name, key.span(), value) else { continue };
+        match name {
+            "zookeeper" => reader.zookeeper(table, &mut settings.zookeeper),
+            "history" => reader.history(table, &mut settings.history),
+            "sync" => reader.sync(table, &mut settings.sync),
+            "services" => reader.services(table, &mut settings.services),
+            "plan" => reader.plan(table, &mut settings.plan),
+            _ => unreachable!("table_of knows the tables"),
         }
     }
-    Ok(())
+    if reader.problems.is_empty() {
+        Ok(settings)
+    } else {
+        reader.problems.sort();
+        reader.problems.dedup();
+        Err(Invalid(reader.problems))
+    }
+}
+
+/// Collects the problems of one file.
+struct Reader<'t> {
+    text: &'t str,
+    problems: Vec<Problem>,
+}
+
+type Table<'i> = DeTable<'i>;
+
+impl Reader<'_> {
+    fn problem(&mut self, span: Range<usize>, message: String) {
+        self.problems.push(Problem::at(FILE, self.text, span.start, format!("invalid settings: {message}")));
+    }
+
+    /// The table of a top-level key, or `None` after reporting an unknown key or a value that is
+    /// not a table.
+    fn table_of<'v, 'i>(
+        &mut self,
+        name: &str,
+        at: Range<usize>,
+        value: &'v Spanned<DeValue<'i>>,
+    ) -> Option<&'v Table<'i>> {
+        if !TABLES.iter().any(|(table, _)| *table == name) {
+            let kind = if value.get_ref().is_table() { "table" } else { "key" };
+            let shown = if kind == "table" { format!("[{name}]") } else { name.to_string() };
+            let tables = "jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, \
+                          `[services.<name>]` and `[plan]`";
+            let hint = match (home_of(name), closest(name, TABLES.iter().map(|(t, _)| *t))) {
+                (Some(home), _) => format!(": it belongs in `[{home}]` ({tables})"),
+                (None, Some(table)) => format!(": did you mean `[{table}]`? ({tables})"),
+                (None, None) => format!(" ({tables})"),
+            };
+            self.problem(at, format!("unknown {kind} `{shown}`{hint}"));
+            return None;
+        }
+        match value.get_ref() {
+            DeValue::Table(table) => Some(table),
+            other => {
+                let form = if name == "services" { "[services.<name>]".to_string() } else { format!("[{name}]") };
+                self.problem(value.span(), format!("`{name}` must be a table (`{form}`), found {}", found(other)));
+                None
+            }
+        }
+    }
+
+    /// Reports a key that `table` (shown as `shown`, allowing `allowed`) does not have.
+    fn unknown_key(&mut self, shown: &str, allowed: &[&str], key: &Spanned<toml::de::DeString<'_>>) {
+        let name = key.get_ref().as_ref();
+        let list = match allowed {
+            [only] => format!("`{shown}` has one key, `{only}`"),
+            _ => {
+                let quoted: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
+                let (last, rest) = quoted.split_last().expect("tables have keys");
+                format!("the keys of `{shown}` are {} and {last}", rest.join(", "))
+            }
+        };
+        let hint = match (closest(name, allowed.iter().copied()), home_of(name)) {
+            (Some(known), _) => format!("did you mean `{known}`? ({list})"),
+            (None, Some(home)) => format!("it belongs in `[{home}]` ({list})"),
+            (None, None) => list,
+        };
+        self.problem(key.span(), format!("unknown key `{name}` in `{shown}`: {hint}"));
+    }
+
+    fn zookeeper(&mut self, table: &Table<'_>, out: &mut ZooKeeperSettings) {
+        for (key, value) in table {
+            match key.get_ref().as_ref() {
+                "max_node_bytes" => {
+                    if let Some(n) = self.count(value, "[zookeeper] max_node_bytes", "of bytes") {
+                        out.max_node_bytes = n;
+                    }
+                }
+                "max_request_bytes" => {
+                    if let Some(n) = self.count(value, "[zookeeper] max_request_bytes", "of bytes") {
+                        out.max_request_bytes = n;
+                    }
+                }
+                "acl" => out.acl = self.acl(key.span(), value),
+                _ => self.unknown_key("[zookeeper]", TABLES[0].1, key),
+            }
+        }
+    }
+
+    fn history(&mut self, table: &Table<'_>, out: &mut HistorySettings) {
+        for (key, value) in table {
+            match key.get_ref().as_ref() {
+                "keep" => {
+                    if let Some(n) = self.count(value, "[history] keep", "of audit entries") {
+                        out.keep = Spanned::new(value.span(), n);
+                    }
+                }
+                _ => self.unknown_key("[history]", TABLES[1].1, key),
+            }
+        }
+    }
+
+    fn sync(&mut self, table: &Table<'_>, out: &mut SyncSettings) {
+        for (key, value) in table {
+            match (key.get_ref().as_ref(), value.get_ref()) {
+                ("nodemap_format", DeValue::String(format)) => match format.as_ref() {
+                    "json" => out.nodemap_format = crate::nodemap::Format::Json,
+                    "legacy" => out.nodemap_format = crate::nodemap::Format::Legacy,
+                    other => self.problem(
+                        value.span(),
+                        format!("`[sync] nodemap_format` must be \"json\" or \"legacy\", found \"{other}\""),
+                    ),
+                },
+                ("nodemap_format", other) => self.problem(
+                    value.span(),
+                    format!("`[sync] nodemap_format` must be \"json\" or \"legacy\", found {}", found(other)),
+                ),
+                ("prune", DeValue::Boolean(prune)) => out.prune = *prune,
+                ("prune", other) => {
+                    self.problem(value.span(), format!("`[sync] prune` must be true or false, found {}", found(other)))
+                }
+                _ => self.unknown_key("[sync]", TABLES[2].1, key),
+            }
+        }
+    }
+
+    fn services(&mut self, table: &Table<'_>, out: &mut BTreeMap<String, ServiceSettings>) {
+        for (key, value) in table {
+            let name = key.get_ref().as_ref();
+            let shown = format!("[services.{}]", quoted_key(name));
+            let DeValue::Table(service) = value.get_ref() else {
+                let message = format!(
+                    "`services.{}` must be a table (`{shown}`, holding `pin`), found {}",
+                    quoted_key(name),
+                    found(value.get_ref())
+                );
+                self.problem(value.span(), message);
+                continue;
+            };
+            let mut settings = ServiceSettings::default();
+            for (key, value) in service {
+                match (key.get_ref().as_ref(), value.get_ref()) {
+                    ("pin", DeValue::String(rev)) if rev.trim().is_empty() => {
+                        self.problem(value.span(), "a pin must name a git revision".to_string())
+                    }
+                    ("pin", DeValue::String(rev)) => settings.pin = Some(Spanned::new(value.span(), rev.to_string())),
+                    ("pin", other) => self.problem(
+                        value.span(),
+                        format!("`{shown} pin` must be a git revision (such as \"v1.4\"), found {}", found(other)),
+                    ),
+                    _ => self.unknown_key(&shown, SERVICE_KEYS, key),
+                }
+            }
+            out.insert(name.to_string(), settings);
+        }
+    }
+
+    fn plan(&mut self, table: &Table<'_>, out: &mut PlanSettings) {
+        for (key, value) in table {
+            match key.get_ref().as_ref() {
+                "sensitive_keys" => {
+                    let Some((items, _)) =
+                        self.strings(value, "[plan] sensitive_keys", "key patterns such as \"*token*\"")
+                    else {
+                        continue;
+                    };
+                    for pattern in &items {
+                        if let Err(err) = crate::plan::redact::check_pattern(pattern.get_ref()) {
+                            self.problem(pattern.span(), err.to_string());
+                        }
+                    }
+                    out.sensitive_keys = Some(items);
+                }
+                _ => self.unknown_key("[plan]", TABLES[4].1, key),
+            }
+        }
+    }
+
+    /// `[zookeeper] acl`: entries that parse, not empty, and not locking jones-sync out.
+    fn acl(&mut self, key: Range<usize>, value: &Spanned<DeValue<'_>>) -> Option<Vec<AclEntry>> {
+        let (items, complete) =
+            self.strings(value, "[zookeeper] acl", "`scheme:id:perms` entries such as \"world:anyone:r\"")?;
+        let mut entries = Vec::new();
+        for item in &items {
+            match item.get_ref().parse::<AclEntry>() {
+                Ok(entry) => entries.push(entry),
+                Err(message) => self.problem(item.span(), message),
+            }
+        }
+        if !complete || entries.len() < items.len() {
+            return None;
+        }
+        if entries.is_empty() {
+            let message = "an empty `acl` would lock everyone out; leave it out for the open ACL".to_string();
+            self.problem(key, message);
+            return None;
+        }
+        if let Some(why) = crate::acl::lockout(&entries, crate::acl::Connecting::Anyone) {
+            self.problem(key, why);
+            return None;
+        }
+        Some(entries)
+    }
+
+    /// A whole number (at least 1) of `unit`, or `None` after reporting why not.
+    fn count(&mut self, value: &Spanned<DeValue<'_>>, shown: &str, unit: &str) -> Option<usize> {
+        let expected = format!("`{shown}` must be a whole number {unit}, at least 1");
+        match value.get_ref() {
+            DeValue::Integer(n) => match usize::from_str_radix(n.as_str(), n.radix()) {
+                Ok(0) => {
+                    let why = if shown == "[history] keep" { " (the entry of the last apply)" } else { "" };
+                    self.problem(value.span(), format!("{expected}{why}, found 0"));
+                    None
+                }
+                Ok(n) => Some(n),
+                Err(_) if n.as_str().starts_with('-') => {
+                    self.problem(value.span(), format!("{expected}, found {}", n.as_str()));
+                    None
+                }
+                Err(_) => {
+                    self.problem(value.span(), format!("{expected}: {} is too large", n.as_str()));
+                    None
+                }
+            },
+            other => {
+                self.problem(value.span(), format!("{expected}, found {}", found(other)));
+                None
+            }
+        }
+    }
+
+    /// The strings of a list (each with its place) and whether the list holds only strings, or
+    /// `None` for a value that is no list; what is not a string is reported.
+    fn strings(
+        &mut self,
+        value: &Spanned<DeValue<'_>>,
+        shown: &str,
+        what: &str,
+    ) -> Option<(Vec<Spanned<String>>, bool)> {
+        let DeValue::Array(items) = value.get_ref() else {
+            self.problem(value.span(), format!("`{shown}` must be a list of {what}, found {}", found(value.get_ref())));
+            return None;
+        };
+        let mut strings = Vec::new();
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::String(s) => strings.push(Spanned::new(item.span(), s.to_string())),
+                other => self.problem(item.span(), format!("`{shown}` holds {what}, found {}", found(other))),
+            }
+        }
+        let complete = strings.len() == items.len();
+        Some((strings, complete))
+    }
+}
+
+/// What a value is, in the words of someone editing the file.
+fn found(value: &DeValue<'_>) -> String {
+    match value {
+        DeValue::String(_) => "a string".into(),
+        DeValue::Integer(n) => format!("the number {}", n.as_str()),
+        DeValue::Float(n) => format!("the number {}", n.as_str()),
+        DeValue::Boolean(b) => format!("{b}"),
+        DeValue::Datetime(_) => "a date".into(),
+        DeValue::Array(_) => "a list".into(),
+        DeValue::Table(_) => "a table".into(),
+    }
+}
+
+/// The table a key of another table belongs in.
+fn home_of(key: &str) -> Option<&'static str> {
+    TABLES.iter().find(|(_, keys)| keys.contains(&key)).map(|(table, _)| *table)
+}
+
+/// The known name closest to a misspelt one, when it is close.
+fn closest<'k>(name: &str, known: impl Iterator<Item = &'k str>) -> Option<&'k str> {
+    known
+        .map(|k| (strsim::damerau_levenshtein(&name.to_lowercase(), k), k))
+        .filter(|(distance, k)| *distance <= 2.min(k.len() / 3 + 1))
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// A key as TOML would write it in a table header: bare when it can be.
+fn quoted_key(key: &str) -> String {
+    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
+}
+
+/// Whether a file at the repository root looks meant as the settings file without being named
+/// `jones-sync.toml`: another case, `_` or a space for `-`, another config extension (`.yaml`,
+/// `.yml`, `.json`, `.ini`, `.cfg`, `.conf`, `.tml`), a leading `.`, or a typo of up to two
+/// letters. Backups and examples (`jones-sync.toml.example`, `.bak`) are not near misses.
+pub fn near_miss(name: &str) -> bool {
+    if name == FILE {
+        return false;
+    }
+    let lower = name.to_lowercase();
+    let lower = lower.strip_prefix('.').unwrap_or(&lower);
+    let (stem, extension) = lower.rsplit_once('.').unwrap_or((lower, ""));
+    let stem: String = stem.chars().filter(|c| !matches!(c, '-' | '_' | ' ')).collect();
+    let config = ["toml", "tml", "yaml", "yml", "json", "ini", "cfg", "conf"];
+    (stem == "jonessync" && config.contains(&extension)) || strsim::damerau_levenshtein(lower, FILE) <= 2
+}
+
+/// The problem of a near miss ([`near_miss`]) named `name`.
+pub fn near_miss_problem(name: &str) -> Problem {
+    Problem::new(
+        name,
+        format!(
+            "not read: jones-sync reads its settings only from `{FILE}` at the repository root; \
+             rename this file to `{FILE}` (in TOML), or remove it"
+        ),
+    )
+}
+
+/// The problem of a `jones-sync.toml` that is a directory.
+pub fn directory_problem() -> Problem {
+    Problem::new(FILE, "is a directory: the settings file must be a file")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The problems of `text`, as `validate` prints them (without `error: `).
+    fn problems(text: &str) -> Vec<String> {
+        parse(text).unwrap_err().0.iter().map(ToString::to_string).collect()
+    }
+
     #[test]
     fn empty_file_means_defaults() {
         assert_eq!(parse("").unwrap(), Settings::default());
         assert_eq!(Settings::default().zookeeper.max_node_bytes, 1_048_575);
+        assert_eq!(Settings::default().zookeeper.max_request_bytes, 1_000_000);
     }
 
     #[test]
-    fn sensitive_keys_default_when_absent_and_are_checked_where_written() {
-        assert_eq!(Settings::default().plan.sensitive_keys(), crate::plan::redact::DEFAULT_PATTERNS);
-        let set = parse("[plan]\nsensitive_keys = [\"*pin*\"]\n").unwrap();
-        assert_eq!(set.plan.sensitive_keys(), ["*pin*"]);
-        assert!(parse("[plan]\nsensitive_keys = []\n").unwrap().plan.sensitive_keys().is_empty());
-        let problem = parse("[plan]\nsensitive_keys = [\"ok\", \"[x\"]\n").unwrap_err();
-        assert_eq!(
-            problem.to_string(),
-            "jones-sync.toml:2:25: invalid settings: invalid sensitive key pattern `[x`: unclosed character class; missing ']'"
-        );
-    }
-
-    #[test]
-    fn unknown_key_is_an_error_at_its_place() {
-        let problem = parse("[zookeeper]\nmax_node_byte = 5\n").unwrap_err();
-        assert_eq!(problem.position, Some((2, 1)));
-        assert!(problem.message.contains("unknown field `max_node_byte`"), "{}", problem.message);
-    }
-
-    #[test]
-    fn prune_is_off_unless_set() {
-        assert!(!Settings::default().sync.prune);
-        assert!(parse("[sync]\nprune = true\n").unwrap().sync.prune);
-        let problem = parse("[sync]\nprune = \"yes\"\n").unwrap_err();
-        assert_eq!(problem.position, Some((2, 9)));
-    }
-
-    #[test]
-    fn history_keep_and_pins() {
-        assert_eq!(Settings::default().history.keep(), 100);
-        let settings = parse("[history]\nkeep = 5\n[services.shop]\npin = \"v1.2\"\n[services.web]\n").unwrap();
+    fn every_setting_is_read() {
+        let text = "[zookeeper]\nmax_node_bytes = 2_000\nmax_request_bytes = 0x400\n\
+                    acl = [\"world:anyone:cdrwa\"]\n[history]\nkeep = 5\n[sync]\nprune = true\n\
+                    nodemap_format = \"legacy\"\n[services.shop]\npin = \"v1.2\"\n[services.web]\n\
+                    [plan]\nsensitive_keys = [\"*pin*\"]\n";
+        let settings = parse(text).unwrap();
+        assert_eq!(settings.zookeeper.max_node_bytes, 2000);
+        assert_eq!(settings.zookeeper.max_request_bytes, 1024);
+        assert_eq!(settings.zookeeper.acl.as_ref().unwrap()[0].to_string(), "world:anyone:cdrwa");
         assert_eq!(settings.history.keep(), 5);
+        assert!(settings.sync.prune);
+        assert_eq!(settings.sync.nodemap_format, crate::nodemap::Format::Legacy);
         let pins: Vec<(&str, &str)> = settings.pins().map(|(name, pin)| (name, pin.get_ref().as_str())).collect();
         assert_eq!(pins, [("shop", "v1.2")]);
+        assert_eq!(settings.services.len(), 2);
+        assert_eq!(settings.plan.sensitive_keys(), ["*pin*"]);
+        assert!(parse("[plan]\nsensitive_keys = []\n").unwrap().plan.sensitive_keys().is_empty());
+        assert_eq!(Settings::default().plan.sensitive_keys(), crate::plan::redact::DEFAULT_PATTERNS);
+        assert!(!Settings::default().sync.prune);
     }
 
+    /// Regression: serde stopped at the first problem and spoke Rust (`invalid type: string "1MB",
+    /// expected usize`, `expected struct ZooKeeperSettings`).
     #[test]
-    fn keep_zero_and_empty_pins_are_errors_at_their_place() {
-        let problem = parse("[history]\nkeep = 0\n").unwrap_err();
+    fn every_problem_is_reported_at_its_place_in_the_words_of_the_file() {
+        let text = "zookeeper = 5\n[history]\nkeep = \"lots\"\n[sync]\nprune = \"yes\"\nnodemap_format = \"xml\"\n\
+                    [plan]\nsensitive_keys = \"*token*\"\n[services]\nshop = \"v1\"\n";
         assert_eq!(
-            problem.to_string(),
-            "jones-sync.toml:2:8: invalid settings: [history] keep must be at least 1 (the entry of the last apply)"
+            problems(text),
+            [
+                "jones-sync.toml:1:13: invalid settings: `zookeeper` must be a table (`[zookeeper]`), found the number 5",
+                "jones-sync.toml:3:8: invalid settings: `[history] keep` must be a whole number of audit entries, at least 1, found a string",
+                "jones-sync.toml:5:9: invalid settings: `[sync] prune` must be true or false, found a string",
+                "jones-sync.toml:6:18: invalid settings: `[sync] nodemap_format` must be \"json\" or \"legacy\", found \"xml\"",
+                "jones-sync.toml:8:18: invalid settings: `[plan] sensitive_keys` must be a list of key patterns such as \"*token*\", found a string",
+                "jones-sync.toml:10:8: invalid settings: `services.shop` must be a table (`[services.shop]`, holding `pin`), found a string",
+            ]
         );
-        let problem = parse("[services.shop]\npin = \" \"\n").unwrap_err();
-        assert_eq!(problem.to_string(), "jones-sync.toml:2:7: invalid settings: a pin must name a git revision");
-        let problem = parse("[services.shop]\npinn = \"v1\"\n").unwrap_err();
-        assert!(problem.message.contains("unknown field `pinn`, expected `pin`"), "{}", problem.message);
+        assert_eq!(
+            problems("[zookeeper]\nmax_request_bytes = \"1MB\"\nmax_node_bytes = 1.5\n"),
+            [
+                "jones-sync.toml:2:21: invalid settings: `[zookeeper] max_request_bytes` must be a whole number of bytes, at least 1, found a string",
+                "jones-sync.toml:3:18: invalid settings: `[zookeeper] max_node_bytes` must be a whole number of bytes, at least 1, found the number 1.5",
+            ]
+        );
+        assert_eq!(
+            problems("[zookeeper]\nmax_node_bytes = -1\nmax_request_bytes = 99999999999999999999\n"),
+            [
+                "jones-sync.toml:2:18: invalid settings: `[zookeeper] max_node_bytes` must be a whole number of bytes, at least 1, found -1",
+                "jones-sync.toml:3:21: invalid settings: `[zookeeper] max_request_bytes` must be a whole number of bytes, at least 1: 99999999999999999999 is too large",
+            ]
+        );
+        for problem in problems("[zookeeper]\nacl = \"world:anyone:r\"\n[history]\nkeep = true\n") {
+            assert!(!problem.contains("expected") && !problem.contains("usize"), "{problem}");
+        }
+        // A syntax error stops the reading (what follows cannot be trusted), at its place.
+        let problem = &problems("[zookeeper\nmax_node_bytes = 1\n")[0];
+        assert!(problem.starts_with("jones-sync.toml:1:11: invalid settings: invalid TOML: "), "{problem}");
     }
 
     #[test]
-    fn nodemap_format_and_acl() {
-        let settings = parse("[sync]\nnodemap_format = \"legacy\"\n[zookeeper]\nacl = [\"world:anyone:r\"]\n").unwrap();
-        assert_eq!(settings.sync.nodemap_format, crate::nodemap::Format::Legacy);
-        assert_eq!(settings.zookeeper.acl.unwrap()[0].to_string(), "world:anyone:r");
-        assert_eq!(Settings::default().sync.nodemap_format, crate::nodemap::Format::Json);
-        let problem = parse("[sync]\nnodemap_format = \"xml\"\n").unwrap_err();
-        assert_eq!(problem.position, Some((2, 18)));
-        assert!(problem.message.contains("unknown variant `xml`, expected `json` or `legacy`"), "{}", problem.message);
+    fn unknown_keys_name_the_keys_allowed_there() {
+        assert_eq!(
+            problems("[zookeeper]\nmax_node_byte = 5\nport = 2181\n[history]\nlimit = 3\n"),
+            [
+                "jones-sync.toml:2:1: invalid settings: unknown key `max_node_byte` in `[zookeeper]`: did you mean `max_node_bytes`? (the keys of `[zookeeper]` are `max_node_bytes`, `max_request_bytes` and `acl`)",
+                "jones-sync.toml:3:1: invalid settings: unknown key `port` in `[zookeeper]`: the keys of `[zookeeper]` are `max_node_bytes`, `max_request_bytes` and `acl`",
+                "jones-sync.toml:5:1: invalid settings: unknown key `limit` in `[history]`: `[history]` has one key, `keep`",
+            ]
+        );
+        assert_eq!(
+            problems(
+                "prune = true\n[zookeepr]\n[sync]\nkeep = 3\n[services.shop]\npinn = \"v1\"\n[services.\"a b\"]\nx = 1\n[extra]\n"
+            ),
+            [
+                "jones-sync.toml:1:1: invalid settings: unknown key `prune`: it belongs in `[sync]` (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]` and `[plan]`)",
+                "jones-sync.toml:2:2: invalid settings: unknown table `[zookeepr]`: did you mean `[zookeeper]`? (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]` and `[plan]`)",
+                "jones-sync.toml:4:1: invalid settings: unknown key `keep` in `[sync]`: it belongs in `[history]` (the keys of `[sync]` are `nodemap_format` and `prune`)",
+                "jones-sync.toml:6:1: invalid settings: unknown key `pinn` in `[services.shop]`: did you mean `pin`? (`[services.shop]` has one key, `pin`)",
+                "jones-sync.toml:8:1: invalid settings: unknown key `x` in `[services.\"a b\"]`: `[services.\"a b\"]` has one key, `pin`",
+                "jones-sync.toml:9:2: invalid settings: unknown table `[extra]` (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]` and `[plan]`)",
+            ]
+        );
+    }
+
+    #[test]
+    fn keep_zero_empty_pins_and_bad_patterns_are_errors_at_their_place() {
+        assert_eq!(
+            problems("[history]\nkeep = 0\n[services.shop]\npin = \" \"\n[services.web]\npin = 3\n"),
+            [
+                "jones-sync.toml:2:8: invalid settings: `[history] keep` must be a whole number of audit entries, at least 1 (the entry of the last apply), found 0",
+                "jones-sync.toml:4:7: invalid settings: a pin must name a git revision",
+                "jones-sync.toml:6:7: invalid settings: `[services.web] pin` must be a git revision (such as \"v1.4\"), found the number 3",
+            ]
+        );
+        assert_eq!(
+            problems("[plan]\nsensitive_keys = [\"ok\", \"[x\", 3]\n"),
+            [
+                "jones-sync.toml:2:25: invalid settings: invalid sensitive key pattern `[x`: unclosed character class; missing ']'",
+                "jones-sync.toml:2:31: invalid settings: `[plan] sensitive_keys` holds key patterns such as \"*token*\", found the number 3",
+            ]
+        );
     }
 
     #[test]
     fn a_bad_acl_entry_is_reported_at_its_place() {
-        let problem = parse("[zookeeper]\nacl = [\"world:anyone:r\", \"world:anyone:q\"]\n").unwrap_err();
-        assert_eq!(problem.position, Some((2, 26)));
-        assert!(problem.message.contains("unknown permission `q`"), "{}", problem.message);
-        let problem = parse("[zookeeper]\nacl = []\n").unwrap_err();
-        assert!(problem.message.contains("an empty `acl` would lock everyone out"), "{}", problem.message);
+        let found = problems("[zookeeper]\nacl = [\"world:anyone:r\", \"world:anyone:q\", 5]\n");
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with(
+            "jones-sync.toml:2:26: invalid settings: invalid ACL `world:anyone:q`: unknown permission `q`"
+        ));
+        assert!(
+            found[1].starts_with("jones-sync.toml:2:44: invalid settings: `[zookeeper] acl` holds `scheme:id:perms`")
+        );
+        assert_eq!(
+            problems("[zookeeper]\nacl = []\n"),
+            [
+                "jones-sync.toml:2:1: invalid settings: an empty `acl` would lock everyone out; leave it out for the open ACL"
+            ]
+        );
+    }
+
+    const DEPLOY: &str = "digest:deploy:rSpU/XyHmx21xPS/a6gMkHIbvkE=";
+    const OTHER: &str = "digest:other:tOZjCThA8OKxtaNg5wuTJhLSUfo=";
+
+    /// Regression: `acl = ["world:anyone:r"]` was valid, and the apply that created `/services`
+    /// with it could neither lock nor write, leaving it read-only for everyone.
+    #[test]
+    fn an_acl_that_locks_jones_sync_out_is_an_error_at_its_line() {
+        assert_eq!(
+            problems("[sync]\nprune = false\n[zookeeper]\nacl = [\"world:anyone:r\"]\n"),
+            [
+                "jones-sync.toml:4:1: invalid settings: `acl` gives nobody `cdw`: jones-sync would be locked out of the nodes it creates with it, since it needs `r` to read them, `w` to write their data, `c` to add environments, audit entries and locks, and `d` to remove them; nobody has the admin permission `a`, so only a ZooKeeper superuser could undo that",
+            ]
+        );
+        let locked_out = |acl: &str| parse(&format!("[zookeeper]\nacl = {acl}\n")).is_err();
+        // Other instances: no delete; read missing; write given to one user, create to another.
+        assert!(locked_out("[\"world:anyone:crwa\"]"));
+        assert!(locked_out(&format!("[\"{DEPLOY}:cdwa\"]")));
+        assert!(locked_out(&format!("[\"world:anyone:r\", \"{DEPLOY}:cda\", \"{OTHER}:w\"]")));
+        let problem =
+            &problems(&format!("[zookeeper]\nacl = [\"world:anyone:r\", \"{DEPLOY}:cda\", \"{OTHER}:w\"]\n"))[0];
+        assert!(problem.contains("gives all of `cdrw` to no one identity"), "{problem}");
+        assert!(problem.contains("only an identity with the admin permission `a`"), "{problem}");
+        // What can work: one identity with everything, with `world` helping, or a scheme that
+        // cannot be judged before connecting (an `ip`, a TLS certificate).
+        for ok in [
+            "[\"world:anyone:cdrwa\"]",
+            "[\"world:anyone:cdrw\"]",
+            &format!("[\"world:anyone:r\", \"{DEPLOY}:cdrwa\"]"),
+            &format!("[\"world:anyone:r\", \"{DEPLOY}:cdw\", \"{OTHER}:a\"]"),
+            "[\"world:anyone:r\", \"ip:10.0.0.0/8:cdrwa\"]",
+            "[\"x509:CN=deploy:cdrwa\"]",
+        ] {
+            assert!(!locked_out(ok), "{ok}: {:?}", problems(&format!("[zookeeper]\nacl = {ok}\n")));
+        }
+    }
+
+    #[test]
+    fn near_misses_of_the_file_name() {
+        for name in [
+            "jones_sync.toml",
+            "Jones-Sync.toml",
+            "JONES-SYNC.TOML",
+            "jones-sync.yaml",
+            "jones-sync.yml",
+            "jones-sync.json",
+            "jonessync.toml",
+            ".jones-sync.toml",
+            "jones-sync.tom",
+            "jones-snyc.toml",
+            "jones sync.toml",
+        ] {
+            assert!(near_miss(name), "{name}");
+        }
+        for name in [FILE, "jones-sync.toml.example", "jones-sync.toml.bak", "README.md", "jones-sync.md", "Cargo.toml"]
+        {
+            assert!(!near_miss(name), "{name}");
+        }
     }
 }

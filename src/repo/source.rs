@@ -18,14 +18,51 @@ pub enum SourceError {
     NotADirectory { path: PathBuf },
 }
 
-/// Adds `root`'s `jones-sync.toml` to `entries`, when there is one.
+/// Adds `root`'s `jones-sync.toml` to `entries`, when there is one. It is read only from inside the
+/// repository: a symlink leaving it is a problem (its content is never read, so never shown), as
+/// are a directory, a file of another kind, and a near miss of its name ([`settings::near_miss`]).
 pub fn read_settings(root: &Path, entries: &mut Vec<Entry>, problems: &mut Problems) {
-    let settings_path = root.join(settings::FILE);
-    if settings_path.is_file() {
-        match std::fs::read(&settings_path) {
+    if let Ok(listing) = std::fs::read_dir(root) {
+        for entry in listing.flatten() {
+            let name = entry.file_name();
+            if let Some(name) = name.to_str()
+                && settings::near_miss(name)
+                && !entry.path().is_dir()
+            {
+                problems.push(settings::near_miss_problem(name));
+            }
+        }
+    }
+    let path = root.join(settings::FILE);
+    let Ok(link) = path.symlink_metadata() else { return };
+    if link.file_type().is_symlink() {
+        match (path.canonicalize(), root.canonicalize()) {
+            (Ok(target), Ok(root)) if !target.starts_with(&root) => {
+                let message = format!(
+                    "symlink leaves the repository (it points to `{}`): the settings are read from inside it only",
+                    target.display()
+                );
+                return problems.push(Problem::new(settings::FILE, message));
+            }
+            (Ok(_), Ok(_)) => {}
+            (Err(err), _) | (_, Err(err)) if err.kind() == std::io::ErrorKind::NotFound => {
+                return problems.push(Problem::new(settings::FILE, "broken symlink: its target does not exist"));
+            }
+            (Err(err), _) | (_, Err(err)) => {
+                return problems.push(Problem::new(settings::FILE, format!("cannot follow symlink: {err}")));
+            }
+        }
+    }
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => problems.push(settings::directory_problem()),
+        Ok(meta) if !meta.is_file() => {
+            problems.push(Problem::new(settings::FILE, "not a regular file: the settings file must be a file"))
+        }
+        Ok(_) => match std::fs::read(&path) {
             Ok(bytes) => entries.push(Entry { path: settings::FILE.into(), kind: EntryKind::File(Some(bytes)) }),
             Err(err) => problems.push(Problem::new(settings::FILE, format!("cannot read: {err}"))),
-        }
+        },
+        Err(err) => problems.push(Problem::new(settings::FILE, format!("cannot read: {err}"))),
     }
 }
 

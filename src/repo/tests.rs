@@ -274,7 +274,7 @@ fn settings_are_read_and_checked() {
     assert_eq!(
         problems(&[("jones-sync.toml", "[zookeepr]\n"), ("services/", "")]),
         [
-            "jones-sync.toml:1:2: invalid settings: unknown field `zookeepr`, expected one of `zookeeper`, `history`, `sync`, `services`, `plan`"
+            "jones-sync.toml:1:2: invalid settings: unknown table `[zookeepr]`: did you mean `[zookeeper]`? (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]` and `[plan]`)"
         ]
     );
 }

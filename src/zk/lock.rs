@@ -5,11 +5,21 @@
 //! the lock; the others watch the node just before theirs. Ephemeral nodes vanish with their session, so a crashed apply releases
 //! its locks once its session expires; `jones-sync unlock` removes one by id when a process hangs.
 //!
-//! For a service that ZooKeeper does not hold yet, the lock creates `/services`, `/services/<svc>`,
-//! an empty record node and `locks` first. An empty record is not a record: the service is not
-//! *managed* until an apply writes it. The apply adopts the nodes its lock made (a plan's create of
-//! them becomes a write of the empty node, [`Locks::adopt`]), so `plan` and `apply` show the same
-//! changes; and [`Locks::release`] removes them again when nothing was applied.
+//! A service that ZooKeeper does not hold yet is not locked: nothing is written for it before its
+//! first transaction, which creates `/services/<svc>` (and `/services` when missing) and so fails,
+//! writing nothing, if another process made it meanwhile. A refused or cancelled apply on an empty
+//! cluster leaves it empty. When such a service takes several transactions, its lock is taken
+//! after the first ([`Locks::take`]), before anything more is written.
+//!
+//! For a service that exists without a record (made by Jones), the lock creates an empty record
+//! node and `locks` first. An empty record is not a record: the service is not *managed* until an
+//! apply writes it. The apply adopts the nodes its lock made (a plan's create of them becomes a
+//! write of the empty node, [`Locks::adopt`]), so `plan` and `apply` show the same changes; and
+//! [`Locks::release`] removes them again when nothing was applied.
+//!
+//! Every transaction of an apply checks that its lock node still exists ([`Locks::lock_node`]), so
+//! nothing lands once the lock is gone (its session expired, or `unlock` removed it), even from a
+//! process that was stalled while that happened.
 //!
 //! Locks are taken for many services at once: optimistically all in one pipelined round, and when
 //! another process holds any of them, ours are dropped and taken again one service at a time in
@@ -68,13 +78,41 @@ impl Holder {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error(
-        "`{service}` is locked by {holder}, lock id `{id}`; gave up after waiting {waited}s (--lock-timeout). \
-         If that apply is gone, remove its lock: jones-sync unlock {service} --id {id}"
-    )]
-    Timeout { service: String, id: String, holder: String, waited: u64 },
+    /// The lock of `first.service` was not obtained in time; `others` are the other services of
+    /// the scope that other processes hold locks on too (a killed apply can leave dozens).
+    #[error("{}", timeout_message(.first, .others, *.waited))]
+    Timeout { first: Blocked, others: Vec<Blocked>, waited: u64 },
     #[error("cannot lock `{service}` at `{path}`: {error}")]
     ZooKeeper { service: String, path: String, error: zk::Error },
+}
+
+/// A service whose lock another process holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub service: String,
+    /// The lock node's name (what `unlock --id` takes).
+    pub id: String,
+    /// Who holds it ([`Holder`], described).
+    pub holder: String,
+}
+
+fn timeout_message(first: &Blocked, others: &[Blocked], waited: u64) -> String {
+    let Blocked { service, id, holder } = first;
+    let mut message =
+        format!("`{service}` is locked by {holder}, lock id `{id}`; gave up after waiting {waited}s (--lock-timeout).");
+    if others.is_empty() {
+        message.push_str(&format!(" If that apply is gone, remove its lock: jones-sync unlock {service} --id {id}"));
+        return message;
+    }
+    message.push_str(&format!(" {} more services of this apply are locked too:", others.len()));
+    for Blocked { service, id, holder } in others {
+        message.push_str(&format!("\n  `{service}` by {holder}, lock id `{id}`"));
+    }
+    message.push_str("\nIf those applies are gone, remove their locks:");
+    for Blocked { service, id, .. } in std::iter::once(first).chain(others) {
+        message.push_str(&format!("\n  jones-sync unlock {service} --id {id}"));
+    }
+    message
 }
 
 /// One lock held by this process.
@@ -106,7 +144,7 @@ impl Locks {
         let mut failed = None;
         for result in created {
             match result {
-                Ok(held) => locks.held.push(held),
+                Ok(held) => locks.held.extend(held),
                 Err(err) => failed = failed.or(Some(err)),
             }
         }
@@ -137,7 +175,8 @@ impl Locks {
         let mut locks = Locks { services: services.to_vec(), held: Vec::new() };
         for svc in ordered {
             let held = match create_lock_node(zk, svc, &data).await {
-                Ok(held) => held,
+                Ok(Some(held)) => held,
+                Ok(None) => continue,
                 Err(err) => {
                     locks.release(zk).await;
                     return Err(err);
@@ -145,7 +184,12 @@ impl Locks {
             };
             locks.held.push(held);
             let held = locks.held.last().expect("just pushed").clone();
-            if let Err(err) = wait_for(zk, &held, deadline, timeout).await {
+            if let Err(mut err) = wait_for(zk, &held, deadline, timeout).await {
+                if let LockError::Timeout { first, others, .. } = &mut err {
+                    // Name every service of the scope someone else holds, not only the first.
+                    let ours = locks.held.iter().map(|h| h.path.as_str()).collect::<Vec<_>>();
+                    *others = blocked(zk, &services_after(services, &first.service), &ours).await;
+                }
                 locks.release(zk).await;
                 return Err(err);
             }
@@ -210,23 +254,30 @@ impl Locks {
     /// still as it made them (nothing was applied). Best effort: a lock whose session
     /// is gone is released by ZooKeeper anyway, and one whose node an apply deleted with its
     /// service (`--prune`, see [`Locks::adopt`]) is already released.
+    ///
+    /// The made nodes go deepest first, every lock's together: `/services`, made by one service's
+    /// lock, is empty only once every other service's nodes are gone (removing them lock by lock
+    /// in parallel left `/services` behind when its turn came before another's children went).
     pub async fn release(&mut self, zk: &Zk) {
         let held = std::mem::take(&mut self.held);
-        join_all(held.iter().map(|h| async move {
-            let _ = zk.client.delete(&h.path, None).await;
+        join_all(held.iter().map(|h| zk.client.delete(&h.path, None))).await;
+        let mut made: Vec<&String> = held.iter().flat_map(|h| &h.created).collect();
+        made.sort_unstable();
+        made.dedup();
+        let depth = |path: &str| path.matches('/').count();
+        let deepest = made.iter().map(|path| depth(path)).max().unwrap_or(0);
+        for level in (1..=deepest).rev() {
             // Only nodes still exactly as the lock made them: empty, never written, no children.
-            for path in h.created.iter().rev() {
+            join_all(made.iter().filter(|path| depth(path) == level).map(|path| async move {
                 match zk.client.get_children(path).await {
                     Ok((children, stat)) if children.is_empty() && stat.version == 0 && stat.data_length == 0 => {
-                        if zk.client.delete(path, Some(0)).await.is_err() {
-                            break;
-                        }
+                        let _ = zk.client.delete(path, Some(0)).await;
                     }
-                    _ => break,
+                    _ => {}
                 }
-            }
-        }))
-        .await;
+            }))
+            .await;
+        }
     }
 
     /// Takes every lock again on a new session (the old session's ephemeral nodes are gone). The
@@ -244,6 +295,19 @@ impl Locks {
         }
         *self = again;
         Ok(())
+    }
+
+    /// Takes the lock of `service`, which was not locked because ZooKeeper did not hold it (an
+    /// apply's first transaction made it since).
+    pub async fn take(&mut self, zk: &Zk, service: &str, holder: &Holder, timeout: Duration) -> Result<(), LockError> {
+        let mut one = Locks::acquire(zk, &[service.to_string()], holder, timeout).await?;
+        self.held.append(&mut one.held);
+        Ok(())
+    }
+
+    /// The path of the lock node held on `service`, if one is.
+    pub fn lock_node(&self, service: &str) -> Option<&str> {
+        self.held.iter().find(|h| h.service == service).map(|h| h.path.as_str())
     }
 
     /// Forgets the lock of `service`, whose lock node went with the service (deleted whole): it is
@@ -272,12 +336,12 @@ impl Locks {
 /// ephemeral node of this very session, which it would wait behind until the session ended. So
 /// the lock nodes are searched for one holding `data` (which carries this process's token) and
 /// that one is taken; only when there is none is the node created again.
-async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Held, LockError> {
+async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Option<Held>, LockError> {
     let dir = layout::locks(svc);
     let error = |path: &str, error| LockError::ZooKeeper { service: svc.to_string(), path: path.to_string(), error };
     let prefix = layout::lock_prefix(svc);
     let mut created = Vec::new();
-    let held = |path: String, created: Vec<String>| Held { service: svc.to_string(), path, created };
+    let held = |path: String, created: Vec<String>| Some(Held { service: svc.to_string(), path, created });
     let mut last = zk::Error::NoNode;
     // A parent removed by a concurrent cleanup between two creates is created again; a lost reply
     // is looked for, then the node created again.
@@ -295,7 +359,14 @@ async fn create_lock_node(zk: &Zk, svc: &str, data: &[u8]) -> Result<Held, LockE
             },
             Err(err) => return Err(error(&prefix, err)),
         }
-        for path in [layout::SERVICES.to_string(), layout::service(svc), layout::record(svc), dir.clone()] {
+        // A service ZooKeeper does not hold is not locked: nothing is written for it before its
+        // first transaction, which creates the service node (and fails if someone else made it).
+        match zk.client.check_stat(&layout::service(svc)).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(None),
+            Err(err) => return Err(error(&layout::service(svc), err)),
+        }
+        for path in [layout::record(svc), dir.clone()] {
             match zk.client.create(&path, b"", &zk.create_options(zk::CreateMode::Persistent)).await {
                 Ok(_) => created.push(path),
                 Err(zk::Error::NodeExists) => {}
@@ -354,6 +425,25 @@ async fn wait_for(zk: &Zk, held: &Held, deadline: tokio::time::Instant, timeout:
     }
 }
 
+/// The services of `services` that sort after `service` (the ones not waited for yet), in order.
+fn services_after(services: &[String], service: &str) -> Vec<String> {
+    let mut after: Vec<String> = services.iter().filter(|s| s.as_str() > service).cloned().collect();
+    after.sort_unstable();
+    after.dedup();
+    after
+}
+
+/// Of `services`, those whose lowest lock node is not one of `ours`: held by someone else.
+async fn blocked(zk: &Zk, services: &[String], ours: &[&str]) -> Vec<Blocked> {
+    let found = join_all(services.iter().map(|svc| async move {
+        let locks = list(zk, svc).await.ok()?;
+        let (id, holder) = locks.into_iter().next()?;
+        (!ours.contains(&layout::lock(svc, &id).as_str())).then(|| Blocked { service: svc.clone(), id, holder })
+    }))
+    .await;
+    found.into_iter().flatten().collect()
+}
+
 /// The timeout error, naming the current holder.
 async fn timed_out(zk: &Zk, held: &Held, timeout: Duration) -> LockError {
     let dir = layout::locks(&held.service);
@@ -365,7 +455,8 @@ async fn timed_out(zk: &Zk, held: &Held, timeout: Duration) -> LockError {
         Ok((data, _)) => Holder::describe(&data),
         Err(_) => "a process that just let go".to_string(),
     };
-    LockError::Timeout { service: held.service.clone(), id, holder, waited: timeout.as_secs() }
+    let first = Blocked { service: held.service.clone(), id, holder };
+    LockError::Timeout { first, others: Vec::new(), waited: timeout.as_secs() }
 }
 
 /// The locks of `svc`: (id, holder description), lowest (the holder) first.

@@ -50,6 +50,18 @@ impl ZkError {
         }
     }
 
+    /// Whether the request failed because the connection was lost and not restored in time (the
+    /// session expired or was closed, or the connection dropped).
+    pub fn connection_lost(&self) -> bool {
+        matches!(
+            self,
+            ZkError::Read {
+                error: zk::Error::SessionExpired | zk::Error::ClientClosed | zk::Error::ConnectionLoss,
+                ..
+            } | ZkError::Request(zk::Error::SessionExpired | zk::Error::ClientClosed | zk::Error::ConnectionLoss)
+        )
+    }
+
     /// Whether the session ended (expired or closed): nothing more can be sent on it, and only a
     /// new session ([`Zk::reconnect`]) reads again.
     pub fn session_ended(&self) -> bool {

@@ -48,10 +48,11 @@ impl Zk {
     /// tree level (split into pipelined requests of `READS_PER_REQUEST` operations).
     pub async fn snapshot(&self, services: &[String]) -> Result<Snapshot, ZkError> {
         let mut snapshot = Snapshot::default();
-        match self.client.list_children(layout::SERVICES).await {
-            Ok(mut children) => {
+        match self.client.get_children(layout::SERVICES).await {
+            Ok((mut children, stat)) => {
                 children.sort();
                 snapshot.root_exists = true;
+                snapshot.root_czxid = Some(stat.czxid);
                 snapshot.all_services = children;
             }
             Err(zk::Error::NoNode) => {}
@@ -132,7 +133,7 @@ impl Zk {
             let children = if *read != Read::Data { responses.next() } else { None };
             let node = match data {
                 Some(zk::MultiReadResult::Data { data, stat }) => {
-                    Some(LiveNode { data: data.into(), version: stat.version, mzxid: stat.mzxid })
+                    Some(LiveNode { data: data.into(), version: stat.version, mzxid: stat.mzxid, czxid: stat.czxid })
                 }
                 Some(zk::MultiReadResult::Error { err: zk::Error::NoNode }) => None,
                 Some(zk::MultiReadResult::Error { err }) => {

@@ -60,11 +60,13 @@ impl Op {
 /// Why a transaction was not committed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
-    /// One guarded operation failed, so nothing was written.
+    /// One guarded operation failed, so nothing was written. `exists`: it was a create of a node
+    /// someone else made meanwhile.
     #[error("`{path}` {reason}; nothing was written")]
-    Conflict { path: String, reason: String },
-    /// The connection was lost before the reply came: the transaction may or may not be applied.
-    #[error("the connection to ZooKeeper was lost during the transaction, so whether it was applied is unknown: {0}")]
+    Conflict { path: String, reason: String, exists: bool },
+    /// The request left the client and no reply says how it ended (the connection was lost, the
+    /// reply timed out): the transaction may or may not be applied.
+    #[error("no reply came from ZooKeeper for the transaction, so whether it was applied is unknown: {0}")]
     Unknown(zk::Error),
     #[error("the transaction failed at `{path}`: {error}; nothing was written")]
     Failed { path: String, error: zk::Error },
@@ -93,11 +95,23 @@ impl Zk {
             added.map_err(|source| CommitError::Failed { path: op.path().to_string(), error: source })?;
         }
         match writer.commit().await {
-            Ok(results) => Ok(results.iter().rev().find_map(|result| match result {
-                zk::MultiWriteResult::SetData { stat } => Some(stat.mzxid),
-                zk::MultiWriteResult::Create { stat, .. } if !stat.is_invalid() => Some(stat.mzxid),
-                _ => None,
-            })),
+            Ok(results) => {
+                let zxid = results.iter().rev().find_map(|result| match result {
+                    zk::MultiWriteResult::SetData { stat } => Some(stat.mzxid),
+                    zk::MultiWriteResult::Create { stat, .. } if !stat.is_invalid() => Some(stat.mzxid),
+                    _ => None,
+                });
+                // A transaction of creates only (a new service's) has no stat in its replies: the
+                // creation zxid of a node it made is the transaction's.
+                let created = ops.iter().rev().find_map(|op| match op {
+                    Op::Create { path, .. } => Some(path),
+                    _ => None,
+                });
+                match (zxid, created) {
+                    (None, Some(path)) => Ok(self.client.check_stat(path).await.ok().flatten().map(|stat| stat.czxid)),
+                    _ => Ok(zxid),
+                }
+            }
             Err(zk::MultiWriteError::OperationFailed { index, source }) => {
                 let path = ops.get(index).map_or("?", Op::path).to_string();
                 let op = ops.get(index);
@@ -126,14 +140,16 @@ impl Zk {
                     }
                     (source, _) => return Err(CommitError::Failed { path, error: source }),
                 };
-                Err(CommitError::Conflict { path, reason })
+                let exists = reason.starts_with("was created");
+                Err(CommitError::Conflict { path, reason, exists })
             }
+            // Only what the client refuses before sending is a definite failure: once the request
+            // left, a lost connection, a reply timeout ("no response from connection"), a closed
+            // client or a server-side error of the request as a whole may follow a commit, so the
+            // outcome is looked up, never guessed.
             Err(zk::MultiWriteError::RequestFailed { source }) => match source {
-                zk::Error::ConnectionLoss
-                | zk::Error::SessionExpired
-                | zk::Error::Timeout
-                | zk::Error::ClientClosed => Err(CommitError::Unknown(source)),
-                other => Err(CommitError::Request(other)),
+                zk::Error::BadArguments(_) | zk::Error::NoHosts => Err(CommitError::Request(source)),
+                other => Err(CommitError::Unknown(other)),
             },
         }
     }

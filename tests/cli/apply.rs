@@ -239,6 +239,64 @@ fn apply_without_a_terminal_needs_yes() {
     assert!(t.tree().is_empty(), "nothing written");
 }
 
+/// Regression: `apply` refused (no terminal, no `--yes`) or answered "no" on a cluster without
+/// `/services` created `/services` for its locks, and sometimes left it (a race between the
+/// clean-up of several services' lock nodes). A service ZooKeeper does not hold is not locked
+/// now (its first transaction creates it), and a command that cannot be confirmed is refused
+/// before it connects; a service made by Jones gets its lock's nodes removed, deepest first.
+#[test]
+fn a_refused_or_cancelled_apply_writes_nothing() {
+    let t = Test::new("cancelled");
+    for svc in ["a", "b", "c", "d"] {
+        t.write(&format!("services/{svc}/config.toml"), "v = 1\n");
+    }
+    for _ in 0..3 {
+        let out = t.run(&["apply"]).code(1);
+        assert!(out.stderr.ends_with("nothing was read or written\n"), "{}", out.stderr);
+        assert!(t.tree().is_empty(), "refused: nothing written");
+        let out = t.run_on_terminal(&["apply"], || "no".into());
+        assert!(out.stdout.ends_with("apply cancelled: nothing was written\n"), "{}", out.stdout);
+        assert!(t.tree().is_empty(), "cancelled: nothing written: {:?}", t.tree());
+    }
+    // Services made by the Jones web UI (no record yet) next to new ones: the locks' nodes go.
+    t.zk_write("/services", "");
+    for svc in ["a", "b"] {
+        t.zk_write(&format!("/services/{svc}"), "");
+        t.zk_write(&format!("/services/{svc}/conf"), r#"{"v": 0}"#);
+    }
+    let before = t.tree();
+    for _ in 0..3 {
+        t.run_on_terminal(&["apply"], || "no".into());
+        assert_eq!(t.tree(), before, "cancelled: nothing written");
+    }
+}
+
+/// Regression: an interactive apply whose lock went while it waited at the prompt (its session
+/// expired, or `unlock` removed it as hung) wrote anyway. Every transaction checks the lock node.
+#[test]
+fn an_apply_whose_lock_went_during_the_prompt_writes_nothing() {
+    let t = Test::new("lostlock");
+    t.write("services/s/config.toml", "a = 1\n");
+    t.run(&["apply", "--yes"]).success();
+    t.write("services/s/config.toml", "a = 2\n");
+    let out = t.run_on_terminal(&["apply"], || {
+        let lock = t.tree().into_keys().find(|p| p.starts_with("/services/s/jones-sync/locks/lock-")).unwrap();
+        let id = lock.rsplit('/').next().unwrap().to_string();
+        t.run(&["unlock", "s", "--id", &id]).success();
+        "yes".into()
+    });
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "error: s: this apply's lock on `s` is gone (its session expired while the process was stalled, or \
+             `jones-sync unlock` removed it), so nothing of the transaction was written; run apply again\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(t.tree()["/services/s/conf"], r#"{"a":1}"#);
+}
+
 #[test]
 fn global_options_work_after_the_subcommand() {
     let t = Test::new("global");

@@ -83,7 +83,11 @@ fn a_node_created_meanwhile_aborts_the_transaction() {
     let before = t.tree();
     let outcomes = apply(zk, &plan);
     let err = outcomes[0].result.as_ref().unwrap_err().to_string();
-    assert_eq!(err, "`/services` was created by someone else since it was read; nothing was written");
+    assert_eq!(
+        err,
+        "`/services/s` was created by someone else since it was read, with other content than this plan's, so \
+         nothing was written; `jones-sync plan` shows what it holds now"
+    );
     assert_eq!(t.tree(), before);
 }
 

@@ -282,6 +282,21 @@ fn a_commit_cut_after_it_reached_zookeeper_is_found_applied_and_not_applied_agai
     applied_exactly_once(&t, &v2, 3);
 }
 
+/// Regression: a commit that reached ZooKeeper and whose reply never came back (the client gave
+/// up: "no response from connection in 4000ms") was reported as a failed transaction, exit 1,
+/// although it had landed.
+#[test]
+fn a_commit_whose_reply_never_came_is_found_applied_not_reported_failed() {
+    let t = Test::new("stall");
+    let v2 = applied_then_changed(&t);
+    let proxy = Proxy::start(&server().address());
+    proxy.arm(Fault::Stall, 1);
+    let out = run_in(t.repo.path(), &proxied(&t, &proxy), &["apply", "--yes"]).success();
+    assert_eq!(proxy.fired(), [Fault::Stall]);
+    assert_eq!(report(&out), all_three_applied(FOUND_APPLIED));
+    applied_exactly_once(&t, &v2, 3);
+}
+
 #[test]
 fn a_lock_whose_create_reply_was_lost_is_found_and_taken_not_waited_behind() {
     let t = Test::new("lock-cut");
@@ -326,8 +341,9 @@ fn a_cut_around_any_step_of_a_split_service_is_found_out_by_its_effect() {
     // The steps of `big` from version 1 to 2: content, the nodemap, deletes, the record.
     let steps = [
         "set big/conf",
-        "create big/conf/c2",
-        "create big/views/a2",
+        "create big/conf/b2",
+        "set big/views",
+        "create big/views/b2",
         "create big/views/c2",
         "set big/nodemaps",
         "delete big/views/c1",
@@ -337,10 +353,10 @@ fn a_cut_around_any_step_of_a_split_service_is_found_out_by_its_effect() {
         (0, Fault::CutAfter),
         (0, Fault::CutBefore),
         (3, Fault::ExpireAfter),
-        (4, Fault::CutAfter),
         (5, Fault::CutAfter),
-        (5, Fault::ExpireBefore),
         (6, Fault::CutAfter),
+        (6, Fault::ExpireBefore),
+        (7, Fault::CutAfter),
     ];
     for (step, fault) in cases {
         let t = Test::new("split-cut");
@@ -389,7 +405,7 @@ fn a_cut_around_any_step_of_a_split_service_is_found_out_by_its_effect() {
         assert_eq!(
             report(&out),
             format!(
-                "big: applied in 7 transactions: 6 created, 4 updated, 6 deleted, zxid <zxid>{note}\n\
+                "big: applied in 8 transactions: 6 created, 4 updated, 6 deleted, zxid <zxid>{note}\n\
                  Apply complete: 6 created, 4 updated, 6 deleted.\n"
             ),
             "step {step}, {fault:?}"
@@ -525,6 +541,49 @@ fn a_session_expired_before_the_commit_reached_zookeeper_relocks_and_commits_aga
     applied_exactly_once(&t, &v2, 3);
 }
 
+/// Regression: a split apply stalled after its first step (a GC pause, SIGSTOP) lost its session;
+/// a newer commit was applied meanwhile; the stalled apply then took its lock again and sent its
+/// next step, which landed: live confs mixed both commits under the newer record. Every step now
+/// checks the record is still as planned, so nothing more of the stalled apply lands.
+#[test]
+fn a_stalled_split_apply_does_not_land_after_another_apply() {
+    let t = Test::new("stalled");
+    write_split_service(&t, 1);
+    t.commit_all("v1");
+    t.run(&["apply", "--yes"]).success();
+    write_split_service(&t, 2);
+    let v2 = t.commit_all("v2");
+    // v3: v1 with one environment's value changed, so it creates nothing v2's second step does.
+    write_split_service(&t, 1);
+    t.write("services/big/a1/config.toml", "own = \"changed in v3\"\n");
+    t.commit_all("v3");
+
+    let proxy = Proxy::start(&server().address());
+    proxy.arm(Fault::Pause, 1);
+    let args = ["apply", "--yes", "--allow-mass-delete", "--rev", &v2, "--lock-timeout", "30"];
+    let stalled = spawn_in(t.repo.path(), &proxied(&t, &proxy), &args);
+    // Its first step landed; it stalls at its second, past its session's life.
+    proxy.wait_paused();
+    proxy.expire_session();
+    t.run(&["apply", "--yes"]).success();
+    let after_v3 = t.tree();
+    proxy.resume();
+    let out = stalled.finish().code(1);
+    assert!(
+        out.stderr.starts_with(
+            "error: big: 1 of 8 transactions were applied, then: another apply wrote `big` since this one read it, \
+             so nothing more of it was written; `jones-sync plan` shows where it stands."
+        ),
+        "{}",
+        out.stderr
+    );
+    let now = t.tree();
+    let changed: Vec<&String> =
+        now.keys().filter(|p| after_v3.get(*p) != now.get(*p) && !p.contains("/locks")).collect();
+    assert!(changed.is_empty(), "nothing of the stalled apply landed after v3: {changed:?}");
+    t.run(&["plan", "--detailed-exitcode"]).code(0);
+}
+
 #[test]
 fn a_session_expired_while_another_apply_took_a_lock_stops_the_apply_truthfully() {
     let t = Test::new("relock");
@@ -544,9 +603,9 @@ fn a_session_expired_while_another_apply_took_a_lock_stops_the_apply_truthfully(
     assert_eq!(
         out.stderr,
         "error: s01: the session expired and the locks could not be taken again, so nothing more was written: `s02` \
-         is locked by other-ci on runner-9 (pid 4242, since 2026-11-25T01:00:00Z), lock id `lock-0000000002`; gave up \
+         is locked by other-ci on runner-9 (pid 4242, since 2026-11-25T01:00:00Z), lock id `lock-0000000001`; gave up \
          after waiting 2s (--lock-timeout). If that apply is gone, remove its lock: jones-sync unlock s02 --id \
-         lock-0000000002\n\
+         lock-0000000001\n\
          error: s02: not attempted: this apply lost ZooKeeper or its locks at `s01`; nothing of it was written\n\
          error: 2 of 3 services failed to apply: s01, s02\n"
     );

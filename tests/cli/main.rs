@@ -11,6 +11,7 @@ mod history;
 mod import;
 mod jones_client;
 mod jones_compat;
+mod output;
 mod plans;
 mod properties;
 mod prune;
@@ -18,6 +19,7 @@ mod revisions;
 mod rollback;
 mod saved_plans;
 mod security;
+mod settings_file;
 #[cfg(feature = "tls")]
 mod tls;
 mod validate;

@@ -49,6 +49,10 @@ pub enum Fault {
     /// ZooKeeper goes away for good: the request is not forwarded, every connection is closed
     /// and new ones are refused (the proxy stops listening).
     Down,
+    /// The request is forwarded (so it is applied), then nothing more from the server reaches the
+    /// client on that connection, which stays open (a stalled server or network): the client
+    /// gives up on it by itself ("no response from connection") and reconnects.
+    Stall,
 }
 
 struct Shared {
@@ -75,6 +79,8 @@ struct Shared {
     creates: usize,
     /// What the client did, in order (see [`Event`]).
     events: Vec<Event>,
+    /// The session the server last gave a connection: id and password.
+    last_session: Option<(i64, Vec<u8>)>,
 }
 
 /// What the proxy saw, for tests that check how the client recovered.
@@ -94,6 +100,7 @@ pub enum Event {
 
 pub struct Proxy {
     pub port: u16,
+    upstream: String,
     shared: Arc<Mutex<Shared>>,
     accept: tokio::task::JoinHandle<()>,
 }
@@ -101,6 +108,7 @@ pub struct Proxy {
 impl Proxy {
     /// Listens on a free loopback port and relays every connection to `upstream` (`host:port`).
     pub fn start(upstream: &str) -> Proxy {
+        let upstream_address = upstream.to_string();
         let listener = runtime().block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
         let port = listener.local_addr().unwrap().port();
         let (down, mut gone) = watch::channel(false);
@@ -118,6 +126,7 @@ impl Proxy {
             armed_creates: Vec::new(),
             creates: 0,
             events: Vec::new(),
+            last_session: None,
         }));
         let (upstream, state) = (upstream.to_string(), shared.clone());
         let accept = runtime().spawn(async move {
@@ -139,7 +148,7 @@ impl Proxy {
                 connections.spawn(relay(client, upstream.clone(), state.clone()));
             }
         });
-        Proxy { port, shared, accept }
+        Proxy { port, upstream: upstream_address, shared, accept }
     }
 
     /// A proxy that closes every connection at once until [`Proxy::serve`] (a server that is
@@ -189,6 +198,17 @@ impl Proxy {
     /// Forwards the request held by [`Fault::Pause`].
     pub fn resume(&self) {
         self.shared.lock().unwrap().resumed.send_replace(true);
+    }
+
+    /// Closes the client's session on the server now (as expiry does: its ephemeral nodes, the
+    /// locks, vanish), e.g. while a request is held by [`Fault::Pause`] (a process stalled
+    /// longer than its session timeout).
+    pub fn expire_session(&self) {
+        let (id, password) = self.shared.lock().unwrap().last_session.clone().expect("a session was established");
+        // The client must not take its session back (by reconnecting) before it is closed.
+        self.shared.lock().unwrap().refusing = true;
+        runtime().block_on(close_session(&self.upstream, id, &password));
+        self.shared.lock().unwrap().refusing = false;
     }
 
     /// Arms `fault` for the `multiRead` request after the next `skip` ones.
@@ -314,6 +334,8 @@ struct Link {
     swallow: Mutex<Option<(i32, oneshot::Sender<()>)>>,
     /// A fault is in progress: the connection ends when it is done, not before.
     faulting: AtomicBool,
+    /// [`Fault::Stall`] fired: nothing more is relayed to the client.
+    stalled: AtomicBool,
 }
 
 /// Relays one client connection, faulting the armed requests.
@@ -338,6 +360,9 @@ async fn relay(client: TcpStream, upstream: String, shared: Arc<Mutex<Shared>>) 
                 if first {
                     first = false;
                     let established = session_of(&frame).filter(|(id, _)| *id != 0);
+                    if established.is_some() {
+                        shared.lock().unwrap().last_session.clone_from(&established);
+                    }
                     record(&shared, established.as_ref().map_or(Event::Expired, |(id, _)| Event::Session(*id)));
                     *link.session.lock().unwrap() = established;
                 } else {
@@ -348,6 +373,9 @@ async fn relay(client: TcpStream, upstream: String, shared: Arc<Mutex<Shared>>) 
                         let _ = waiter.send(());
                         continue;
                     }
+                }
+                if link.stalled.load(Ordering::SeqCst) {
+                    continue;
                 }
                 if write_frame(&mut client_write, &frame).await.is_err() {
                     break;
@@ -395,6 +423,16 @@ async fn relay(client: TcpStream, upstream: String, shared: Arc<Mutex<Shared>>) 
             }
             if fault == Fault::Down {
                 shared.lock().unwrap().down.send_replace(true);
+                return;
+            }
+            if fault == Fault::Stall {
+                link.stalled.store(true, Ordering::SeqCst);
+                if write_frame(&mut server_write, &frame).await.is_err() {
+                    return;
+                }
+                // Until the client gives up on the connection and closes it.
+                while read_frame(&mut client_read).await.is_some() {}
+                let _ = stop.send(true);
                 return;
             }
             link.faulting.store(true, Ordering::SeqCst);

@@ -43,7 +43,7 @@ Not in the repository (left untouched): half, legacy
 
 Managed by jones-sync but no longer in the repository (left untouched; --prune deletes them): foo
 
-No changes. ZooKeeper matches the repository.
+No changes to the repository's services, but ZooKeeper does not match the repository: it still has 1 managed service that the repository no longer has (left untouched; --prune deletes it), and 2 services that jones-sync does not manage (left untouched).
 ",
     );
     let before = t.tree();
@@ -251,7 +251,7 @@ fn a_saved_plan_carries_the_flag_and_apply_file_refuses_it_unless_allowed() {
     let file = dir.path().join("plan.json").to_str().unwrap().to_string();
     t.run(&["plan", "--prune", "--out", &file]).success();
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(saved["format_version"], "1.2.0");
+    assert_eq!(saved["format_version"], "1.3.0");
     assert_eq!(saved["plan"]["services"][0]["prune"], true);
     assert_eq!(saved["plan"]["services"][0]["mass_delete"]["whole_service"], true);
 

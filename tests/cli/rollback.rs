@@ -210,7 +210,7 @@ fn rollback_errors_change_nothing() {
     t.run(&["apply", "--yes"]).success();
     t.run(&["rollback", "s", "--yes"])
         .code(1)
-        .stderr("error: `s` has 0 earlier applies in its audit log, not 1 (see `jones-sync history s`)\n");
+        .stderr("error: `s` cannot go back 1 step (it can go back 0 steps): its audit log holds 1 entry, the current apply, and a step goes back to an apply of another commit (repeated applies of one commit are one step). See `jones-sync history s`\n");
     t.run(&["rollback", "s", "--to", "HEAD", "--yes"])
         .code(1)
         .stderr(&format!("error: `s` already runs {}, the commit of its last apply\n", short(&first)));

@@ -60,15 +60,20 @@ fn created_nodes_carry_the_acl_and_writes_without_permission_fail_whole() {
     t.run(&["plan", "--detailed-exitcode"]).code(0);
     t.run_env(&["plan", "--detailed-exitcode"], &[AUTH]).code(0);
 
-    // Without credentials, the apply cannot even take its lock: named, nothing written.
+    // Without credentials, the apply could not use what it creates: refused before connecting,
+    // nothing written.
     t.write("services/s/config.toml", "a = 2\n").write("services/s/new/config.toml", "b = 1\n");
     let before = t.tree();
-    let refused = "error: cannot lock `s` at `/services/s/jones-sync/locks/lock-`: not authorized\n";
-    t.run(&["apply", "--yes"]).code(1).stderr(refused);
+    let refused = |who: &str| {
+        format!(
+            "error: `[zookeeper] acl` would lock this session out of the nodes it creates: it {who}, so it would lack `cdw`, which only `digest:deploy` gets. jones-sync needs `r` to read them, `w` to write their data, `c` to add environments, audit entries and locks, and `d` to remove them; only an identity with the admin permission `a` (or a ZooKeeper superuser) could undo that. Set JONES_SYNC_ZK_AUTH to the `user:password` of an identity the ACL gives `cdrw`, or change the ACL; nothing was written\n"
+        )
+    };
+    t.run(&["apply", "--yes"]).code(1).stderr(&refused("connects without credentials"));
     assert_eq!(t.tree(), before);
     // A wrong password is another identity: refused the same way, and never shown.
     let out = t.run_env(&["apply", "--yes"], &[("JONES_SYNC_ZK_AUTH", "deploy:wrong-password")]).code(1);
-    assert_eq!(out.stderr, refused);
+    assert_eq!(out.stderr, refused("authenticates as `deploy` with another password than the ACL's `digest:deploy`"));
     assert!(!out.stdout.contains("wrong-password"));
     assert_eq!(t.tree(), before);
     // A node of the transaction that this identity may not write (deploy keeps only read and

@@ -107,6 +107,25 @@ impl Test {
     }
 
     /// Writes `data` to `path` (in the chroot) as another writer would, creating it if needed.
+    /// Deletes `path` and everything below it in the test's chroot.
+    pub fn zk_delete_all(&self, path: &str) {
+        let (connect, path) = (self.zk.clone(), path.to_string());
+        block_on(async move {
+            let zk = zookeeper::raw(&connect, Duration::from_secs(10)).await;
+            let mut paths = vec![path];
+            let mut index = 0;
+            while index < paths.len() {
+                let children = zk.list_children(&paths[index]).await.unwrap_or_default();
+                let parent = paths[index].clone();
+                paths.extend(children.into_iter().map(|child| format!("{}/{child}", parent.trim_end_matches('/'))));
+                index += 1;
+            }
+            for path in paths.iter().rev() {
+                let _ = zk.delete(path, None).await;
+            }
+        })
+    }
+
     pub fn zk_write(&self, path: &str, data: &str) {
         let (connect, path, data) = (self.zk.clone(), path.to_string(), data.as_bytes().to_vec());
         block_on(async move {

@@ -137,3 +137,36 @@ fn plan_refuses_an_invalid_repository_without_contacting_zookeeper() {
         "error: services/s/config.toml:1:5: invalid TOML: string values must be quoted, expected literal string\n1 problem found\n"
     );
 }
+
+/// Regression: a node between `max_request_bytes` and `max_node_bytes` (a view of ~1.02 MB with
+/// the default settings, or any node over a small `max_request_bytes`) passed validate and plan,
+/// was then half-applied, and no rerun ever finished. Every node that validates can be written.
+#[test]
+fn a_node_no_request_can_hold_is_a_validation_error() {
+    let t = Test::new("request");
+    // Default settings: a conf within max_node_bytes (1,048,575) over max_request_bytes (1,000,000).
+    t.write("services/big/config.toml", &format!("blob = \"{}\"\n", "x".repeat(1_020_000)));
+    let out = t.run(&["validate"]).code(1);
+    assert!(
+        out.stderr.contains(
+            "services/big/config.toml: the conf `/services/big/conf` would be 1020011 bytes: writing it takes \
+             1020109 bytes, more than one request holds (999622 bytes with the checks it carries"
+        ) && out.stderr.contains(
+            "; [zookeeper] max_request_bytes is 1000000), so an apply could never finish: make it smaller, or raise \
+             max_request_bytes (up to the servers' jute.maxbuffer)"
+        ),
+        "{}",
+        out.stderr
+    );
+    t.run(&["plan"]).code(1);
+    assert!(t.tree().is_empty(), "nothing planned or written");
+    // A max_request_bytes smaller than one ordinary write.
+    t.write("services/big/config.toml", &format!("blob = \"{}\"\n", "x".repeat(600)));
+    t.write("jones-sync.toml", "[zookeeper]\nmax_request_bytes = 800\n");
+    let out = t.run(&["validate"]).code(1);
+    assert!(
+        out.stderr.contains("the view `/services/big/views` would be 611 bytes: writing it takes"),
+        "{}",
+        out.stderr
+    );
+}

@@ -98,7 +98,8 @@ impl Writer {
 fn header(plan: &Plan, reach: &Reach) -> String {
     let mut out = format!("{MARKER}\n### jones-sync plan\n\n");
     if plan.is_empty() {
-        out.push_str("**No changes.** ZooKeeper matches the repository.\n");
+        let (lead, rest) = super::text::no_changes(plan);
+        let _ = writeln!(out, "**{lead}**{}", rest.replace("--prune", "`--prune`"));
     } else {
         let c = plan.counts();
         let reach = super::text::reach(plan, code);

@@ -16,7 +16,8 @@ fn set(live: &mut Snapshot, svc: &str, path: &str, data: Option<&str>, mzxid: i6
             nodes.remove(path);
         }
         Some(data) => {
-            let node = nodes.entry(path.into()).or_insert(LiveNode { data: vec![].into(), version: 0, mzxid });
+            let node =
+                nodes.entry(path.into()).or_insert(LiveNode { data: vec![].into(), version: 0, mzxid, czxid: 1 });
             node.data = bytes::Bytes::copy_from_slice(data.as_bytes());
             node.version += 1;
             node.mzxid = mzxid;
@@ -205,7 +206,7 @@ pub(super) fn mass_deletion() -> Plan {
         ("/services/old/jones-sync/locks/lock-0000000001", r#"{"actor":"ci"}"#),
         ("/services/old/extra", "hand-made"),
     ] {
-        old_live.nodes.insert(path.into(), LiveNode { data: data.into(), version: 0, mzxid: 10 });
+        old_live.nodes.insert(path.into(), LiveNode { data: data.into(), version: 0, mzxid: 10, czxid: 1 });
     }
     live.all_services = vec!["kept".into(), "legacy".into(), "old".into(), "shop".into()];
     let mut plan = diff(&[after], &live, &json!({"actor": "ci"}));
@@ -226,4 +227,37 @@ fn mass_deletion_markdown() {
 #[test]
 fn mass_deletion_json() {
     insta::assert_snapshot!(json::render(&mass_deletion(), &redactor()));
+}
+
+/// Regression: a plan without changes said "ZooKeeper matches the repository" while listing
+/// services that jones-sync manages and the repository no longer has (an empty `services/`).
+#[test]
+fn no_changes_claims_a_match_only_when_zookeeper_has_nothing_more() {
+    let plain = Plan { services: Vec::new(), ..Plan::default() };
+    assert_eq!(text::summary(&plain), "No changes. ZooKeeper matches the repository.\n");
+    let removed = Plan { unmanaged: vec!["old".into()], prunable: vec!["old".into()], ..Plan::default() };
+    assert_eq!(
+        text::summary(&removed),
+        "No changes: the repository has no services, but ZooKeeper does not match the repository: it still has 1 managed service that the repository no longer has (left untouched; --prune deletes it).\n"
+    );
+    let kept = service("kept", &[("", json!({}), &[])]);
+    let mut both = diff(std::slice::from_ref(&kept), &applied(&kept), &json!({}));
+    both.unmanaged = vec!["a".into(), "b".into(), "hand".into()];
+    both.prunable = vec!["a".into(), "b".into()];
+    assert!(both.is_empty());
+    assert_eq!(
+        text::summary(&both),
+        "No changes to the repository's services, but ZooKeeper does not match the repository: it still has 2 managed services that the repository no longer has (left untouched; --prune deletes them), and 1 service that jones-sync does not manage (left untouched).\n"
+    );
+    let markdown = markdown::render(&both, &redactor(), "");
+    assert!(
+        markdown.contains("**No changes to the repository's services**, but ZooKeeper does not match the repository: it still has 2 managed services that the repository no longer has (left untouched; `--prune` deletes them), and 1 service"),
+        "{markdown}"
+    );
+    both.prunable.clear();
+    both.unmanaged = vec!["hand".into()];
+    assert_eq!(
+        text::summary(&both),
+        "No changes to the repository's services. ZooKeeper also has 1 service that jones-sync does not manage (left untouched).\n"
+    );
 }

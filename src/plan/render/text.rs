@@ -106,10 +106,11 @@ pub(crate) fn untouched(plan: &Plan) -> String {
 }
 
 /// `Plan: 1 to create, 2 to update, 0 to delete. Reaches 3 hosts (1 moving) and all unassociated
-/// hosts of shop.`, or `No changes. ...`.
+/// hosts of shop.`, or `No changes. ...` ([`no_changes`]).
 pub fn summary(plan: &Plan) -> String {
     if plan.is_empty() {
-        return "No changes. ZooKeeper matches the repository.\n".to_string();
+        let (lead, rest) = no_changes(plan);
+        return format!("{lead}{rest}\n");
     }
     let c = plan.counts();
     format!(
@@ -120,6 +121,36 @@ pub fn summary(plan: &Plan) -> String {
         acl_count(plan.acl_count()),
         reach(plan, show::one_line)
     )
+}
+
+/// The summary of a plan without changes, as a lead (`No changes.`) and the rest of the sentence.
+/// It says that ZooKeeper matches the repository only when it holds no service the repository
+/// lacks: services that jones-sync manages and the repository no longer has (left untouched
+/// without `--prune`) mean it does not, and services it does not manage are mentioned.
+pub(crate) fn no_changes(plan: &Plan) -> (&'static str, String) {
+    let others = plan.unmanaged.iter().filter(|name| !plan.prunable.contains(name)).count();
+    let prunable = plan.prunable.len();
+    if others == 0 && prunable == 0 {
+        return ("No changes.", " ZooKeeper matches the repository.".to_string());
+    }
+    let lead = if plan.services.is_empty() {
+        "No changes: the repository has no services"
+    } else {
+        "No changes to the repository's services"
+    };
+    let others_text = show::count(others, "service") + " that jones-sync does not manage (left untouched)";
+    let rest = if prunable == 0 {
+        format!(". ZooKeeper also has {others_text}.")
+    } else {
+        let also = if others == 0 { String::new() } else { format!(", and {others_text}") };
+        format!(
+            ", but ZooKeeper does not match the repository: it still has {} that the repository no longer \
+             has (left untouched; --prune deletes {}){also}.",
+            show::count(prunable, "managed service"),
+            if prunable == 1 { "it" } else { "them" },
+        )
+    };
+    (lead, rest)
 }
 
 /// `Reaches 3 hosts (1 moving) and all unassociated hosts of shop.`, with service names shown by `name`.
