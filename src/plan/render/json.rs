@@ -15,7 +15,7 @@ use crate::plan::redact::Redactor;
 use crate::plan::{Change, KeyChange, MassDelete, Plan, Reach, ServicePlan, guard, integrity};
 
 /// The version of this schema.
-pub const FORMAT_VERSION: &str = "1.2.0";
+pub const FORMAT_VERSION: &str = "1.3.0";
 
 #[derive(Serialize)]
 struct Output<'a> {
