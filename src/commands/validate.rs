@@ -35,6 +35,10 @@ pub(crate) fn warnings(state: &DesiredState, plan: Option<&Plan>) -> String {
     let mut lines = Vec::new();
     for desired in &state.confs {
         let Some(service) = state.repo.services.get(&desired.name) else { continue };
+        // Names differ only in case only if one has an upper-case letter (most fleets have none).
+        if !desired.hosts.keys().any(|host| host.chars().any(char::is_uppercase)) {
+            continue;
+        }
         let file = |env| format!("{}/{}", service.envs[env].dir, crate::repo::HOSTS_FILE);
         let mut seen: BTreeMap<String, &String> = BTreeMap::new();
         for (host, env) in &desired.hosts {
