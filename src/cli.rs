@@ -319,7 +319,8 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// Apply exactly this saved plan (`plan --out FILE`) instead of planning anew: no repository
-    /// read, no prompt; refused if a node it touches changed since
+    /// read, no prompt, to the plan's own ZooKeeper unless --zk or JONES_SYNC_ZK names one; refused
+    /// if a node it touches is not as the plan read it, or if its content does not hold
     #[arg(value_name = "PLAN_FILE")]
     pub plan_file: Option<PathBuf>,
 
@@ -343,7 +344,8 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub allow_dirty: bool,
 
-    /// Apply even to services whose live content comes from a newer commit (skipped otherwise)
+    /// Apply even to services whose live commit is newer, diverges, or is missing from this clone
+    /// (skipped otherwise: an order git cannot prove is not guessed)
     #[arg(long)]
     pub allow_older: bool,
 
