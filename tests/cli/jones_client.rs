@@ -166,3 +166,95 @@ pub mod rules {
         map.get(host).cloned().unwrap_or_else(|| format!("/services/{service}/conf"))
     }
 }
+
+/// The published Jones 0.5.x client (PyPI `jones` 0.5.4, installed by
+/// `scripts/install-jones-client.sh`): its own `JonesClient._deserialize_nodemap` run on `data`.
+/// Returns the associations it reads, or the Python exception it raises.
+fn published_05_parser(data: &str) -> Result<rules::Nodemap, String> {
+    use std::io::Write;
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/jones-client/bin/python");
+    assert!(
+        python.exists(),
+        "the published Jones client is not installed: run scripts/install-jones-client.sh (scripts/test.sh does)"
+    );
+    // jones 0.5.4 imports `collections.Mapping` (moved to `collections.abc` in Python 3.10) and
+    // kazoo's DataWatch (for watching only): both shimmed, the parser itself runs as published.
+    let script = r#"
+import collections, collections.abc, json, sys, types
+collections.Mapping = collections.abc.Mapping
+watchers = types.ModuleType("kazoo.recipe.watchers")
+watchers.DataWatch = object
+sys.modules.update({"kazoo": types.ModuleType("kazoo"), "kazoo.recipe": types.ModuleType("kazoo.recipe"),
+                    "kazoo.recipe.watchers": watchers})
+from jones.client import JonesClient
+try:
+    print(json.dumps({"ok": JonesClient._deserialize_nodemap(sys.stdin.read())}))
+except Exception as error:
+    print(json.dumps({"error": type(error).__name__}))
+"#;
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(data.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "the published client's parser ran");
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    match answer.get("ok") {
+        Some(map) => Ok(serde_json::from_value(map.clone()).unwrap()),
+        None => Err(answer["error"].as_str().unwrap().to_string()),
+    }
+}
+
+/// What jones-sync writes in `legacy` mode is what the published 0.5.x client reads: each host
+/// pointing at its environment's view. And the rule the other tests replicate (`rules::client_05`)
+/// agrees with the published parser on every kind of nodemap, well formed or not.
+#[test]
+fn the_published_0_5_client_reads_the_legacy_nodemaps_jones_sync_writes() {
+    let t = Test::new("pyclient");
+    t.write("jones-sync.toml", "[sync]\nnodemap_format = \"legacy\"\n")
+        .write("services/s/config.toml", "a = 1\n")
+        .write("services/s/prod/hosts.toml", "hosts = [\"web1.example.com\", \"web-2\", \"with space\"]\n")
+        .write("services/s/prod/eu/hosts.toml", "hosts = [\"eu_1\", \"Mixed.Case\"]\n")
+        .write("services/s/dev/hosts.toml", "hosts = [\"dev1\"]\n");
+    t.run(&["apply", "--yes"]).success();
+    let nodemap = &t.tree()["/services/s/nodemaps"];
+    let read = published_05_parser(nodemap).unwrap_or_else(|err| panic!("{err} on {nodemap:?}"));
+    let view = |env: &str| format!("/services/s/views/{env}");
+    let expected: rules::Nodemap = [
+        ("web1.example.com", view("prod")),
+        ("web-2", view("prod")),
+        ("with space", view("prod")),
+        ("eu_1", view("prod/eu")),
+        ("Mixed.Case", view("prod/eu")),
+        ("dev1", view("dev")),
+    ]
+    .into_iter()
+    .map(|(host, path)| (host.to_string(), path))
+    .collect();
+    assert_eq!(read, expected);
+
+    let corpus = [
+        "",
+        "h -> /services/s/views/a",
+        "h -> /services/s/views/a\nk -> /services/s/views/b",
+        "h -> /services/s/views/a\n",
+        "h -> /services/s/views/a\r\nk -> /services/s/views/b",
+        "h -> a -> b",
+        "h ->/services/s/views/a",
+        " -> /services/s/views/a",
+        "{\"h\": \"/services/s/views/a\"}",
+        "\n",
+        nodemap,
+    ];
+    for data in corpus {
+        let published = published_05_parser(data);
+        let replicated = rules::client_05(data);
+        assert_eq!(published.is_ok(), replicated.is_ok(), "{data:?}: {published:?} vs {replicated:?}");
+        if let (Ok(published), Ok(replicated)) = (published, replicated) {
+            assert_eq!(published, replicated, "{data:?}");
+        }
+    }
+}
