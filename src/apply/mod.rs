@@ -386,7 +386,12 @@ impl Run<'_> {
             match committed {
                 Ok(zxid) => {
                     outcome.committed += 1;
-                    record_written |= ops.iter().any(|op| op.path() == record);
+                    // The record's own write, not the empty one a split new service starts with.
+                    record_written |= ops.iter().any(|op| match op {
+                        Op::Set { path, .. } => *path == record,
+                        Op::Create { path, data } => *path == record && !data.is_empty(),
+                        _ => false,
+                    });
                     outcome.result = Ok(zxid.or(outcome.result.as_ref().ok().copied().flatten()));
                 }
                 Err(err) => {

@@ -584,6 +584,41 @@ fn a_stalled_split_apply_does_not_land_after_another_apply() {
     t.run(&["plan", "--detailed-exitcode"]).code(0);
 }
 
+/// The same for a service's first apply: its first transaction makes the service with an empty
+/// record, which every later step checks, so nothing more lands once another apply wrote it.
+#[test]
+fn a_stalled_first_apply_of_a_split_service_does_not_land_after_another_apply() {
+    let t = Test::new("stalled-new");
+    write_split_service(&t, 2);
+    let v2 = t.commit_all("v2");
+    write_split_service(&t, 1);
+    t.commit_all("v3");
+
+    let proxy = Proxy::start(&server().address());
+    proxy.arm(Fault::Pause, 1);
+    let args = ["apply", "--yes", "--rev", &v2, "--lock-timeout", "30"];
+    let stalled = spawn_in(t.repo.path(), &proxied(&t, &proxy), &args);
+    proxy.wait_paused();
+    proxy.expire_session();
+    t.run(&["apply", "--yes", "--allow-mass-delete"]).success();
+    let after_v3 = t.tree();
+    proxy.resume();
+    let out = stalled.finish().code(1);
+    assert!(
+        out.stderr.starts_with("error: big: 1 of ") && out.stderr.contains(
+            " transactions were applied, then: another apply wrote `big` since this one read it, so nothing more of \
+             it was written"
+        ),
+        "{}",
+        out.stderr
+    );
+    let now = t.tree();
+    let changed: Vec<&String> =
+        now.keys().filter(|p| after_v3.get(*p) != now.get(*p) && !p.contains("/locks")).collect();
+    assert!(changed.is_empty(), "nothing of the stalled apply landed after v3: {changed:?}");
+    t.run(&["plan", "--detailed-exitcode"]).code(0);
+}
+
 #[test]
 fn a_session_expired_while_another_apply_took_a_lock_stops_the_apply_truthfully() {
     let t = Test::new("relock");
