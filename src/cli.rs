@@ -99,6 +99,7 @@ impl Command {
             Command::Import(a) => Uses { zk: Some(&a.zk), ..Uses::default() },
             Command::Get(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
             Command::Tree(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
+            Command::Serve(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
         }
     }
 }
@@ -146,6 +147,60 @@ pub enum Command {
     Get(GetArgs),
     /// Show a service's environments with their own and inherited keys and their host counts
     Tree(TreeArgs),
+    /// Keep watching: whether each service matches the branch, at every moment, over HTTP
+    ///
+    /// Follows a branch of the clone `--repo` (fetched from `origin` every --interval, read from
+    /// git objects, never the work tree), keeps ZooKeeper's live state in memory through a watch
+    /// on `/services`, and serves `/healthz`, `/readyz`, `/metrics` (Prometheus) and
+    /// `/api/v1/services[/NAME]` (JSON). An invalid commit is reported and never used. Stops
+    /// cleanly on SIGTERM or SIGINT.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to serve HTTP on; anything but loopback exposes the API and metrics to the network
+    #[arg(long, default_value = "127.0.0.1:9180", value_name = "ADDR")]
+    pub listen: String,
+
+    /// `observe` plans continuously and writes nothing (`apply` and `heal` are not available yet)
+    #[arg(long, value_enum, default_value_t = ServeMode::Observe)]
+    pub mode: ServeMode,
+
+    /// Fetch the branch from `origin` (or read the local branch) every SECONDS
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub interval: f64,
+
+    /// The branch to follow [default: the branch checked out in --repo]
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+
+    /// Read all live state again every SECONDS (the watch keeps it current in between)
+    #[arg(long, default_value_t = 3600.0, value_name = "SECONDS")]
+    pub resync: f64,
+
+    /// `text` for people, `json` for one JSON object per line (on stderr)
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    #[command(flatten)]
+    pub zk: ZkArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServeMode {
+    Observe,
+    Apply,
+    Heal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

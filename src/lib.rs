@@ -32,6 +32,7 @@ pub mod model;
 pub mod nodemap;
 pub mod plan;
 pub mod repo;
+pub mod serve;
 pub mod sync;
 pub mod view;
 pub mod zk;

@@ -12,6 +12,7 @@ mod history;
 mod import;
 mod plan;
 mod rollback;
+mod serve;
 mod show;
 mod status;
 mod tree;
@@ -111,6 +112,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => block_on(import::run(&options, args)),
         Command::Get(args) => block_on(get::run(&options, args)),
         Command::Tree(args) => block_on(tree::run(&options, args)),
+        Command::Serve(args) => serve::run(&options, args),
     };
     result.map_err(|err| match (lost_connection(&err), &lost) {
         (Some(reason), Some(known)) => {
@@ -148,7 +150,7 @@ fn if_lost(command: &Command) -> Option<String> {
              its session); {again}",
             args.service
         )),
-        Command::Validate(_) | Command::Show(_) | Command::Apply(_) => None,
+        Command::Validate(_) | Command::Show(_) | Command::Apply(_) | Command::Serve(_) => None,
     }
 }
 

@@ -24,7 +24,7 @@ use zookeeper_client as zk;
 pub use acl::{AclError, AclWrite};
 pub use connect::{ConnectConfigError, ConnectOptions, Credentials, TlsFiles};
 pub use read::Node;
-pub use watch::{Watch, WatchEvent};
+pub use watch::{ChangedNode, TreeEvent, TreeWatch, Watch, WatchEvent};
 pub use write::{CommitError, Op};
 
 #[derive(Debug, thiserror::Error)]

@@ -19,6 +19,7 @@ mod revisions;
 mod rollback;
 mod saved_plans;
 mod security;
+mod serve;
 mod settings_file;
 #[cfg(feature = "tls")]
 mod tls;

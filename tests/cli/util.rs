@@ -206,6 +206,11 @@ impl Background {
         self.child.try_wait().unwrap().is_none()
     }
 
+    /// The process id (to send it a signal).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process (SIGKILL: no chance to clean up).
     pub fn kill(&mut self) {
         self.child.kill().unwrap();

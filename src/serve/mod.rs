@@ -1,0 +1,612 @@
+//! `jones-sync serve`: a long-running reconciler that knows, at every moment, whether each service
+//! in ZooKeeper matches the followed branch, and says so over HTTP (metrics, JSON API).
+//!
+//! Three parts, each a task:
+//! - the **follower** ([`follow`], [`git`]) fetches the branch every `--interval`, reads each new
+//!   commit from git objects (never the work tree) and hands a valid one to the reconciler; an
+//!   invalid commit is reported and never used, a failed fetch reported and retried, and the last
+//!   good commit stays in force meanwhile;
+//! - the **reconciler** ([`Reconciler`]) holds the live state of the services in scope
+//!   (a [`Snapshot`]) and each service's plan ([`state::ServiceStatus`]). It reads ZooKeeper in
+//!   full once per session (and every `--resync`), then keeps the snapshot current from a
+//!   persistent recursive watch on `/services`: each event re-reads that one node and re-plans
+//!   that one service with [`crate::sync::plan_service`], so a quiet fleet costs no reads. A
+//!   reconnection within the session (events of the gap may be lost) and a new session read
+//!   everything again;
+//! - the **HTTP server** ([`http`]) reads the shared state.
+//!
+//! What the reconciler does with a plan is the [`Mode`]'s: `observe` only reports it. Writing
+//! modes hook in at [`Reconciler::replan`], where each service's fresh plan is known.
+//!
+//! Decisions: the server needs ZooKeeper at start (it exits 1 when it cannot connect, as every
+//! command does) and re-establishes a lost session with backoff; it needs a valid commit before it
+//! reads ZooKeeper (it is not ready until then). ACL drift is seen at full reads only (ZooKeeper
+//! sends no watch event for an ACL change). A new commit re-plans every service (parsing it is the
+//! costly part, done once by the follower).
+
+pub mod git;
+pub mod http;
+pub mod log;
+pub mod metrics;
+pub mod state;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
+
+use crate::audit::record::Record;
+use crate::desired::DesiredState;
+use crate::layout::{self, NodeKind};
+use crate::live::Snapshot;
+use crate::zk::{ChangedNode, TreeEvent, Zk, ZkError};
+use log::Log;
+use state::{Invalid, ServiceStatus, Shared, Status};
+
+/// Who the records of the plans say applies (shown in plans; `observe` never writes them).
+pub const ACTOR: &str = "jones-sync serve";
+
+/// Watch events taken together before re-planning (an apply's transaction is one burst).
+const MAX_BATCH: usize = 10_000;
+
+/// What the server does with the plans it makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Plan continuously, write nothing.
+    Observe,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Observe => "observe",
+        }
+    }
+}
+
+/// The validated settings of `serve`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub repo: std::path::PathBuf,
+    pub listen: String,
+    pub interval: Duration,
+    pub branch: Option<String>,
+    pub resync: Duration,
+    pub mode: Mode,
+    pub log: Log,
+}
+
+/// Runs the server until `shutdown` resolves (SIGTERM, SIGINT), then stops every task.
+pub async fn run(config: Config, zk: Zk, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let log = config.log;
+    let follower = git::Follower::new(&config.repo, config.branch.clone()).await?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot listen on `{}`: {err}", config.listen))?;
+    let address = listener.local_addr()?;
+    let shared = Arc::new(Shared::new(Status::new(config.mode, follower.describe())));
+    log.info(
+        "start",
+        &format!("serving on http://{address}, following {}", follower.describe()),
+        json!({"mode": config.mode.name(), "listen": address.to_string(), "branch": follower.describe()}),
+    );
+    let (stop, stopped) = watch::channel(false);
+    let mut stopping = stopped.clone();
+    let http = tokio::spawn(
+        axum::serve(listener, http::router(shared.clone()))
+            .with_graceful_shutdown(async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            })
+            .into_future(),
+    );
+    let (commits, received) = mpsc::channel(1);
+    let following = tokio::spawn(follow(follower, config.clone(), shared.clone(), commits));
+    let reconciler = Reconciler { zk, shared: shared.clone(), log, desired: None, live: Snapshot::default() };
+    tokio::select! {
+        () = shutdown => {}
+        result = reconciler.run(received, config.resync, stopped) => result?,
+    }
+    log.info("stop", "shutting down", json!({}));
+    let _ = stop.send(true);
+    following.abort();
+    // In-flight requests get a moment to finish.
+    let _ = tokio::time::timeout(Duration::from_secs(5), http).await;
+    Ok(())
+}
+
+/// Fetches and reads the branch every `interval`, sending each new valid commit to the reconciler.
+async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, commits: mpsc::Sender<DesiredState>) {
+    let log = config.log;
+    let mut tried: Option<String> = None;
+    let mut ticks = tokio::time::interval(config.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let what = follower.describe();
+        if follower.remote {
+            match follower.fetch().await {
+                Ok(()) => {
+                    shared.write().fetch_error = None;
+                    log.info("fetch", &format!("fetched {what}"), json!({"branch": what}));
+                }
+                Err(err) => {
+                    shared.metrics.fetch_errors.inc();
+                    shared.write().fetch_error = Some(err.to_string());
+                    log.error(
+                        "fetch",
+                        &format!("{err}; the commit in force stays"),
+                        json!({"branch": what, "error": err.to_string()}),
+                    );
+                }
+            }
+        }
+        let sha = match follower.head().await {
+            Ok(sha) => sha,
+            Err(err) => {
+                shared.write().fetch_error = Some(err.to_string());
+                log.error("fetch", &err.to_string(), json!({"branch": what}));
+                continue;
+            }
+        };
+        shared.write().branch_sha = Some(sha.clone());
+        if tried.as_ref() == Some(&sha) {
+            continue;
+        }
+        tried = Some(sha.clone());
+        let dir = config.repo.clone();
+        let rev = sha.clone();
+        let loaded = tokio::task::spawn_blocking(move || crate::desired::load(&dir, Some(&rev))).await;
+        let short = crate::repo::git::short(&sha).to_string();
+        match loaded {
+            Ok(Ok(Ok(state))) => {
+                shared.write().invalid = None;
+                log.info(
+                    "commit",
+                    &format!("{what} is at {short}: {} services", state.confs.len()),
+                    json!({"sha": sha, "services": state.confs.len()}),
+                );
+                if commits.send(state).await.is_err() {
+                    return;
+                }
+            }
+            Ok(Ok(Err(problems))) => {
+                let rendered: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+                log.error(
+                    "commit",
+                    &format!(
+                        "{what} is at {short}, which is invalid ({} problems): it is not used, the commit in force \
+                         stays\n{}",
+                        rendered.len(),
+                        crate::diagnostic::render(&problems).trim_end()
+                    ),
+                    json!({"sha": sha, "problems": rendered}),
+                );
+                shared.write().invalid = Some(Invalid { sha, problems: rendered });
+            }
+            Ok(Err(err)) => {
+                // A git error may pass (a fetch racing a repack): try the same commit again.
+                tried = None;
+                shared.metrics.reconcile_errors.inc();
+                shared.write().last_error = Some(err.to_string());
+                log.error("commit", &format!("cannot read {short}: {err}"), json!({"sha": sha}));
+            }
+            Err(join) => {
+                tried = None;
+                shared.metrics.reconcile_errors.inc();
+                log.error("commit", &format!("reading {short} failed: {join}"), json!({"sha": sha}));
+            }
+        }
+    }
+}
+
+/// The commit in force, parsed.
+struct Desired {
+    state: DesiredState,
+    settings: crate::apply::Settings,
+    sha: Option<String>,
+}
+
+impl Desired {
+    fn new(state: DesiredState) -> Desired {
+        let settings = crate::apply::Settings::new(&state.repo.settings, Duration::ZERO);
+        let sha = state.commit().map(|c| c.sha.clone());
+        Desired { state, settings, sha }
+    }
+
+    fn confs(&self, name: &str) -> Option<&crate::view::DesiredConfs> {
+        let confs = &self.state.confs;
+        confs.binary_search_by(|c| c.name.as_str().cmp(name)).ok().map(|at| &confs[at])
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.state.confs.iter().map(|c| c.name.clone()).collect()
+    }
+
+    fn acls(&self) -> bool {
+        self.state.repo.settings.zookeeper.acl.is_some()
+    }
+}
+
+/// What ended a session's loop.
+enum Ended {
+    Shutdown,
+    /// The session ended or a read failed: read everything again, on a new session if need be.
+    Lost(String),
+}
+
+/// The reconcile loop: live state in memory, kept current from the watch, each service planned.
+pub struct Reconciler {
+    zk: Zk,
+    shared: Arc<Shared>,
+    log: Log,
+    desired: Option<Desired>,
+    live: Snapshot,
+}
+
+impl Reconciler {
+    async fn run(
+        mut self,
+        mut commits: mpsc::Receiver<DesiredState>,
+        resync: Duration,
+        mut stopped: watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        // Nothing to compare with before the first valid commit.
+        tokio::select! {
+            state = commits.recv() => match state {
+                Some(state) => self.new_commit(state, false).await,
+                None => return Ok(()),
+            },
+            _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+        }
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            if self.zk.is_lost() {
+                match self.zk.reconnect().await {
+                    Ok(()) => self.log.info("zookeeper", "new session established", json!({})),
+                    Err(err) => {
+                        self.failed(&format!("cannot re-establish the ZooKeeper session: {err}"));
+                        tokio::select! {
+                            () = tokio::time::sleep(backoff) => {}
+                            _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                        continue;
+                    }
+                }
+            }
+            match self.session(&mut commits, resync, &mut stopped).await {
+                Ended::Shutdown => return Ok(()),
+                Ended::Lost(why) => {
+                    self.shared.write().connected = false;
+                    self.failed(&why);
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+            if self.shared.read().connected {
+                backoff = Duration::from_millis(200);
+            }
+        }
+    }
+
+    /// One session: watch, read in full, then follow events and commits until it ends.
+    async fn session(
+        &mut self,
+        commits: &mut mpsc::Receiver<DesiredState>,
+        resync: Duration,
+        stopped: &mut watch::Receiver<bool>,
+    ) -> Ended {
+        // The watch first: a change made during the full read is then reported, not lost.
+        let mut tree = match self.zk.watch_tree(layout::SERVICES).await {
+            Ok(tree) => tree,
+            Err(err) => return self.lost(err),
+        };
+        if let Err(err) = self.full_read().await {
+            return self.lost(err);
+        }
+        self.shared.write().connected = true;
+        let mut resync = tokio::time::interval_at(tokio::time::Instant::now() + resync, resync);
+        let mut stale = false;
+        loop {
+            tokio::select! {
+                _ = stopped.wait_for(|stop| *stop) => return Ended::Shutdown,
+                state = commits.recv() => match state {
+                    Some(state) => self.new_commit(state, true).await,
+                    None => return Ended::Shutdown,
+                },
+                _ = resync.tick() => {
+                    if let Err(err) = self.full_read().await {
+                        return self.lost(err);
+                    }
+                }
+                event = tree.next() => {
+                    let mut events = vec![event];
+                    while events.len() < MAX_BATCH && !matches!(events.last(), Some(TreeEvent::SessionEnded(_))) {
+                        match tree.next().now_or_never() {
+                            Some(event) => events.push(event),
+                            None => break,
+                        }
+                    }
+                    let mut paths = Vec::new();
+                    for event in events {
+                        match event {
+                            TreeEvent::Node(path) => paths.push(path),
+                            TreeEvent::Disconnected => {
+                                self.shared.write().connected = false;
+                                stale = true;
+                                self.log.warn("zookeeper", "connection lost; the client reconnects", json!({}));
+                            }
+                            TreeEvent::Reconnected => {
+                                self.shared.write().connected = true;
+                                self.log.info("zookeeper", "connection re-established", json!({}));
+                            }
+                            TreeEvent::SessionEnded(why) => {
+                                return Ended::Lost(format!("the ZooKeeper session ended ({why})"));
+                            }
+                        }
+                    }
+                    if stale && self.shared.read().connected {
+                        // Events of the gap may be lost (ZOOKEEPER-4698).
+                        stale = false;
+                        if let Err(err) = self.full_read().await {
+                            return self.lost(err);
+                        }
+                    } else if !paths.is_empty()
+                        && let Err(err) = self.changed(paths).await
+                    {
+                        return self.lost(err);
+                    }
+                }
+            }
+        }
+    }
+
+    fn lost(&self, err: ZkError) -> Ended {
+        Ended::Lost(format!("reading ZooKeeper failed: {err}"))
+    }
+
+    /// Counts and reports an error of the reconcile loop.
+    fn failed(&self, why: &str) {
+        self.shared.metrics.reconcile_errors.inc();
+        self.shared.write().last_error = Some(why.to_string());
+        self.log.error("reconcile", why, json!({}));
+    }
+
+    /// Reads every service in scope and re-plans them all.
+    async fn full_read(&mut self) -> Result<(), ZkError> {
+        let Some(desired) = &self.desired else { return Ok(()) };
+        let started = std::time::Instant::now();
+        let names = desired.names();
+        let mut snapshot = self.zk.snapshot(&names).await?;
+        if desired.acls() {
+            self.zk.read_acls(&mut snapshot).await?;
+        }
+        self.live = snapshot;
+        self.replan_all();
+        let mut status = self.shared.write();
+        status.first_sync = true;
+        status.last_error = None;
+        let out_of_sync = status.services.values().filter(|s| !s.in_sync()).count();
+        drop(status);
+        self.log.info(
+            "sync",
+            &format!("read {} services in full: {out_of_sync} out of sync", names.len()),
+            json!({"services": names.len(), "out_of_sync": out_of_sync, "ms": started.elapsed().as_millis() as u64}),
+        );
+        Ok(())
+    }
+
+    /// Puts `state` in force: reads the services it adds (when `read`), forgets those it drops, and
+    /// re-plans every service.
+    async fn new_commit(&mut self, state: DesiredState, read: bool) {
+        let desired = Desired::new(state);
+        let names: BTreeSet<String> = desired.names().into_iter().collect();
+        let added: Vec<String> = names.iter().filter(|n| !self.live.services.contains_key(*n)).cloned().collect();
+        let dropped: Vec<String> = self.live.services.keys().filter(|n| !names.contains(*n)).cloned().collect();
+        for name in &dropped {
+            self.live.services.remove(name);
+            self.shared.metrics.forget(name);
+        }
+        let acls = desired.acls();
+        {
+            let mut status = self.shared.write();
+            status.services.retain(|name, _| names.contains(name));
+            status.sensitive = desired.state.repo.settings.plan.sensitive_keys();
+            status.commit = desired.state.commit().cloned();
+        }
+        let commit_info = &self.shared.metrics.commit_info;
+        commit_info.clear();
+        let sha = desired.sha.clone().unwrap_or_default();
+        commit_info.get_or_create(&metrics::ShaLabel { sha: sha.clone() }).set(1);
+        self.desired = Some(desired);
+        if read && !added.is_empty() {
+            let read = async {
+                let mut snapshot = self.zk.snapshot(&added).await?;
+                if acls {
+                    self.zk.read_acls(&mut snapshot).await?;
+                }
+                Ok::<_, ZkError>(snapshot)
+            };
+            match read.await {
+                Ok(snapshot) => {
+                    self.live.root_exists = snapshot.root_exists;
+                    self.live.root_czxid = snapshot.root_czxid;
+                    self.live.all_services = snapshot.all_services;
+                    self.live.services.extend(snapshot.services);
+                }
+                // The services stay unread (planned as missing) until the next full read.
+                Err(err) => self.failed(&format!("reading the services of the new commit failed: {err}")),
+            }
+        }
+        if !self.live.services.is_empty() || read {
+            self.replan_all();
+        }
+        let status = self.shared.read();
+        let out_of_sync = status.services.values().filter(|s| !s.in_sync()).count();
+        drop(status);
+        self.log.info(
+            "plan",
+            &format!("planned commit {}: {} services, {out_of_sync} out of sync", crate::repo::git::short(&sha), names.len()),
+            json!({"sha": sha, "services": names.len(), "out_of_sync": out_of_sync, "added": added, "dropped": dropped}),
+        );
+    }
+
+    /// Reads again the nodes at `paths` (as the watch reported them), updates the snapshot and
+    /// re-plans each service they belong to.
+    async fn changed(&mut self, mut paths: Vec<String>) -> Result<(), ZkError> {
+        paths.sort();
+        paths.dedup();
+        let reads = futures::future::join_all(paths.iter().map(|path| self.zk.changed_node(path))).await;
+        let mut touched: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+        let mut all = false;
+        for (path, read) in paths.into_iter().zip(reads) {
+            let node = read?;
+            let mtime = node.as_ref().map(|n| n.mtime_ms);
+            match self.apply_node(&path, node) {
+                Touched::Nothing => {}
+                Touched::All => all = true,
+                Touched::Service(name) => touched.entry(name).or_default().extend(mtime.map(|m| (path, m))),
+            }
+        }
+        if all {
+            self.replan_all();
+            return Ok(());
+        }
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        for (name, nodes) in touched {
+            self.replan(&name);
+            // How long drift took to be known: from the edit's mtime to now.
+            let status = self.shared.read();
+            let Some(service) = status.services.get(&name) else { continue };
+            let drift = service.drift();
+            for (path, mtime) in &nodes {
+                if drift.contains(&path.as_str()) {
+                    self.shared.metrics.drift_detect.observe((now_ms - mtime).max(0) as f64 / 1000.0);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts a node read after a watch event into the snapshot.
+    fn apply_node(&mut self, path: &str, node: Option<ChangedNode>) -> Touched {
+        if path == layout::SERVICES {
+            self.live.root_exists = node.is_some();
+            self.live.root_czxid = node.map(|n| n.node.czxid);
+            return Touched::All;
+        }
+        let Some(rest) = path.strip_prefix(layout::SERVICES).and_then(|r| r.strip_prefix('/')) else {
+            return Touched::Nothing;
+        };
+        let name = rest.split('/').next().unwrap_or(rest).to_string();
+        if rest == name {
+            let all = &mut self.live.all_services;
+            match (all.binary_search(&name), node.is_some()) {
+                (Err(at), true) => all.insert(at, name.clone()),
+                (Ok(at), false) => {
+                    all.remove(at);
+                }
+                _ => {}
+            }
+        }
+        let Some(service) = self.live.services.get_mut(&name) else { return Touched::Nothing };
+        match layout::kind_of(&name, path) {
+            NodeKind::Service | NodeKind::Conf | NodeKind::View | NodeKind::Nodemap | NodeKind::Record => {
+                match node {
+                    Some(node) => service.nodes.insert(path.to_string(), node.node),
+                    None => service.nodes.remove(path),
+                };
+            }
+            NodeKind::Log => {
+                let entry = path.rsplit('/').next().unwrap_or_default().to_string();
+                match (service.log.binary_search(&entry), node.is_some()) {
+                    (Err(at), true) => service.log.insert(at, entry),
+                    (Ok(at), false) => {
+                        service.log.remove(at);
+                    }
+                    _ => {}
+                }
+            }
+            _ => return Touched::Nothing,
+        }
+        Touched::Service(name)
+    }
+
+    fn replan_all(&mut self) {
+        let names = self.desired.as_ref().map(Desired::names).unwrap_or_default();
+        for name in names {
+            self.replan(&name);
+        }
+        self.shared.write().create_root = !self.live.root_exists;
+    }
+
+    /// Plans `name` against the snapshot; logs when where it stands changed.
+    fn replan(&mut self, name: &str) {
+        let Some(desired) = &self.desired else { return };
+        let Some(confs) = desired.confs(name) else { return };
+        let record = Record::new(desired.state.origin(name), ACTOR.into()).to_json();
+        let plan = crate::sync::plan_service(confs, &self.live, &record, &desired.settings);
+        let live_record = self
+            .live
+            .services
+            .get(name)
+            .and_then(|live| live.nodes.get(&layout::record(name)))
+            .and_then(|node| Record::parse(&node.data));
+        let sha = desired.state.origin(name).commit.as_ref().map(|c| c.sha.clone());
+        let service = ServiceStatus {
+            name: name.to_string(),
+            plan,
+            record: live_record,
+            sha,
+            planned_at: crate::clock::now(),
+            last_error: None,
+        };
+        let label = metrics::ServiceLabel { service: name.to_string() };
+        let metrics = &self.shared.metrics;
+        metrics.in_sync.get_or_create(&label).set(i64::from(service.in_sync()));
+        metrics.drift_nodes.get_or_create(&label).set(service.drift().len() as i64);
+        metrics.pending_changes.get_or_create(&label).set(service.pending() as i64);
+        match service.applied_at() {
+            Some(at) => {
+                metrics.last_apply.get_or_create(&label).set(at);
+            }
+            None => {
+                metrics.last_apply.remove(&label);
+            }
+        }
+        let mut status = self.shared.write();
+        let before = status.services.get(name).map(|s| (s.in_sync(), s.drift().len(), s.pending()));
+        let after = (service.in_sync(), service.drift().len(), service.pending());
+        let first_sync = status.first_sync;
+        status.services.insert(name.to_string(), service);
+        drop(status);
+        // A full read reports its summary instead of one line per service.
+        if first_sync && before.is_some_and(|before| before != after) {
+            let (in_sync, drift, pending) = after;
+            let what = if in_sync {
+                "in sync".to_string()
+            } else {
+                format!("{pending} changes pending, {drift} drifted nodes")
+            };
+            self.log.info(
+                "plan",
+                &format!("{name}: {what}"),
+                json!({"service": name, "in_sync": in_sync, "drift_nodes": drift, "pending_changes": pending}),
+            );
+        }
+    }
+}
+
+/// What a node event touched.
+enum Touched {
+    Nothing,
+    /// `/services` itself: every plan.
+    All,
+    Service(String),
+}

@@ -1,0 +1,215 @@
+//! What the server knows at a moment, shared between the reconcile loop (which writes it) and the
+//! HTTP handlers (which read it): the commit in force, the branch's last fetch, and per service
+//! its pending plan. Pure data: the loop ([`super::Reconciler`]) fills it, [`super::http`]
+//! renders it.
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
+use serde_json::{Value, json};
+
+use super::Mode;
+use super::metrics::Metrics;
+use crate::audit::record::Record;
+use crate::plan::ServicePlan;
+use crate::plan::redact::Redactor;
+use crate::repo::git::Commit;
+
+/// The version of the `/api/v1` JSON: semver, as the plan's `format_version`.
+pub const FORMAT_VERSION: &str = "1.0.0";
+
+/// The state and the metrics, behind one `Arc`.
+pub struct Shared {
+    pub status: RwLock<Status>,
+    pub metrics: Metrics,
+}
+
+impl Shared {
+    pub fn new(status: Status) -> Shared {
+        Shared { status: RwLock::new(status), metrics: Metrics::new() }
+    }
+
+    /// The status, for reading (a poisoned lock still holds a usable status: every write leaves
+    /// it whole).
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, Status> {
+        self.status.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, Status> {
+        self.status.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A commit of the branch that failed validation: never used.
+#[derive(Debug, Clone)]
+pub struct Invalid {
+    pub sha: String,
+    /// Each problem as `validate` prints it (file, line and column).
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Status {
+    pub mode: Mode,
+    /// What is followed: `origin/main` or `main`.
+    pub branch: String,
+    /// The ZooKeeper session is up and the watch set.
+    pub connected: bool,
+    /// Live state has been read in full at least once against the commit in force.
+    pub first_sync: bool,
+    /// `/services` does not exist: every plan creates it first.
+    pub create_root: bool,
+    /// The commit in force: the newest valid commit of the branch.
+    pub commit: Option<Commit>,
+    /// The commit the branch pointed at when last looked at (valid or not).
+    pub branch_sha: Option<String>,
+    /// Why the last fetch failed; `None` once one succeeds.
+    pub fetch_error: Option<String>,
+    /// The branch's newest commit, when it is invalid (and so not in force).
+    pub invalid: Option<Invalid>,
+    /// The last error reading ZooKeeper or the repository, until a full read succeeds.
+    pub last_error: Option<String>,
+    /// The patterns of the sensitive keys of the commit in force.
+    pub sensitive: Vec<String>,
+    /// Each service of the commit in force, by name.
+    pub services: BTreeMap<String, ServiceStatus>,
+}
+
+impl Status {
+    pub fn new(mode: Mode, branch: String) -> Status {
+        Status {
+            mode,
+            branch,
+            connected: false,
+            first_sync: false,
+            create_root: false,
+            commit: None,
+            branch_sha: None,
+            fetch_error: None,
+            invalid: None,
+            last_error: None,
+            sensitive: Vec::new(),
+            services: BTreeMap::new(),
+        }
+    }
+
+    /// Why the server is not ready; empty when it is (`/readyz`).
+    pub fn not_ready(&self) -> Vec<&'static str> {
+        let mut why = Vec::new();
+        if !self.connected {
+            why.push("not connected to ZooKeeper");
+        }
+        if self.commit.is_none() {
+            why.push("no valid commit of the branch loaded");
+        }
+        if !self.first_sync {
+            why.push("live state not read yet");
+        }
+        why
+    }
+
+    fn head(&self) -> Value {
+        self.commit.as_ref().map_or(
+            Value::Null,
+            |c| json!({"sha": c.sha, "subject": c.subject, "author": c.author, "committed_at": c.committed_at}),
+        )
+    }
+
+    /// `GET /api/v1/services`: the server's state and every service, without their plans.
+    pub fn to_json(&self) -> Value {
+        let services: Vec<Value> = self.services.values().map(|s| s.to_json(None)).collect();
+        json!({
+            "format_version": FORMAT_VERSION,
+            "mode": self.mode.name(),
+            "leader": false,
+            "ready": self.not_ready().is_empty(),
+            "branch": self.branch,
+            "head": self.head(),
+            "branch_sha": self.branch_sha,
+            "fetch_error": self.fetch_error,
+            "invalid_commit": self.invalid.as_ref().map(|i| json!({"sha": i.sha, "problems": i.problems})),
+            "last_error": self.last_error,
+            "services": services,
+        })
+    }
+
+    /// `GET /api/v1/services/{name}`: one service with its pending plan, `None` for a service the
+    /// commit in force does not have.
+    pub fn service_json(&self, name: &str) -> Option<Result<Value, crate::plan::redact::PatternError>> {
+        let service = self.services.get(name)?;
+        let redactor = match Redactor::new(&self.sensitive, false) {
+            Ok(redactor) => redactor,
+            Err(err) => return Some(Err(err)),
+        };
+        let mut value = service.to_json(Some((&redactor, self.create_root)));
+        value["format_version"] = FORMAT_VERSION.into();
+        value["head"] = self.head();
+        Some(Ok(value))
+    }
+}
+
+/// One service of the commit in force.
+#[derive(Debug, Clone)]
+pub struct ServiceStatus {
+    pub name: String,
+    /// What an apply of the commit in force would do.
+    pub plan: ServicePlan,
+    /// The live record: what was applied, when, by whom.
+    pub record: Option<Record>,
+    /// The commit the service's content comes from (its pin's, when pinned).
+    pub sha: Option<String>,
+    /// When it was last planned (RFC 3339).
+    pub planned_at: String,
+    /// Why its live state could not be read again, until it is.
+    pub last_error: Option<String>,
+}
+
+impl ServiceStatus {
+    pub fn in_sync(&self) -> bool {
+        self.plan.is_empty()
+    }
+
+    /// Nodes edited outside jones-sync since the last apply.
+    pub fn drift(&self) -> Vec<&str> {
+        self.plan.changes.iter().filter(|c| c.drift).map(|c| c.path.as_str()).collect()
+    }
+
+    /// Changes an apply would make: nodes (the record included) and ACLs.
+    pub fn pending(&self) -> usize {
+        self.plan.counts().total() + self.plan.acls.len()
+    }
+
+    /// The live record's `applied_at` as Unix seconds.
+    pub fn applied_at(&self) -> Option<f64> {
+        let at: jiff::Timestamp = self.record.as_ref()?.applied_at.parse().ok()?;
+        Some(at.as_millisecond() as f64 / 1000.0)
+    }
+
+    /// The service as JSON; with a redactor, its plan too (rendered as `plan --format json`).
+    fn to_json(&self, plan: Option<(&Redactor, bool)>) -> Value {
+        let applied = self.record.as_ref().map(|r| {
+            json!({
+                "sha": r.sha, "subject": r.subject, "applied_at": r.applied_at, "actor": r.actor,
+                "rollback": r.rollback, "dirty": r.dirty, "pinned": r.pinned,
+            })
+        });
+        let mut value = json!({
+            "name": self.name,
+            "applied": applied,
+            "head_sha": self.sha,
+            "in_sync": self.in_sync(),
+            "managed": self.plan.managed,
+            "drift_nodes": self.drift().len(),
+            "drift": self.drift(),
+            "pending_changes": self.pending(),
+            "planned_at": self.planned_at,
+            "last_error": self.last_error,
+        });
+        if let Some((redactor, create_root)) = plan {
+            let one = crate::plan::Plan { create_root, services: vec![self.plan.clone()], ..Default::default() };
+            let text = crate::plan::render::json::render(&one, redactor);
+            value["plan"] = serde_json::from_str(&text).expect("the JSON renderer writes JSON");
+        }
+        value
+    }
+}

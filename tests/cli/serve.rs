@@ -1,0 +1,357 @@
+//! `jones-sync serve`: the real binary started as a server on a free port, against a real
+//! ZooKeeper, read through its HTTP endpoints.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::util::{Background, Test, spawn_in};
+use crate::zookeeper::free_port;
+
+/// A server started by [`start`].
+struct Server {
+    process: Option<Background>,
+    port: u16,
+}
+
+/// Starts `serve` on the repository of `t` (or `dir`), following its branch every 0.2 s, and
+/// waits until `/readyz` says it is ready.
+fn start_in(t: &Test, dir: &std::path::Path, extra: &[&str]) -> Server {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec!["serve", "--listen", &listen, "--interval", "0.2"];
+    args.extend_from_slice(extra);
+    let mut server = Server { process: Some(spawn_in(dir, &t.zk, &args)), port };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok((200, _)) = server.try_get("/readyz") {
+            return server;
+        }
+        if !server.process.as_mut().unwrap().running() || Instant::now() > deadline {
+            let output = server.stop();
+            panic!("the server did not become ready: code {}\nstderr:\n{}", output.code, output.stderr);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn start(t: &Test, extra: &[&str]) -> Server {
+    start_in(t, t.repo.path(), extra)
+}
+
+impl Server {
+    /// `GET path`: the status code and the body.
+    fn try_get(&self, path: &str) -> std::io::Result<(u16, String)> {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        let code = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        Ok((code, body.to_string()))
+    }
+
+    #[track_caller]
+    fn get(&self, path: &str) -> (u16, String) {
+        self.try_get(path).unwrap()
+    }
+
+    #[track_caller]
+    fn json(&self, path: &str) -> Value {
+        let (code, body) = self.get(path);
+        assert_eq!(code, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// The samples of `/metrics`, parsed by a Prometheus text parser.
+    fn metrics(&self) -> prometheus_parse::Scrape {
+        let (code, body) = self.get("/metrics");
+        assert_eq!(code, 200);
+        prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).unwrap()
+    }
+
+    /// The value of metric `name` (with `label` = `value`, when given).
+    fn metric(&self, name: &str, label: Option<(&str, &str)>) -> Option<f64> {
+        self.metrics()
+            .samples
+            .into_iter()
+            .find(|s| s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                other => panic!("{name} is not a number: {other:?}"),
+            })
+    }
+
+    /// Sends SIGTERM and waits for the process to end.
+    fn stop(&mut self) -> crate::util::Output {
+        let process = self.process.take().unwrap();
+        let _ = std::process::Command::new("kill").args(["-TERM", &process.pid().to_string()]).status();
+        process.finish()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.kill();
+        }
+    }
+}
+
+/// Waits up to 10 s for `done`, failing with `what`.
+#[track_caller]
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    started.elapsed()
+}
+
+/// A repository with one service `shop`, committed and applied.
+fn applied(name: &str) -> Test {
+    let t = Test::new(name);
+    t.write("services/shop/config.toml", "timeout = 30\n")
+        .write("services/shop/prod/config.toml", "timeout = 45\n")
+        .write("services/shop/prod/hosts.toml", "hosts = [\"web1\"]\n");
+    t.commit_all("first");
+    t.run(&["apply", "--yes"]).success();
+    t
+}
+
+#[test]
+fn serve_sees_an_out_of_band_edit_as_drift() {
+    let t = applied("serve_drift");
+    let server = start(&t, &[]);
+    let shop = Some(("service", "shop"));
+    assert_eq!(server.metric("jones_sync_service_in_sync", shop), Some(1.0));
+    assert_eq!(server.metric("jones_sync_service_drift_nodes", shop), Some(0.0));
+    assert_eq!(server.metric("jones_sync_service_pending_changes", shop), Some(0.0));
+    let api = server.json("/api/v1/services/shop");
+    assert_eq!(api["in_sync"], true);
+    assert_eq!(api["applied"]["sha"], t.rev("HEAD").as_str());
+    assert_eq!(api["head"]["sha"], t.rev("HEAD").as_str());
+
+    t.zk_write("/services/shop/conf/prod", "{\"timeout\": 99}");
+    let took = wait_for("the drift in /metrics", || server.metric("jones_sync_service_drift_nodes", shop) == Some(1.0));
+    assert!(took < Duration::from_secs(2), "drift took {took:?} to show");
+    assert_eq!(server.metric("jones_sync_service_in_sync", shop), Some(0.0));
+    // The conf node, and the record an apply would write.
+    assert_eq!(server.metric("jones_sync_service_pending_changes", shop), Some(2.0));
+    assert_eq!(server.metric("jones_sync_drift_detect_seconds_count", None), Some(1.0));
+    let api = server.json("/api/v1/services/shop");
+    assert_eq!(api["in_sync"], false);
+    assert_eq!(api["drift"], serde_json::json!(["/services/shop/conf/prod"]));
+    let plan = &api["plan"];
+    assert_eq!(plan["summary"]["drift"], 1);
+    let changes = &plan["services"][0]["changes"];
+    let conf = changes.as_array().unwrap().iter().find(|c| c["path"] == "/services/shop/conf/prod").unwrap();
+    assert_eq!(conf["drift"], true, "{conf}");
+    // The list has every service, without plans.
+    let list = server.json("/api/v1/services");
+    assert_eq!(list["services"][0]["name"], "shop");
+    assert_eq!(list["services"][0]["drift_nodes"], 1);
+    assert!(list["services"][0].get("plan").is_none());
+
+    // Put back by hand: in sync again.
+    t.zk_write("/services/shop/conf/prod", "{\"timeout\": 45}");
+    wait_for("in sync again", || server.metric("jones_sync_service_in_sync", shop) == Some(1.0));
+}
+
+#[test]
+fn serve_redacts_sensitive_values_in_the_api_as_plan_does() {
+    let t = applied("serve_redact");
+    t.write("services/shop/config.toml", "timeout = 30\ndb_password = \"hunter2\"\n");
+    t.commit_all("add a secret");
+    let server = start(&t, &[]);
+    let (code, body) = server.get("/api/v1/services/shop");
+    assert_eq!(code, 200);
+    assert!(!body.contains("hunter2"), "{body}");
+    let plan: Value = serde_json::from_str(&t.run(&["plan", "--format", "json"]).success().stdout).unwrap();
+    let api: Value = serde_json::from_str(&body).unwrap();
+    // The same changes as `plan --format json` shows (the records differ in time and apply id).
+    let without_record = |plan: &Value| -> Vec<Value> {
+        plan["services"][0]["changes"].as_array().unwrap().iter().filter(|c| c["kind"] != "record").cloned().collect()
+    };
+    assert_eq!(without_record(&api["plan"]), without_record(&plan));
+}
+
+#[test]
+fn serve_plans_a_new_commit_of_the_local_branch() {
+    let t = applied("serve_commit");
+    let server = start(&t, &[]);
+    let shop = Some(("service", "shop"));
+    let first = t.rev("HEAD");
+    assert_eq!(server.metric("jones_sync_repo_commit_info", Some(("sha", &first))), Some(1.0));
+    t.write("services/shop/prod/config.toml", "timeout = 50\n");
+    let second = t.commit_all("longer timeout");
+    wait_for("the new commit", || server.json("/api/v1/services")["head"]["sha"] == second.as_str());
+    assert_eq!(server.metric("jones_sync_repo_commit_info", Some(("sha", &second))), Some(1.0));
+    assert_eq!(server.metric("jones_sync_repo_commit_info", Some(("sha", &first))), None);
+    assert_eq!(server.metric("jones_sync_service_in_sync", shop), Some(0.0));
+    // conf/prod, views/prod and the record; none of it drift.
+    assert_eq!(server.metric("jones_sync_service_pending_changes", shop), Some(3.0));
+    let changed: Vec<Value> = server.json("/api/v1/services/shop")["plan"]["services"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].clone())
+        .collect();
+    assert_eq!(
+        changed,
+        ["/services/shop/conf/prod", "/services/shop/jones-sync", "/services/shop/views/prod"].map(Value::from)
+    );
+    assert_eq!(server.metric("jones_sync_service_drift_nodes", shop), Some(0.0));
+    let api = server.json("/api/v1/services/shop");
+    assert_eq!(api["applied"]["sha"], first.as_str());
+    assert_eq!(api["head_sha"], second.as_str());
+
+    // A service added by a commit is read and planned.
+    t.write("services/cart/config.toml", "a = 1\n");
+    t.commit_all("cart");
+    wait_for("the new service", || server.get("/api/v1/services/cart").0 == 200);
+    // As many changes as `plan` shows.
+    let plan: Value =
+        serde_json::from_str(&t.run(&["plan", "--format", "json", "--service", "cart"]).success().stdout).unwrap();
+    let summary = &plan["summary"];
+    let planned = summary["create"].as_u64().unwrap() + summary["update"].as_u64().unwrap();
+    assert_eq!(server.json("/api/v1/services/cart")["pending_changes"], planned);
+    // An apply by someone else shows as in sync, through the watch alone.
+    t.run(&["apply", "--yes"]).success();
+    wait_for("in sync after the apply", || {
+        server.metric("jones_sync_service_in_sync", shop) == Some(1.0)
+            && server.metric("jones_sync_service_in_sync", Some(("service", "cart"))) == Some(1.0)
+    });
+    let api = server.json("/api/v1/services/shop");
+    assert_eq!(api["applied"]["sha"], t.rev("HEAD").as_str());
+    assert!(server.metric("jones_sync_last_apply_timestamp_seconds", shop).unwrap() > 1.7e9);
+}
+
+#[test]
+fn serve_never_uses_an_invalid_commit_and_resumes_at_a_valid_one() {
+    let t = applied("serve_invalid");
+    let server = start(&t, &[]);
+    let good = t.rev("HEAD");
+    t.write("services/shop/prod/config.toml", "timeout = \n");
+    let bad = t.commit_all("broken");
+    wait_for("the invalid commit reported", || {
+        server.json("/api/v1/services")["invalid_commit"]["sha"] == bad.as_str()
+    });
+    let api = server.json("/api/v1/services");
+    assert_eq!(api["head"]["sha"], good.as_str());
+    let problems = api["invalid_commit"]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let problem = problems[0].as_str().unwrap();
+    assert!(problem.contains("services/shop/prod/config.toml:1:"), "{problem}");
+    assert_eq!(server.metric("jones_sync_repo_commit_info", Some(("sha", &good))), Some(1.0));
+    assert_eq!(server.metric("jones_sync_service_in_sync", Some(("service", "shop"))), Some(1.0));
+    assert_eq!(server.get("/readyz").0, 200, "the last good commit stays in force");
+
+    t.write("services/shop/prod/config.toml", "timeout = 46\n");
+    let fixed = t.commit_all("fixed");
+    wait_for("the fixed commit", || server.json("/api/v1/services")["head"]["sha"] == fixed.as_str());
+    assert_eq!(server.json("/api/v1/services")["invalid_commit"], Value::Null);
+    assert_eq!(server.metric("jones_sync_service_in_sync", Some(("service", "shop"))), Some(0.0));
+}
+
+#[test]
+fn serve_fetches_the_branch_from_a_remote_and_reports_failed_fetches() {
+    let t = applied("serve_remote");
+    let remote = tempfile::tempdir().unwrap();
+    let bare = remote.path().join("config.git");
+    let clone = remote.path().join("clone");
+    t.git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    t.git(&["clone", "-q", bare.to_str().unwrap(), clone.to_str().unwrap()]);
+    t.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    let server = start_in(&t, &clone, &[]);
+    assert_eq!(server.json("/api/v1/services")["branch"], "origin/main");
+
+    t.write("services/shop/prod/config.toml", "timeout = 50\n");
+    let pushed = t.commit_all("longer timeout");
+    t.git(&["push", "-q", "origin", "main"]);
+    wait_for("the pushed commit", || server.json("/api/v1/services")["head"]["sha"] == pushed.as_str());
+    assert_eq!(server.metric("jones_sync_service_in_sync", Some(("service", "shop"))), Some(0.0));
+    assert_eq!(server.metric("jones_sync_git_fetch_errors_total", None), Some(0.0));
+    // The clone's work tree and local branch are left alone.
+    assert_eq!(std::fs::read_to_string(clone.join("services/shop/prod/config.toml")).unwrap(), "timeout = 45\n");
+
+    // The remote goes away: fetches fail, are counted and reported, and the commit stays.
+    std::fs::rename(&bare, remote.path().join("gone.git")).unwrap();
+    wait_for("a failed fetch", || server.metric("jones_sync_git_fetch_errors_total", None) >= Some(1.0));
+    let api = server.json("/api/v1/services");
+    assert!(api["fetch_error"].as_str().unwrap().contains("git fetch"), "{api}");
+    assert_eq!(api["head"]["sha"], pushed.as_str());
+    std::fs::rename(remote.path().join("gone.git"), &bare).unwrap();
+    wait_for("a fetch that works again", || server.json("/api/v1/services")["fetch_error"] == Value::Null);
+}
+
+#[test]
+fn serve_metrics_parse_as_prometheus_text() {
+    let t = applied("serve_metrics");
+    let server = start(&t, &[]);
+    let scrape = server.metrics();
+    let names: std::collections::BTreeSet<&str> = scrape.samples.iter().map(|s| s.metric.as_str()).collect();
+    for name in [
+        "jones_sync_service_in_sync",
+        "jones_sync_service_drift_nodes",
+        "jones_sync_service_pending_changes",
+        "jones_sync_last_apply_timestamp_seconds",
+        "jones_sync_repo_commit_info",
+        "jones_sync_git_fetch_errors_total",
+        "jones_sync_reconcile_errors_total",
+        "jones_sync_leader",
+        "jones_sync_drift_detect_seconds_count",
+    ] {
+        assert!(names.contains(name), "{name} missing from {names:?}");
+    }
+    assert_eq!(server.metric("jones_sync_leader", None), Some(0.0));
+    let (_, text) = server.get("/metrics");
+    assert!(text.contains("# TYPE jones_sync_drift_detect_seconds histogram"), "{text}");
+}
+
+#[test]
+fn serve_readyz_healthz_and_unknown_services() {
+    let t = applied("serve_endpoints");
+    let server = start(&t, &[]);
+    assert_eq!(server.get("/healthz"), (200, "ok\n".to_string()));
+    assert_eq!(server.get("/readyz"), (200, "ready\n".to_string()));
+    let (code, body) = server.get("/api/v1/services/nope");
+    assert_eq!(code, 404);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"], "the commit in force has no service `nope`");
+    assert_eq!(body["format_version"], "1.0.0");
+}
+
+#[test]
+fn serve_stops_cleanly_on_sigterm_with_json_logs() {
+    let t = applied("serve_sigterm");
+    let mut server = start(&t, &["--log-format", "json"]);
+    let started = Instant::now();
+    let output = server.stop();
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let events: Vec<String> = output
+        .stderr
+        .lines()
+        .map(|line| {
+            let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            value["event"].as_str().unwrap().to_string()
+        })
+        .collect();
+    for event in ["start", "commit", "sync", "stop"] {
+        assert!(events.iter().any(|e| e == event), "{event} missing from {events:?}");
+    }
+}
+
+#[test]
+fn serve_refuses_modes_that_write() {
+    let t = applied("serve_modes");
+    t.run(&["serve", "--mode", "apply"])
+        .code(1)
+        .stderr("error: --mode apply is not available yet: this version of `serve` only observes (--mode observe)\n");
+}
