@@ -29,6 +29,8 @@ const OP_MULTI_READ: i32 = 22;
 const OP_CREATES: [i32; 4] = [1, 15, 19, 21];
 /// ZooKeeper's op code of `closeSession`.
 const OP_CLOSE_SESSION: i32 = -11;
+/// ZooKeeper's op code of a ping (the client's heartbeat).
+const OP_PING: i32 = 11;
 
 /// What happens to the armed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +83,8 @@ struct Shared {
     events: Vec<Event>,
     /// The session the server last gave a connection: id and password.
     last_session: Option<(i64, Vec<u8>)>,
+    /// Every request but pings, all connections together.
+    requests: usize,
 }
 
 /// What the proxy saw, for tests that check how the client recovered.
@@ -127,6 +131,7 @@ impl Proxy {
             creates: 0,
             events: Vec::new(),
             last_session: None,
+            requests: 0,
         }));
         let (upstream, state) = (upstream.to_string(), shared.clone());
         let accept = runtime().spawn(async move {
@@ -228,6 +233,11 @@ impl Proxy {
     /// The faults that fired so far.
     pub fn fired(&self) -> Vec<Fault> {
         self.shared.lock().unwrap().fired.clone()
+    }
+
+    /// How many requests (pings aside) the client sent so far.
+    pub fn requests(&self) -> usize {
+        self.shared.lock().unwrap().requests
     }
 
     /// What the proxy saw so far.
@@ -397,6 +407,9 @@ async fn relay(client: TcpStream, upstream: String, shared: Arc<Mutex<Shared>>) 
             let Some(frame) = frame else { return };
             let op = if first { None } else { i32_at(&frame, 4) };
             first = false;
+            if op.is_some_and(|op| op != OP_PING) {
+                shared.lock().unwrap().requests += 1;
+            }
             if op.is_some_and(|op| OP_CREATES.contains(&op)) {
                 record(&shared, Event::Create(create_path(&frame).unwrap_or_default()));
             }

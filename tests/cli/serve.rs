@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::proxy::Proxy;
 use crate::util::{Background, Test, spawn_in};
 use crate::zookeeper::free_port;
 
@@ -18,11 +19,16 @@ struct Server {
 /// Starts `serve` on the repository of `t` (or `dir`), following its branch every 0.2 s, and
 /// waits until `/readyz` says it is ready.
 fn start_in(t: &Test, dir: &std::path::Path, extra: &[&str]) -> Server {
+    start_with(dir, &t.zk, extra)
+}
+
+/// Starts `serve` on the repository `dir` and ZooKeeper `zk`.
+fn start_with(dir: &std::path::Path, zk: &str, extra: &[&str]) -> Server {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut args = vec!["serve", "--listen", &listen, "--interval", "0.2"];
     args.extend_from_slice(extra);
-    let mut server = Server { process: Some(spawn_in(dir, &t.zk, &args)), port };
+    let mut server = Server { process: Some(spawn_in(dir, zk, &args)), port };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok((200, _)) = server.try_get("/readyz") {
@@ -354,4 +360,70 @@ fn serve_refuses_modes_that_write() {
     t.run(&["serve", "--mode", "apply"])
         .code(1)
         .stderr("error: --mode apply is not available yet: this version of `serve` only observes (--mode observe)\n");
+}
+
+/// `t`'s chroot, reached through `proxy`.
+fn proxied(t: &Test, proxy: &Proxy) -> String {
+    proxy.connect_string(&t.zk[t.zk.find('/').unwrap()..])
+}
+
+#[test]
+fn serve_reads_nothing_from_zookeeper_while_idle() {
+    let t = applied("serve_idle");
+    let proxy = Proxy::start(&crate::zookeeper::server().address());
+    let server = start_with(t.repo.path(), &proxied(&t, &proxy), &[]);
+    std::thread::sleep(Duration::from_millis(300));
+    let before = proxy.requests();
+    // Several fetch intervals (0.2 s) and scrapes: git is read, ZooKeeper is not.
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(300));
+        server.metrics();
+        server.json("/api/v1/services/shop");
+    }
+    assert_eq!(proxy.requests(), before, "requests while idle");
+    // One edit: one read, of the node that changed.
+    t.zk_write("/services/shop/conf/prod", "{\"timeout\": 99}");
+    wait_for("the drift", || server.metric("jones_sync_service_drift_nodes", Some(("service", "shop"))) == Some(1.0));
+    assert_eq!(proxy.requests(), before + 1);
+}
+
+#[test]
+fn serve_reads_everything_again_on_a_new_session_after_expiry() {
+    let t = applied("serve_expiry");
+    let proxy = Proxy::start(&crate::zookeeper::server().address());
+    let mut server = start_with(t.repo.path(), &proxied(&t, &proxy), &[]);
+    proxy.expire_session();
+    t.zk_write("/services/shop/conf/prod", "{\"timeout\": 99}");
+    wait_for("the drift, on a new session", || {
+        server.metric("jones_sync_service_drift_nodes", Some(("service", "shop"))) == Some(1.0)
+    });
+    wait_for("ready again", || server.get("/readyz").0 == 200);
+    assert!(server.metric("jones_sync_reconcile_errors_total", None) >= Some(1.0));
+    let output = server.stop();
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert!(output.stderr.contains("the ZooKeeper session ended (Expired)"), "{}", output.stderr);
+    assert!(output.stderr.contains("new session established"), "{}", output.stderr);
+    assert_eq!(output.stderr.matches("read 1 services in full").count(), 2, "{}", output.stderr);
+}
+
+#[test]
+fn serve_follows_a_first_apply_into_an_empty_zookeeper() {
+    let t = Test::new("serve_empty");
+    t.write("services/shop/config.toml", "timeout = 30\n");
+    t.commit_all("first");
+    let server = start(&t, &[]);
+    let api = server.json("/api/v1/services/shop");
+    assert_eq!(api["in_sync"], false);
+    assert_eq!(api["plan"]["create_root"], true);
+    assert_eq!(api["applied"], Value::Null);
+    let first_apply = api["pending_changes"].clone();
+    t.run(&["apply", "--yes"]).success();
+    wait_for("in sync after the first apply", || {
+        server.metric("jones_sync_service_in_sync", Some(("service", "shop"))) == Some(1.0)
+    });
+    assert_eq!(server.json("/api/v1/services/shop")["plan"]["create_root"], false);
+    // The whole service deleted by hand: everything to create again.
+    t.zk_delete_all("/services/shop");
+    wait_for("the deletion", || server.json("/api/v1/services/shop")["pending_changes"] == first_apply);
+    assert_eq!(server.json("/api/v1/services/shop")["applied"], Value::Null);
 }
