@@ -253,10 +253,14 @@ impl Reconciler {
         resync: Duration,
         mut stopped: watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
-        // Nothing to compare with before the first valid commit.
+        // Connected at start; nothing to compare with before the first valid commit.
+        self.shared.write().connected = !self.zk.is_lost();
         tokio::select! {
             state = commits.recv() => match state {
-                Some(state) => self.new_commit(state, false).await,
+                Some(state) => {
+                    // No session yet: nothing is read.
+                    let _ = self.new_commit(state, false).await;
+                }
                 None => return Ok(()),
             },
             _ = stopped.wait_for(|stop| *stop) => return Ok(()),
@@ -317,7 +321,11 @@ impl Reconciler {
             tokio::select! {
                 _ = stopped.wait_for(|stop| *stop) => return Ended::Shutdown,
                 state = commits.recv() => match state {
-                    Some(state) => self.new_commit(state, true).await,
+                    Some(state) => {
+                        if let Err(err) = self.new_commit(state, true).await {
+                            return self.lost(err);
+                        }
+                    }
                     None => return Ended::Shutdown,
                 },
                 _ = resync.tick() => {
@@ -402,10 +410,53 @@ impl Reconciler {
         Ok(())
     }
 
-    /// Puts `state` in force: reads the services it adds (when `read`), forgets those it drops, and
-    /// re-plans every service.
-    async fn new_commit(&mut self, state: DesiredState, read: bool) {
+    /// Puts `state` in force: reads the services it adds (when `read`: a session is up, whose
+    /// first full read is still to come otherwise), forgets
+    /// those it drops, and re-plans every service. A failed read ends the session's loop, which
+    /// reads everything again.
+    async fn new_commit(&mut self, state: DesiredState, read: bool) -> Result<(), ZkError> {
         let desired = Desired::new(state);
+        // Live ACLs are read only while `[zookeeper] acl` is set: a commit that sets it needs them.
+        let acls_read = self.desired.as_ref().is_some_and(Desired::acls);
+        let read_all = desired.acls() && !acls_read;
+        let sha = desired.sha.clone().unwrap_or_default();
+        let (added, dropped) = self.put_in_force(desired);
+        if !read {
+            return Ok(());
+        }
+        if read_all {
+            self.full_read().await?;
+        } else {
+            if !added.is_empty() {
+                let mut snapshot = self.zk.snapshot(&added).await?;
+                if self.desired.as_ref().is_some_and(Desired::acls) {
+                    self.zk.read_acls(&mut snapshot).await?;
+                }
+                self.live.root_exists = snapshot.root_exists;
+                self.live.root_czxid = snapshot.root_czxid;
+                self.live.all_services = snapshot.all_services;
+                self.live.services.extend(snapshot.services);
+            }
+            self.replan_all();
+        }
+        let status = self.shared.read();
+        let services = status.services.len();
+        let out_of_sync = status.services.values().filter(|s| !s.in_sync()).count();
+        drop(status);
+        self.log.info(
+            "plan",
+            &format!(
+                "planned commit {}: {out_of_sync} of {services} services out of sync",
+                crate::repo::git::short(&sha)
+            ),
+            json!({"sha": sha, "services": services, "out_of_sync": out_of_sync, "added": added, "dropped": dropped}),
+        );
+        Ok(())
+    }
+
+    /// Makes `desired` the commit in force: drops the live state, status and metrics of the
+    /// services it no longer has. The services it adds (not read yet) and those it drops.
+    fn put_in_force(&mut self, desired: Desired) -> (Vec<String>, Vec<String>) {
         let names: BTreeSet<String> = desired.names().into_iter().collect();
         let added: Vec<String> = names.iter().filter(|n| !self.live.services.contains_key(*n)).cloned().collect();
         let dropped: Vec<String> = self.live.services.keys().filter(|n| !names.contains(*n)).cloned().collect();
@@ -413,7 +464,6 @@ impl Reconciler {
             self.live.services.remove(name);
             self.shared.metrics.forget(name);
         }
-        let acls = desired.acls();
         {
             let mut status = self.shared.write();
             status.services.retain(|name, _| names.contains(name));
@@ -422,39 +472,9 @@ impl Reconciler {
         }
         let commit_info = &self.shared.metrics.commit_info;
         commit_info.clear();
-        let sha = desired.sha.clone().unwrap_or_default();
-        commit_info.get_or_create(&metrics::ShaLabel { sha: sha.clone() }).set(1);
+        commit_info.get_or_create(&metrics::ShaLabel { sha: desired.sha.clone().unwrap_or_default() }).set(1);
         self.desired = Some(desired);
-        if read && !added.is_empty() {
-            let read = async {
-                let mut snapshot = self.zk.snapshot(&added).await?;
-                if acls {
-                    self.zk.read_acls(&mut snapshot).await?;
-                }
-                Ok::<_, ZkError>(snapshot)
-            };
-            match read.await {
-                Ok(snapshot) => {
-                    self.live.root_exists = snapshot.root_exists;
-                    self.live.root_czxid = snapshot.root_czxid;
-                    self.live.all_services = snapshot.all_services;
-                    self.live.services.extend(snapshot.services);
-                }
-                // The services stay unread (planned as missing) until the next full read.
-                Err(err) => self.failed(&format!("reading the services of the new commit failed: {err}")),
-            }
-        }
-        if !self.live.services.is_empty() || read {
-            self.replan_all();
-        }
-        let status = self.shared.read();
-        let out_of_sync = status.services.values().filter(|s| !s.in_sync()).count();
-        drop(status);
-        self.log.info(
-            "plan",
-            &format!("planned commit {}: {} services, {out_of_sync} out of sync", crate::repo::git::short(&sha), names.len()),
-            json!({"sha": sha, "services": names.len(), "out_of_sync": out_of_sync, "added": added, "dropped": dropped}),
-        );
+        (added, dropped)
     }
 
     /// Reads again the nodes at `paths` (as the watch reported them), updates the snapshot and
@@ -466,7 +486,16 @@ impl Reconciler {
         let mut touched: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
         let mut all = false;
         for (path, read) in paths.into_iter().zip(reads) {
-            let node = read?;
+            let node = match read {
+                Ok(node) => node,
+                Err(err) => {
+                    // Shown on the service until it is read again (the whole state is, next).
+                    if let Some(service) = self.shared.write().services.get_mut(service_of(&path)) {
+                        service.last_error = Some(err.to_string());
+                    }
+                    return Err(err);
+                }
+            };
             let mtime = node.as_ref().map(|n| n.mtime_ms);
             match self.apply_node(&path, node) {
                 Touched::Nothing => {}
@@ -504,7 +533,7 @@ impl Reconciler {
         let Some(rest) = path.strip_prefix(layout::SERVICES).and_then(|r| r.strip_prefix('/')) else {
             return Touched::Nothing;
         };
-        let name = rest.split('/').next().unwrap_or(rest).to_string();
+        let name = service_of(path).to_string();
         if rest == name {
             let all = &mut self.live.all_services;
             match (all.binary_search(&name), node.is_some()) {
@@ -519,9 +548,15 @@ impl Reconciler {
         match layout::kind_of(&name, path) {
             NodeKind::Service | NodeKind::Conf | NodeKind::View | NodeKind::Nodemap | NodeKind::Record => {
                 match node {
-                    Some(node) => service.nodes.insert(path.to_string(), node.node),
-                    None => service.nodes.remove(path),
-                };
+                    Some(node) => {
+                        service.nodes.insert(path.to_string(), node.node);
+                    }
+                    None => {
+                        service.nodes.remove(path);
+                        // A node created again gets its ACL read at the next full read.
+                        service.acls.remove(path);
+                    }
+                }
             }
             NodeKind::Log => {
                 let entry = path.rsplit('/').next().unwrap_or_default().to_string();
@@ -601,6 +636,12 @@ impl Reconciler {
             );
         }
     }
+}
+
+/// The service a path below `/services` belongs to (empty for `/services` itself).
+fn service_of(path: &str) -> &str {
+    let rest = path.strip_prefix(layout::SERVICES).and_then(|r| r.strip_prefix('/')).unwrap_or_default();
+    rest.split('/').next().unwrap_or_default()
 }
 
 /// What a node event touched.

@@ -236,6 +236,51 @@ fn serve_plans_a_new_commit_of_the_local_branch() {
     let api = server.json("/api/v1/services/shop");
     assert_eq!(api["applied"]["sha"], t.rev("HEAD").as_str());
     assert!(server.metric("jones_sync_last_apply_timestamp_seconds", shop).unwrap() > 1.7e9);
+
+    // A service the repository drops loses its status and its series.
+    t.remove("services/cart");
+    t.commit_all("no cart");
+    wait_for("the dropped service", || server.get("/api/v1/services/cart").0 == 404);
+    assert_eq!(server.metric("jones_sync_service_in_sync", Some(("service", "cart"))), None);
+    assert_eq!(server.metric("jones_sync_service_in_sync", shop), Some(1.0));
+}
+
+#[test]
+fn serve_is_not_ready_until_the_branch_has_a_valid_commit() {
+    let t = Test::new("serve_first_invalid");
+    t.write("services/shop/config.toml", "timeout = \n");
+    let bad = t.commit_all("broken from the start");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let args = ["serve", "--listen", &listen, "--interval", "0.2"];
+    let server = Server { process: Some(spawn_in(t.repo.path(), &t.zk, &args)), port };
+    wait_for("the invalid commit reported", || {
+        server.try_get("/api/v1/services").is_ok_and(|(_, body)| body.contains(&bad))
+    });
+    let (code, body) = server.get("/readyz");
+    assert_eq!(
+        (code, body.as_str()),
+        (503, "not ready: no valid commit of the branch loaded; live state not read yet\n")
+    );
+    assert_eq!(server.json("/api/v1/services")["head"], Value::Null);
+    t.write("services/shop/config.toml", "timeout = 1\n");
+    t.commit_all("fixed");
+    wait_for("ready", || server.get("/readyz").0 == 200);
+    assert_eq!(server.json("/api/v1/services/shop")["in_sync"], false);
+}
+
+#[test]
+fn serve_needs_a_git_clone() {
+    let t = Test::new("serve_not_git");
+    t.write("services/shop/config.toml", "timeout = 1\n");
+    let out = t.run(&["serve", "--listen", "127.0.0.1:0"]).code(1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: `{}` is not a git repository: `serve` follows a branch, so --repo must be a clone\n",
+            t.repo.path().display()
+        )
+    );
 }
 
 #[test]
