@@ -180,7 +180,7 @@ pub struct ServeArgs {
     pub resync: f64,
 
     /// `text` for people, `json` for one JSON object per line (on stderr)
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
     pub log_format: LogFormat,
 
     #[command(flatten)]

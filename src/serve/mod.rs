@@ -165,7 +165,7 @@ async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, co
                 shared.write().invalid = None;
                 log.info(
                     "commit",
-                    &format!("{what} is at {short}: {} services", state.confs.len()),
+                    &format!("{what} is at {short}: {}", services(state.confs.len())),
                     json!({"sha": sha, "services": state.confs.len()}),
                 );
                 if commits.send(state).await.is_err() {
@@ -404,7 +404,7 @@ impl Reconciler {
         drop(status);
         self.log.info(
             "sync",
-            &format!("read {} services in full: {out_of_sync} out of sync", names.len()),
+            &format!("read {} in full: {out_of_sync} out of sync", services(names.len())),
             json!({"services": names.len(), "out_of_sync": out_of_sync, "ms": started.elapsed().as_millis() as u64}),
         );
         Ok(())
@@ -440,16 +440,17 @@ impl Reconciler {
             self.replan_all();
         }
         let status = self.shared.read();
-        let services = status.services.len();
+        let count = status.services.len();
         let out_of_sync = status.services.values().filter(|s| !s.in_sync()).count();
         drop(status);
         self.log.info(
             "plan",
             &format!(
-                "planned commit {}: {out_of_sync} of {services} services out of sync",
-                crate::repo::git::short(&sha)
+                "planned commit {}: {out_of_sync} of {} out of sync",
+                crate::repo::git::short(&sha),
+                services(count)
             ),
-            json!({"sha": sha, "services": services, "out_of_sync": out_of_sync, "added": added, "dropped": dropped}),
+            json!({"sha": sha, "services": count, "out_of_sync": out_of_sync, "added": added, "dropped": dropped}),
         );
         Ok(())
     }
@@ -636,6 +637,11 @@ impl Reconciler {
             );
         }
     }
+}
+
+/// `1 service`, `2 services`.
+fn services(count: usize) -> String {
+    format!("{count} service{}", if count == 1 { "" } else { "s" })
 }
 
 /// The service a path below `/services` belongs to (empty for `/services` itself).

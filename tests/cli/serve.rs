@@ -448,7 +448,7 @@ fn serve_reads_everything_again_on_a_new_session_after_expiry() {
     assert_eq!(output.code, 0, "{}", output.stderr);
     assert!(output.stderr.contains("the ZooKeeper session ended (Expired)"), "{}", output.stderr);
     assert!(output.stderr.contains("new session established"), "{}", output.stderr);
-    assert_eq!(output.stderr.matches("read 1 services in full").count(), 2, "{}", output.stderr);
+    assert_eq!(output.stderr.matches("read 1 service in full").count(), 2, "{}", output.stderr);
 }
 
 #[test]
@@ -471,4 +471,24 @@ fn serve_follows_a_first_apply_into_an_empty_zookeeper() {
     t.zk_delete_all("/services/shop");
     wait_for("the deletion", || server.json("/api/v1/services/shop")["pending_changes"] == first_apply);
     assert_eq!(server.json("/api/v1/services/shop")["applied"], Value::Null);
+}
+
+#[test]
+fn serve_reads_everything_again_every_resync_period() {
+    let t = applied("serve_resync");
+    let mut server = start(&t, &["--resync", "0.3"]);
+    std::thread::sleep(Duration::from_millis(1000));
+    let output = server.stop();
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let reads = output.stderr.matches("read 1 service in full").count();
+    assert!((3..=5).contains(&reads), "{reads} full reads in 1 s with --resync 0.3:\n{}", output.stderr);
+}
+
+#[test]
+fn serve_refuses_periods_that_are_not_positive() {
+    let t = applied("serve_periods");
+    t.run(&["serve", "--interval", "0"])
+        .code(1)
+        .stderr("error: --interval must be a positive number of seconds, not 0\n");
+    t.run(&["serve", "--resync=-1"]).code(1).stderr("error: --resync must be a positive number of seconds, not -1\n");
 }
