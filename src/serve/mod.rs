@@ -104,13 +104,23 @@ pub async fn run(config: Config, zk: Zk, shutdown: impl Future<Output = ()>) -> 
     );
     let (commits, received) = mpsc::channel(1);
     let following = tokio::spawn(follow(follower, config.clone(), shared.clone(), commits));
-    let reconciler = Reconciler { zk, shared: shared.clone(), log, desired: None, live: Snapshot::default() };
+    let reconciler =
+        Reconciler { zk, shared: shared.clone(), log, desired: None, live: Snapshot::default(), established: false };
+    let reconciling = reconciler.run(received, config.resync, stopped);
+    tokio::pin!(reconciling);
     tokio::select! {
-        () = shutdown => {}
-        result = reconciler.run(received, config.resync, stopped) => result?,
+        () = shutdown => {
+            // The reconciler stops at its next step: whatever it was doing is finished, not cut.
+            log.info("stop", "shutting down", json!({}));
+            let _ = stop.send(true);
+            reconciling.await?;
+        }
+        result = &mut reconciling => {
+            log.info("stop", "shutting down", json!({}));
+            let _ = stop.send(true);
+            result?;
+        }
     }
-    log.info("stop", "shutting down", json!({}));
-    let _ = stop.send(true);
     following.abort();
     // In-flight requests get a moment to finish.
     let _ = tokio::time::timeout(Duration::from_secs(5), http).await;
@@ -244,6 +254,8 @@ pub struct Reconciler {
     log: Log,
     desired: Option<Desired>,
     live: Snapshot,
+    /// The current session got as far as its first full read.
+    established: bool,
 }
 
 impl Reconciler {
@@ -284,6 +296,10 @@ impl Reconciler {
             match self.session(&mut commits, resync, &mut stopped).await {
                 Ended::Shutdown => return Ok(()),
                 Ended::Lost(why) => {
+                    // A session that got as far as a full read starts the backoff over.
+                    if self.established {
+                        backoff = Duration::from_millis(200);
+                    }
                     self.shared.write().connected = false;
                     self.failed(&why);
                     tokio::select! {
@@ -292,9 +308,6 @@ impl Reconciler {
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                 }
-            }
-            if self.shared.read().connected {
-                backoff = Duration::from_millis(200);
             }
         }
     }
@@ -306,6 +319,7 @@ impl Reconciler {
         resync: Duration,
         stopped: &mut watch::Receiver<bool>,
     ) -> Ended {
+        self.established = false;
         // The watch first: a change made during the full read is then reported, not lost.
         let mut tree = match self.zk.watch_tree(layout::SERVICES).await {
             Ok(tree) => tree,
@@ -315,6 +329,7 @@ impl Reconciler {
             return self.lost(err);
         }
         self.shared.write().connected = true;
+        self.established = true;
         let mut resync = tokio::time::interval_at(tokio::time::Instant::now() + resync, resync);
         let mut stale = false;
         loop {

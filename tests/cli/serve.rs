@@ -481,7 +481,7 @@ fn serve_reads_everything_again_every_resync_period() {
     let output = server.stop();
     assert_eq!(output.code, 0, "{}", output.stderr);
     let reads = output.stderr.matches("read 1 service in full").count();
-    assert!((3..=5).contains(&reads), "{reads} full reads in 1 s with --resync 0.3:\n{}", output.stderr);
+    assert!((2..=6).contains(&reads), "{reads} full reads in 1 s with --resync 0.3:\n{}", output.stderr);
 }
 
 #[test]
