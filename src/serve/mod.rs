@@ -9,7 +9,8 @@
 //! - the **reconciler** ([`Reconciler`]) holds the live state of the services in scope
 //!   (a [`Snapshot`]) and each service's plan ([`state::ServiceStatus`]). It reads ZooKeeper in
 //!   full once per session (and every `--resync`), then keeps the snapshot current from a
-//!   persistent recursive watch on `/services`: each event re-reads that one node and re-plans
+//!   persistent recursive watch on `/services`: each event re-reads that one node (filed into the
+//!   snapshot by [`live::apply`]) and re-plans
 //!   that one service with [`crate::sync::plan_service`], so a quiet fleet costs no reads. A
 //!   reconnection within the session (events of the gap may be lost) and a new session read
 //!   everything again;
@@ -26,6 +27,7 @@
 
 pub mod git;
 pub mod http;
+pub mod live;
 pub mod log;
 pub mod metrics;
 pub mod state;
@@ -40,9 +42,9 @@ use tokio::sync::{mpsc, watch};
 
 use crate::audit::record::Record;
 use crate::desired::DesiredState;
-use crate::layout::{self, NodeKind};
+use crate::layout;
 use crate::live::Snapshot;
-use crate::zk::{ChangedNode, TreeEvent, Zk, ZkError};
+use crate::zk::{TreeEvent, Zk, ZkError};
 use log::Log;
 use state::{Invalid, ServiceStatus, Shared, Status};
 
@@ -506,17 +508,17 @@ impl Reconciler {
                 Ok(node) => node,
                 Err(err) => {
                     // Shown on the service until it is read again (the whole state is, next).
-                    if let Some(service) = self.shared.write().services.get_mut(service_of(&path)) {
+                    if let Some(service) = self.shared.write().services.get_mut(live::service_of(&path)) {
                         service.last_error = Some(err.to_string());
                     }
                     return Err(err);
                 }
             };
             let mtime = node.as_ref().map(|n| n.mtime_ms);
-            match self.apply_node(&path, node) {
-                Touched::Nothing => {}
-                Touched::All => all = true,
-                Touched::Service(name) => touched.entry(name).or_default().extend(mtime.map(|m| (path, m))),
+            match live::apply(&mut self.live, &path, node) {
+                live::Touched::Nothing => {}
+                live::Touched::All => all = true,
+                live::Touched::Service(name) => touched.entry(name).or_default().extend(mtime.map(|m| (path, m))),
             }
         }
         if all {
@@ -537,56 +539,6 @@ impl Reconciler {
             }
         }
         Ok(())
-    }
-
-    /// Puts a node read after a watch event into the snapshot.
-    fn apply_node(&mut self, path: &str, node: Option<ChangedNode>) -> Touched {
-        if path == layout::SERVICES {
-            self.live.root_exists = node.is_some();
-            self.live.root_czxid = node.map(|n| n.node.czxid);
-            return Touched::All;
-        }
-        let Some(rest) = path.strip_prefix(layout::SERVICES).and_then(|r| r.strip_prefix('/')) else {
-            return Touched::Nothing;
-        };
-        let name = service_of(path).to_string();
-        if rest == name {
-            let all = &mut self.live.all_services;
-            match (all.binary_search(&name), node.is_some()) {
-                (Err(at), true) => all.insert(at, name.clone()),
-                (Ok(at), false) => {
-                    all.remove(at);
-                }
-                _ => {}
-            }
-        }
-        let Some(service) = self.live.services.get_mut(&name) else { return Touched::Nothing };
-        match layout::kind_of(&name, path) {
-            NodeKind::Service | NodeKind::Conf | NodeKind::View | NodeKind::Nodemap | NodeKind::Record => {
-                match node {
-                    Some(node) => {
-                        service.nodes.insert(path.to_string(), node.node);
-                    }
-                    None => {
-                        service.nodes.remove(path);
-                        // A node created again gets its ACL read at the next full read.
-                        service.acls.remove(path);
-                    }
-                }
-            }
-            NodeKind::Log => {
-                let entry = path.rsplit('/').next().unwrap_or_default().to_string();
-                match (service.log.binary_search(&entry), node.is_some()) {
-                    (Err(at), true) => service.log.insert(at, entry),
-                    (Ok(at), false) => {
-                        service.log.remove(at);
-                    }
-                    _ => {}
-                }
-            }
-            _ => return Touched::Nothing,
-        }
-        Touched::Service(name)
     }
 
     fn replan_all(&mut self) {
@@ -657,18 +609,4 @@ impl Reconciler {
 /// `1 service`, `2 services`.
 fn services(count: usize) -> String {
     format!("{count} service{}", if count == 1 { "" } else { "s" })
-}
-
-/// The service a path below `/services` belongs to (empty for `/services` itself).
-fn service_of(path: &str) -> &str {
-    let rest = path.strip_prefix(layout::SERVICES).and_then(|r| r.strip_prefix('/')).unwrap_or_default();
-    rest.split('/').next().unwrap_or_default()
-}
-
-/// What a node event touched.
-enum Touched {
-    Nothing,
-    /// `/services` itself: every plan.
-    All,
-    Service(String),
 }
