@@ -10,10 +10,9 @@
 //!   (a [`Snapshot`]) and each service's plan ([`state::ServiceStatus`]). It reads ZooKeeper in
 //!   full once per session (and every `--resync`), then keeps the snapshot current from a
 //!   persistent recursive watch on `/services`: each event re-reads that one node (filed into the
-//!   snapshot by [`live::apply`]) and re-plans
-//!   that one service with [`crate::sync::plan_service`], so a quiet fleet costs no reads. A
-//!   reconnection within the session (events of the gap may be lost) and a new session read
-//!   everything again;
+//!   snapshot by [`live::apply`]) and re-plans that one service with
+//!   [`crate::sync::plan_service`], so a quiet fleet costs no reads. A reconnection within the
+//!   session (events of the gap may be lost) and a new session read everything again;
 //! - the **HTTP server** ([`http`]) reads the shared state.
 //!
 //! What the reconciler does with a plan is the [`Mode`]'s: `observe` only reports it. Writing

@@ -492,3 +492,36 @@ fn serve_refuses_periods_that_are_not_positive() {
         .stderr("error: --interval must be a positive number of seconds, not 0\n");
     t.run(&["serve", "--resync=-1"]).code(1).stderr("error: --resync must be a positive number of seconds, not -1\n");
 }
+
+#[test]
+fn serve_answers_concurrent_requests_while_the_state_changes() {
+    let t = applied("serve_load");
+    let server = start(&t, &[]);
+    let port = server.port;
+    let clients: Vec<_> = (0..8)
+        .map(|client| {
+            std::thread::spawn(move || {
+                let server = Server { process: None, port };
+                let paths = ["/metrics", "/api/v1/services", "/api/v1/services/shop", "/readyz", "/healthz"];
+                for request in 0..40 {
+                    let path = paths[(client + request) % paths.len()];
+                    assert_eq!(server.get(path).0, 200, "{path}");
+                }
+            })
+        })
+        .collect();
+    // Meanwhile the state changes under the readers.
+    for value in 0..10 {
+        t.zk_write("/services/shop/conf/prod", &format!("{{\"timeout\": {value}}}"));
+    }
+    for client in clients {
+        client.join().unwrap();
+    }
+    wait_for("the last edit", || {
+        server.json("/api/v1/services/shop")["plan"]["services"][0]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["path"] == "/services/shop/conf/prod" && c["before"] == serde_json::json!({"timeout": 9}))
+    });
+}
