@@ -525,3 +525,13 @@ fn serve_answers_concurrent_requests_while_the_state_changes() {
             .any(|c| c["path"] == "/services/shop/conf/prod" && c["before"] == serde_json::json!({"timeout": 9}))
     });
 }
+
+#[test]
+fn serve_says_which_address_it_cannot_listen_on() {
+    let t = applied("serve_listen");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let out = t.run(&["serve", "--listen", &address]).code(1);
+    assert!(out.stderr.starts_with(&format!("error: cannot listen on `{address}`: ")), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+}
