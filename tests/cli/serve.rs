@@ -535,3 +535,21 @@ fn serve_says_which_address_it_cannot_listen_on() {
     assert!(out.stderr.starts_with(&format!("error: cannot listen on `{address}`: ")), "{}", out.stderr);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
 }
+
+#[test]
+fn serve_rides_out_a_dropped_connection_within_its_session() {
+    let t = applied("serve_dropped");
+    let proxy = Proxy::start(&crate::zookeeper::server().address());
+    let mut server = start_with(t.repo.path(), &proxied(&t, &proxy), &["--resync", "0.5"]);
+    // The next full read's connection is cut: the client reconnects within its session.
+    proxy.arm_read(crate::proxy::Fault::CutBefore, 0);
+    wait_for("the cut", || proxy.fired().len() == 1);
+    // An edit made around the gap is seen all the same.
+    t.zk_write("/services/shop/conf/prod", "{\"timeout\": 99}");
+    wait_for("the drift", || server.metric("jones_sync_service_drift_nodes", Some(("service", "shop"))) == Some(1.0));
+    wait_for("ready again", || server.get("/readyz").0 == 200);
+    let output = server.stop();
+    assert!(output.stderr.contains("connection lost; the client reconnects"), "{}", output.stderr);
+    assert!(output.stderr.contains("connection re-established"), "{}", output.stderr);
+    assert!(!output.stderr.contains("new session"), "the session survived:\n{}", output.stderr);
+}
