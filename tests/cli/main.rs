@@ -5,6 +5,7 @@ mod zookeeper;
 
 mod apply;
 mod concurrency;
+mod election;
 mod get;
 mod git;
 mod history;
