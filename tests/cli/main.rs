@@ -23,6 +23,7 @@ mod security;
 mod settings_file;
 #[cfg(feature = "tls")]
 mod tls;
+mod unattended;
 mod validate;
 mod worktree;
 
