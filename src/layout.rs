@@ -118,6 +118,18 @@ pub fn lock_prefix(svc: &str) -> String {
     format!("{}/{LOCK_PREFIX}", locks(svc))
 }
 
+/// Where `jones-sync serve` replicas elect the one that writes: a node outside `/services`, so
+/// that no Jones part ever sees it.
+pub const ELECTION: &str = "/jones-sync/leader";
+
+/// The prefix of a replica's candidate node below [`ELECTION`]: ZooKeeper appends a sequence number.
+pub const CANDIDATE_PREFIX: &str = "candidate-";
+
+/// Whether a child of [`ELECTION`] is a candidate.
+pub fn is_candidate(name: &str) -> bool {
+    sequential(name, CANDIDATE_PREFIX)
+}
+
 /// Whether a child of the record is an audit entry.
 pub fn is_entry(name: &str) -> bool {
     sequential(name, ENTRY_PREFIX)

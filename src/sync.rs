@@ -226,6 +226,40 @@ pub async fn locked<T, E: From<LockError>>(
     result
 }
 
+/// What an unattended apply did ([`apply_unattended`]).
+pub struct Applied {
+    /// The plan executed: read under the locks, without the services skipped.
+    pub plan: Plan,
+    /// A line for each service skipped because ZooKeeper holds content it must keep
+    /// ([`crate::audit::supersede`]).
+    pub skipped: String,
+    pub outcomes: Vec<crate::apply::Outcome>,
+}
+
+/// Applies `request` as `jones-sync apply --yes` does, with nobody to ask (`jones-sync serve`):
+/// locks, plans under the locks, skips superseded services, refuses a plan the mass-deletion guard
+/// flags (`SyncError::Refused`: never applied unattended), executes, releases. `git` is the
+/// repository's, to order commits.
+pub async fn apply_unattended(
+    zk: Zk,
+    state: &DesiredState,
+    git: Option<&crate::repo::git::Git>,
+    request: &Request<'_>,
+    holder: Holder,
+) -> Result<Applied, SyncError> {
+    let names = lock_scope(&zk, request).await?;
+    locked(zk, &names, holder, &request.settings, async |session| {
+        let planned = plan_locked(session, request).await?;
+        let mut plan = planned.plan;
+        let skipped = crate::audit::supersede::skip(git, state, &planned.standing, &mut plan);
+        check_guards(&plan, false)?;
+        let outcomes =
+            if plan.is_empty() { Vec::new() } else { crate::apply::execute(session, &plan, &request.settings).await };
+        Ok::<_, SyncError>(Applied { plan, skipped, outcomes })
+    })
+    .await
+}
+
 /// One service planned against a live snapshot the caller already holds: its desired nodes
 /// materialized, diffed, and marked when it will not be applied atomically. Pure.
 pub fn plan_service(

@@ -50,3 +50,35 @@ pub fn superseded(git: Option<&Git>, service: &str, ours: &Origin, live: Option<
         live.applied_at, live.actor
     ))
 }
+
+/// Takes out of `plan` the services whose live content [`superseded`] says must stay; returns what
+/// to say about them, a line each. `standing` is what the plan read of each service.
+pub fn skip(
+    git: Option<&Git>,
+    state: &crate::desired::DesiredState,
+    standing: &std::collections::BTreeMap<String, crate::sync::Standing>,
+    plan: &mut crate::plan::Plan,
+) -> String {
+    let mut notes = String::new();
+    // A service deleted whole (`--prune`) is not in the repository: its commit is the repository's,
+    // and its live record is the one the plan deletes.
+    let repository = state.origins.values().find(|origin| origin.pin.is_none());
+    plan.services.retain(|service| {
+        let (origin, live) = if service.prune {
+            let record = service.changes.iter().find(|c| c.kind == crate::layout::NodeKind::Record);
+            (repository, record.and_then(|c| c.action.data().0).and_then(Record::parse))
+        } else {
+            (Some(state.origin(&service.name)), standing.get(&service.name).and_then(crate::sync::Standing::record))
+        };
+        let skip = (!service.is_empty()).then(|| superseded(git, &service.name, origin?, live.as_ref())).flatten();
+        match skip {
+            Some(note) => {
+                notes.push_str(&note);
+                notes.push('\n');
+                false
+            }
+            None => true,
+        }
+    });
+    notes
+}

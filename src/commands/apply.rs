@@ -4,7 +4,6 @@
 //! confirmation, and its versions are the ones read under the locks. (With a plan file,
 //! [`super::apply_saved`] executes that plan instead.)
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -12,10 +11,7 @@ use anyhow::bail;
 use super::{Options, actor, load_or_report, out, show_sensitive};
 use crate::audit::record::Record;
 use crate::cli::ApplyArgs;
-use crate::desired::DesiredState;
-use crate::plan::Plan;
 use crate::plan::redact::Redactor;
-use crate::sync::Standing;
 use crate::zk::lock::Holder;
 
 pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<ExitCode> {
@@ -47,7 +43,8 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
         let skipped = if args.allow_older {
             String::new()
         } else {
-            skip_superseded(options, &state, &planned.standing, &mut plan)?
+            let git = crate::repo::git::Git::open(&options.repo)?;
+            crate::audit::supersede::skip(git.as_ref(), &state, &planned.standing, &mut plan)
         };
         if plan.is_empty() && !skipped.is_empty() {
             // Not "No changes": ZooKeeper does not match this commit, it holds newer ones.
@@ -66,39 +63,4 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
         super::report_outcomes(&crate::apply::execute(session, &plan, &request.settings).await)
     })
     .await
-}
-
-/// Takes out of `plan` the services whose live content comes from a newer commit
-/// ([`crate::audit::supersede`]); returns what to say about them.
-fn skip_superseded(
-    options: &Options,
-    state: &DesiredState,
-    standing: &BTreeMap<String, Standing>,
-    plan: &mut Plan,
-) -> anyhow::Result<String> {
-    let git = crate::repo::git::Git::open(&options.repo)?;
-    let mut notes = String::new();
-    // A service deleted whole (`--prune`) is not in the repository: its commit is the repository's,
-    // and its live record is the one the plan deletes.
-    let repository = state.origins.values().find(|origin| origin.pin.is_none());
-    plan.services.retain(|service| {
-        let (origin, live) = if service.prune {
-            let record = service.changes.iter().find(|c| c.kind == crate::layout::NodeKind::Record);
-            (repository, record.and_then(|c| c.action.data().0).and_then(Record::parse))
-        } else {
-            (Some(state.origin(&service.name)), standing.get(&service.name).and_then(Standing::record))
-        };
-        let skip = (!service.is_empty())
-            .then(|| crate::audit::supersede::superseded(git.as_ref(), &service.name, origin?, live.as_ref()))
-            .flatten();
-        match skip {
-            Some(note) => {
-                notes.push_str(&note);
-                notes.push('\n');
-                false
-            }
-            None => true,
-        }
-    });
-    Ok(notes)
 }

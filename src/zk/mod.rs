@@ -1,6 +1,6 @@
 //! The narrow seam to ZooKeeper: connect ([`connect`]), read live state with batched multi-reads
 //! (`read`), commit one transaction (`write`), read and set ACLs ([`acl`]), take apply locks
-//! ([`lock`]) and watch a node (`watch`).
+//! ([`lock`]), elect the one `serve` replica that writes ([`election`]) and watch a node (`watch`).
 //!
 //! Invariants:
 //! - this is the only module that names the `zookeeper_client` crate: everything above it works
@@ -12,6 +12,7 @@
 
 pub mod acl;
 pub mod connect;
+pub mod election;
 pub mod lock;
 mod read;
 mod watch;

@@ -5,6 +5,7 @@ mod zookeeper;
 
 mod apply;
 mod concurrency;
+mod election;
 mod get;
 mod git;
 mod history;
@@ -23,6 +24,7 @@ mod serve;
 mod settings_file;
 #[cfg(feature = "tls")]
 mod tls;
+mod unattended;
 mod validate;
 mod worktree;
 
