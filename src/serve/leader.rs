@@ -93,7 +93,8 @@ async fn campaign(
     };
     let mut backoff = Duration::from_millis(200);
     loop {
-        if *stopped.borrow() {
+        let stop = *stopped.borrow();
+        if stop {
             return;
         }
         let round = async {
@@ -101,20 +102,21 @@ async fn campaign(
             let candidate = zk.stand(&identity()).await?;
             Ok::<_, ZkError>((zk, candidate))
         };
-        let (zk, candidate) = tokio::select! {
-            joined = round => match joined {
-                Ok(joined) => joined,
-                Err(err) => {
-                    log.error("leader", &format!("cannot stand for election: {err}"), json!({}));
-                    tokio::select! {
-                        () = tokio::time::sleep(backoff) => {}
-                        _ = stopped.wait_for(|stop| *stop) => return,
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    continue;
+        let joined = tokio::select! {
+            joined = round => joined,
+            () = stopping(&mut stopped) => return,
+        };
+        let (zk, candidate) = match joined {
+            Ok(joined) => joined,
+            Err(err) => {
+                log.error("leader", &format!("cannot stand for election: {err}"), json!({}));
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = stopping(&mut stopped) => return,
                 }
-            },
-            _ = stopped.wait_for(|stop| *stop) => return,
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
         };
         backoff = Duration::from_millis(200);
         // Follow: wait until this candidate is the lowest.
@@ -128,7 +130,7 @@ async fn campaign(
                         break false;
                     }
                 },
-                _ = stopped.wait_for(|stop| *stop) => {
+                () = stopping(&mut stopped) => {
                     candidate.resign(&zk).await;
                     return;
                 }
@@ -154,7 +156,7 @@ async fn campaign(
                 };
                 log.warn("leader", &format!("no longer leads: {why}; standing again"), json!({}));
             }
-            _ = stopped.wait_for(|stop| *stop) => {
+            () = stopping(&mut stopped) => {
                 set(false);
                 candidate.resign(&zk).await;
                 log.info("leader", "resigned", json!({}));
@@ -162,4 +164,9 @@ async fn campaign(
             }
         }
     }
+}
+
+/// Resolves once `stopped` says stop (holding nothing across the caller's next await).
+async fn stopping(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }

@@ -26,10 +26,12 @@
 
 pub mod git;
 pub mod http;
+pub mod leader;
 pub mod live;
 pub mod log;
 pub mod metrics;
 pub mod state;
+pub mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -58,12 +60,18 @@ const MAX_BATCH: usize = 10_000;
 pub enum Mode {
     /// Plan continuously, write nothing.
     Observe,
+    /// Keep ZooKeeper at the branch head: apply each new commit ([`write`]).
+    Apply,
+    /// As `Apply`, and put back drift once it persisted for `--heal-after`.
+    Heal,
 }
 
 impl Mode {
     pub fn name(self) -> &'static str {
         match self {
             Mode::Observe => "observe",
+            Mode::Apply => "apply",
+            Mode::Heal => "heal",
         }
     }
 }
