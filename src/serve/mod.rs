@@ -50,6 +50,8 @@ use state::{Invalid, ServiceStatus, Shared, Status};
 /// Who the records of the plans say applies (shown in plans; `observe` never writes them).
 pub const ACTOR: &str = "jones-sync serve";
 
+const FOLLOWER_GONE: &str = "following the branch stopped unexpectedly; the server stops";
+
 /// Watch events taken together before re-planning (an apply's transaction is one burst).
 const MAX_BATCH: usize = 10_000;
 
@@ -251,6 +253,8 @@ impl Desired {
 /// What ended a session's loop.
 enum Ended {
     Shutdown,
+    /// The follower task ended (it only does when it panics).
+    FollowerGone,
     /// The session ended or a read failed: read everything again, on a new session if need be.
     Lost(String),
 }
@@ -282,7 +286,7 @@ impl Reconciler {
                     // No session yet: nothing is read.
                     let _ = self.new_commit(state, false).await;
                 }
-                None => return Ok(()),
+                None => anyhow::bail!("{FOLLOWER_GONE}"),
             },
             _ = stopped.wait_for(|stop| *stop) => return Ok(()),
         }
@@ -304,6 +308,7 @@ impl Reconciler {
             }
             match self.session(&mut commits, resync, &mut stopped).await {
                 Ended::Shutdown => return Ok(()),
+                Ended::FollowerGone => anyhow::bail!("{FOLLOWER_GONE}"),
                 Ended::Lost(why) => {
                     // A session that got as far as a full read starts the backoff over.
                     if self.established {
@@ -350,7 +355,7 @@ impl Reconciler {
                             return self.lost(err);
                         }
                     }
-                    None => return Ended::Shutdown,
+                    None => return Ended::FollowerGone,
                 },
                 _ = resync.tick() => {
                     if let Err(err) = self.full_read().await {
