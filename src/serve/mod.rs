@@ -15,8 +15,8 @@
 //!   session (events of the gap may be lost) and a new session read everything again;
 //! - the **HTTP server** ([`http`]) reads the shared state.
 //!
-//! What the reconciler does with a plan is the [`Mode`]'s: `observe` only reports it. Writing
-//! modes hook in at [`Reconciler::replan`], where each service's fresh plan is known.
+//! What the reconciler does with fresh plans is the [`Mode`]'s ([`Reconciler::act`], called after
+//! every full read, new commit and batch of watch events): `observe` only reports them.
 //!
 //! Decisions: the server needs ZooKeeper at start (it exits 1 when it cannot connect, as every
 //! command does) and re-establishes a lost session with backoff; it needs a valid commit before it
@@ -51,6 +51,8 @@ use state::{Invalid, ServiceStatus, Shared, Status};
 
 /// Who the records of the plans say applies (shown in plans; `observe` never writes them).
 pub const ACTOR: &str = "jones-sync serve";
+
+const FOLLOWER_GONE: &str = "following the branch stopped unexpectedly; the server stops";
 
 /// Watch events taken together before re-planning (an apply's transaction is one burst).
 const MAX_BATCH: usize = 10_000;
@@ -113,8 +115,15 @@ pub async fn run(config: Config, zk: Zk, shutdown: impl Future<Output = ()>) -> 
     );
     let (commits, received) = mpsc::channel(1);
     let following = tokio::spawn(follow(follower, config.clone(), shared.clone(), commits));
-    let reconciler =
-        Reconciler { zk, shared: shared.clone(), log, desired: None, live: Snapshot::default(), established: false };
+    let reconciler = Reconciler {
+        zk,
+        shared: shared.clone(),
+        log,
+        mode: config.mode,
+        desired: None,
+        live: Snapshot::default(),
+        established: false,
+    };
     let reconciling = reconciler.run(received, config.resync, stopped);
     tokio::pin!(reconciling);
     tokio::select! {
@@ -252,6 +261,8 @@ impl Desired {
 /// What ended a session's loop.
 enum Ended {
     Shutdown,
+    /// The follower task ended (it only does when it panics).
+    FollowerGone,
     /// The session ended or a read failed: read everything again, on a new session if need be.
     Lost(String),
 }
@@ -261,6 +272,7 @@ pub struct Reconciler {
     zk: Zk,
     shared: Arc<Shared>,
     log: Log,
+    mode: Mode,
     desired: Option<Desired>,
     live: Snapshot,
     /// The current session got as far as its first full read.
@@ -282,7 +294,7 @@ impl Reconciler {
                     // No session yet: nothing is read.
                     let _ = self.new_commit(state, false).await;
                 }
-                None => return Ok(()),
+                None => anyhow::bail!("{FOLLOWER_GONE}"),
             },
             _ = stopped.wait_for(|stop| *stop) => return Ok(()),
         }
@@ -304,6 +316,7 @@ impl Reconciler {
             }
             match self.session(&mut commits, resync, &mut stopped).await {
                 Ended::Shutdown => return Ok(()),
+                Ended::FollowerGone => anyhow::bail!("{FOLLOWER_GONE}"),
                 Ended::Lost(why) => {
                     // A session that got as far as a full read starts the backoff over.
                     if self.established {
@@ -350,7 +363,7 @@ impl Reconciler {
                             return self.lost(err);
                         }
                     }
-                    None => return Ended::Shutdown,
+                    None => return Ended::FollowerGone,
                 },
                 _ = resync.tick() => {
                     if let Err(err) = self.full_read().await {
@@ -421,23 +434,24 @@ impl Reconciler {
         }
         self.live = snapshot;
         self.replan_all();
-        let mut status = self.shared.write();
-        status.first_sync = true;
-        status.last_error = None;
-        let out_of_sync = status.services.values().filter(|s| !s.in_sync()).count();
-        drop(status);
+        let out_of_sync = {
+            let mut status = self.shared.write();
+            status.first_sync = true;
+            status.last_error = None;
+            status.services.values().filter(|s| !s.in_sync()).count()
+        };
         self.log.info(
             "sync",
             &format!("read {} in full: {out_of_sync} out of sync", services(names.len())),
             json!({"services": names.len(), "out_of_sync": out_of_sync, "ms": started.elapsed().as_millis() as u64}),
         );
+        self.act(None).await?;
         Ok(())
     }
 
     /// Puts `state` in force: reads the services it adds (when `read`: a session is up, whose
-    /// first full read is still to come otherwise), forgets
-    /// those it drops, and re-plans every service. A failed read ends the session's loop, which
-    /// reads everything again.
+    /// first full read is still to come otherwise), forgets those it drops, and re-plans every
+    /// service. A failed read ends the session's loop, which reads everything again.
     async fn new_commit(&mut self, state: DesiredState, read: bool) -> Result<(), ZkError> {
         let desired = Desired::new(state);
         // Live ACLs are read only while `[zookeeper] acl` is set: a commit that sets it needs them.
@@ -462,6 +476,7 @@ impl Reconciler {
                 self.live.services.extend(snapshot.services);
             }
             self.replan_all();
+            self.act(None).await?;
         }
         let status = self.shared.read();
         let count = status.services.len();
@@ -530,9 +545,10 @@ impl Reconciler {
         }
         if all {
             self.replan_all();
-            return Ok(());
+            return self.act(None).await;
         }
         let now_ms = jiff::Timestamp::now().as_millisecond();
+        let names: Vec<String> = touched.keys().cloned().collect();
         for (name, nodes) in touched {
             self.replan(&name);
             // How long drift took to be known: from the edit's mtime to now.
@@ -545,7 +561,19 @@ impl Reconciler {
                 }
             }
         }
-        Ok(())
+        self.act(Some(&names)).await
+    }
+
+    /// What the mode does with the fresh plans of `services` (`None`: every service in scope),
+    /// held in `self.shared` beside the live state they were made from (`self.live`). `observe`
+    /// reports them and does nothing more; the writing modes act here.
+    async fn act(&mut self, services: Option<&[String]>) -> Result<(), ZkError> {
+        match self.mode {
+            Mode::Observe => {
+                let _ = services;
+                Ok(())
+            }
+        }
     }
 
     fn replan_all(&mut self) {

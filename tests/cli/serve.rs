@@ -376,6 +376,39 @@ fn serve_readyz_healthz_and_unknown_services() {
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["error"], "the commit in force has no service `nope`");
     assert_eq!(body["format_version"], "1.0.0");
+    let list = server.json("/api/v1/services");
+    assert_eq!(
+        [&list["format_version"], &list["mode"], &list["leader"], &list["ready"], &list["branch"]],
+        [&Value::from("1.0.0"), &Value::from("observe"), &Value::from(false), &Value::from(true), &Value::from("main")]
+    );
+}
+
+#[test]
+fn serve_follows_the_branch_it_is_given() {
+    let t = applied("serve_branch");
+    let first = t.rev("HEAD");
+    t.git(&["branch", "release"]);
+    let server = start(&t, &["--branch", "release"]);
+    assert_eq!(server.json("/api/v1/services")["branch"], "release");
+    // A commit on the branch checked out is not followed.
+    t.write("services/shop/prod/config.toml", "timeout = 50\n");
+    let second = t.commit_all("on main");
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(server.json("/api/v1/services")["head"]["sha"], first.as_str());
+    t.git(&["branch", "-f", "release", "main"]);
+    wait_for("the release branch moved", || server.json("/api/v1/services")["head"]["sha"] == second.as_str());
+}
+
+#[test]
+fn serve_reports_a_branch_that_does_not_exist() {
+    let t = applied("serve_no_branch");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let args = ["serve", "--listen", &listen, "--interval", "0.2", "--branch", "nope"];
+    let server = Server { process: Some(spawn_in(t.repo.path(), &t.zk, &args)), port };
+    wait_for("the error", || server.try_get("/api/v1/services").is_ok_and(|(_, body)| body.contains("does not exist")));
+    assert_eq!(server.json("/api/v1/services")["fetch_error"], "the branch `nope` does not exist in the clone");
+    assert_eq!(server.get("/readyz").0, 503);
 }
 
 #[test]
