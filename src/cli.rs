@@ -163,9 +163,18 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:9180", value_name = "ADDR")]
     pub listen: String,
 
-    /// `observe` plans continuously and writes nothing (`apply` and `heal` are not available yet)
+    /// `observe` plans continuously and writes nothing; `apply` applies each new commit of the
+    /// branch; `heal` also puts back out-of-band edits once they persisted for --heal-after. Only
+    /// the elected leader among replicas writes
     #[arg(long, value_enum, default_value_t = ServeMode::Observe)]
     pub mode: ServeMode,
+
+    /// In `heal` mode, how long drift must persist before it is put back
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub heal_after: f64,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 
     /// Fetch the branch from `origin` (or read the local branch) every SECONDS
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]

@@ -14,10 +14,8 @@ use crate::serve::{Config, Mode};
 pub(crate) fn run(options: &Options, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mode = match args.mode {
         ServeMode::Observe => Mode::Observe,
-        other => bail!(
-            "--mode {} is not available yet: this version of `serve` only observes (--mode observe)",
-            if other == ServeMode::Apply { "apply" } else { "heal" }
-        ),
+        ServeMode::Apply => Mode::Apply,
+        ServeMode::Heal => Mode::Heal,
     };
     let seconds = |name: &str, value: f64| {
         if value.is_finite() && value > 0.0 {
@@ -34,6 +32,18 @@ pub(crate) fn run(options: &Options, args: ServeArgs) -> anyhow::Result<ExitCode
         resync: seconds("--resync", args.resync)?,
         mode,
         log: Log { format: if args.log_format == LogFormat::Json { Format::Json } else { Format::Text } },
+        heal_after: Duration::from_secs_f64(if args.heal_after.is_finite() && args.heal_after >= 0.0 {
+            args.heal_after
+        } else {
+            bail!("--heal-after must be a number of seconds, not {}", args.heal_after)
+        }),
+        lock_timeout: super::lock_timeout(&args.lock)?,
+        connect: Some(crate::serve::leader::Connect {
+            string: options.zk.clone(),
+            timeout: options.connect_timeout,
+            options: options.connect.clone(),
+            acl: None,
+        }),
     };
     super::block_on(async {
         // Observing writes nothing, so no ACL for created nodes.

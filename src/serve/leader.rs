@@ -88,8 +88,9 @@ async fn campaign(
     mut stopped: watch::Receiver<bool>,
 ) {
     let set = |leads: bool| {
-        tell.send_replace(leads);
+        shared.write().leader = leads;
         shared.metrics.leader.set(i64::from(leads));
+        tell.send_replace(leads);
     };
     let mut backoff = Duration::from_millis(200);
     loop {

@@ -88,6 +88,12 @@ pub struct Config {
     pub resync: Duration,
     pub mode: Mode,
     pub log: Log,
+    /// How long drift must persist before `heal` puts it back.
+    pub heal_after: Duration,
+    /// How long an apply waits for another's lock on a service.
+    pub lock_timeout: Duration,
+    /// How the writing modes connect (their elections and applies run on sessions of their own).
+    pub connect: Option<leader::Connect>,
 }
 
 /// Runs the server until `shutdown` resolves (SIGTERM, SIGINT), then stops every task.
@@ -115,14 +121,35 @@ pub async fn run(config: Config, zk: Zk, shutdown: impl Future<Output = ()>) -> 
     );
     let (commits, received) = mpsc::channel(1);
     let following = tokio::spawn(follow(follower, config.clone(), shared.clone(), commits));
+    let leadership = match &config.connect {
+        Some(connect) if config.mode != Mode::Observe => {
+            leader::spawn(connect.clone(), shared.clone(), log, stopped.clone())
+        }
+        _ => leader::Leadership::never(),
+    };
+    let connect = config.connect.clone().unwrap_or_else(|| leader::Connect {
+        string: zk.connect_string().to_string(),
+        timeout: Duration::from_secs(10),
+        options: Default::default(),
+        acl: None,
+    });
+    let writer = write::Writer::new(
+        config.mode,
+        connect,
+        leadership,
+        config.heal_after,
+        config.repo.clone(),
+        config.lock_timeout,
+    );
     let reconciler = Reconciler {
         zk,
         shared: shared.clone(),
         log,
-        mode: config.mode,
         desired: None,
         live: Snapshot::default(),
         established: false,
+        writer,
+        next_heal: None,
     };
     let reconciling = reconciler.run(received, config.resync, stopped);
     tokio::pin!(reconciling);
@@ -272,11 +299,14 @@ pub struct Reconciler {
     zk: Zk,
     shared: Arc<Shared>,
     log: Log,
-    mode: Mode,
     desired: Option<Desired>,
     live: Snapshot,
     /// The current session got as far as its first full read.
     established: bool,
+    /// What the writing modes do with the plans ([`write`]).
+    writer: write::Writer,
+    /// When the next heal is due (`heal` mode, drift seen).
+    next_heal: Option<tokio::time::Instant>,
 }
 
 impl Reconciler {
@@ -354,9 +384,23 @@ impl Reconciler {
         self.established = true;
         let mut resync = tokio::time::interval_at(tokio::time::Instant::now() + resync, resync);
         let mut stale = false;
+        let mut leading = self.writer.leadership.clone();
         loop {
+            let heal_at = self.next_heal.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400));
             tokio::select! {
                 _ = stopped.wait_for(|stop| *stop) => return Ended::Shutdown,
+                // This replica started or stopped leading: a new leader brings ZooKeeper to the
+                // commit in force at once.
+                () = leading.changed() => {
+                    if let Err(err) = self.act(None).await {
+                        return self.lost(err);
+                    }
+                }
+                () = tokio::time::sleep_until(heal_at), if self.next_heal.is_some() => {
+                    if let Err(err) = self.act(None).await {
+                        return self.lost(err);
+                    }
+                }
                 state = commits.recv() => match state {
                     Some(state) => {
                         if let Err(err) = self.new_commit(state, true).await {
@@ -568,12 +612,18 @@ impl Reconciler {
     /// held in `self.shared` beside the live state they were made from (`self.live`). `observe`
     /// reports them and does nothing more; the writing modes act here.
     async fn act(&mut self, services: Option<&[String]>) -> Result<(), ZkError> {
-        match self.mode {
-            Mode::Observe => {
-                let _ = services;
-                Ok(())
-            }
+        // Every writing decision looks at every service: which ones a new commit changes, and
+        // which drifted long enough to heal.
+        let _ = services;
+        if !self.writer.writes() {
+            return Ok(());
         }
+        self.next_heal = self.writer.note_drift(&self.shared).map(tokio::time::Instant::from_std);
+        if let Some(desired) = &self.desired {
+            self.writer.act(&desired.state, &self.shared, self.log).await;
+            self.next_heal = self.writer.note_drift(&self.shared).map(tokio::time::Instant::from_std);
+        }
+        Ok(())
     }
 
     fn replan_all(&mut self) {

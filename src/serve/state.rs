@@ -51,6 +51,8 @@ pub struct Invalid {
 #[derive(Debug)]
 pub struct Status {
     pub mode: Mode,
+    /// This replica leads: it is the one that writes (in `apply` and `heal` modes).
+    pub leader: bool,
     /// What is followed: `origin/main` or `main`.
     pub branch: String,
     /// The ZooKeeper session is up and the watch set.
@@ -79,6 +81,7 @@ impl Status {
     pub fn new(mode: Mode, branch: String) -> Status {
         Status {
             mode,
+            leader: false,
             branch,
             connected: false,
             first_sync: false,
@@ -121,7 +124,7 @@ impl Status {
         json!({
             "format_version": FORMAT_VERSION,
             "mode": self.mode.name(),
-            "leader": false,
+            "leader": self.leader,
             "ready": self.not_ready().is_empty(),
             "branch": self.branch,
             "head": self.head(),

@@ -124,10 +124,14 @@ impl Writer {
             Ok(git) => git,
             Err(err) => return self.failed(shared, log, what, names, &err.to_string()),
         };
-        let zk = match self.connect.zk().await {
+        let mut zk = match self.connect.zk().await {
             Ok(zk) => zk,
             Err(err) => return self.failed(shared, log, what, names, &err.to_string()),
         };
+        // The nodes it creates carry the commit's `[zookeeper] acl`.
+        if let Some(acl) = &state.repo.settings.zookeeper.acl {
+            zk.set_create_acl(acl);
+        }
         let holder = crate::zk::lock::Holder::me(super::ACTOR, state.commit().map(|c| c.sha.clone()));
         let started = Instant::now();
         match crate::sync::apply_unattended(zk, state, git.as_ref(), &request, holder).await {

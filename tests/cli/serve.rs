@@ -433,11 +433,88 @@ fn serve_stops_cleanly_on_sigterm_with_json_logs() {
 }
 
 #[test]
-fn serve_refuses_modes_that_write() {
-    let t = applied("serve_modes");
-    t.run(&["serve", "--mode", "apply"])
-        .code(1)
-        .stderr("error: --mode apply is not available yet: this version of `serve` only observes (--mode observe)\n");
+fn serve_in_apply_mode_applies_each_new_commit_and_never_a_mass_deletion() {
+    let t = applied("serve_apply");
+    t.write("services/shop/dev/config.toml", "timeout = 5\n").write("services/shop/qa/config.toml", "timeout = 6\n");
+    t.commit_all("dev and qa");
+    let server = start(&t, &["--mode", "apply"]);
+    let shop = Some(("service", "shop"));
+    // At start, the leader brings ZooKeeper to the commit in force.
+    wait_for("the first commit applied", || server.metric("jones_sync_service_in_sync", shop) == Some(1.0));
+    assert_eq!(server.metric("jones_sync_leader", None), Some(1.0));
+    assert_eq!(server.json("/api/v1/services")["leader"], true);
+    t.write("services/shop/prod/config.toml", "timeout = 50\n");
+    let second = t.commit_all("longer timeout");
+    wait_for("the new commit applied", || t.tree()["/services/shop/conf/prod"] == r#"{"timeout":50}"#);
+    wait_for("in sync", || server.json("/api/v1/services/shop")["applied"]["sha"] == second.as_str());
+    let history: Value =
+        serde_json::from_str(&t.run(&["history", "shop", "--format", "json"]).success().stdout).unwrap();
+    assert_eq!(history[0]["actor"], "jones-sync serve");
+    assert_eq!(history[0]["sha"], second.as_str());
+    // Drift is not put back in apply mode.
+    t.zk_write("/services/shop/conf/prod", r#"{"timeout": 99}"#);
+    wait_for("drift seen", || server.metric("jones_sync_service_drift_nodes", shop) == Some(1.0));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(t.tree()["/services/shop/conf/prod"], r#"{"timeout": 99}"#);
+    // A commit that needs --allow-mass-delete is not applied, and says so.
+    t.remove("services/shop/prod").remove("services/shop/dev").remove("services/shop/qa");
+    let third = t.commit_all("drop three of four environments");
+    wait_for("the commit in force", || server.json("/api/v1/services")["head"]["sha"] == third.as_str());
+    wait_for("the refusal reported", || {
+        server.json("/api/v1/services/shop")["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("refusing a mass deletion without --allow-mass-delete"))
+    });
+    assert!(t.tree().contains_key("/services/shop/conf/dev"), "nothing deleted");
+    assert!(server.metric("jones_sync_reconcile_errors_total", None).unwrap() >= 1.0);
+}
+
+#[test]
+fn serve_in_heal_mode_puts_drift_back_after_the_grace_period() {
+    let t = applied("serve_heal");
+    let server = start(&t, &["--mode", "heal", "--heal-after", "1"]);
+    let shop = Some(("service", "shop"));
+    wait_for("leading", || server.metric("jones_sync_leader", None) == Some(1.0));
+    let entries = |t: &Test| t.tree().keys().filter(|p| p.starts_with("/services/shop/jones-sync/log-")).count();
+    let before = entries(&t);
+    let edited = Instant::now();
+    t.zk_write("/services/shop/conf/prod", r#"{"timeout": 99}"#);
+    wait_for("drift seen", || server.metric("jones_sync_service_drift_nodes", shop) == Some(1.0));
+    wait_for("drift put back", || t.tree()["/services/shop/conf/prod"] == r#"{"timeout":45}"#);
+    assert!(edited.elapsed() >= Duration::from_secs(1), "not before the grace period");
+    wait_for("in sync", || server.metric("jones_sync_service_in_sync", shop) == Some(1.0));
+    assert_eq!(entries(&t), before + 1, "the heal is in the audit log");
+    let history: Value =
+        serde_json::from_str(&t.run(&["history", "shop", "--format", "json"]).success().stdout).unwrap();
+    assert_eq!(history[0]["actor"], "jones-sync serve");
+}
+
+#[test]
+fn two_replicas_elect_one_writer_and_the_other_takes_over_when_it_dies() {
+    let t = applied("serve_ha");
+    let first = start(&t, &["--mode", "apply"]);
+    wait_for("a leader", || first.metric("jones_sync_leader", None) == Some(1.0));
+    let mut second = start(&t, &["--mode", "apply"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(second.metric("jones_sync_leader", None), Some(0.0), "one writer");
+    assert_eq!(second.json("/api/v1/services")["leader"], false);
+    // The leader dies without resigning: the other leads within a session timeout, and applies.
+    let mut first = first;
+    first.process.as_mut().unwrap().kill();
+    first.process = None;
+    let started = Instant::now();
+    let deadline = Duration::from_secs(30);
+    while second.metric("jones_sync_leader", None) != Some(1.0) {
+        assert!(started.elapsed() < deadline, "the second replica never took over");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(started.elapsed() < Duration::from_secs(15), "took over within a session timeout: {:?}", started.elapsed());
+    t.write("services/shop/prod/config.toml", "timeout = 60\n");
+    t.commit_all("after failover");
+    wait_for("applied by the new leader", || t.tree()["/services/shop/conf/prod"] == r#"{"timeout":60}"#);
+    // A clean stop resigns: nothing is left in the election.
+    second.stop();
+    assert!(!t.tree().keys().any(|p| p.starts_with("/jones-sync/leader/candidate-")), "{:?}", t.tree().keys());
 }
 
 /// `t`'s chroot, reached through `proxy`.
