@@ -564,9 +564,12 @@ fn a_stalled_split_apply_does_not_land_after_another_apply() {
     let stalled = spawn_in(t.repo.path(), &proxied(&t, &proxy), &args);
     // Its first step landed; it stalls at its second, past its session's life.
     proxy.wait_paused();
+    // Out of reach until the newer commit is applied, so the stalled apply cannot go first.
+    proxy.refuse();
     proxy.expire_session();
     t.run(&["apply", "--yes"]).success();
     let after_v3 = t.tree();
+    proxy.serve();
     proxy.resume();
     let out = stalled.finish().code(1);
     assert!(
@@ -599,9 +602,11 @@ fn a_stalled_first_apply_of_a_split_service_does_not_land_after_another_apply() 
     let args = ["apply", "--yes", "--rev", &v2, "--lock-timeout", "30"];
     let stalled = spawn_in(t.repo.path(), &proxied(&t, &proxy), &args);
     proxy.wait_paused();
+    proxy.refuse();
     proxy.expire_session();
     t.run(&["apply", "--yes", "--allow-mass-delete"]).success();
     let after_v3 = t.tree();
+    proxy.serve();
     proxy.resume();
     let out = stalled.finish().code(1);
     assert!(

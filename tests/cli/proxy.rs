@@ -211,9 +211,14 @@ impl Proxy {
     pub fn expire_session(&self) {
         let (id, password) = self.shared.lock().unwrap().last_session.clone().expect("a session was established");
         // The client must not take its session back (by reconnecting) before it is closed.
-        self.shared.lock().unwrap().refusing = true;
+        let refusing = std::mem::replace(&mut self.shared.lock().unwrap().refusing, true);
         runtime().block_on(close_session(&self.upstream, id, &password));
-        self.shared.lock().unwrap().refusing = false;
+        self.shared.lock().unwrap().refusing = refusing;
+    }
+
+    /// Closes every new connection at once until [`Proxy::serve`] (ZooKeeper out of reach).
+    pub fn refuse(&self) {
+        self.shared.lock().unwrap().refusing = true;
     }
 
     /// Arms `fault` for the `multiRead` request after the next `skip` ones.
