@@ -7,6 +7,7 @@
 //! relative to the config repository. Everything here reads the object database; nothing checks
 //! out or touches the work tree.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Problems;
@@ -321,6 +322,33 @@ impl Git {
                 sha: commit.sha.clone(),
             }),
         }
+    }
+
+    /// The git tree id (hex) of each service directory `services/<name>/` at `commit`, for the
+    /// parse cache ([`crate::cache`]). Only real directories count: a service that is a symlink
+    /// or a submodule, or a config repository reached through a symlink, has none (its tree id
+    /// would not describe what is read). Empty when the commit cannot be read.
+    pub fn service_trees(&self, commit: &Commit) -> BTreeMap<String, String> {
+        let tree = || -> Result<Option<git2::Tree<'_>>, git2::Error> {
+            let mut tree = self.repo.find_commit(git2::Oid::from_str(&commit.sha)?)?.tree()?;
+            let path = self.prefix.split('/').filter(|part| !part.is_empty()).chain([crate::repo::SERVICES_DIR]);
+            for name in path {
+                let Some((mode, id)) = tree.get_name(name).map(|entry| (entry.filemode(), entry.id())) else {
+                    return Ok(None);
+                };
+                if mode != 0o040000 {
+                    return Ok(None);
+                }
+                tree = self.repo.find_tree(id)?;
+            }
+            Ok(Some(tree))
+        };
+        let Ok(Some(services)) = tree() else { return BTreeMap::new() };
+        services
+            .iter()
+            .filter(|entry| entry.filemode() == 0o040000)
+            .filter_map(|entry| Some((entry.name().ok()?.to_string(), entry.id().to_string())))
+            .collect()
     }
 
     /// The commits reachable from `to` but not from `from`, newest first, that changed the config
