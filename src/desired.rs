@@ -99,18 +99,29 @@ pub fn load_service_at(
 
 /// Parses `listing` once, building each service's desired confs as soon as it is read.
 ///
-/// With the parse cache ([`Listing::cache`]): a service found there stands for the work tree only
-/// when git's status scan finds nothing changed in its directory and it has no symlink, so the
-/// scan is waited for before parsing (what is left to parse is what the cache lacks); the files
-/// of every other service found there are read then. Every service parsed from an unchanged
+/// With the parse cache ([`Listing::cache`]): a service found there for a commit (`--rev`) is
+/// used as it is. One found for the work tree stands for it only when git's status scan finds
+/// nothing changed in its directory and it has no symlink, so the scan is waited for before
+/// parsing (what is left to parse is what the cache lacks); the files of every other service
+/// found there are read then. Every service parsed from an unchanged
 /// directory is written to the cache once the whole repository has loaded without a problem.
 fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, LoadError> {
     let mut entries = std::mem::take(&mut listing.entries);
-    let cache_use = listing.cache.take();
+    let mut cache_use = listing.cache.take();
     let mut from_cache = Vec::new();
-    if let Some(found) = &cache_use
+    if let Some(found) = &mut cache_use
+        && !found.listed
+    {
+        // A commit's: its services found were not listed; a pinned one comes from its pin.
+        let hits = std::mem::take(&mut found.hits);
+        from_cache =
+            hits.into_iter().filter(|(svc, _)| !listing.overridden.contains_key(svc)).map(|(_, p)| p).collect();
+    }
+    if let Some(found) = &mut cache_use
+        && found.listed
         && !found.hits.is_empty()
     {
+        let hits = std::mem::take(&mut found.hits);
         let differences = listing.wait_differences()?;
         let touched = touched(&differences, listing.links());
         // The settings the keys were made with must be the ones parsed (read apart, just before).
@@ -132,8 +143,7 @@ fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, Loa
             .filter(|entry| entry.kind == EntryKind::Dir && entry.path.matches('/').count() == 1)
             .filter_map(|entry| revision::service_of(&entry.path))
             .collect();
-        let used: HashSet<String> = found
-            .hits
+        let used: HashSet<String> = hits
             .keys()
             .filter(|svc| {
                 same_settings
@@ -146,8 +156,7 @@ fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, Loa
         entries.retain(|entry| revision::service_of(&entry.path).is_none_or(|svc| !used.contains(svc)));
         let root = listing.root().to_path_buf();
         entries.retain_mut(|entry| crate::repo::source::read_content(&root, entry, &mut listing.problems));
-        from_cache =
-            found.hits.iter().filter(|(svc, _)| used.contains(*svc)).map(|(_, parsed)| parsed.clone()).collect();
+        from_cache = hits.into_iter().filter(|(svc, _)| used.contains(svc)).map(|(_, parsed)| parsed).collect();
     }
     let mut problems = Problems::default();
     problems.extend(std::mem::take(&mut listing.problems));

@@ -66,10 +66,10 @@ pub struct Listing {
     pub cache: Option<CacheUse>,
 }
 
-/// The parse cache as a work-tree listing uses it ([`crate::cache`]): the entries found for the
-/// services of `HEAD`, whose files were listed but not read (their entries hold no content).
-/// Whether a service's entry stands for the work tree is only known once git's status scan
-/// says its directory has no changes ([`crate::desired`] decides).
+/// The parse cache as a listing uses it ([`crate::cache`]): the entries found for the services of
+/// the commit read (`HEAD` for the work tree). In a work tree, whether a service's entry stands for
+/// it is only known once git's status scan says its directory has no changes
+/// ([`crate::desired`] decides).
 pub struct CacheUse {
     pub cache: Cache,
     /// The settings the keys were made with (the work tree's `jones-sync.toml`).
@@ -78,6 +78,10 @@ pub struct CacheUse {
     pub trees: BTreeMap<String, String>,
     /// The entry found for each service, by name.
     pub hits: BTreeMap<String, crate::cache::Parsed>,
+    /// The services found are listed, without their files' content (the work tree: whether an
+    /// entry stands for it is known only once git's status scan is done); otherwise (a commit,
+    /// `--rev`) they are not listed at all.
+    pub listed: bool,
 }
 
 impl Listing {
@@ -135,20 +139,27 @@ impl Listing {
 }
 
 /// Lists `dir`'s work tree, or with `rev` that commit's tree, and every pinned service at its pin.
-/// With `cache`, the work tree's services that have an entry there are listed without reading
-/// their files ([`CacheUse`]).
+/// With `cache`, the services that have an entry there are listed without reading their files
+/// (the work tree), or not at all (a commit) ([`CacheUse`]).
 pub fn read(dir: &Path, rev: Option<&str>, cache: Option<&Cache>) -> Result<Listing, LoadError> {
     let git = Git::open(dir)?;
     let mut shape = Vec::new();
-    let mut links = Vec::new();
-    let mut cache_use = None;
+    let links;
+    let cache_use;
     let (entries, mut problems, base, dirty) = match rev {
         Some(rev) => {
             let git = git
                 .as_ref()
                 .ok_or_else(|| GitError::NotARepository { path: dir.display().to_string(), rev: rev.to_string() })?;
             let commit = git.resolve(rev)?;
-            let (entries, problems) = git.entries(rev, &commit, None)?;
+            cache_use = cache.and_then(|cache| {
+                let settings = git.settings_at(&commit)?;
+                Some(look_up(cache, settings, git.service_trees(&commit), false))
+            });
+            let hits = cache_use.as_ref().map(|found| &found.hits);
+            let skip = |svc: &str| hits.is_some_and(|hits| hits.contains_key(svc));
+            let (entries, problems, found_links) = git.entries_skipping(rev, &commit, &skip)?;
+            links = found_links;
             (entries, problems, Origin { commit: Some(commit), dirty: false, pin: None }, None)
         }
         None => {
@@ -163,7 +174,9 @@ pub fn read(dir: &Path, rev: Option<&str>, cache: Option<&Cache>) -> Result<List
                 None => None,
             };
             cache_use = match (cache, &git, &head) {
-                (Some(cache), Some(git), Some(head)) => look_up(dir, cache, git, head),
+                (Some(cache), Some(git), Some(head)) => {
+                    work_tree_settings(dir).map(|settings| look_up(cache, settings, git.service_trees(head), true))
+                }
                 _ => None,
             };
             let hits = cache_use.as_ref().map(|found| &found.hits);
@@ -193,17 +206,21 @@ pub fn read(dir: &Path, rev: Option<&str>, cache: Option<&Cache>) -> Result<List
     Ok(listing)
 }
 
-/// The cache entries of the services of `head`, under the work tree's settings; `None` when the
-/// settings cannot be read (then the load reports them, and nothing is cached).
-fn look_up(dir: &Path, cache: &Cache, git: &Git, head: &Commit) -> Option<CacheUse> {
-    let settings = match std::fs::read(dir.join(settings::FILE)) {
-        Ok(bytes) => settings::parse(std::str::from_utf8(&bytes).ok()?).ok()?,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Settings::default(),
-        Err(_) => return None,
-    };
-    let trees = git.service_trees(head);
+/// The work tree's settings, for the parse cache's keys; `None` when they cannot be read (then the
+/// load reports them, and nothing is cached).
+fn work_tree_settings(dir: &Path) -> Option<Settings> {
+    match std::fs::read(dir.join(settings::FILE)) {
+        Ok(bytes) => settings::parse(std::str::from_utf8(&bytes).ok()?).ok(),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Some(Settings::default()),
+        Err(_) => None,
+    }
+}
+
+/// The entries `cache` has for the services of a commit (their directories' `trees`) under
+/// `settings`.
+fn look_up(cache: &Cache, settings: Settings, trees: BTreeMap<String, String>, listed: bool) -> CacheUse {
     let hits = trees.iter().filter_map(|(svc, tree)| Some((svc.clone(), cache.get(svc, tree, &settings)?))).collect();
-    Some(CacheUse { cache: cache.clone(), settings, trees, hits })
+    CacheUse { cache: cache.clone(), settings, trees, hits, listed }
 }
 
 /// The service `path` is in (`services/<svc>` or below), if any.

@@ -211,3 +211,48 @@ fn a_cache_that_cannot_be_written_is_a_warning_not_a_failure() {
         )
     );
 }
+
+#[test]
+fn a_warm_plan_of_a_revision_prints_exactly_what_a_cold_one_does() {
+    let (t, cache) = repo("cacherev");
+    t.write("services/a/config.toml", "port = 9\n");
+    t.commit_all("second");
+    let rev = |cache: Option<&Path>| {
+        let caching =
+            cache.map_or(vec!["--no-cache".to_string()], |dir| vec!["--cache".into(), dir.display().to_string()]);
+        let mut args = vec!["plan", "--rev", "HEAD~1"];
+        args.extend(caching.iter().map(String::as_str));
+        t.run(&args).success()
+    };
+    let uncached = rev(None);
+    let cold = rev(Some(cache.path()));
+    assert_eq!(entries(cache.path()).len(), 3);
+    let warm = rev(Some(cache.path()));
+    assert_eq!((&cold.stdout, &cold.stderr), (&uncached.stdout, &uncached.stderr));
+    assert_eq!((&warm.stdout, &warm.stderr), (&cold.stdout, &cold.stderr));
+    // The work tree (HEAD) shares the entries of the services it did not change.
+    plan(&t, cache.path()).success().stdout(&t.run(&["plan", "--no-cache"]).success().stdout);
+    assert_eq!(entries(cache.path()).len(), 4);
+    // A damaged entry of a revision's service is read again from git.
+    let entry = entry_of(&t, cache.path(), "b");
+    std::fs::write(&entry, b"junk").unwrap();
+    let again = rev(Some(cache.path()));
+    assert_eq!(again.stdout, cold.stdout);
+    assert!(again.stderr.starts_with("warning: ignoring the cache entry"), "{}", again.stderr);
+}
+
+#[test]
+fn a_service_with_a_symlink_is_never_cached() {
+    // Its tree id holds the link, not what it points to: the target may change alone.
+    let (t, cache) = repo("cachelink");
+    t.write("shared/config.toml", "shared = 1\n");
+    std::os::unix::fs::symlink("../../shared", t.path("services/c/linked")).unwrap();
+    t.commit_all("link");
+    plan(&t, cache.path()).success();
+    t.run(&["plan", "--rev", "HEAD", "--cache", cache.path().to_str().unwrap()]).success();
+    assert_eq!(entries(cache.path()).len(), 2, "a and b only");
+    t.write("shared/config.toml", "shared = 2\n");
+    t.commit_all("the target changes, the service's tree does not");
+    let warm = plan(&t, cache.path()).success();
+    assert!(warm.stdout.contains("\"shared\":2") || warm.stdout.contains("shared = 2"), "{}", warm.stdout);
+}
