@@ -32,6 +32,7 @@ TIME = "/usr/bin/time"  # GNU time, for the peak memory (scripts/bench.sh instal
 ENVS, KEYS, HOSTS = 40, 30, 100
 SIZES = {1000: 12, 10000: 120, 50000: 600}  # ~znodes -> services
 LABELS = {
+    "no-op plan": "no-op plan (--no-cache)",
     "1% change saved plan": "1% change plan --out + apply FILE",
     "1% change saved plan: plan --out": "1% change: plan --out alone",
     "1% change saved plan: apply FILE": "1% change: apply FILE alone",
@@ -125,13 +126,15 @@ class Bench:
         zk = f"{self.zk}/bench-{size}"
         other = {"base": "changed", "changed": "base"}
 
-        def jones(repo, *args):
+        def jones(repo, *args, cache=None):
             # The two repositories are unrelated histories that the runs alternate between: an
             # apply of one over the other's commit is an order git cannot prove, which apply skips
             # unless told (`--allow-older`).
             if args[0] == "apply" and not any(arg.endswith(".json") for arg in args):
                 args = (*args, "--allow-older")
-            return [JONES, "--repo", repo, "--zk", zk, *args]
+            # Cold unless told: every step parses the whole repository, as without a cache.
+            caching = ["--cache", cache] if cache else ["--no-cache"]
+            return [JONES, "--repo", repo, "--zk", zk, *caching, *args]
 
         def bench(*args):
             return [BENCH, args[0], "--zk", zk, *args[1:]]
@@ -153,7 +156,7 @@ class Bench:
         run(bench("dump", "--file", dumps["changed"]))
         run(jones(repos["base"], "apply", "--yes"))
 
-        samples = [measure([JONES, "--repo", repos["base"], "validate"]) for _ in range(runs)]
+        samples = [measure([JONES, "--repo", repos["base"], "--no-cache", "validate"]) for _ in range(runs)]
         self.record(size, "validate", "jones-sync", samples)
 
         # Contestants run interleaved; the first run of each is checked (plan says `No changes`).
@@ -195,6 +198,23 @@ class Bench:
                 "batched limit": (lambda: None, lambda: measure(bench("read", "--file", dumps["base"])), None),
             },
         )
+
+        # The parse cache (`--cache DIR`): a plan that fills an empty cache, then plans with the
+        # cache warm, as CI runs them with the cache directory kept between jobs.
+        cache = os.path.join(self.work, f"cache-{size}")
+
+        def empty_cache():
+            shutil.rmtree(cache, ignore_errors=True)
+
+        def check_warm():
+            code = run(jones(repos["base"], "plan", "--detailed-exitcode", cache=cache), check=False)
+            if code != 0:
+                sys.exit(f"bench: the warm-cache `plan` of {repos['base']} does not say `No changes` (exit {code})")
+
+        plan_cached = lambda: measure(jones(repos["base"], "plan", cache=cache))  # noqa: E731
+        contest("no-op plan (empty cache)", {"jones-sync": (empty_cache, plan_cached, None)})
+        contest("no-op plan (warm cache)", {"jones-sync": (lambda: None, plan_cached, check_warm)})
+        empty_cache()
 
         # Each run changes 1% of the environments: from the state ZooKeeper is in to the other one
         # (the change, or its reverse, which touches the same nodes), so no run needs a reset.
@@ -283,6 +303,8 @@ class Bench:
         steps = [
             "validate",
             "no-op plan",
+            "no-op plan (empty cache)",
+            "no-op plan (warm cache)",
             "first apply",
             "1% change plan+apply",
             "1% change plan+apply: plan",
@@ -302,6 +324,9 @@ class Bench:
                 label = LABELS.get(step) or step.replace("1% change plan+apply: ", "1% change: ") + (
                     " alone" if ": " in step else ""
                 )
+                cold = get(size, "no-op plan", "jones-sync")
+                if step.startswith("no-op plan (") and cold:
+                    label += f", {t / statistics.median(cold['times']):.2f}× the no-op plan"
                 cpu = statistics.median(mine["cpu"])
                 row = [f"{size:,}", label, f"{t:.3f} s", f"{cpu:.2f} s", f"{max(mine['memories']) / 2**20:.0f} MB"]
                 base = get(size, step, "one-at-a-time")

@@ -53,6 +53,16 @@ pub struct RepoArgs {
     /// The config repository (holds `services/`) [env: JONES_SYNC_REPO] [default: .]
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
+
+    /// Keep parsed services in DIR, so that a command parses only the services changed since the
+    /// cached commit [env: JONES_SYNC_CACHE] [default: $XDG_CACHE_HOME/jones-sync, else
+    /// ~/.cache/jones-sync]
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+
+    /// Parse every service, reading and writing no cache
+    #[arg(long, conflicts_with = "cache")]
+    pub no_cache: bool,
 }
 
 /// `--zk` and `--connect-timeout`, for the commands that connect to ZooKeeper.

@@ -9,8 +9,12 @@
 //! ([`crate::sync`]). Problems are collected, never stopped at, and name their file (git's
 //! `<rev>:<path>` for content read from a commit).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+
+use crate::cache::Cache;
+use crate::repo::EntryKind;
+use crate::repo::settings::Settings;
 
 use crate::diagnostic::{Problem, Problems};
 use crate::repo::Repo;
@@ -71,7 +75,17 @@ impl DesiredState {
 /// Reads `dir`'s work tree, or with `rev` that commit's tree, and every pinned service at its pin.
 /// `Ok(Err(problems))` when the repository is invalid.
 pub fn load(dir: &Path, rev: Option<&str>) -> Result<Result<DesiredState, Vec<Problem>>, LoadError> {
-    build(revision::read(dir, rev)?)
+    load_cached(dir, rev, None)
+}
+
+/// [`load`], where services whose directory is unchanged since `HEAD` come from the parse cache
+/// `cache` when it has them, and the others are written to it ([`crate::cache`]).
+pub fn load_cached(
+    dir: &Path,
+    rev: Option<&str>,
+    cache: Option<&Cache>,
+) -> Result<Result<DesiredState, Vec<Problem>>, LoadError> {
+    build(revision::read(dir, rev, cache)?)
 }
 
 /// Reads only `service`, as of `commit`, with the work tree's settings: what a rollback applies.
@@ -84,8 +98,66 @@ pub fn load_service_at(
 }
 
 /// Parses `listing` once, building each service's desired confs as soon as it is read.
+///
+/// With the parse cache ([`Listing::cache`]): a service found there for a commit (`--rev`) is
+/// used as it is. One found for the work tree stands for it only when git's status scan finds
+/// nothing changed in its directory and it has no symlink, so the scan is waited for before
+/// parsing (what is left to parse is what the cache lacks); the files of every other service
+/// found there are read then. Every service parsed from an unchanged
+/// directory is written to the cache once the whole repository has loaded without a problem.
 fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, LoadError> {
-    let entries = std::mem::take(&mut listing.entries);
+    let mut entries = std::mem::take(&mut listing.entries);
+    let mut cache_use = listing.cache.take();
+    let mut from_cache = Vec::new();
+    if let Some(found) = &mut cache_use
+        && !found.listed
+    {
+        // A commit's: its services found were not listed; a pinned one comes from its pin.
+        let hits = std::mem::take(&mut found.hits);
+        from_cache =
+            hits.into_iter().filter(|(svc, _)| !listing.overridden.contains_key(svc)).map(|(_, p)| p).collect();
+    }
+    if let Some(found) = &mut cache_use
+        && found.listed
+        && !found.hits.is_empty()
+    {
+        let hits = std::mem::take(&mut found.hits);
+        let differences = listing.wait_differences()?;
+        let touched = touched(&differences, listing.links());
+        // The settings the keys were made with must be the ones parsed (read apart, just before).
+        let same_settings = entries
+            .iter()
+            .find_map(|entry| match &entry.kind {
+                EntryKind::File(Some(bytes)) if entry.path == crate::repo::settings::FILE => Some(bytes.as_slice()),
+                _ => None,
+            })
+            .map_or(Some(Settings::default()), |bytes| {
+                crate::repo::settings::parse(std::str::from_utf8(bytes).ok()?).ok()
+            })
+            .is_some_and(|parsed| {
+                crate::cache::shaping(&parsed) == crate::cache::shaping(&found.settings)
+                    && parsed.zookeeper.acl == found.settings.zookeeper.acl
+            });
+        let present: HashSet<&str> = entries
+            .iter()
+            .filter(|entry| entry.kind == EntryKind::Dir && entry.path.matches('/').count() == 1)
+            .filter_map(|entry| revision::service_of(&entry.path))
+            .collect();
+        let used: HashSet<String> = hits
+            .keys()
+            .filter(|svc| {
+                same_settings
+                    && present.contains(svc.as_str())
+                    && !touched.contains(svc.as_str())
+                    && !listing.overridden.contains_key(*svc)
+            })
+            .cloned()
+            .collect();
+        entries.retain(|entry| revision::service_of(&entry.path).is_none_or(|svc| !used.contains(svc)));
+        let root = listing.root().to_path_buf();
+        entries.retain_mut(|entry| crate::repo::source::read_content(&root, entry, &mut listing.problems));
+        from_cache = hits.into_iter().filter(|(svc, _)| used.contains(svc)).map(|(_, parsed)| parsed).collect();
+    }
     let mut problems = Problems::default();
     problems.extend(std::mem::take(&mut listing.problems));
     let mut tree_problems = Vec::new();
@@ -97,13 +169,15 @@ fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, Loa
         (service, confs)
     });
     // The work tree's status scan ran meanwhile.
-    let dirty_paths = listing.wait_dirty()?;
+    let differences = listing.wait_differences()?;
+    let dirty_paths: Vec<String> =
+        differences.iter().map(|(path, what)| revision::describe_difference(path, what)).collect();
     let labelled = |found: Vec<Problem>| {
         let mut found: Vec<Problem> = found.into_iter().map(|problem| listing.label(problem)).collect();
         found.sort();
         found
     };
-    let (settings, services) = match parsed {
+    let (settings, mut services) = match parsed {
         Ok(parsed) => parsed,
         Err(problems) => return Ok(Err(labelled(problems))),
     };
@@ -111,6 +185,23 @@ fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, Loa
     if !tree_problems.is_empty() {
         return Ok(Err(labelled(tree_problems)));
     }
+    if let Some(found) = &cache_use {
+        let touched = touched(&differences, listing.links());
+        for parsed in &services {
+            let name = parsed.0.name.as_str();
+            if let Some(tree) = found.trees.get(name)
+                && !touched.contains(name)
+                && !listing.overridden.contains_key(name)
+            {
+                found.cache.put(tree, &settings, parsed);
+            }
+        }
+    }
+    for (_, confs) in &mut from_cache {
+        confs.acl.clone_from(&settings.zookeeper.acl);
+    }
+    services.extend(from_cache);
+    services.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     let (services, confs): (Vec<_>, Vec<_>) = services.into_iter().unzip();
     let repo = Repo { settings, services: services.into_iter().map(|s| (s.name.clone(), s)).collect() };
     // Overridden services come from their commit, never dirty; the rest from the base.
@@ -121,4 +212,11 @@ fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, Loa
         .map(|name| (name.clone(), listing.overridden.get(name).cloned().unwrap_or_else(|| base.clone())))
         .collect();
     Ok(Ok(DesiredState { repo, confs, origins, dirty_paths }))
+}
+
+/// The services with a difference from `HEAD` (`differences`, from [`Listing::wait_differences`])
+/// or a symlink (`links`) in their directory: their tree id does not describe what is read.
+fn touched<'a>(differences: &'a [(String, String)], links: &'a [String]) -> HashSet<&'a str> {
+    let paths = differences.iter().map(|(path, _)| path.as_str()).chain(links.iter().map(String::as_str));
+    paths.filter_map(revision::service_of).collect()
 }

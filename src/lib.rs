@@ -17,6 +17,7 @@
 pub mod acl;
 pub mod apply;
 pub mod audit;
+pub mod cache;
 pub mod cli;
 pub mod client;
 pub mod clock;

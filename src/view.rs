@@ -124,6 +124,68 @@ impl DesiredConfs {
     }
 }
 
+/// One conf as [`crate::cache`] keeps it: the environment, its canonical JSON bytes, and where
+/// each `"key":value` entry ends (see [`DesiredConfs::parts`]).
+pub struct ConfParts {
+    pub env: EnvPath,
+    pub bytes: Bytes,
+    pub entries: Vec<(u32, u32)>,
+}
+
+impl DesiredConfs {
+    /// What [`crate::cache`] keeps of these confs: each conf (parents first) and the nodemap.
+    pub fn parts(&self) -> (Vec<ConfParts>, Bytes) {
+        let confs = self
+            .confs
+            .iter()
+            .map(|c| ConfParts { env: c.env.clone(), bytes: c.bytes.clone(), entries: c.entries.to_vec() })
+            .collect();
+        (confs, self.nodemap.clone())
+    }
+
+    /// The confs [`DesiredConfs::parts`] gave, read back (with the service's hosts and ACL), or
+    /// why they cannot be: every entry must lie where a conf's entries lie (`{`, `"key":value`
+    /// entries joined by `,`, `}`, each key a JSON string), so that nothing read from a file can
+    /// make the views' code slice out of bounds.
+    pub fn from_parts(
+        name: String,
+        parts: Vec<ConfParts>,
+        nodemap: Bytes,
+        hosts: BTreeMap<String, EnvPath>,
+        acl: Option<Vec<crate::acl::AclEntry>>,
+    ) -> Result<Self, String> {
+        let mut confs = Vec::with_capacity(parts.len());
+        for ConfParts { env, bytes, entries } in parts {
+            let bad = || format!("conf `{}` is malformed", env.0.join("/"));
+            if bytes.len() < 2 || bytes[0] != b'{' || bytes[bytes.len() - 1] != b'}' {
+                return Err(bad());
+            }
+            let mut start = 1usize;
+            for &(key_end, end) in &entries {
+                let (key_end, end) = (key_end as usize, end as usize);
+                let well_placed = start < key_end
+                    && key_end < end
+                    && end < bytes.len()
+                    && bytes[start] == b'"'
+                    && bytes[key_end - 1] == b'"'
+                    && bytes[key_end] == b':'
+                    && (bytes[end] == b',' || end == bytes.len() - 1);
+                if !well_placed || serde_json::from_slice::<String>(&bytes[start..key_end]).is_err() {
+                    return Err(bad());
+                }
+                start = end + 1;
+            }
+            // Every byte between `{` and `}` belongs to an entry (the last one ends at the `}`).
+            let covered = if entries.is_empty() { bytes.len() == 2 } else { start == bytes.len() };
+            if !covered {
+                return Err(bad());
+            }
+            confs.push(Conf { env, bytes, entries: entries.into() });
+        }
+        Ok(DesiredConfs { name, confs, nodemap, hosts, acl })
+    }
+}
+
 /// One environment's own values as canonical JSON (its conf node), with where each `"key":value`
 /// entry lies in it: views are made of these entries, copied rather than serialized again.
 #[derive(Debug, Clone)]

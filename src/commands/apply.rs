@@ -17,7 +17,7 @@ use crate::zk::lock::Holder;
 pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let show = show_sensitive(args.show_sensitive)?;
     super::can_confirm(args.yes)?;
-    let Some(state) = load_or_report(&options.repo, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
+    let Some(state) = load_or_report(options, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
     // Only the work tree can be dirty; a revision and a pin are read from commits.
     if state.dirty() && !args.allow_dirty {
         bail!(

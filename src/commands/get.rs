@@ -19,7 +19,7 @@ pub(crate) async fn run(options: &Options, args: GetArgs) -> anyhow::Result<Exit
         bail!("--host must not be empty: an association is a non-empty string");
     }
     if args.repo_only {
-        let Some(state) = load_or_report(&options.repo, None)? else { return Ok(ExitCode::FAILURE) };
+        let Some(state) = load_or_report(options, None)? else { return Ok(ExitCode::FAILURE) };
         let config = from_repo(&state, &args.service, &host)
             .with_context(|| format!("the repository `{}`", options.repo.display()))?;
         out(&render(&config, &args, None).map_err(anyhow::Error::msg)?);

@@ -21,7 +21,7 @@ mod validate;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::mem::ManuallyDrop;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -35,6 +35,8 @@ use crate::zk::Zk;
 /// Validated settings of one invocation.
 pub(crate) struct Options {
     pub repo: PathBuf,
+    /// The parse cache (`--cache`, `JONES_SYNC_CACHE`, the default; `None`: `--no-cache`).
+    pub cache: Option<crate::cache::Cache>,
     /// The connect string, checked and normalized ([`crate::zk::connect::check_connect_string`]);
     /// empty for a command that does not connect.
     pub zk: String,
@@ -58,6 +60,7 @@ impl Options {
         })?;
         Ok(Options {
             repo: self.repo.clone(),
+            cache: self.cache.clone(),
             zk: checked.text,
             zk_from: from,
             zk_names: checked.names,
@@ -185,6 +188,23 @@ fn options(cli: &Cli) -> anyhow::Result<Options> {
             },
         },
     };
+    let cache = match uses.repo {
+        None => None,
+        Some(args) if args.no_cache || (args.cache.is_none() && cli.repo.no_cache) => None,
+        Some(args) => match args.cache.clone().or_else(|| cli.repo.cache.clone()) {
+            Some(dir) => Some(dir),
+            None => match env(crate::cache::ENV) {
+                Some(value) if value.is_empty() => bail!(
+                    "{} is set but empty (a CI variable that is not defined?): set it to a directory, or unset it \
+                     to use the default cache directory",
+                    crate::cache::ENV
+                ),
+                Some(value) => Some(PathBuf::from(value)),
+                None => crate::cache::default_dir(),
+            },
+        },
+    }
+    .map(crate::cache::Cache::new);
     let (mut zk, mut zk_from, mut zk_names, mut connect_timeout) =
         (String::new(), ZkFrom::Default, Vec::new(), DEFAULT_CONNECT_TIMEOUT);
     if let Some(args) = uses.zk {
@@ -222,6 +242,7 @@ fn options(cli: &Cli) -> anyhow::Result<Options> {
         };
     Ok(Options {
         repo,
+        cache,
         zk,
         zk_from,
         zk_names,
@@ -254,8 +275,12 @@ fn block_on<T>(future: impl Future<Output = T>) -> T {
 /// repository's hundreds of thousands of allocations one by one costs a measurable part of a
 /// plan's time (the README's Performance section), while the process's exit returns the memory
 /// at once.
-pub(crate) fn load_or_report(dir: &Path, rev: Option<&str>) -> anyhow::Result<Option<ManuallyDrop<DesiredState>>> {
-    Ok(report(crate::desired::load(dir, rev)?)?.map(ManuallyDrop::new))
+/// Services come from the parse cache of `options` when it has them ([`crate::cache`]).
+pub(crate) fn load_or_report(
+    options: &Options,
+    rev: Option<&str>,
+) -> anyhow::Result<Option<ManuallyDrop<DesiredState>>> {
+    Ok(report(crate::desired::load_cached(&options.repo, rev, options.cache.as_ref())?)?.map(ManuallyDrop::new))
 }
 
 /// The loaded repository, or `None` after printing its problems on stderr.

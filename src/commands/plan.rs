@@ -14,7 +14,7 @@ use crate::plan::saved::{SavedPlan, Source};
 
 pub(crate) async fn run(options: &Options, args: PlanArgs) -> anyhow::Result<ExitCode> {
     let show = show_sensitive(args.show_sensitive)?;
-    let Some(state) = load_or_report(&options.repo, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
+    let Some(state) = load_or_report(options, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
     let actor = actor(None);
     let record = |name: &str| Record::new(state.origin(name), actor.clone()).to_json();
     let settings = &state.repo.settings;

@@ -15,7 +15,7 @@ pub(crate) async fn run(options: &Options, args: StatusArgs) -> anyhow::Result<E
         None => None,
     };
     let rev = head.as_ref().map(|_| "HEAD");
-    let Some(state) = load_or_report(&options.repo, rev)? else { return Ok(ExitCode::FAILURE) };
+    let Some(state) = load_or_report(options, rev)? else { return Ok(ExitCode::FAILURE) };
     let actor = actor(None);
     let record = |name: &str| Record::new(state.origin(name), actor.clone()).to_json();
     let request = crate::sync::Request::new(&state, &[], record, false, Duration::ZERO)?

@@ -17,7 +17,7 @@ use crate::repo::{EntryKind, settings};
 pub(crate) async fn run(options: &Options, args: TreeArgs) -> anyhow::Result<ExitCode> {
     let show = show_sensitive(args.show_sensitive)?;
     let (service, patterns) = if args.repo_only {
-        let Some(state) = load_or_report(&options.repo, None)? else { return Ok(ExitCode::FAILURE) };
+        let Some(state) = load_or_report(options, None)? else { return Ok(ExitCode::FAILURE) };
         let patterns = state.repo.settings.plan.sensitive_keys();
         match state.service(&args.service) {
             Some(service) => (service, patterns),

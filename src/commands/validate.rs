@@ -12,7 +12,7 @@ use crate::nodemap::{self, Format};
 use crate::plan::{Action, Plan};
 
 pub(crate) fn run(options: &Options, args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let Some(state) = load_or_report(&options.repo, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
+    let Some(state) = load_or_report(options, args.rev.as_deref())? else { return Ok(ExitCode::FAILURE) };
     eprint!("{}", warnings(&state, None));
     let services = state.repo.services.len();
     let envs: usize = state.repo.services.values().map(|s| s.envs.len()).sum();

@@ -7,6 +7,7 @@
 //! relative to the config repository. Everything here reads the object database; nothing checks
 //! out or touches the work tree.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Problems;
@@ -91,6 +92,8 @@ fn describe_status(status: git2::Status) -> Option<&'static str> {
         return None;
     })
 }
+
+const MODE_TREE: i32 = 0o040000;
 
 /// A config repository directory inside a git work tree.
 pub struct Git {
@@ -314,6 +317,73 @@ impl Git {
         let oid = git2::Oid::from_str(&commit.sha).map_err(objects)?;
         let tree = self.repo.find_commit(oid).and_then(|c| c.tree()).map_err(objects)?;
         match crate::repo::git_tree::read(&self.repo, &tree, &self.prefix, only).map_err(objects)? {
+            Some(found) => Ok(found),
+            None => Err(GitError::NoDirectory {
+                dir: self.dir.display().to_string(),
+                rev: rev.into(),
+                sha: commit.sha.clone(),
+            }),
+        }
+    }
+
+    /// The git tree id (hex) of each service directory `services/<name>/` at `commit`, for the
+    /// parse cache ([`crate::cache`]). Only real directories count: a service that is a symlink
+    /// or a submodule, or a config repository reached through a symlink, has none (its tree id
+    /// would not describe what is read). Empty when the commit cannot be read.
+    pub fn service_trees(&self, commit: &Commit) -> BTreeMap<String, String> {
+        let services = self.config_tree(commit).ok().flatten().and_then(|tree| {
+            let id = tree.get_name(crate::repo::SERVICES_DIR).filter(|e| e.filemode() == MODE_TREE)?.id();
+            self.repo.find_tree(id).ok()
+        });
+        let Some(services) = services else { return BTreeMap::new() };
+        services
+            .iter()
+            .filter(|entry| entry.filemode() == MODE_TREE)
+            .filter_map(|entry| Some((entry.name().ok()?.to_string(), entry.id().to_string())))
+            .collect()
+    }
+
+    /// The settings of the config repository at `commit`, for the parse cache's keys: `None` when
+    /// `jones-sync.toml` there is not a plain file or not valid (then the load reports it).
+    pub fn settings_at(&self, commit: &Commit) -> Option<crate::repo::settings::Settings> {
+        let tree = self.config_tree(commit).ok()??;
+        let Some(entry) = tree.get_name(crate::repo::settings::FILE) else {
+            return Some(Default::default());
+        };
+        if ![0o100644, 0o100755].contains(&entry.filemode()) {
+            return None;
+        }
+        let blob = self.repo.find_blob(entry.id()).ok()?;
+        crate::repo::settings::parse(std::str::from_utf8(blob.content()).ok()?).ok()
+    }
+
+    /// The config repository's tree at `commit`, reached through real directories only.
+    fn config_tree(&self, commit: &Commit) -> Result<Option<git2::Tree<'_>>, git2::Error> {
+        let mut tree = self.repo.find_commit(git2::Oid::from_str(&commit.sha)?)?.tree()?;
+        for name in self.prefix.split('/').filter(|part| !part.is_empty()) {
+            let Some((mode, id)) = tree.get_name(name).map(|entry| (entry.filemode(), entry.id())) else {
+                return Ok(None);
+            };
+            if mode != MODE_TREE {
+                return Ok(None);
+            }
+            tree = self.repo.find_tree(id)?;
+        }
+        Ok(Some(tree))
+    }
+
+    /// [`Git::entries`] of the whole config repository, without the services `skip` names (not
+    /// listed at all), and the symlinks listed.
+    pub fn entries_skipping(
+        &self,
+        rev: &str,
+        commit: &Commit,
+        skip: &dyn Fn(&str) -> bool,
+    ) -> Result<crate::repo::git_tree::Listed, GitError> {
+        let objects = |error| GitError::Objects { rev: rev.into(), sha: commit.sha.clone(), error };
+        let oid = git2::Oid::from_str(&commit.sha).map_err(objects)?;
+        let tree = self.repo.find_commit(oid).and_then(|c| c.tree()).map_err(objects)?;
+        match crate::repo::git_tree::read_skipping(&self.repo, &tree, &self.prefix, None, skip).map_err(objects)? {
             Some(found) => Ok(found),
             None => Err(GitError::NoDirectory {
                 dir: self.dir.display().to_string(),

@@ -28,6 +28,21 @@ pub fn read(
     prefix: &str,
     only: Option<&str>,
 ) -> Result<Option<(Vec<Entry>, Problems)>, git2::Error> {
+    Ok(read_skipping(repo, top, prefix, only, &|_| false)?.map(|(entries, problems, _)| (entries, problems)))
+}
+
+/// What [`read_skipping`] lists: the entries, the problems found, and the symlinks listed.
+pub type Listed = (Vec<Entry>, Problems, Vec<String>);
+
+/// [`read`], leaving out the services `skip` names (for the parse cache), and the paths of the
+/// symlinks listed.
+pub fn read_skipping(
+    repo: &Repository,
+    top: &Tree<'_>,
+    prefix: &str,
+    only: Option<&str>,
+    skip: &dyn Fn(&str) -> bool,
+) -> Result<Option<Listed>, git2::Error> {
     let mut lister = Lister { repo, top: top.clone(), prefix: Vec::new() };
     let root = match lister.resolve(components(prefix))? {
         Resolved::Found { real, node: Node::Tree(_) } => real,
@@ -45,16 +60,26 @@ pub fn read(
         lister.settings(at(settings::FILE), &mut out)?;
     }
     if lister.tree_at(&root)?.get_name(SERVICES_DIR).is_none() {
-        return Ok(Some((out.entries, out.problems)));
+        return Ok(Some((out.entries, out.problems, out.links)));
     }
-    lister.entry(SERVICES_DIR, &at(SERVICES_DIR), true, &mut Vec::new(), &mut out, only)?;
-    Ok(Some((out.entries, out.problems)))
+    let keep = |name: &str| only.is_none_or(|only| only == name) && !skip(name);
+    lister.entry(
+        SERVICES_DIR,
+        &at(SERVICES_DIR),
+        true,
+        &mut Vec::new(),
+        &mut out,
+        Some(&keep as &dyn Fn(&str) -> bool),
+    )?;
+    Ok(Some((out.entries, out.problems, out.links)))
 }
 
 #[derive(Default)]
 struct Listing {
     entries: Vec<Entry>,
     problems: Problems,
+    /// The symlinks listed (what is below them is listed too).
+    links: Vec<String>,
 }
 
 struct Lister<'r> {
@@ -205,7 +230,7 @@ impl<'r> Lister<'r> {
         is_link_or_root: bool,
         ancestors: &mut Vec<Vec<String>>,
         out: &mut Listing,
-        only: Option<&str>,
+        keep: Option<&dyn Fn(&str) -> bool>,
     ) -> Result<(), git2::Error> {
         let (real, node) = match self.resolve(path.to_vec())? {
             Resolved::Found { real, node } => (real, node),
@@ -255,13 +280,16 @@ impl<'r> Lister<'r> {
                     if name.starts_with('.') {
                         continue;
                     }
-                    // With `only`, the services directory lists just that service.
-                    if rel == SERVICES_DIR && only.is_some_and(|only| only != name) {
+                    // The services directory lists just the services `keep` says.
+                    if rel == SERVICES_DIR && keep.is_some_and(|keep| !keep(name)) {
                         continue;
                     }
                     let mut child = real.clone();
                     child.push(name.to_string());
                     let is_link = entry.filemode() == MODE_LINK;
+                    if is_link {
+                        out.links.push(format!("{rel}/{name}"));
+                    }
                     self.entry(&format!("{rel}/{name}"), &child, is_link, ancestors, out, None)?;
                 }
                 ancestors.pop();

@@ -12,8 +12,10 @@ use std::path::Path;
 use std::thread::JoinHandle;
 
 use super::git::{Commit, Git, GitError, Scan};
+use super::settings::Settings;
 use super::source::SourceError;
 use super::{Entry, EntryKind, SERVICES_DIR, settings};
+use crate::cache::Cache;
 use crate::diagnostic::{Problem, Problems};
 
 /// Where one service's content comes from: the commit, and how it was chosen.
@@ -58,6 +60,28 @@ pub struct Listing {
     links: Vec<String>,
     /// The config repository's directory.
     root: std::path::PathBuf,
+    /// [`Listing::wait_differences`]' answer, once known.
+    differences: Option<Vec<(String, String)>>,
+    /// The parse cache, when in use for the work tree ([`CacheUse`]).
+    pub cache: Option<CacheUse>,
+}
+
+/// The parse cache as a listing uses it ([`crate::cache`]): the entries found for the services of
+/// the commit read (`HEAD` for the work tree). In a work tree, whether a service's entry stands for
+/// it is only known once git's status scan says its directory has no changes
+/// ([`crate::desired`] decides).
+pub struct CacheUse {
+    pub cache: Cache,
+    /// The settings the keys were made with (the work tree's `jones-sync.toml`).
+    pub settings: Settings,
+    /// The git tree id of each service directory at `HEAD`.
+    pub trees: BTreeMap<String, String>,
+    /// The entry found for each service, by name.
+    pub hits: BTreeMap<String, crate::cache::Parsed>,
+    /// The services found are listed, without their files' content (the work tree: whether an
+    /// entry stands for it is known only once git's status scan is done); otherwise (a commit,
+    /// `--rev`) they are not listed at all.
+    pub listed: bool,
 }
 
 impl Listing {
@@ -79,33 +103,63 @@ impl Listing {
     /// `config.toml` is read but not committed; either way the recorded commit would not describe
     /// what is applied.
     pub fn wait_dirty(&mut self) -> Result<Vec<String>, GitError> {
+        Ok(self.wait_differences()?.iter().map(|(path, what)| describe_difference(path, what)).collect())
+    }
+
+    /// [`Listing::wait_dirty`] as `(path, what)` pairs, sorted. Waits once; later calls give the
+    /// same answer.
+    pub fn wait_differences(&mut self) -> Result<Vec<(String, String)>, GitError> {
+        if let Some(found) = &self.differences {
+            return Ok(found.clone());
+        }
         let Some(scan) = self.dirty.take() else { return Ok(Vec::new()) };
         let scan = scan.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         let links: std::collections::HashSet<&str> = self.links.iter().map(String::as_str).collect();
-        let (mut found, linked) = differences(&scan, &self.shape, |path| links.contains(path));
+        let (mut found, linked) = difference_pairs(&scan, &self.shape, |path| links.contains(path));
         // What is read through a symlink is checked where it points, against the commit.
         if !linked.is_empty()
             && let Some(git) = Git::open(&self.root)?
         {
-            found.extend(git.read_through_links(&linked)?.into_iter().map(|(path, what)| format!("`{path}` ({what})")));
+            found.extend(git.read_through_links(&linked)?);
             found.sort();
         }
+        self.differences = Some(found.clone());
         Ok(found)
+    }
+
+    /// The work tree's entries that are symlinks.
+    pub fn links(&self) -> &[String] {
+        &self.links
+    }
+
+    /// The config repository's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 }
 
 /// Lists `dir`'s work tree, or with `rev` that commit's tree, and every pinned service at its pin.
-pub fn read(dir: &Path, rev: Option<&str>) -> Result<Listing, LoadError> {
+/// With `cache`, the services that have an entry there are listed without reading their files
+/// (the work tree), or not at all (a commit) ([`CacheUse`]).
+pub fn read(dir: &Path, rev: Option<&str>, cache: Option<&Cache>) -> Result<Listing, LoadError> {
     let git = Git::open(dir)?;
     let mut shape = Vec::new();
-    let mut links = Vec::new();
+    let links;
+    let cache_use;
     let (entries, mut problems, base, dirty) = match rev {
         Some(rev) => {
             let git = git
                 .as_ref()
                 .ok_or_else(|| GitError::NotARepository { path: dir.display().to_string(), rev: rev.to_string() })?;
             let commit = git.resolve(rev)?;
-            let (entries, problems) = git.entries(rev, &commit, None)?;
+            cache_use = cache.and_then(|cache| {
+                let settings = git.settings_at(&commit)?;
+                Some(look_up(cache, settings, git.service_trees(&commit), false))
+            });
+            let hits = cache_use.as_ref().map(|found| &found.hits);
+            let skip = |svc: &str| hits.is_some_and(|hits| hits.contains_key(svc));
+            let (entries, problems, found_links) = git.entries_skipping(rev, &commit, &skip)?;
+            links = found_links;
             (entries, problems, Origin { commit: Some(commit), dirty: false, pin: None }, None)
         }
         None => {
@@ -115,7 +169,20 @@ pub fn read(dir: &Path, rev: Option<&str>) -> Result<Listing, LoadError> {
                 let dir = dir.to_path_buf();
                 std::thread::spawn(move || Git::open(&dir)?.map_or(Ok(Scan::default()), |git| git.scan()))
             });
-            let (entries, problems, found_links) = super::source::read_dir_with_links(dir)?;
+            let head = match &git {
+                Some(git) => git.head()?,
+                None => None,
+            };
+            cache_use = match (cache, &git, &head) {
+                (Some(cache), Some(git), Some(head)) => {
+                    work_tree_settings(dir).map(|settings| look_up(cache, settings, git.service_trees(head), true))
+                }
+                _ => None,
+            };
+            let hits = cache_use.as_ref().map(|found| &found.hits);
+            let deferred =
+                |rel: &str| service_of(rel).is_some_and(|svc| hits.is_some_and(|hits| hits.contains_key(svc)));
+            let (entries, problems, found_links) = super::source::read_dir_with_links(dir, &deferred)?;
             links = found_links;
             shape = entries
                 .iter()
@@ -123,7 +190,7 @@ pub fn read(dir: &Path, rev: Option<&str>) -> Result<Listing, LoadError> {
                 .map(|entry| (entry.path.clone(), entry.kind == EntryKind::Dir))
                 .collect();
             let origin = match &git {
-                Some(git) => Origin { commit: git.head()?, dirty: false, pin: None },
+                Some(_) => Origin { commit: head, dirty: false, pin: None },
                 None => Origin::default(),
             };
             (entries, problems, origin, dirty)
@@ -135,7 +202,31 @@ pub fn read(dir: &Path, rev: Option<&str>) -> Result<Listing, LoadError> {
     listing.shape = shape;
     listing.links = links;
     listing.root = dir.to_path_buf();
+    listing.cache = cache_use;
     Ok(listing)
+}
+
+/// The work tree's settings, for the parse cache's keys; `None` when they cannot be read (then the
+/// load reports them, and nothing is cached).
+fn work_tree_settings(dir: &Path) -> Option<Settings> {
+    match std::fs::read(dir.join(settings::FILE)) {
+        Ok(bytes) => settings::parse(std::str::from_utf8(&bytes).ok()?).ok(),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Some(Settings::default()),
+        Err(_) => None,
+    }
+}
+
+/// The entries `cache` has for the services of a commit (their directories' `trees`) under
+/// `settings`.
+fn look_up(cache: &Cache, settings: Settings, trees: BTreeMap<String, String>, listed: bool) -> CacheUse {
+    let hits = trees.iter().filter_map(|(svc, tree)| Some((svc.clone(), cache.get(svc, tree, &settings)?))).collect();
+    CacheUse { cache: cache.clone(), settings, trees, hits, listed }
+}
+
+/// The service `path` is in (`services/<svc>` or below), if any.
+pub fn service_of(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix(SERVICES_DIR)?.strip_prefix('/')?;
+    Some(rest.split('/').next().unwrap_or(rest))
 }
 
 /// Lists only `service`, as of `commit`, with the work tree's settings: what a rollback applies.
@@ -220,7 +311,7 @@ fn has_service(entries: &[Entry], service: &str) -> bool {
 }
 
 /// Whether `path` is the directory of `service` or below it.
-fn within_service(path: &str, service: &str) -> bool {
+pub fn within_service(path: &str, service: &str) -> bool {
     path.strip_prefix(SERVICES_DIR)
         .and_then(|rest| rest.strip_prefix('/'))
         .and_then(|rest| rest.strip_prefix(service))
@@ -250,20 +341,25 @@ fn merge(mut entries: Vec<Entry>, problems: Problems, base: Origin, overrides: V
         shape: Vec::new(),
         links: Vec::new(),
         root: Default::default(),
+        differences: None,
+        cache: None,
     }
 }
+
+/// One difference of the work tree from `HEAD`: the path, and what git says of it.
+pub type Difference = (String, String);
 
 /// How the work tree (`shape`, its entries) differs from `HEAD` according to `scan`: what git's
 /// status says, and every entry git does not record that the status cannot say (see
 /// [`Listing::wait_dirty`]), except symlinks and what is read through them (`is_link` of the
 /// path or a directory above it; git records the link, not what it points to): those entries are
 /// returned to be checked where they point.
-/// One `` `path` (what) `` each, sorted, an entry below one already named left out.
-fn differences(
+/// One `(path, what)` each, sorted, an entry below one already named left out.
+fn difference_pairs(
     scan: &Scan,
     shape: &[(String, bool)],
     is_link: impl Fn(&str) -> bool,
-) -> (Vec<String>, Vec<(String, bool)>) {
+) -> (Vec<Difference>, Vec<(String, bool)>) {
     use std::collections::{BTreeSet, HashSet};
     let mut found: BTreeMap<String, String> =
         scan.changes.iter().map(|(path, what)| (path.clone(), what.to_string())).collect();
@@ -302,8 +398,23 @@ fn differences(
         };
         found.insert(path.to_string(), what.to_string());
     }
-    let found = found.into_iter().map(|(path, what)| format!("`{path}` ({what})")).collect();
-    (found, linked)
+    (found.into_iter().collect(), linked)
+}
+
+/// [`difference_pairs`], one `` `path` (what) `` each.
+#[cfg(test)]
+fn differences(
+    scan: &Scan,
+    shape: &[(String, bool)],
+    is_link: impl Fn(&str) -> bool,
+) -> (Vec<String>, Vec<(String, bool)>) {
+    let (found, linked) = difference_pairs(scan, shape, is_link);
+    (found.iter().map(|(path, what)| describe_difference(path, what)).collect(), linked)
+}
+
+/// A difference as messages show it: `` `path` (what) ``.
+pub fn describe_difference(path: &str, what: &str) -> String {
+    format!("`{path}` ({what})")
 }
 
 /// The directories `path` is below, nearest first (`a/b/c`: `a/b`, `a`).

@@ -68,11 +68,16 @@ pub fn read_settings(root: &Path, entries: &mut Vec<Entry>, problems: &mut Probl
 
 /// Lists `root`'s `jones-sync.toml` and everything below `services/`, skipping hidden entries.
 pub fn read_dir(root: &Path) -> Result<(Vec<Entry>, Problems), SourceError> {
-    read_dir_with_links(root).map(|(entries, problems, _)| (entries, problems))
+    read_dir_with_links(root, &|_| false).map(|(entries, problems, _)| (entries, problems))
 }
 
 /// [`read_dir`], and the entries that are symlinks (followed: what is below them is listed too).
-pub fn read_dir_with_links(root: &Path) -> Result<(Vec<Entry>, Problems, Vec<String>), SourceError> {
+/// The files `deferred` names are listed without their content (`File(None)`), to be read later
+/// if need be ([`read_content`]).
+pub fn read_dir_with_links(
+    root: &Path,
+    deferred: &dyn Fn(&str) -> bool,
+) -> Result<(Vec<Entry>, Problems, Vec<String>), SourceError> {
     let canonical_root = root.canonicalize().map_err(|error| SourceError::Root { path: root.to_path_buf(), error })?;
     if !canonical_root.is_dir() {
         return Err(SourceError::NotADirectory { path: root.to_path_buf() });
@@ -139,7 +144,7 @@ pub fn read_dir_with_links(root: &Path) -> Result<(Vec<Entry>, Problems, Vec<Str
         }
         let kind = if is_dir {
             EntryKind::Dir
-        } else if wants_content(&rel) {
+        } else if wants_content(&rel) && !deferred(&rel) {
             match std::fs::read(entry.path()) {
                 Ok(bytes) => EntryKind::File(Some(bytes)),
                 Err(err) => {
@@ -160,4 +165,23 @@ pub fn read_dir_with_links(root: &Path) -> Result<(Vec<Entry>, Problems, Vec<Str
 fn relative(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
     rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+/// Reads the content of `entry`, listed without it by [`read_dir_with_links`], from the work tree
+/// `root`: nothing to do for directories and for files [`super::parse`] does not read; a file that
+/// cannot be read is a problem, and leaves the listing.
+pub fn read_content(root: &Path, entry: &mut Entry, problems: &mut Vec<crate::diagnostic::Problem>) -> bool {
+    if !matches!(entry.kind, EntryKind::File(None)) || !wants_content(&entry.path) {
+        return true;
+    }
+    match std::fs::read(root.join(&entry.path)) {
+        Ok(bytes) => {
+            entry.kind = EntryKind::File(Some(bytes));
+            true
+        }
+        Err(err) => {
+            problems.push(Problem::new(entry.path.clone(), format!("cannot read: {err}")));
+            false
+        }
+    }
 }

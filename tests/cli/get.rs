@@ -55,6 +55,7 @@ fn get_watch_sees_an_apply_and_a_host_move() {
     let t = applied("getwatch");
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("jones-sync"))
         .args(["get", "s", "--host", "web1", "--format", "json", "--watch", "--zk", &t.zk])
+        .env("JONES_SYNC_CACHE", crate::util::test_cache())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -4,6 +4,7 @@ mod util;
 mod zookeeper;
 
 mod apply;
+mod cache;
 mod concurrency;
 mod election;
 mod get;

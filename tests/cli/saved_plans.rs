@@ -146,6 +146,7 @@ fn apply_file_uses_the_plans_own_connect_string() {
         .args(["apply", &file])
         .env_remove("JONES_SYNC_ZK")
         .env_remove("JONES_SYNC_REPO")
+        .env("JONES_SYNC_CACHE", crate::util::test_cache())
         .current_dir(std::env::temp_dir())
         .output()
         .unwrap();

@@ -167,7 +167,16 @@ fn binary(dir: &Path, zk: &str, args: &[&str]) -> std::process::Command {
         command.env_remove(var);
     }
     command.args(args).env("JONES_SYNC_REPO", dir).env("JONES_SYNC_ZK", zk).env("USER", "tester").env("NO_COLOR", "1");
+    command.env("JONES_SYNC_CACHE", test_cache());
     command
+}
+
+/// The parse cache every test's commands share (`JONES_SYNC_CACHE`), one per run of the tests:
+/// never the user's own (`~/.cache/jones-sync`). Sharing is safe by design (entries are keyed by
+/// content, [`jones_sync::cache`]), and every test exercises the cache this way.
+pub fn test_cache() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| std::env::temp_dir().join(format!("jones-sync-test-cache-{}", std::process::id())))
 }
 
 /// The binary started in the background, as `run_in` runs it.
