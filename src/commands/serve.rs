@@ -38,6 +38,7 @@ pub(crate) fn run(options: &Options, args: ServeArgs) -> anyhow::Result<ExitCode
             bail!("--heal-after must be a number of seconds, not {}", args.heal_after)
         }),
         lock_timeout: super::lock_timeout(&args.lock)?,
+        cache: options.cache.clone(),
         connect: Some(crate::serve::leader::Connect {
             string: options.zk.clone(),
             timeout: options.connect_timeout,

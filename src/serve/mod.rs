@@ -94,6 +94,9 @@ pub struct Config {
     pub lock_timeout: Duration,
     /// How the writing modes connect (their elections and applies run on sessions of their own).
     pub connect: Option<leader::Connect>,
+    /// The parse cache ([`crate::cache`]): a new commit parses only the services whose directory
+    /// (git tree) changed since a commit already read.
+    pub cache: Option<crate::cache::Cache>,
 }
 
 /// Runs the server until `shutdown` resolves (SIGTERM, SIGINT), then stops every task.
@@ -211,9 +214,9 @@ async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, co
             continue;
         }
         tried = Some(sha.clone());
-        let dir = config.repo.clone();
-        let rev = sha.clone();
-        let loaded = tokio::task::spawn_blocking(move || crate::desired::load(&dir, Some(&rev))).await;
+        let (dir, rev, cache) = (config.repo.clone(), sha.clone(), config.cache.clone());
+        let loaded =
+            tokio::task::spawn_blocking(move || crate::desired::load_cached(&dir, Some(&rev), cache.as_ref())).await;
         let short = crate::repo::git::short(&sha).to_string();
         match loaded {
             Ok(Ok(Ok(state))) => {
