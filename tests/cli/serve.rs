@@ -663,3 +663,27 @@ fn serve_rides_out_a_dropped_connection_within_its_session() {
     assert!(output.stderr.contains("connection re-established"), "{}", output.stderr);
     assert!(!output.stderr.contains("new session"), "the session survived:\n{}", output.stderr);
 }
+
+#[test]
+fn sigterm_during_an_apply_lets_it_finish_and_leaves_no_partial_service() {
+    let t = applied("serve_term");
+    let proxy = Proxy::start(&crate::zookeeper::server().address());
+    let mut server = start_with(t.repo.path(), &proxied(&t, &proxy), &["--mode", "apply"]);
+    wait_for("leading", || server.metric("jones_sync_leader", None) == Some(1.0));
+    // A commit the server applies in several transactions; it is stopped during the second.
+    t.write("jones-sync.toml", "[zookeeper]\nmax_request_bytes = 1500\n");
+    for env in ["a", "b", "c"] {
+        t.write(&format!("services/shop/{env}/config.toml"), &format!("blob = \"{}\"\n", "x".repeat(300)));
+    }
+    proxy.arm(crate::proxy::Fault::Pause, 1);
+    t.commit_all("three big environments");
+    proxy.wait_paused();
+    let process = server.process.take().unwrap();
+    let _ = std::process::Command::new("kill").args(["-TERM", &process.pid().to_string()]).status();
+    std::thread::sleep(Duration::from_millis(300));
+    proxy.resume();
+    let out = process.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("shop: applied"), "the apply in flight completed:\n{}", out.stderr);
+    t.run(&["plan", "--detailed-exitcode"]).code(0);
+}
