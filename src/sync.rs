@@ -251,7 +251,8 @@ pub async fn apply_unattended(
     locked(zk, &names, holder, &request.settings, async |session| {
         let planned = plan_locked(session, request).await?;
         let mut plan = planned.plan;
-        let skipped = crate::audit::supersede::skip(git, state, &planned.standing, &mut plan);
+        let live_record = |name: &str| planned.standing.get(name).and_then(Standing::record);
+        let skipped = crate::audit::supersede::skip(git, state, live_record, &mut plan);
         check_guards(&plan, false)?;
         let outcomes =
             if plan.is_empty() { Vec::new() } else { crate::apply::execute(session, &plan, &request.settings).await };

@@ -325,7 +325,7 @@ pub fn checked(service: &Service, settings: &Settings, problems: &mut Vec<Proble
     // A node must also fit one request, with what every transaction carries besides: else an
     // apply would write the nodes before it and never finish.
     let request = settings.zookeeper.max_request_bytes;
-    let room = crate::apply::transactions::write_room(svc, request);
+    let room = crate::zk::write_room(svc, request);
     let mut check = |kind: NodeKind, env: &EnvPath, path: &dyn Fn() -> String, len: usize| {
         if len > limit {
             let path = path();
@@ -337,7 +337,7 @@ pub fn checked(service: &Service, settings: &Settings, problems: &mut Vec<Proble
                 ),
             ));
         // Paths are far shorter than 4 KiB: only a node near the room is measured exactly.
-        } else if len + 4096 > room && crate::apply::transactions::write_len(&path(), len) > room {
+        } else if len + 4096 > room && crate::zk::write_len(&path(), len) > room {
             let path = path();
             problems.push(Problem::new(
                 file_of(service, env, kind),
@@ -347,7 +347,7 @@ pub fn checked(service: &Service, settings: &Settings, problems: &mut Vec<Proble
                      apply could never finish: make it smaller, or raise max_request_bytes (up to the servers' \
                      jute.maxbuffer)",
                     kind.as_str(),
-                    crate::apply::transactions::write_len(&path, len),
+                    crate::zk::write_len(&path, len),
                 ),
             ));
         }

@@ -30,21 +30,8 @@ pub const LOCK_ROOM: usize = 512;
 /// still as planned: [`crate::apply`]), the empty record a split new service's first transaction
 /// creates, and for a service deleted whole, our lock's nodes.
 pub fn room(service: &ServicePlan, limit: usize) -> usize {
-    let room = write_room(&service.name, limit);
+    let room = crate::zk::write_room(&service.name, limit);
     if service.prune { room.saturating_sub(LOCK_ROOM) } else { room }
-}
-
-/// [`room`] of a service `name` that is not deleted whole: what one transaction of its writes may
-/// fill. A node whose create takes more can never be written (`validate` rejects it).
-pub fn write_room(name: &str, limit: usize) -> usize {
-    // Three operations on a path no longer than a lock node's; 80 bytes of overhead each at most.
-    let added = 3 * (80 + layout::lock_prefix(name).len() + 10);
-    limit.saturating_sub(added)
-}
-
-/// The request bytes the create of a node at `path` with `len` bytes of data takes.
-pub fn write_len(path: &str, len: usize) -> usize {
-    Op::Create { path: path.to_string(), data: Bytes::new() }.encoded_len() + len
 }
 
 /// The transactions of one service, in the order they must be committed: one when the service fits

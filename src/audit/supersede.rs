@@ -52,11 +52,11 @@ pub fn superseded(git: Option<&Git>, service: &str, ours: &Origin, live: Option<
 }
 
 /// Takes out of `plan` the services whose live content [`superseded`] says must stay; returns what
-/// to say about them, a line each. `standing` is what the plan read of each service.
+/// to say about them, a line each. `live_record` is the live record the plan read of a service.
 pub fn skip(
     git: Option<&Git>,
     state: &crate::desired::DesiredState,
-    standing: &std::collections::BTreeMap<String, crate::sync::Standing>,
+    live_record: impl Fn(&str) -> Option<Record>,
     plan: &mut crate::plan::Plan,
 ) -> String {
     let mut notes = String::new();
@@ -68,7 +68,7 @@ pub fn skip(
             let record = service.changes.iter().find(|c| c.kind == crate::layout::NodeKind::Record);
             (repository, record.and_then(|c| c.action.data().0).and_then(Record::parse))
         } else {
-            (Some(state.origin(&service.name)), standing.get(&service.name).and_then(crate::sync::Standing::record))
+            (Some(state.origin(&service.name)), live_record(&service.name))
         };
         let skip = (!service.is_empty()).then(|| superseded(git, &service.name, origin?, live.as_ref())).flatten();
         match skip {

@@ -44,7 +44,8 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
             String::new()
         } else {
             let git = crate::repo::git::Git::open(&options.repo)?;
-            crate::audit::supersede::skip(git.as_ref(), &state, &planned.standing, &mut plan)
+            let live_record = |name: &str| planned.standing.get(name).and_then(crate::sync::Standing::record);
+            crate::audit::supersede::skip(git.as_ref(), &state, live_record, &mut plan)
         };
         if plan.is_empty() && !skipped.is_empty() {
             // Not "No changes": ZooKeeper does not match this commit, it holds newer ones.

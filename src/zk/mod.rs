@@ -26,7 +26,7 @@ pub use acl::{AclError, AclWrite};
 pub use connect::{ConnectConfigError, ConnectOptions, Credentials, TlsFiles};
 pub use read::Node;
 pub use watch::{ChangedNode, TreeEvent, TreeWatch, Watch, WatchEvent};
-pub use write::{CommitError, Op};
+pub use write::{CommitError, Op, write_len, write_room};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ZkError {

@@ -57,6 +57,21 @@ impl Op {
     }
 }
 
+/// What one transaction of service `name`'s writes may fill of a `limit`-byte request: the room
+/// left by what every transaction may carry besides (the checks of the apply's lock node and of
+/// the record, and a split new service's empty record: `crate::apply`). A node whose create takes
+/// more can never be written, so `validate` rejects it.
+pub fn write_room(name: &str, limit: usize) -> usize {
+    // Three operations on a path no longer than a lock node's; 80 bytes of overhead each at most.
+    let added = 3 * (80 + crate::layout::lock_prefix(name).len() + 10);
+    limit.saturating_sub(added)
+}
+
+/// The request bytes the create of a node at `path` with `len` bytes of data takes.
+pub fn write_len(path: &str, len: usize) -> usize {
+    Op::Create { path: path.to_string(), data: Bytes::new() }.encoded_len() + len
+}
+
 /// Why a transaction was not committed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
