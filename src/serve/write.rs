@@ -11,8 +11,9 @@
 //! Each apply runs on a session of its own (the reconciler's watch session is never used to
 //! write), under the services' locks, so a second writer — another replica that believes it leads
 //! for a moment, a CI pipeline — is serialized and version-guarded. A failed apply is counted in
-//! `jones_sync_reconcile_errors_total`, shown on its services, and tried again at the next commit
-//! or full read (apply) or once the grace period passed again (heal): never in a tight loop.
+//! `jones_sync_reconcile_errors_total`, shown on its services, and tried again a minute later (at
+//! the next event, full read or commit after that; apply) or once the grace period passed again
+//! (heal): never in a tight loop.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,7 +40,13 @@ pub struct Writer {
     applied: Option<String>,
     /// Since when each service has drifted, as this replica saw it.
     drifting: BTreeMap<String, Instant>,
+    /// After a failed apply of the commit in force, when to try it again.
+    retry_at: Option<Instant>,
 }
+
+/// How long a failed apply of a commit waits before it is tried again (at the next event, full
+/// read or commit after that).
+const RETRY_AFTER: Duration = Duration::from_secs(60);
 
 impl Writer {
     pub fn new(
@@ -50,7 +57,17 @@ impl Writer {
         repo: PathBuf,
         lock_timeout: Duration,
     ) -> Writer {
-        Writer { mode, connect, leadership, heal_after, repo, lock_timeout, applied: None, drifting: BTreeMap::new() }
+        Writer {
+            mode,
+            connect,
+            leadership,
+            heal_after,
+            repo,
+            lock_timeout,
+            applied: None,
+            drifting: BTreeMap::new(),
+            retry_at: None,
+        }
     }
 
     /// Whether this replica writes at all.
@@ -83,7 +100,8 @@ impl Writer {
         }
         let sha = state.commit().map(|c| c.sha.clone());
         let mut names: Vec<String> = Vec::new();
-        let new_commit = sha.is_some() && self.applied != sha;
+        let retry = self.retry_at.is_some_and(|at| Instant::now() >= at);
+        let new_commit = sha.is_some() && (self.applied != sha || retry);
         if new_commit {
             let status = shared.read();
             names.extend(status.services.values().filter(|s| !s.in_sync()).map(|s| s.name.clone()));
@@ -100,6 +118,7 @@ impl Writer {
         }
         if new_commit {
             self.applied = sha.clone();
+            self.retry_at = None;
         }
         if names.is_empty() {
             return;
@@ -110,10 +129,13 @@ impl Writer {
         for name in &heals {
             self.drifting.insert(name.clone(), Instant::now());
         }
-        self.apply(state, shared, log, &names, &heals).await;
+        if !self.apply(state, shared, log, &names, &heals).await && new_commit {
+            self.retry_at = Some(Instant::now() + RETRY_AFTER);
+        }
     }
 
-    async fn apply(&self, state: &DesiredState, shared: &Shared, log: Log, names: &[String], heals: &[String]) {
+    /// Applies `names`; whether everything was applied.
+    async fn apply(&self, state: &DesiredState, shared: &Shared, log: Log, names: &[String], heals: &[String]) -> bool {
         let what = if heals.is_empty() { "apply" } else { "heal" };
         let record = |name: &str| Record::new(state.origin(name), super::ACTOR.into()).to_json();
         let request = match crate::sync::Request::new(state, names, record, false, self.lock_timeout) {
@@ -139,6 +161,7 @@ impl Writer {
                 if !applied.skipped.is_empty() {
                     log.warn(what, applied.skipped.trim_end(), json!({"services": names}));
                 }
+                let mut all = true;
                 for outcome in &applied.outcomes {
                     let counts = outcome.counts;
                     match &outcome.result {
@@ -152,16 +175,19 @@ impl Writer {
                                    "ms": started.elapsed().as_millis() as u64}),
                         ),
                         Err(err) => {
-                            self.failed(shared, log, what, std::slice::from_ref(&outcome.service), &err.to_string())
+                            let service = std::slice::from_ref(&outcome.service);
+                            all = self.failed(shared, log, what, service, &err.to_string());
                         }
                     }
                 }
+                all
             }
             Err(err) => self.failed(shared, log, what, names, &err.to_string()),
         }
     }
 
-    fn failed(&self, shared: &Shared, log: Log, what: &str, names: &[String], why: &str) {
+    /// Reports a failure on `names`; `false`, for the caller to return.
+    fn failed(&self, shared: &Shared, log: Log, what: &str, names: &[String], why: &str) -> bool {
         shared.metrics.reconcile_errors.inc();
         let mut status = shared.write();
         for name in names {
@@ -171,5 +197,6 @@ impl Writer {
         }
         drop(status);
         log.error(what, why, json!({"services": names}));
+        false
     }
 }
