@@ -50,18 +50,23 @@ struct Args {
     zk: String,
     repo: Option<PathBuf>,
     file: Option<PathBuf>,
+    /// `set`: the nodes to write, one every `every` milliseconds (an out-of-band edit each).
+    paths: Vec<String>,
+    every: u64,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut iter = std::env::args().skip(1);
     let command = iter.next().context("usage: bench-zk COMMAND --zk CONNECT [--repo DIR] [--file DUMP]")?;
-    let mut args = Args { command, zk: String::new(), repo: None, file: None };
+    let mut args = Args { command, zk: String::new(), repo: None, file: None, paths: Vec::new(), every: 100 };
     while let Some(flag) = iter.next() {
         let value = iter.next().with_context(|| format!("`{flag}` needs a value"))?;
         match flag.as_str() {
             "--zk" => args.zk = value,
             "--repo" => args.repo = Some(value.into()),
             "--file" => args.file = Some(value.into()),
+            "--path" => args.paths.push(value),
+            "--every" => args.every = value.parse()?,
             _ => bail!("unknown argument `{flag}`"),
         }
     }
@@ -89,6 +94,7 @@ fn main() -> anyhow::Result<()> {
             "jones-write" => jones_write(connect(&args.zk).await?, &load_dump(&file()?)?).await,
             "dump" => dump(&connect(&args.zk).await?, &file()?).await,
             "reset" => reset(&args.zk).await,
+            "set" => edits(&raw(&args.zk).await?, &args.paths, Duration::from_millis(args.every)).await,
             other => bail!("unknown command `{other}`"),
         }
     })
@@ -101,6 +107,16 @@ async fn connect(connect: &str) -> anyhow::Result<Zk> {
 /// A plain client of the benchmark's own, for the contestants that are not jones-sync.
 async fn raw(connect: &str) -> anyhow::Result<zk::Client> {
     Ok(zk::Client::connector().with_session_timeout(Duration::from_secs(10)).connect(connect).await?)
+}
+
+/// Out-of-band edits, as the Jones web UI makes them: each of `paths` set to new JSON, one every
+/// `every` (for the server's drift detection, measured by its own histogram).
+async fn edits(zk: &zk::Client, paths: &[String], every: Duration) -> anyhow::Result<()> {
+    for (i, path) in paths.iter().enumerate() {
+        zk.set_data(path, format!("{{\"edited\": {i}}}").as_bytes(), None).await?;
+        tokio::time::sleep(every).await;
+    }
+    Ok(())
 }
 
 // ---- the one-at-a-time baseline ----------------------------------------------------------------

@@ -18,7 +18,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import socket
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JONES = os.path.join(ROOT, "target/release/jones-sync")
@@ -45,6 +47,12 @@ def run(cmd, check=True, capture=False):
     if check and result.returncode != 0:
         sys.exit(f"bench: `{' '.join(cmd)}` failed with exit code {result.returncode}")
     return result.stdout if capture else result.returncode
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def measure(cmd):
@@ -79,6 +87,7 @@ class Bench:
         self.work = work
         self.zk = None
         self.results = []  # dicts: size, step, contestant, times, memories
+        self.serve_rows = []  # Markdown rows of the `serve` table
 
     def start_zookeeper(self):
         zk_dir = os.path.join(self.work, "zookeeper")
@@ -286,7 +295,93 @@ class Bench:
                 "batched limit": (reset, lambda: measure(bench("write", "--file", dumps["base"])), None),
             },
         )
+        self.bench_serve(size, repos["base"], zk, jones, bench)
         reset()  # frees the server's memory for the next size
+
+    def bench_serve(self, size, repo, zk, jones, bench):
+        """`jones-sync serve` on the base repository: drift detection (its own histogram, from an
+        edit's mtime to the drift being known), a one-service commit until the API shows its plan,
+        idle CPU, resident memory."""
+        run(jones(repo, "apply", "--yes"))
+        cache = os.path.join(self.work, f"serve-cache-{size}")
+
+        def start(interval):
+            port = free_port()
+            cmd = [JONES, "serve", "--repo", repo, "--zk", zk, "--cache", cache, "--listen", f"127.0.0.1:{port}",
+                   "--interval", interval]
+            server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            started = time.perf_counter()
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5)
+                    return server, port, time.perf_counter() - started
+                except Exception:
+                    if server.poll() is not None or time.perf_counter() - started > 300:
+                        sys.exit("bench: the server did not become ready")
+                    time.sleep(0.05)
+
+        def stop(server):
+            server.terminate()
+            server.wait(timeout=60)
+
+        # Idle cost, drift detection and memory, following the branch every 60 s (the default).
+        server, port, ready = start("60")
+        try:
+            ticks = lambda: sum(int(x) for x in open(f"/proc/{server.pid}/stat").read().rsplit(")", 1)[1].split()[11:13])
+            before = ticks()
+            time.sleep(10)
+            idle = (ticks() - before) / os.sysconf("SC_CLK_TCK") / 10
+            services = sorted(os.listdir(os.path.join(repo, "services")))[:50]
+            edits = ["--path"] * (2 * len(services))
+            edits[1::2] = [f"/services/{svc}/conf" for svc in services]
+            run(bench("set", *edits, "--every", "100"))
+            time.sleep(0.5)
+            buckets, count = [], 0
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read().decode()
+            for line in text.splitlines():
+                if line.startswith("jones_sync_drift_detect_seconds_bucket"):
+                    le = line.split('le="')[1].split('"')[0]
+                    buckets.append((float("inf") if le == "+Inf" else float(le), float(line.split()[-1])))
+                elif line.startswith("jones_sync_drift_detect_seconds_count"):
+                    count = float(line.split()[-1])
+            quantile = lambda q: next(le for le, n in buckets if n >= q * count) if count else float("nan")
+            rss = next(int(l.split()[1]) for l in open(f"/proc/{server.pid}/status") if l.startswith("VmRSS")) * 1024
+        finally:
+            stop(server)
+        # One service changed by a commit: from the commit until the API shows its plan, the
+        # branch followed every 20 ms.
+        run(jones(repo, "apply", "--yes"))
+        server, port, _ = start("0.02")
+        get = lambda path: json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30).read())
+        try:
+            svc = services[0]
+            with open(os.path.join(repo, "services", svc, "config.toml"), "a") as f:
+                f.write("\nbench_commit = 1\n")
+            git = ["git", "-C", repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+            run(git + ["commit", "-q", "-am", "one service"])
+            sha = subprocess.run(git[:3] + ["rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+            committed = time.perf_counter()
+            while get("/api/v1/services")["head"]["sha"] != sha or get(f"/api/v1/services/{svc}")["pending_changes"] == 0:
+                if time.perf_counter() - committed > 60:
+                    sys.exit("bench: the server never planned the commit")
+                time.sleep(0.002)
+            planned = time.perf_counter() - committed
+            run(git + ["reset", "-q", "--hard", "HEAD~1"])
+        finally:
+            stop(server)
+        self.serve_rows.append(
+            f"| {size:,} | {ready:.2f} s | {quantile(0.5) * 1000:.0f} ms | {quantile(0.99) * 1000:.0f} ms "
+            f"| {planned * 1000:.0f} ms | {idle * 100:.2f}% | {rss / 2**20:.0f} MB |"
+        )
+        print(f"  serve: {self.serve_rows[-1]}", file=sys.stderr)
+
+    def serve_table(self):
+        head = [
+            "| znodes | ready (first read) | drift known, p50 ≤ | drift known, p99 ≤ | one-service commit → plan in the API"
+            " | idle CPU | resident memory |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        return "\n".join(head + self.serve_rows)
 
     def table(self):
         def get(size, step, contestant):
@@ -395,6 +490,10 @@ def main():
         f"{time.perf_counter() - started:.0f} s in all. Medians of {counts}:\n"
     )
     print(bench.table())
+    if bench.serve_rows:
+        print("\n`jones-sync serve` (50 out-of-band edits 100 ms apart; drift quantiles are the upper bounds of "
+              "its histogram's buckets; idle CPU and memory with the default `--interval 60`; the commit is seen through `--interval 0.02` and an API poll, both included):\n")
+        print(bench.serve_table())
 
 
 if __name__ == "__main__":
