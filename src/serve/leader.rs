@@ -66,11 +66,17 @@ impl Leadership {
 }
 
 /// Stands for election until `stopped`, keeping [`Leadership`] and the `jones_sync_leader` metric
-/// current; resigns on the way out, so the next replica leads at once.
-pub fn spawn(connect: Connect, shared: Arc<Shared>, log: Log, stopped: watch::Receiver<bool>) -> Leadership {
+/// current; resigns on the way out, so the next replica leads at once. The task ends once it
+/// resigned: await it before the process exits.
+pub fn spawn(
+    connect: Connect,
+    shared: Arc<Shared>,
+    log: Log,
+    stopped: watch::Receiver<bool>,
+) -> (Leadership, tokio::task::JoinHandle<()>) {
     let (tell, leads) = watch::channel(false);
-    tokio::spawn(campaign(connect, shared, log, tell, stopped));
-    Leadership { leads }
+    let task = tokio::spawn(campaign(connect, shared, log, tell, stopped));
+    (Leadership { leads }, task)
 }
 
 /// Who this replica is, in its candidate node: unique to the process (a lost create reply finds

@@ -124,11 +124,12 @@ pub async fn run(config: Config, zk: Zk, shutdown: impl Future<Output = ()>) -> 
     );
     let (commits, received) = mpsc::channel(1);
     let following = tokio::spawn(follow(follower, config.clone(), shared.clone(), commits));
-    let leadership = match &config.connect {
+    let (leadership, campaign) = match &config.connect {
         Some(connect) if config.mode != Mode::Observe => {
-            leader::spawn(connect.clone(), shared.clone(), log, stopped.clone())
+            let (leadership, task) = leader::spawn(connect.clone(), shared.clone(), log, stopped.clone());
+            (leadership, Some(task))
         }
-        _ => leader::Leadership::never(),
+        _ => (leader::Leadership::never(), None),
     };
     let connect = config.connect.clone().unwrap_or_else(|| leader::Connect {
         string: zk.connect_string().to_string(),
@@ -170,6 +171,10 @@ pub async fn run(config: Config, zk: Zk, shutdown: impl Future<Output = ()>) -> 
         }
     }
     following.abort();
+    // The leader resigns before the process exits, so the next replica leads at once.
+    if let Some(campaign) = campaign {
+        let _ = tokio::time::timeout(Duration::from_secs(10), campaign).await;
+    }
     // In-flight requests get a moment to finish.
     let _ = tokio::time::timeout(Duration::from_secs(5), http).await;
     Ok(())
