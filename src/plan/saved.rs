@@ -95,26 +95,28 @@ pub enum SavedPlanError {
 }
 
 fn invalid_message(path: &str, problems: &[StaleNode]) -> String {
-    let mut message = format!(
-        "the plan `{path}` cannot be applied as it stands ({} found), so nothing was written:",
-        if problems.len() == 1 { "1 problem".to_string() } else { format!("{} problems", problems.len()) }
-    );
-    for problem in problems {
-        message.push_str(&format!("\n  {}: {}", problem.path, problem.reason));
-    }
-    message.push_str("\nmake a new plan with `jones-sync plan --out FILE` (and do not edit plan files)");
-    message
+    let head = format!("cannot be applied as it stands ({} found)", counted(problems.len(), "problem"));
+    listed(path, &head, problems, "make a new plan with `jones-sync plan --out FILE` (and do not edit plan files)")
 }
 
 fn stale_message(path: &str, nodes: &[StaleNode]) -> String {
-    let mut message = format!(
-        "the plan `{path}` is stale: {} it relies on changed since it was made, so nothing was written:",
-        if nodes.len() == 1 { "1 node".to_string() } else { format!("{} nodes", nodes.len()) }
-    );
+    let head = format!("is stale: {} it relies on changed since it was made", counted(nodes.len(), "node"));
+    listed(path, &head, nodes, "make a new plan")
+}
+
+/// `n` `what`s, in words (`1 node`, `3 nodes`).
+fn counted(n: usize, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
+}
+
+/// Why the plan `path` was refused: `head`, each node with its reason, then what to do.
+fn listed(path: &str, head: &str, nodes: &[StaleNode], then: &str) -> String {
+    let mut message = format!("the plan `{path}` {head}, so nothing was written:");
     for node in nodes {
         message.push_str(&format!("\n  {}: {}", node.path, node.reason));
     }
-    message.push_str("\nmake a new plan");
+    message.push('\n');
+    message.push_str(then);
     message
 }
 

@@ -53,21 +53,25 @@ impl Zk {
 
     /// Every candidate, lowest (the leader) first: (path, data).
     pub async fn candidates(&self) -> Result<Vec<(String, Vec<u8>)>, ZkError> {
-        let mut names: Vec<String> = match self.client.list_children(layout::ELECTION).await {
-            Ok(children) => children.into_iter().filter(|name| layout::is_candidate(name)).collect(),
-            Err(zk::Error::NoNode) => return Ok(Vec::new()),
-            Err(error) => return Err(ZkError::Read { path: layout::ELECTION.into(), error }),
-        };
-        names.sort_unstable();
         let mut found = Vec::new();
-        for name in names {
-            let path = format!("{}/{name}", layout::ELECTION);
+        for path in self.candidate_paths().await? {
             // A candidate gone between the listing and the read has simply left.
             if let Some(node) = self.node(&path).await? {
                 found.push((path, node.data));
             }
         }
         Ok(found)
+    }
+
+    /// The candidates' paths, lowest first: one listing, no data read (what the order needs).
+    async fn candidate_paths(&self) -> Result<Vec<String>, ZkError> {
+        let mut names: Vec<String> = match self.client.list_children(layout::ELECTION).await {
+            Ok(children) => children.into_iter().filter(|name| layout::is_candidate(name)).collect(),
+            Err(zk::Error::NoNode) => return Ok(Vec::new()),
+            Err(error) => return Err(ZkError::Read { path: layout::ELECTION.into(), error }),
+        };
+        names.sort_unstable();
+        Ok(names.into_iter().map(|name| format!("{}/{name}", layout::ELECTION)).collect())
     }
 }
 
@@ -79,7 +83,7 @@ impl Candidate {
 
     /// Whether this candidate leads now: its node still exists and is the lowest.
     pub async fn leads(&self, zk: &Zk) -> Result<bool, ZkError> {
-        Ok(zk.candidates().await?.first().is_some_and(|(path, _)| *path == self.path))
+        Ok(zk.candidate_paths().await?.first() == Some(&self.path))
     }
 
     /// Waits until this candidate leads, or `timeout`; `Ok(false)` when it does not lead by then.
@@ -87,7 +91,7 @@ impl Candidate {
     pub async fn wait_to_lead(&self, zk: &Zk, timeout: Duration) -> Result<bool, ZkError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let names: Vec<String> = zk.candidates().await?.into_iter().map(|(path, _)| path).collect();
+            let names = zk.candidate_paths().await?;
             let Some(at) = names.iter().position(|path| *path == self.path) else {
                 return Err(ZkError::Read { path: self.path.clone(), error: zk::Error::NoNode });
             };
