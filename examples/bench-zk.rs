@@ -381,7 +381,7 @@ async fn jones_write(zk: Zk, dump: &Dump) -> anyhow::Result<()> {
             };
             nodes.insert(path.clone(), DesiredNode { kind, bytes: data.clone().into() });
         }
-        desired.push(DesiredService { name: name.clone(), nodes, hosts: BTreeMap::new(), acl: None });
+        desired.push(DesiredService { name: name.clone(), nodes, hosts: Default::default(), acl: None });
     }
     let settings =
         jones_sync::apply::Settings { max_request_bytes: 1_000_000, keep: 100, lock_timeout: Duration::from_secs(10) };

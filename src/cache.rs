@@ -22,9 +22,15 @@
 //! so a reader never sees half a file, and concurrent writers of one entry write the same bytes.
 //! A cache that cannot be written (read-only, full) is a warning, never a failure. The directory
 //! can be deleted at any time; nothing prunes it (each commit adds only the services it changed).
+//!
+//! A long-running process (`jones-sync serve`) also holds entries in memory ([`Cache::in_memory`],
+//! with or without a directory): the entries the last load used, so that the next commit takes
+//! every unchanged service as it is, with no file read, decoded or checked. The memory holds one
+//! commit's services at a time ([`Cache::keep_last_load`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -43,14 +49,22 @@ pub const ENV: &str = "JONES_SYNC_CACHE";
 
 /// A service as parsing and [`crate::view::checked`] made it: the model without values, and its
 /// desired confs.
-pub type Parsed = (Service, DesiredConfs);
+pub type Parsed = (Arc<Service>, DesiredConfs);
 
-/// A cache directory.
+/// A cache directory, an in-memory cache, or both.
 #[derive(Debug, Clone)]
 pub struct Cache {
-    dir: PathBuf,
+    dir: Option<PathBuf>,
+    memory: Option<Arc<Mutex<Memory>>>,
     /// A failure to write was reported already (it is said once per command).
-    write_warned: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    write_warned: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The entries held in memory, each with the load that last used it.
+#[derive(Debug, Default)]
+struct Memory {
+    entries: HashMap<[u8; 32], (u64, Parsed)>,
+    load: u64,
 }
 
 /// The default cache directory: `$XDG_CACHE_HOME/jones-sync`, else `~/.cache/jones-sync`; `None`
@@ -89,24 +103,80 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl Cache {
+    /// The cache in the directory `dir`.
     pub fn new(dir: PathBuf) -> Cache {
-        Cache { dir, write_warned: Default::default() }
+        Cache { dir: Some(dir), memory: None, write_warned: Default::default() }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// A cache held in memory only.
+    pub fn memory() -> Cache {
+        Cache { dir: None, memory: Some(Default::default()), write_warned: Default::default() }
     }
 
-    fn path(&self, key: &[u8; 32]) -> PathBuf {
+    /// This cache, also holding the entries of the last load in memory.
+    pub fn in_memory(mut self) -> Cache {
+        self.memory.get_or_insert_with(Default::default);
+        self
+    }
+
+    /// The directory, if the cache has one.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    fn held_entries(&self) -> Option<std::sync::MutexGuard<'_, Memory>> {
+        // A panic while holding the lock leaves whole entries: the map is still good.
+        self.memory.as_ref().map(|memory| memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// Forgets the entries held in memory that no load used since the last call: what is held
+    /// is what the load just done used (read or written).
+    pub fn keep_last_load(&self) {
+        if let Some(mut memory) = self.held_entries() {
+            let load = memory.load;
+            memory.entries.retain(|_, (used, _)| *used == load);
+            memory.load += 1;
+        }
+    }
+
+    /// How many entries are held in memory.
+    pub fn held(&self) -> usize {
+        self.held_entries().map_or(0, |memory| memory.entries.len())
+    }
+
+    fn remember(&self, key: [u8; 32], parsed: &Parsed) {
+        if let Some(mut memory) = self.held_entries() {
+            let load = memory.load;
+            memory.entries.insert(key, (load, parsed.clone()));
+        }
+    }
+
+    fn path(dir: &Path, key: &[u8; 32]) -> PathBuf {
         let name = hex(key);
-        self.dir.join(format!("v{FORMAT}")).join(&name[..2]).join(&name[2..])
+        dir.join(format!("v{FORMAT}")).join(&name[..2]).join(&name[2..])
     }
 
     /// The entry of `service` at tree `tree` under `settings`; `None` when there is none, or
     /// (with a warning on stderr) when the file there is not a valid entry for that key.
     pub fn get(&self, service: &str, tree: &str, settings: &Settings) -> Option<Parsed> {
         let key = key(service, tree, &shaping(settings));
-        let path = self.path(&key);
+        if let Some(mut memory) = self.held_entries() {
+            let load = memory.load;
+            if let Some((used, (model, confs))) = memory.entries.get_mut(&key) {
+                *used = load;
+                let mut confs = confs.clone();
+                confs.acl.clone_from(&settings.zookeeper.acl);
+                return Some((model.clone(), confs));
+            }
+        }
+        let parsed = self.read(service, &key, settings)?;
+        self.remember(key, &parsed);
+        Some(parsed)
+    }
+
+    /// The entry file of `key`, checked.
+    fn read(&self, service: &str, key: &[u8; 32], settings: &Settings) -> Option<Parsed> {
+        let path = Self::path(self.dir.as_ref()?, key);
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(err) if matches!(err.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
@@ -120,7 +190,7 @@ impl Cache {
                 return None;
             }
         };
-        match decode(Bytes::from(bytes), &key, service) {
+        match decode(Bytes::from(bytes), key, service) {
             Ok((model, mut confs)) => {
                 confs.acl.clone_from(&settings.zookeeper.acl);
                 Some((model, confs))
@@ -138,11 +208,12 @@ impl Cache {
     /// Writes the entry of `parsed` at tree `tree` under `settings`. A failure is a warning (once).
     pub fn put(&self, tree: &str, settings: &Settings, parsed: &Parsed) {
         let key = key(&parsed.0.name, tree, &shaping(settings));
-        let path = self.path(&key);
-        if let Err(err) = write_atomically(&path, &encode(&key, parsed))
+        self.remember(key, parsed);
+        let Some(dir) = &self.dir else { return };
+        if let Err(err) = write_atomically(&Self::path(dir, &key), &encode(&key, parsed))
             && !self.write_warned.swap(true, std::sync::atomic::Ordering::Relaxed)
         {
-            eprintln!("warning: cannot write to the cache `{}` ({err}): parsing is not cached", self.dir.display());
+            eprintln!("warning: cannot write to the cache `{}` ({err}): parsing is not cached", dir.display());
         }
     }
 }
@@ -245,7 +316,7 @@ pub fn decode(file: Bytes, key: &[u8; 32], service: &str) -> Result<Parsed, Stri
     }
     let confs =
         DesiredConfs::from_parts(service.to_string(), parts, nodemap, hosts, None).map_err(|why| damaged(&why))?;
-    Ok((Service { name: service.to_string(), envs }, confs))
+    Ok((Arc::new(Service { name: service.to_string(), envs }), confs))
 }
 
 struct Reader {
@@ -297,7 +368,7 @@ mod tests {
         let mut problems = Vec::new();
         let confs = crate::view::checked(&service, &Settings::default(), &mut problems);
         assert!(problems.is_empty());
-        (service, confs)
+        (service.into(), confs)
     }
 
     fn key_of(parsed: &Parsed) -> [u8; 32] {
@@ -378,5 +449,43 @@ mod tests {
                 let _ = confs.materialize();
             }
         }
+    }
+
+    #[test]
+    fn memory_holds_what_the_last_load_used_and_no_more() {
+        let settings = Settings::default();
+        let cache = Cache::memory();
+        let shop = parsed();
+        let mut cart = parsed();
+        Arc::make_mut(&mut cart.0).name = "cart".into();
+        cache.put("t1", &settings, &shop);
+        cache.put("t2", &settings, &cart);
+        cache.keep_last_load();
+        assert_eq!(cache.held(), 2);
+        // The next load uses only `shop`: `cart` is forgotten once it is done.
+        let (_, confs) = cache.get("shop", "t1", &settings).expect("held in memory");
+        assert_eq!(confs.materialize().nodes, shop.1.materialize().nodes);
+        assert!(cache.get("shop", "t9", &settings).is_none(), "another tree is another entry");
+        cache.keep_last_load();
+        assert_eq!(cache.held(), 1);
+        assert!(cache.get("cart", "t2", &settings).is_none());
+        assert!(cache.get("shop", "t1", &settings).is_some());
+        // Other shaping settings are another key; the ACL in force rides along.
+        let mut other = Settings::default();
+        other.zookeeper.max_node_bytes /= 2;
+        assert!(cache.get("shop", "t1", &other).is_none());
+    }
+
+    #[test]
+    fn memory_comes_before_the_directory_which_fills_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::default();
+        let on_disk = Cache::new(dir.path().to_path_buf());
+        on_disk.put("t1", &settings, &parsed());
+        let cache = Cache::new(dir.path().to_path_buf()).in_memory();
+        assert!(cache.get("shop", "t1", &settings).is_some(), "read from the directory");
+        std::fs::remove_dir_all(dir.path()).unwrap();
+        assert!(cache.get("shop", "t1", &settings).is_some(), "then held in memory");
+        assert!(Cache::new(dir.path().to_path_buf()).get("shop", "t1", &settings).is_none());
     }
 }

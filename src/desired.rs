@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use crate::cache::Cache;
+use crate::model::Service;
 use crate::repo::EntryKind;
 use crate::repo::settings::Settings;
 
@@ -36,6 +37,10 @@ pub struct DesiredState {
     /// How the work tree's config files differ from the commit, one `` `path` (what) `` each
     /// ([`Listing::wait_dirty`]); empty for content read from commits.
     pub dirty_paths: Vec<String>,
+    /// The git tree id of each service's directory, for the services read exactly from it (read
+    /// with the parse cache, not pinned, unchanged in the work tree): a service with the same
+    /// tree id under the same settings has the same desired nodes.
+    pub trees: BTreeMap<String, String>,
 }
 
 impl DesiredState {
@@ -47,7 +52,7 @@ impl DesiredState {
     /// The model of `service` with its environments' values (read back from its desired confs).
     pub fn service(&self, service: &str) -> Option<crate::model::Service> {
         let confs = self.confs.iter().find(|d| d.name == service)?;
-        Some(crate::view::with_values(self.repo.services.get(service)?.clone(), confs))
+        Some(crate::view::with_values(Service::clone(self.repo.services.get(service)?), confs))
     }
 
     /// Whether any config file read had uncommitted changes (only the work tree can).
@@ -166,7 +171,7 @@ fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, Loa
         for env in service.envs.values_mut() {
             env.values = serde_json::Map::new();
         }
-        (service, confs)
+        (std::sync::Arc::new(service), confs)
     });
     // The work tree's status scan ran meanwhile.
     let differences = listing.wait_differences()?;
@@ -185,8 +190,15 @@ fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, Loa
     if !tree_problems.is_empty() {
         return Ok(Err(labelled(tree_problems)));
     }
+    let mut trees = BTreeMap::new();
     if let Some(found) = &cache_use {
         let touched = touched(&differences, listing.links());
+        trees = found
+            .trees
+            .iter()
+            .filter(|(name, _)| !touched.contains(name.as_str()) && !listing.overridden.contains_key(*name))
+            .map(|(name, tree)| (name.clone(), tree.clone()))
+            .collect();
         for parsed in &services {
             let name = parsed.0.name.as_str();
             if let Some(tree) = found.trees.get(name)
@@ -211,7 +223,7 @@ fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, Loa
         .keys()
         .map(|name| (name.clone(), listing.overridden.get(name).cloned().unwrap_or_else(|| base.clone())))
         .collect();
-    Ok(Ok(DesiredState { repo, confs, origins, dirty_paths }))
+    Ok(Ok(DesiredState { repo, confs, origins, dirty_paths, trees }))
 }
 
 /// The services with a difference from `HEAD` (`differences`, from [`Listing::wait_differences`])

@@ -276,6 +276,21 @@ pub fn plan_service(
     service
 }
 
+/// `service`'s plan (made by [`plan_service`]) as it would be made with the record `record`
+/// instead of the one it was made with, from the same desired confs and live state: the record
+/// is the one node whose content does not follow from them (it names the commit), so only its
+/// change, and whether the whole still fits one transaction, are made again.
+pub fn restamp(service: &mut ServicePlan, record: &Value, create_root: bool, settings: &crate::apply::Settings) {
+    let path = layout::record(&service.name);
+    let Some(change) = service.changes.iter_mut().find(|c| c.path == path) else { return };
+    let after = Bytes::from(serde_json::to_vec(record).expect("JSON values always serialize"));
+    match &mut change.action {
+        crate::plan::Action::Create { after: old } | crate::plan::Action::Update { after: old, .. } => *old = after,
+        crate::plan::Action::Delete { .. } => return,
+    }
+    service.not_atomic = split_reason(service, create_root, settings.keep, settings.max_request_bytes);
+}
+
 /// Reads the live state of the desired services a window at a time and plans each; `ours` are
 /// nodes this process made itself (its locks), which count as missing; `may_prune` says which of
 /// the managed services the repository lacks may be deleted whole.
@@ -463,5 +478,23 @@ mod tests {
             services: [("s".into(), live)].into(),
         };
         assert!(plan_service(&confs, &applied, &record, &settings(1_000_000)).is_empty());
+    }
+
+    #[test]
+    fn a_restamped_plan_is_the_plan_made_with_the_other_record() {
+        let confs = confs();
+        let empty = Snapshot::default();
+        let short = json!({"sha": "a"});
+        let long = json!({"sha": "a", "subject": "y".repeat(300)});
+        // The smallest limit the short record fits, which the long one does not.
+        let fits = |record: &Value, limit| plan_service(&confs, &empty, record, &settings(limit)).not_atomic.is_none();
+        let tight = (1000..10_000).step_by(50).find(|&limit| fits(&short, limit)).unwrap();
+        assert!(!fits(&long, tight));
+        for limit in [1_000_000, tight] {
+            let mut restamped = plan_service(&confs, &empty, &short, &settings(limit));
+            restamp(&mut restamped, &long, true, &settings(limit));
+            let made = plan_service(&confs, &empty, &long, &settings(limit));
+            assert_eq!(serde_json::to_value(&restamped).unwrap(), serde_json::to_value(&made).unwrap(), "{limit}");
+        }
     }
 }

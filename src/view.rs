@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -51,7 +52,7 @@ pub struct DesiredService {
     pub name: String,
     pub nodes: BTreeMap<String, DesiredNode>,
     /// Environment of each associated host (for showing which hosts a change reaches).
-    pub hosts: BTreeMap<String, EnvPath>,
+    pub hosts: Arc<BTreeMap<String, EnvPath>>,
     /// The ACL every node of the service must carry (`[zookeeper] acl`); `None`: not checked.
     pub acl: Option<Vec<crate::acl::AclEntry>>,
 }
@@ -77,11 +78,12 @@ pub fn views(service: &Service) -> BTreeMap<EnvPath, Map<String, Value>> {
 #[derive(Debug, Clone)]
 pub struct DesiredConfs {
     pub name: String,
-    /// Parents first, as the model orders environments.
-    confs: Vec<Conf>,
+    /// Parents first, as the model orders environments. Shared by clones (as `hosts` is): a
+    /// long-running server holds the confs of one commit and the next, which share most services.
+    confs: Arc<[Conf]>,
     nodemap: Bytes,
     /// Environment of each associated host (for showing which hosts a change reaches).
-    pub hosts: BTreeMap<String, EnvPath>,
+    pub hosts: Arc<BTreeMap<String, EnvPath>>,
     /// The ACL every node of the service must carry (`[zookeeper] acl`); `None`: not checked.
     pub acl: Option<Vec<crate::acl::AclEntry>>,
 }
@@ -102,7 +104,13 @@ impl DesiredConfs {
         }
         // serde_json's map is a BTreeMap (no `preserve_order`), so keys are written sorted.
         let nodemap = serde_json::to_vec(&Value::Object(nodemap)).expect("JSON values always serialize");
-        DesiredConfs { name: svc.to_string(), confs, nodemap: nodemap.into(), hosts, acl: None }
+        DesiredConfs {
+            name: svc.to_string(),
+            confs: confs.into(),
+            nodemap: nodemap.into(),
+            hosts: hosts.into(),
+            acl: None,
+        }
     }
 
     /// Every desired node of the service: the service node, the confs, the views (materialized
@@ -115,7 +123,7 @@ impl DesiredConfs {
             let bytes = object(view.iter().map(|(_, entry)| *entry));
             nodes.insert(layout::view(svc, &conf.env), DesiredNode { kind: NodeKind::View, bytes: bytes.into() });
         });
-        for conf in &self.confs {
+        for conf in self.confs.iter() {
             let node = DesiredNode { kind: NodeKind::Conf, bytes: conf.bytes.clone() };
             nodes.insert(layout::conf(svc, &conf.env), node);
         }
@@ -182,7 +190,7 @@ impl DesiredConfs {
             }
             confs.push(Conf { env, bytes, entries: entries.into() });
         }
-        Ok(DesiredConfs { name, confs, nodemap, hosts, acl })
+        Ok(DesiredConfs { name, confs: confs.into(), nodemap, hosts: hosts.into(), acl })
     }
 }
 
@@ -352,7 +360,7 @@ pub fn checked(service: &Service, settings: &Settings, problems: &mut Vec<Proble
             ));
         }
     };
-    for conf in &desired.confs {
+    for conf in desired.confs.iter() {
         check(NodeKind::Conf, &conf.env, &|| layout::conf(svc, &conf.env), conf.bytes.len());
     }
     each_view(&desired.confs, |conf, view| {
@@ -367,7 +375,7 @@ pub fn checked(service: &Service, settings: &Settings, problems: &mut Vec<Proble
 /// with the values read back from its desired confs: canonical JSON parses back to the very
 /// values it was written from.
 pub fn with_values(mut service: Service, desired: &DesiredConfs) -> Service {
-    for conf in &desired.confs {
+    for conf in desired.confs.iter() {
         if let Some(env) = service.envs.get_mut(&conf.env)
             && let Ok(Value::Object(values)) = serde_json::from_slice(&conf.bytes)
         {
@@ -380,7 +388,7 @@ pub fn with_values(mut service: Service, desired: &DesiredConfs) -> Service {
 /// Writes the nodemap of `desired` in the legacy format; a problem for every host it cannot hold.
 fn legacy_nodemap(service: &Service, desired: &mut DesiredConfs) -> Vec<Problem> {
     let mut problems = Vec::new();
-    for (host, env) in &desired.hosts {
+    for (host, env) in desired.hosts.iter() {
         if let Some(why) = crate::nodemap::unwritable(host, &layout::view(&service.name, env)) {
             let file = format!("{}/{}", service.envs[env].dir, crate::repo::HOSTS_FILE);
             problems.push(Problem::new(file, format!("{why} ([sync] nodemap_format = \"legacy\")")));
@@ -478,7 +486,7 @@ mod tests {
         let mut repo = Repo::default();
         repo.settings.sync.nodemap_format = crate::nodemap::Format::Legacy;
         let svc = service(&[("", json!({}), &[]), ("a", json!({}), &["web2", "web1"]), ("b", json!({}), &["c1"])]);
-        repo.services.insert("test".into(), svc);
+        repo.services.insert("test".into(), svc.into());
         let desired = desired_state(&repo).unwrap();
         assert_eq!(
             String::from_utf8(desired[0].nodes["/services/test/nodemaps"].bytes.to_vec()).unwrap(),
@@ -494,7 +502,7 @@ mod tests {
         // A model built without the repository's checks is still checked (the repository reports
         // these at their line).
         let svc = service(&[("", json!({}), &[]), ("a", json!({}), &["odd ->"])]);
-        repo.services.insert("test".into(), svc);
+        repo.services.insert("test".into(), svc.into());
         let problems: Vec<String> = desired_state(&repo).unwrap_err().iter().map(ToString::to_string).collect();
         assert_eq!(
             problems,
@@ -555,7 +563,7 @@ mod tests {
         let mut repo = Repo::default();
         repo.settings.zookeeper.max_node_bytes = 20;
         let svc = service(&[("", json!({}), &[]), ("prod", json!({"k": "a long value here"}), &[])]);
-        repo.services.insert("test".into(), svc);
+        repo.services.insert("test".into(), svc.into());
         let problems: Vec<String> = desired_state(&repo).unwrap_err().iter().map(ToString::to_string).collect();
         assert_eq!(
             problems,

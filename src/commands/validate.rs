@@ -41,7 +41,7 @@ pub(crate) fn warnings(state: &DesiredState, plan: Option<&Plan>) -> String {
         }
         let file = |env| format!("{}/{}", service.envs[env].dir, crate::repo::HOSTS_FILE);
         let mut seen: BTreeMap<String, &String> = BTreeMap::new();
-        for (host, env) in &desired.hosts {
+        for (host, env) in desired.hosts.iter() {
             match seen.get(&host.to_lowercase()) {
                 Some(first) => lines.push(format!(
                     "{}: host `{host}` differs from `{first}` ({}) only in case: a Jones client matches its name \

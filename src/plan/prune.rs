@@ -46,7 +46,7 @@ pub fn service_plan(service: &str, live: &LiveService) -> Option<ServicePlan> {
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     // Nothing is desired: every environment's view goes, and every host loses its association.
     let nothing =
-        DesiredService { name: service.to_string(), nodes: BTreeMap::new(), hosts: BTreeMap::new(), acl: None };
+        DesiredService { name: service.to_string(), nodes: BTreeMap::new(), hosts: Default::default(), acl: None };
     Some(ServicePlan {
         name: service.to_string(),
         managed: true,

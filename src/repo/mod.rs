@@ -18,6 +18,7 @@ pub mod source;
 pub mod toml_json;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use toml::de::{DeTable, DeValue};
 
@@ -30,7 +31,9 @@ use crate::repo::settings::Settings;
 #[derive(Debug, Clone, Default)]
 pub struct Repo {
     pub settings: Settings,
-    pub services: BTreeMap<String, Service>,
+    /// Shared, not copied, by clones: a long-running server holds one commit's services and the
+    /// next's, which share most of them ([`crate::cache::Cache::in_memory`]).
+    pub services: BTreeMap<String, Arc<Service>>,
 }
 
 pub const SERVICES_DIR: &str = "services";
@@ -61,7 +64,10 @@ pub fn wants_content(path: &str) -> bool {
 /// or every problem found.
 pub fn parse(entries: Vec<Entry>, problems: Problems) -> Result<Repo, Vec<Problem>> {
     let (settings, services) = parse_each(entries, problems, |_, service| service)?;
-    Ok(Repo { settings, services: services.into_iter().map(|service| (service.name.clone(), service)).collect() })
+    Ok(Repo {
+        settings,
+        services: services.into_iter().map(|service| (service.name.clone(), Arc::new(service))).collect(),
+    })
 }
 
 /// [`parse`], handing each service to `finish` as soon as it is complete, in name order, rather
@@ -80,7 +86,8 @@ pub fn parse_each<T>(
 ) -> Result<(Settings, Vec<T>), Vec<Problem>> {
     // Sorted paths put every directory before its contents.
     entries.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut repo = Repo::default();
+    let mut settings = Settings::default();
+    let mut services: BTreeMap<String, Service> = BTreeMap::new();
     let mut has_services_dir = false;
     let mut settings_text = None;
     // Files are parsed after all directories are known, so that every environment exists first.
@@ -102,7 +109,7 @@ pub fn parse_each<T>(
                 }
                 let root = Environment { dir: path.clone(), ..Environment::default() };
                 let envs = BTreeMap::from([(EnvPath::root(), root)]);
-                repo.services.insert(name.to_string(), Service { name: name.to_string(), envs });
+                services.insert(name.to_string(), Service { name: name.to_string(), envs });
             }
             ([SERVICES_DIR, name], EntryKind::File(_)) if !name.ends_with(".md") => {
                 problems.push(Problem::new(
@@ -111,7 +118,7 @@ pub fn parse_each<T>(
                 ));
             }
             ([SERVICES_DIR, svc, env @ ..], EntryKind::Dir) => {
-                let Some(service) = repo.services.get_mut(*svc) else { continue };
+                let Some(service) = services.get_mut(*svc) else { continue };
                 let env_path = EnvPath(env.iter().map(|s| s.to_string()).collect());
                 // A parent that was rejected leaves its children out too (their problem is the parent's).
                 if !env_path.parent().is_some_and(|parent| service.envs.contains_key(&parent)) {
@@ -144,7 +151,7 @@ pub fn parse_each<T>(
         && let Some(text) = utf8(settings::FILE, &bytes, &mut problems)
     {
         match settings::parse(text) {
-            Ok(settings) => repo.settings = settings,
+            Ok(parsed) => settings = parsed,
             Err(invalid) => problems.extend(invalid),
         }
     }
@@ -158,13 +165,13 @@ pub fn parse_each<T>(
         files_of.entry(svc).or_default().push((path, bytes));
     }
     let mut finished = Vec::new();
-    while let Some((name, mut service)) = repo.services.pop_first() {
-        let format = repo.settings.sync.nodemap_format;
+    while let Some((name, mut service)) = services.pop_first() {
+        let format = settings.sync.nodemap_format;
         load_files(&mut service, files_of.remove(&name).unwrap_or_default(), format, &mut problems);
-        finished.push(finish(&repo.settings, service));
+        finished.push(finish(&settings, service));
     }
 
-    if problems.is_empty() { Ok((repo.settings, finished)) } else { Err(problems.into_sorted()) }
+    if problems.is_empty() { Ok((settings, finished)) } else { Err(problems.into_sorted()) }
 }
 
 /// Reads a service's `config.toml` and `hosts.toml` files (paths sorted) into its environments;

@@ -82,11 +82,29 @@ impl Follower {
         } else {
             format!("refs/heads/{}", self.branch)
         };
-        let rev = format!("{name}^{{commit}}");
-        git(&self.dir, &["rev-parse", "--verify", "--quiet", &rev]).await.map_err(|_| FollowError::NoBranch {
-            name: self.describe(),
-            hint: if self.remote { " on `origin`".into() } else { " in the clone".into() },
+        // Read with libgit2, not `git rev-parse`: a process per tick costs more than the rest of
+        // an idle tick put together.
+        let dir = self.dir.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let repo = git2::Repository::open(&dir)?;
+            let commit = repo.find_reference(&name)?.peel_to_commit()?;
+            Ok::<_, git2::Error>(commit.id().to_string())
         })
+        .await;
+        match read {
+            Ok(Ok(sha)) => Ok(sha),
+            Ok(Err(err)) if err.code() != git2::ErrorCode::NotFound => Err(FollowError::Git {
+                args: format!("rev-parse {}", self.describe()),
+                reason: err.message().to_string(),
+            }),
+            Err(join) => {
+                Err(FollowError::Git { args: format!("rev-parse {}", self.describe()), reason: join.to_string() })
+            }
+            Ok(Err(_)) => Err(FollowError::NoBranch {
+                name: self.describe(),
+                hint: if self.remote { " on `origin`".into() } else { " in the clone".into() },
+            }),
+        }
     }
 }
 

@@ -36,6 +36,8 @@ pub struct Metrics {
     pub reconcile_errors: Counter,
     pub leader: Gauge,
     pub drift_detect: Histogram,
+    pub commit_plan: Histogram,
+    pub commit_apply: Histogram,
 }
 
 impl Default for Metrics {
@@ -59,6 +61,8 @@ impl Metrics {
             leader: Gauge::default(),
             // 1 ms to ~33 s.
             drift_detect: Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 16)),
+            commit_plan: Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 16)),
+            commit_apply: Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 16)),
         };
         registry.register(
             "jones_sync_service_in_sync",
@@ -96,6 +100,18 @@ impl Metrics {
             "jones_sync_drift_detect_seconds",
             "From the mtime of a node edited outside jones-sync to when the server knew of the drift",
             metrics.drift_detect.clone(),
+        );
+        registry.register(
+            "jones_sync_commit_plan_seconds",
+            "From the follower finding a new commit of the branch (after the fetch that brought it) to every \
+             service's plan for it being known",
+            metrics.commit_plan.clone(),
+        );
+        registry.register(
+            "jones_sync_commit_apply_seconds",
+            "From the follower finding a new commit of the branch to its changes applied (apply and heal modes, on \
+             the leader; commits with changes only)",
+            metrics.commit_apply.clone(),
         );
         Metrics { registry, ..metrics }
     }

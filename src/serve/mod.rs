@@ -94,9 +94,10 @@ pub struct Config {
     pub lock_timeout: Duration,
     /// How the writing modes connect (their elections and applies run on sessions of their own).
     pub connect: Option<leader::Connect>,
-    /// The parse cache ([`crate::cache`]): a new commit parses only the services whose directory
-    /// (git tree) changed since a commit already read.
-    pub cache: Option<crate::cache::Cache>,
+    /// The parse cache ([`crate::cache`]), held in memory ([`crate::cache::Cache::in_memory`]): a
+    /// new commit parses only the services whose directory (git tree) changed since a commit
+    /// already read, and takes the others from memory.
+    pub cache: crate::cache::Cache,
 }
 
 /// Runs the server until `shutdown` resolves (SIGTERM, SIGINT), then stops every task.
@@ -181,7 +182,7 @@ pub async fn run(config: Config, zk: Zk, shutdown: impl Future<Output = ()>) -> 
 }
 
 /// Fetches and reads the branch every `interval`, sending each new valid commit to the reconciler.
-async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, commits: mpsc::Sender<DesiredState>) {
+async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, commits: mpsc::Sender<Found>) {
     let log = config.log;
     let mut tried: Option<String> = None;
     let mut ticks = tokio::time::interval(config.interval);
@@ -219,9 +220,16 @@ async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, co
             continue;
         }
         tried = Some(sha.clone());
+        let found = std::time::Instant::now();
         let (dir, rev, cache) = (config.repo.clone(), sha.clone(), config.cache.clone());
-        let loaded =
-            tokio::task::spawn_blocking(move || crate::desired::load_cached(&dir, Some(&rev), cache.as_ref())).await;
+        let loaded = tokio::task::spawn_blocking(move || {
+            let loaded = crate::desired::load_cached(&dir, Some(&rev), Some(&cache));
+            if let Ok(Ok(_)) = loaded {
+                cache.keep_last_load();
+            }
+            loaded
+        })
+        .await;
         let short = crate::repo::git::short(&sha).to_string();
         match loaded {
             Ok(Ok(Ok(state))) => {
@@ -229,9 +237,9 @@ async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, co
                 log.info(
                     "commit",
                     &format!("{what} is at {short}: {}", services(state.confs.len())),
-                    json!({"sha": sha, "services": state.confs.len()}),
+                    json!({"sha": sha, "services": state.confs.len(), "ms": found.elapsed().as_millis() as u64}),
                 );
-                if commits.send(state).await.is_err() {
+                if commits.send(Found { state, at: found }).await.is_err() {
                     return;
                 }
             }
@@ -263,6 +271,12 @@ async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, co
             }
         }
     }
+}
+
+/// A valid commit the follower found, and when it found it (after the fetch that brought it).
+struct Found {
+    state: DesiredState,
+    at: std::time::Instant,
 }
 
 /// The commit in force, parsed.
@@ -320,7 +334,7 @@ pub struct Reconciler {
 impl Reconciler {
     async fn run(
         mut self,
-        mut commits: mpsc::Receiver<DesiredState>,
+        mut commits: mpsc::Receiver<Found>,
         resync: Duration,
         mut stopped: watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
@@ -328,9 +342,9 @@ impl Reconciler {
         self.shared.write().connected = !self.zk.is_lost();
         tokio::select! {
             state = commits.recv() => match state {
-                Some(state) => {
+                Some(found) => {
                     // No session yet: nothing is read.
-                    let _ = self.new_commit(state, false).await;
+                    let _ = self.new_commit(found, false).await;
                 }
                 None => anyhow::bail!("{FOLLOWER_GONE}"),
             },
@@ -375,7 +389,7 @@ impl Reconciler {
     /// One session: watch, read in full, then follow events and commits until it ends.
     async fn session(
         &mut self,
-        commits: &mut mpsc::Receiver<DesiredState>,
+        commits: &mut mpsc::Receiver<Found>,
         resync: Duration,
         stopped: &mut watch::Receiver<bool>,
     ) -> Ended {
@@ -410,8 +424,8 @@ impl Reconciler {
                     }
                 }
                 state = commits.recv() => match state {
-                    Some(state) => {
-                        if let Err(err) = self.new_commit(state, true).await {
+                    Some(found) => {
+                        if let Err(err) = self.new_commit(found, true).await {
                             return self.lost(err);
                         }
                     }
@@ -501,20 +515,24 @@ impl Reconciler {
         Ok(())
     }
 
-    /// Puts `state` in force: reads the services it adds (when `read`: a session is up, whose
-    /// first full read is still to come otherwise), forgets those it drops, and re-plans every
-    /// service. A failed read ends the session's loop, which reads everything again.
-    async fn new_commit(&mut self, state: DesiredState, read: bool) -> Result<(), ZkError> {
-        let desired = Desired::new(state);
+    /// Puts the commit `found` in force: reads the services it adds (when `read`: a session is up,
+    /// whose first full read is still to come otherwise), forgets those it drops, and re-plans
+    /// every service it changes ([`Reconciler::standing`]). A failed read ends the session's loop,
+    /// which reads everything again.
+    async fn new_commit(&mut self, found: Found, read: bool) -> Result<(), ZkError> {
+        let desired = Desired::new(found.state);
         // Live ACLs are read only while `[zookeeper] acl` is set: a commit that sets it needs them.
         let acls_read = self.desired.as_ref().is_some_and(Desired::acls);
         let read_all = desired.acls() && !acls_read;
         let sha = desired.sha.clone().unwrap_or_default();
+        let standing = self.standing(&desired);
         let (added, dropped) = self.put_in_force(desired);
         if !read {
             return Ok(());
         }
+        let replanned;
         if read_all {
+            replanned = self.shared.read().services.len();
             self.full_read().await?;
         } else {
             if !added.is_empty() {
@@ -527,9 +545,29 @@ impl Reconciler {
                 self.live.all_services = snapshot.all_services;
                 self.live.services.extend(snapshot.services);
             }
-            self.replan_all();
-            self.act(None).await?;
+            let desired = self.desired.as_ref().expect("put in force");
+            let mut status = self.shared.write();
+            let mut changed = Vec::new();
+            for name in desired.names() {
+                match status.services.get_mut(&name) {
+                    Some(service) if standing.contains(&name) => {
+                        let origin = desired.state.origin(&name);
+                        service.sha = origin.commit.as_ref().map(|c| c.sha.clone());
+                        let record = Record::new(origin, ACTOR.into()).to_json();
+                        crate::sync::restamp(&mut service.plan, &record, !self.live.root_exists, &desired.settings);
+                    }
+                    _ => changed.push(name),
+                }
+            }
+            status.create_root = !self.live.root_exists;
+            drop(status);
+            replanned = changed.len();
+            for name in &changed {
+                self.replan(name);
+            }
         }
+        let planned = found.at.elapsed();
+        self.shared.metrics.commit_plan.observe(planned.as_secs_f64());
         let status = self.shared.read();
         let count = status.services.len();
         let out_of_sync = status.services.values().filter(|s| !s.in_sync()).count();
@@ -537,13 +575,36 @@ impl Reconciler {
         self.log.info(
             "plan",
             &format!(
-                "planned commit {}: {out_of_sync} of {} out of sync",
+                "planned commit {}: {out_of_sync} of {} out of sync ({replanned} planned again)",
                 crate::repo::git::short(&sha),
                 services(count)
             ),
-            json!({"sha": sha, "services": count, "out_of_sync": out_of_sync, "added": added, "dropped": dropped}),
+            json!({"sha": sha, "services": count, "out_of_sync": out_of_sync, "added": added, "dropped": dropped,
+                   "planned_again": replanned, "ms": planned.as_millis() as u64}),
         );
+        if !read_all && self.act(None).await? {
+            self.shared.metrics.commit_apply.observe(found.at.elapsed().as_secs_f64());
+        }
         Ok(())
+    }
+
+    /// The services of the commit in force whose plans stand for `next`: with no error, read from
+    /// the same git tree under the same settings (the same desired nodes, compared with the same
+    /// live state). Only the record a plan with changes would write names the new commit
+    /// ([`crate::sync::restamp`]).
+    fn standing(&self, next: &Desired) -> BTreeSet<String> {
+        let Some(current) = &self.desired else { return BTreeSet::new() };
+        if current.state.repo.settings != next.state.repo.settings {
+            return BTreeSet::new();
+        }
+        let status = self.shared.read();
+        next.state
+            .trees
+            .iter()
+            .filter(|(name, tree)| current.state.trees.get(*name) == Some(tree))
+            .filter(|(name, _)| status.services.get(*name).is_some_and(|s| s.last_error.is_none()))
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 
     /// Makes `desired` the commit in force: drops the live state, status and metrics of the
@@ -597,7 +658,7 @@ impl Reconciler {
         }
         if all {
             self.replan_all();
-            return self.act(None).await;
+            return self.act(None).await.map(drop);
         }
         let now_ms = jiff::Timestamp::now().as_millisecond();
         let names: Vec<String> = touched.keys().cloned().collect();
@@ -613,25 +674,27 @@ impl Reconciler {
                 }
             }
         }
-        self.act(Some(&names)).await
+        self.act(Some(&names)).await.map(drop)
     }
 
     /// What the mode does with the fresh plans of `services` (`None`: every service in scope),
     /// held in `self.shared` beside the live state they were made from (`self.live`). `observe`
-    /// reports them and does nothing more; the writing modes act here.
-    async fn act(&mut self, services: Option<&[String]>) -> Result<(), ZkError> {
+    /// reports them and does nothing more; the writing modes act here. Whether changes were
+    /// applied (all of those tried).
+    async fn act(&mut self, services: Option<&[String]>) -> Result<bool, ZkError> {
         // Every writing decision looks at every service: which ones a new commit changes, and
         // which drifted long enough to heal.
         let _ = services;
         if !self.writer.writes() {
-            return Ok(());
+            return Ok(false);
         }
         self.next_heal = self.writer.note_drift(&self.shared).map(tokio::time::Instant::from_std);
+        let mut applied = false;
         if let Some(desired) = &self.desired {
-            self.writer.act(&desired.state, &self.shared, self.log).await;
+            applied = self.writer.act(&desired.state, &self.shared, self.log).await;
             self.next_heal = self.writer.note_drift(&self.shared).map(tokio::time::Instant::from_std);
         }
-        Ok(())
+        Ok(applied)
     }
 
     fn replan_all(&mut self) {

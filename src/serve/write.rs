@@ -94,9 +94,10 @@ impl Writer {
 
     /// Acts on the plans in `shared` for the commit `state` (at start, at a new commit, after a
     /// full read, and when a heal is due): applies what the mode says, if this replica leads.
-    pub async fn act(&mut self, state: &DesiredState, shared: &Shared, log: Log) {
+    /// Whether it applied changes (and all it tried).
+    pub async fn act(&mut self, state: &DesiredState, shared: &Shared, log: Log) -> bool {
         if !self.writes() || !self.leadership.leads() {
-            return;
+            return false;
         }
         let sha = state.commit().map(|c| c.sha.clone());
         let mut names: Vec<String> = Vec::new();
@@ -121,7 +122,7 @@ impl Writer {
             self.retry_at = None;
         }
         if names.is_empty() {
-            return;
+            return false;
         }
         names.sort();
         let heals: Vec<String> = names.iter().filter(|n| self.drifting.contains_key(*n)).cloned().collect();
@@ -129,9 +130,11 @@ impl Writer {
         for name in &heals {
             self.drifting.insert(name.clone(), Instant::now());
         }
-        if !self.apply(state, shared, log, &names, &heals).await && new_commit {
+        let applied = self.apply(state, shared, log, &names, &heals).await;
+        if !applied && new_commit {
             self.retry_at = Some(Instant::now() + RETRY_AFTER);
         }
+        applied
     }
 
     /// Applies `names`; whether everything was applied.

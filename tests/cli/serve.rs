@@ -245,6 +245,64 @@ fn serve_plans_a_new_commit_of_the_local_branch() {
     assert_eq!(server.metric("jones_sync_service_in_sync", shop), Some(1.0));
 }
 
+/// The `event` JSON log lines of a stopped server's stderr.
+fn logged(stderr: &str, event: &str) -> Vec<Value> {
+    let lines =
+        stderr.lines().map(|line| serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}")));
+    lines.filter(|line| line["event"] == event).collect()
+}
+
+#[test]
+fn serve_plans_again_only_the_services_a_commit_changes() {
+    let t = Test::new("serve_incremental");
+    for svc in ["cart", "search", "shop"] {
+        t.write(&format!("services/{svc}/config.toml"), "timeout = 30\n")
+            .write(&format!("services/{svc}/prod/hosts.toml"), &format!("hosts = [\"{svc}1\"]\n"));
+    }
+    t.commit_all("three services");
+    t.run(&["apply", "--yes"]).success();
+    let mut server = start(&t, &["--log-format", "json", "--no-cache"]);
+    let service = |name: &str| server.json(&format!("/api/v1/services/{name}"));
+    // One service changed: it alone is planned again; the others stand, at the new commit.
+    t.write("services/shop/prod/config.toml", "timeout = 45\n");
+    let second = t.commit_all("shop: longer timeout in prod");
+    wait_for("the new commit", || server.json("/api/v1/services")["head"]["sha"] == second.as_str());
+    // conf/prod, views/prod and the record.
+    assert_eq!(service("shop")["pending_changes"], 3, "{}", service("shop"));
+    for svc in ["cart", "search"] {
+        let status = service(svc);
+        assert_eq!(
+            (status["in_sync"].clone(), status["head_sha"].clone()),
+            (Value::from(true), Value::from(second.as_str()))
+        );
+    }
+    // An edit of a service whose plan stood is seen as ever.
+    t.zk_write("/services/cart/conf", "{\"timeout\": 31}");
+    wait_for("cart's drift", || service("cart")["drift_nodes"] == 1);
+    // A commit that changes no service plans none again: the record a plan with changes would
+    // write names the new commit. A commit of the settings plans everything again.
+    t.write("README.md", "notes\n");
+    let third = t.commit_all("notes");
+    wait_for("the third commit", || service("shop")["head_sha"] == third.as_str());
+    assert_eq!(service("cart")["drift_nodes"], 1);
+    let changes = service("shop")["plan"]["services"][0]["changes"].clone();
+    let record = changes.as_array().unwrap().iter().find(|c| c["kind"] == "record").unwrap();
+    assert_eq!(
+        (record["after"]["sha"].as_str(), record["after"]["subject"].as_str()),
+        (Some(third.as_str()), Some("notes"))
+    );
+    t.write("jones-sync.toml", "[plan]\nsensitive_keys = [\"password\"]\n");
+    let fourth = t.commit_all("settings");
+    wait_for("the fourth commit", || service("search")["head_sha"] == fourth.as_str());
+    let plan_lines = logged(&server.stop().stderr, "plan");
+    let again: Vec<(String, u64)> = plan_lines
+        .iter()
+        .filter(|line| line["sha"].is_string())
+        .map(|line| (line["sha"].as_str().unwrap().to_string(), line["planned_again"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(again, [(second, 1), (third, 0), (fourth, 3)]);
+}
+
 #[test]
 fn serve_is_not_ready_until_the_branch_has_a_valid_commit() {
     let t = Test::new("serve_first_invalid");
