@@ -568,10 +568,10 @@ impl Reconciler {
         }
         let planned = found.at.elapsed();
         self.shared.metrics.commit_plan.observe(planned.as_secs_f64());
-        let status = self.shared.read();
-        let count = status.services.len();
-        let out_of_sync = status.services.values().filter(|s| !s.in_sync()).count();
-        drop(status);
+        let (count, out_of_sync) = {
+            let status = self.shared.read();
+            (status.services.len(), status.services.values().filter(|s| !s.in_sync()).count())
+        };
         self.log.info(
             "plan",
             &format!(
