@@ -179,6 +179,16 @@ impl<'r> Lister<'r> {
         Ok(Resolved::Found { real, node: Node::Tree(tree) })
     }
 
+    /// The entry `entry` of a listed tree, not a symlink, whose path from the top is `real`.
+    fn child(&self, real: Vec<String>, entry: &git2::TreeEntry<'_>) -> Result<Resolved<'r>, git2::Error> {
+        Ok(match entry.filemode() {
+            MODE_TREE => Resolved::Found { real, node: Node::Tree(self.repo.find_tree(entry.id())?) },
+            MODE_SUBMODULE => Resolved::Found { real, node: Node::Submodule },
+            _ if entry.kind() == Some(ObjectType::Blob) => Resolved::Found { real, node: Node::Blob(entry.id()) },
+            _ => Resolved::Missing,
+        })
+    }
+
     /// Adds the settings file at `path` (from the top), as the work-tree source does
     /// ([`super::source::read_settings`]): only from inside the config repository, only a file,
     /// and near misses of its name are problems.
@@ -232,7 +242,21 @@ impl<'r> Lister<'r> {
         out: &mut Listing,
         keep: Option<&dyn Fn(&str) -> bool>,
     ) -> Result<(), git2::Error> {
-        let (real, node) = match self.resolve(path.to_vec())? {
+        let resolved = self.resolve(path.to_vec())?;
+        self.list(rel, resolved, is_link_or_root, ancestors, out, keep)
+    }
+
+    /// [`Lister::entry`] once `rel` is resolved.
+    fn list(
+        &self,
+        rel: &str,
+        resolved: Resolved<'r>,
+        is_link_or_root: bool,
+        ancestors: &mut Vec<Vec<String>>,
+        out: &mut Listing,
+        keep: Option<&dyn Fn(&str) -> bool>,
+    ) -> Result<(), git2::Error> {
+        let (real, node) = match resolved {
             Resolved::Found { real, node } => (real, node),
             Resolved::Missing => {
                 let message = if is_link_or_root { "broken symlink: its target does not exist" } else { "not found" };
@@ -287,10 +311,16 @@ impl<'r> Lister<'r> {
                     let mut child = real.clone();
                     child.push(name.to_string());
                     let is_link = entry.filemode() == MODE_LINK;
-                    if is_link {
+                    // A symlink is followed from the top; anything else is what the entry says
+                    // (walking from the top for every entry reads each directory above it again,
+                    // and libgit2 keeps no tree over 4 KiB in its cache).
+                    let resolved = if is_link {
                         out.links.push(format!("{rel}/{name}"));
-                    }
-                    self.entry(&format!("{rel}/{name}"), &child, is_link, ancestors, out, None)?;
+                        self.resolve(child)?
+                    } else {
+                        self.child(child, &entry)?
+                    };
+                    self.list(&format!("{rel}/{name}"), resolved, is_link, ancestors, out, None)?;
                 }
                 ancestors.pop();
             }
