@@ -316,7 +316,7 @@ class Bench:
             port = free_port()
             cmd = [JONES, "serve", "--repo", repo, "--zk", zk, "--cache", cache, "--listen", f"127.0.0.1:{port}",
                    "--interval", interval, *extra]
-            server = subprocess.Popen(cmd + ["--log-format", "json"], stdout=subprocess.DEVNULL, stderr=open(f"/tmp/bench-serve-{port}.log", "w"))
+            server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             started = time.perf_counter()
             while True:
                 try:
