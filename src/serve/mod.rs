@@ -718,13 +718,14 @@ impl Reconciler {
             .and_then(|live| live.nodes.get(&layout::record(name)))
             .and_then(|node| Record::parse(&node.data));
         let sha = desired.state.origin(name).commit.as_ref().map(|c| c.sha.clone());
-        let service = ServiceStatus {
+        let mut service = ServiceStatus {
             name: name.to_string(),
             plan,
             record: live_record,
             sha,
             planned_at: crate::clock::now(),
             last_error: None,
+            apply_error: None,
         };
         let label = metrics::ServiceLabel { service: name.to_string() };
         let metrics = &self.shared.metrics;
@@ -740,6 +741,10 @@ impl Reconciler {
             }
         }
         let mut status = self.shared.write();
+        // An apply's failure stays shown until one succeeds or nothing is left to apply.
+        if !service.in_sync() {
+            service.apply_error = status.services.get(name).and_then(|s| s.apply_error.clone());
+        }
         let before = status.services.get(name).map(|s| (s.in_sync(), s.drift().len(), s.pending()));
         let after = (service.in_sync(), service.drift().len(), service.pending());
         let first_sync = status.first_sync;

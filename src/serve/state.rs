@@ -165,6 +165,8 @@ pub struct ServiceStatus {
     pub planned_at: String,
     /// Why its live state could not be read again, until it is.
     pub last_error: Option<String>,
+    /// Why the last apply of it failed, until one succeeds or it is in sync (kept across plans).
+    pub apply_error: Option<String>,
 }
 
 impl ServiceStatus {
@@ -206,7 +208,7 @@ impl ServiceStatus {
             "drift": self.drift(),
             "pending_changes": self.pending(),
             "planned_at": self.planned_at,
-            "last_error": self.last_error,
+            "last_error": self.last_error.as_ref().or(self.apply_error.as_ref()),
         });
         if let Some((redactor, create_root)) = plan {
             let one = crate::plan::Plan { create_root, services: vec![self.plan.clone()], ..Default::default() };

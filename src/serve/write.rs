@@ -167,6 +167,11 @@ impl Writer {
                 let mut all = true;
                 for outcome in &applied.outcomes {
                     let counts = outcome.counts;
+                    if outcome.result.is_ok()
+                        && let Some(service) = shared.write().services.get_mut(&outcome.service)
+                    {
+                        service.apply_error = None;
+                    }
                     match &outcome.result {
                         Ok(zxid) => log.info(
                             what,
@@ -195,7 +200,7 @@ impl Writer {
         let mut status = shared.write();
         for name in names {
             if let Some(service) = status.services.get_mut(name) {
-                service.last_error = Some(format!("{what}: {why}"));
+                service.apply_error = Some(format!("{what}: {why}"));
             }
         }
         drop(status);

@@ -171,12 +171,12 @@ fn binary(dir: &Path, zk: &str, args: &[&str]) -> std::process::Command {
     command
 }
 
-/// The parse cache every test's commands share (`JONES_SYNC_CACHE`), one per run of the tests:
-/// never the user's own (`~/.cache/jones-sync`). Sharing is safe by design (entries are keyed by
-/// content, [`jones_sync::cache`]), and every test exercises the cache this way.
+/// The parse cache every test's commands share (`JONES_SYNC_CACHE`), kept in cargo's target
+/// directory across runs (`cargo clean` removes it): never the user's own
+/// (`~/.cache/jones-sync`). Sharing is safe by design (entries are keyed by content and version,
+/// [`jones_sync::cache`]), and every test exercises the cache this way.
 pub fn test_cache() -> &'static Path {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| std::env::temp_dir().join(format!("jones-sync-test-cache-{}", std::process::id())))
+    Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/jones-sync-test-cache"))
 }
 
 /// The binary started in the background, as `run_in` runs it.
