@@ -110,6 +110,7 @@ impl Command {
             Command::Get(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
             Command::Tree(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
             Command::Serve(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
+            Command::Set(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), color: Some(&a.color) },
         }
     }
 }
@@ -146,6 +147,13 @@ pub enum Command {
     /// `git restore`, or pin) that makes the repository agree, so that the next apply does not
     /// undo the rollback.
     Rollback(RollbackArgs),
+    /// Emergency edit: change keys of one environment in ZooKeeper now, audited as a break-glass edit
+    ///
+    /// Locks the service, shows the change and which hosts see it, and writes the environment's
+    /// conf and every view it reaches in one version-guarded transaction (clients see it at
+    /// once), recorded with who, when and why. `apply` then refuses to undo it until the
+    /// repository holds the same values (or --revert-break-glass).
+    Set(SetArgs),
     /// Remove a service's apply lock whose holder hangs
     ///
     /// Only needed for a process that hangs: a crashed apply's lock goes away by itself when its
@@ -438,6 +446,11 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub allow_mass_delete: bool,
 
+    /// Apply even when that undoes break-glass edits made with `jones-sync set` (refused without
+    /// this: bring them into the repository instead)
+    #[arg(long)]
+    pub revert_break_glass: bool,
+
     #[command(flatten)]
     pub lock: LockArgs,
 
@@ -507,6 +520,49 @@ pub struct StatusArgs {
 
     #[command(flatten)]
     pub zk: ZkArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// The service to edit (in ZooKeeper)
+    pub service: String,
+
+    /// The keys to set: KEY=VALUE, VALUE in TOML (`false`, `0.05`, `"text"`, `[1, 2]`, `{ a = 1 }`),
+    /// KEY dotted to reach into tables (`db.pool.size`)
+    #[arg(value_name = "KEY=VALUE")]
+    pub assignments: Vec<String>,
+
+    /// The environment to edit (`prod/eu`) [default: the root environment]
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+
+    /// Remove this key (repeatable)
+    #[arg(long = "delete", value_name = "KEY")]
+    pub delete: Vec<String>,
+
+    /// Why, for the audit log and everyone who sees the edit
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Write without asking for confirmation (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Who edits, for the record [default: $USER]
+    #[arg(long, env = "JONES_SYNC_ACTOR", value_name = "NAME")]
+    pub actor: Option<String>,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    #[command(flatten)]
+    pub zk: ZkArgs,
+
+    #[command(flatten)]
+    pub color: ColorArgs,
 }
 
 #[derive(Debug, Args)]

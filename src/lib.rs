@@ -24,6 +24,7 @@ pub mod clock;
 pub mod commands;
 pub mod desired;
 pub mod diagnostic;
+pub mod edit;
 mod env_tree;
 mod import;
 pub mod layout;

@@ -58,6 +58,8 @@ pub enum SyncError {
     #[error(transparent)]
     Refused(#[from] crate::plan::guard::Refused),
     #[error(transparent)]
+    BreakGlass(#[from] crate::plan::break_glass::Refused),
+    #[error(transparent)]
     Saved(#[from] SavedPlanError),
 }
 
@@ -254,6 +256,8 @@ pub async fn apply_unattended(
         let live_record = |name: &str| planned.standing.get(name).and_then(Standing::record);
         let skipped = crate::audit::supersede::skip(git, state, live_record, &mut plan);
         check_guards(&plan, false)?;
+        // Nobody is there to say that undoing an emergency edit is meant.
+        crate::plan::break_glass::check(&plan, false)?;
         let outcomes =
             if plan.is_empty() { Vec::new() } else { crate::apply::execute(session, &plan, &request.settings).await };
         Ok::<_, SyncError>(Applied { plan, skipped, outcomes })
@@ -407,6 +411,7 @@ pub async fn verify_saved(
         }
         let (name, managed, prune) = (&service.name, service.managed, service.prune);
         service.mass_delete = crate::plan::guard::assess(name, managed, prune, live_service, &service.changes);
+        service.break_glass = crate::plan::break_glass::assess(name, live_service, &service.changes);
     }
     if !problems.is_empty() {
         return Err(SavedPlanError::Invalid { path, problems }.into());

@@ -220,6 +220,7 @@ pub(crate) mod tests {
             prune: false,
             mass_delete: None,
             reads: Default::default(),
+            break_glass: Vec::new(),
             changes: vec![
                 change(
                     "/services/shop/conf",

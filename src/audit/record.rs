@@ -38,6 +38,46 @@ pub struct Record {
     pub applied_at: String,
     pub actor: String,
     pub tool: Tool,
+    /// Emergency edits made with `jones-sync set` since the last apply from the repository, oldest
+    /// first: the service differs from its commit on purpose. An apply that would undo one is
+    /// refused unless told (`--revert-break-glass`); an apply that keeps them all (the repository
+    /// caught up) records none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub break_glass: Vec<BreakGlass>,
+}
+
+/// One `jones-sync set`: what it changed, who, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakGlass {
+    /// The environment's path (`prod/eu`; empty for the root environment).
+    pub env: String,
+    /// The keys it set (dotted paths into tables).
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// The keys it deleted.
+    #[serde(default)]
+    pub deleted: Vec<String>,
+    pub actor: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl BreakGlass {
+    /// Every key it changed, set or deleted.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.set.iter().chain(&self.deleted)
+    }
+
+    /// `prod: `a.b` set, `c` deleted`, for messages.
+    pub fn describe(&self) -> String {
+        let env = if self.env.is_empty() { "(root)" } else { self.env.as_str() };
+        let mut parts: Vec<String> = self.set.iter().map(|k| format!("`{k}` set")).collect();
+        parts.extend(self.deleted.iter().map(|k| format!("`{k}` deleted")));
+        let why = self.reason.as_ref().map(|r| format!(" (\"{r}\")")).unwrap_or_default();
+        format!("{env}: {} by {} at {}{why}", parts.join(", "), self.actor, self.at)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +102,7 @@ impl Record {
             applied_at: crate::clock::now(),
             actor,
             tool: Tool { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() },
+            break_glass: Vec::new(),
         }
     }
 

@@ -29,6 +29,9 @@ pub struct Row {
     pub acls: usize,
     /// `[services.<name>] pin` and the commit it resolves to.
     pub pin: Option<(String, String)>,
+    /// Break-glass edits (`jones-sync set`) the repository does not hold yet: an apply would undo
+    /// them ([`crate::plan::break_glass`]).
+    pub break_glass: Vec<crate::audit::record::BreakGlass>,
 }
 
 /// A row per service of `state`, from the plan made of it and what its reads showed.
@@ -48,6 +51,7 @@ pub fn rows(state: &DesiredState, planned: &Planned) -> Vec<Row> {
                 changes: service.counts().total(),
                 acls: service.acls.len(),
                 pin,
+                break_glass: service.break_glass.iter().filter(|k| k.undone).map(|k| k.edit.clone()).collect(),
             }
         })
         .collect()
@@ -81,7 +85,8 @@ pub fn render_text(rows: &[Row], head: &str) -> String {
                 let changes =
                     (row.changes > 0).then(|| format!("{} change{} to apply", row.changes, plural(row.changes)));
                 let acls = (row.acls > 0).then(|| format!("{} ACL{} to set", row.acls, plural(row.acls)));
-                changes.into_iter().chain(acls).collect::<Vec<_>>().join(", ")
+                let kept = (!row.break_glass.is_empty()).then(|| "break-glass edit".to_string());
+                kept.into_iter().chain(changes).chain(acls).collect::<Vec<_>>().join(", ")
             };
             let pin = row.pin.as_ref().map_or_else(dash, |(rev, sha)| {
                 if sha.starts_with(rev.as_str()) { short(sha).to_string() } else { format!("{rev} ({})", short(sha)) }
@@ -89,7 +94,19 @@ pub fn render_text(rows: &[Row], head: &str) -> String {
             [row.service.clone(), commit, at, actor, live, pin]
         })
         .collect();
-    table(["SERVICE", "APPLIED", "AT", "BY", "LIVE", "PIN"], &cells)
+    let mut text = table(["SERVICE", "APPLIED", "AT", "BY", "LIVE", "PIN"], &cells);
+    let edits: Vec<String> = rows
+        .iter()
+        .flat_map(|row| row.break_glass.iter().map(|e| format!("  {} {}", row.service, e.describe())))
+        .collect();
+    if !edits.is_empty() {
+        let _ = write!(
+            text,
+            "\nBreak-glass edits the repository does not hold (apply refuses to undo them):\n{}\n",
+            edits.join("\n")
+        );
+    }
+    text
 }
 
 /// Rows as a JSON array.
@@ -113,6 +130,7 @@ pub fn render_json(rows: &[Row]) -> String {
                 "pinned": row.pin.is_some(),
                 "pin": row.pin.as_ref().map(|(rev, _)| rev.clone()),
                 "pin_sha": row.pin.as_ref().map(|(_, sha)| sha.clone()),
+                "break_glass": row.break_glass,
             })
         })
         .collect();

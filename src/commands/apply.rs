@@ -60,6 +60,7 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
             return Ok(ExitCode::SUCCESS);
         }
         crate::sync::check_guards(&plan, args.allow_mass_delete)?;
+        crate::plan::break_glass::check(&plan, args.revert_break_glass)?;
         super::confirm(args.yes)?;
         super::report_outcomes(&crate::apply::execute(session, &plan, &request.settings).await)
     })

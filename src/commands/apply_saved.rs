@@ -65,6 +65,7 @@ pub(crate) async fn run(options: &Options, args: &ApplyArgs, file: &Path) -> any
         crate::sync::verify_saved(session, file, &mut plan, limits).await?;
         super::out_with(|w| text::render_to(w, &plan, &redactor, options.colour));
         crate::sync::check_guards(&plan, args.allow_mass_delete)?;
+        crate::plan::break_glass::check(&plan, args.revert_break_glass)?;
         super::report_outcomes(&crate::apply::execute(session, &plan, &settings).await)
     })
     .await

@@ -13,6 +13,7 @@ mod import;
 mod plan;
 mod rollback;
 mod serve;
+mod set;
 mod show;
 mod status;
 mod tree;
@@ -111,6 +112,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History(args) => block_on(history::run(&options, args)),
         Command::Status(args) => block_on(status::run(&options, args)),
         Command::Rollback(args) => block_on(rollback::run(&options, args)),
+        Command::Set(args) => block_on(set::run(&options, args)),
         Command::Unlock(args) => block_on(unlock::run(&options, args)),
         Command::Import(args) => block_on(import::run(&options, args)),
         Command::Get(args) => block_on(get::run(&options, args)),
@@ -151,6 +153,10 @@ fn if_lost(command: &Command) -> Option<String> {
         Command::Rollback(args) => Some(format!(
             "nothing of `{}` was written, as the rollback had not reached its commit (a lock it took goes with \
              its session); {again}",
+            args.service
+        )),
+        Command::Set(args) => Some(format!(
+            "nothing of `{}` was written unless the report above says so (a lock it took goes with its session); {again}",
             args.service
         )),
         Command::Validate(_) | Command::Show(_) | Command::Apply(_) | Command::Serve(_) => None,

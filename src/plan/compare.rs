@@ -113,6 +113,7 @@ pub fn diff_service(desired: &DesiredService, live: &LiveService, record: &Value
         mass_delete: guard::assess(name, managed, false, live, &changes),
         prune: false,
         reads: super::saved::reads(&changes, &guards, live),
+        break_glass: super::break_glass::assess(name, live, &changes),
         changes,
         guards,
         log: live.log.clone(),

@@ -14,6 +14,7 @@
 //! jones-sync writes) and as an array of bytes otherwise, so that the round trip is exact.
 
 pub mod blast;
+pub mod break_glass;
 mod compare;
 pub mod guard;
 pub mod integrity;
@@ -95,6 +96,10 @@ pub struct ServicePlan {
     /// besides the version: so a saved plan is judged stale by what it showed ([`saved`]).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub reads: std::collections::BTreeMap<String, Read>,
+    /// The break-glass edits of the live record, and whether the plan undoes each
+    /// ([`break_glass`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub break_glass: Vec<break_glass::Kept>,
 }
 
 /// What a plan read of one live node, besides its version.

@@ -60,6 +60,7 @@ pub fn service_plan(service: &str, live: &LiveService) -> Option<ServicePlan> {
         guards: Vec::new(),
         log: Vec::new(),
         reads: super::saved::reads(&changes, &[], live),
+        break_glass: super::break_glass::assess(service, live, &changes),
         changes,
     })
 }

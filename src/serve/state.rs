@@ -209,6 +209,9 @@ impl ServiceStatus {
             "pending_changes": self.pending(),
             "planned_at": self.planned_at,
             "last_error": self.last_error.as_ref().or(self.apply_error.as_ref()),
+            // Emergency edits (`jones-sync set`) of the live record, each with whether the commit
+            // in force would undo it: the writing modes never do.
+            "break_glass": self.plan.break_glass,
         });
         if let Some((redactor, create_root)) = plan {
             let one = crate::plan::Plan { create_root, services: vec![self.plan.clone()], ..Default::default() };

@@ -59,7 +59,7 @@ fn expected(service_dir: &Path) -> (BTreeMap<String, Map<String, Value>>, Map<St
 }
 
 /// What a Jones client for `service` on `host` reads.
-async fn client_reads(client: &zookeeper_client::Client, service: &str, host: &str) -> Value {
+pub(crate) async fn client_reads(client: &zookeeper_client::Client, service: &str, host: &str) -> Value {
     let (nodemap, _) = client.get_data(&format!("/services/{service}/nodemaps")).await.expect("nodemaps must exist");
     let nodemap: Map<String, Value> =
         if nodemap.is_empty() { Map::new() } else { serde_json::from_slice(&nodemap).unwrap() };

@@ -22,6 +22,7 @@ mod rollback;
 mod saved_plans;
 mod security;
 mod serve;
+mod set;
 mod settings_file;
 #[cfg(feature = "tls")]
 mod tls;

@@ -52,7 +52,7 @@ No changes to the repository's services, but ZooKeeper does not match the reposi
     assert_eq!(t.tree(), before);
 
     let json: serde_json::Value = serde_json::from_str(&t.run(&["plan", "--format", "json"]).success().stdout).unwrap();
-    assert_eq!(json["format_version"], "1.3.0");
+    assert_eq!(json["format_version"], "1.4.0");
     assert_eq!(json["unmanaged_services"], serde_json::json!(["foo", "half", "legacy"]));
     assert_eq!(json["prunable_services"], serde_json::json!(["foo"]));
     assert_eq!(json["summary"]["mass_delete"], serde_json::json!([]));

@@ -553,6 +553,28 @@ fn serve_in_heal_mode_puts_drift_back_after_the_grace_period() {
 }
 
 #[test]
+fn serve_never_heals_away_a_break_glass_edit_nor_applies_a_commit_that_undoes_it() {
+    let t = applied("serve_break_glass");
+    let server = start(&t, &["--mode", "heal", "--heal-after", "0.2"]);
+    wait_for("leadership", || server.metric("jones_sync_leader", None) == Some(1.0));
+    t.run(&["set", "shop", "--env", "prod", "timeout=5", "--reason", "incident", "--yes"]).success();
+    wait_for("the edit seen", || server.json("/api/v1/services/shop")["break_glass"][0]["undone"] == true);
+    assert_eq!(server.json("/api/v1/services/shop")["drift_nodes"], 0, "an emergency edit is not drift");
+    // Not healed away: well past the grace period, the edit stands.
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(t.tree()["/services/shop/views/prod"].contains("\"timeout\":5"));
+    // A commit that would undo it is not applied, and says why.
+    t.write("services/shop/config.toml", "timeout = 31\n");
+    let second = t.commit_all("root timeout");
+    wait_for("the refusal", || {
+        server.json("/api/v1/services/shop")["last_error"].as_str().is_some_and(|e| e.contains("break-glass"))
+    });
+    assert_eq!(server.json("/api/v1/services")["head"]["sha"], second.as_str());
+    assert!(t.tree()["/services/shop/views/prod"].contains("\"timeout\":5"));
+    assert_eq!(t.tree()["/services/shop/conf"], r#"{"timeout":30}"#);
+}
+
+#[test]
 fn two_replicas_elect_one_writer_and_the_other_takes_over_when_it_dies() {
     let t = applied("serve_ha");
     let first = start(&t, &["--mode", "apply"]);

@@ -15,7 +15,7 @@ use crate::plan::redact::Redactor;
 use crate::plan::{Change, KeyChange, MassDelete, Plan, Reach, ServicePlan, guard, integrity};
 
 /// The version of this schema.
-pub const FORMAT_VERSION: &str = "1.3.0";
+pub const FORMAT_VERSION: &str = "1.4.0";
 
 #[derive(Serialize)]
 struct Output<'a> {
@@ -63,6 +63,9 @@ struct ServiceOut<'a> {
     view_integrity: Vec<FindingOut<'a>>,
     /// ACL drift on existing nodes (`[zookeeper] acl`; since 1.1.0).
     acl_changes: Vec<AclOut<'a>>,
+    /// The live record's break-glass edits (`jones-sync set`), each with `undone`: whether this
+    /// plan undoes it (since 1.4.0).
+    break_glass: &'a [crate::plan::break_glass::Kept],
 }
 
 #[derive(Serialize)]
@@ -154,6 +157,7 @@ fn service<'a>(service: &'a ServicePlan, r: &Redactor) -> ServiceOut<'a> {
         not_atomic: service.not_atomic.as_deref(),
         prune: service.prune,
         mass_delete: service.mass_delete.as_ref(),
+        break_glass: &service.break_glass,
         changes: service.changes.iter().map(|c| change(c, r)).collect(),
         blast_radius: BlastOut {
             unassociated_hosts: blast.unassociated_hosts,

@@ -202,6 +202,16 @@ fn section(w: &mut Writer, service: &ServicePlan, redactor: &Redactor) -> usize 
         w.close("</details>\n\n");
         return 0;
     }
+    for kept in service.break_glass.iter().filter(|kept| kept.undone) {
+        let line = format!(
+            "> **Break-glass edit:** {}: this plan undoes it (apply refuses without `--revert-break-glass`)\n\n",
+            html(&kept.edit.describe())
+        );
+        if !w.push(&line) {
+            w.close("</details>\n\n");
+            return 0;
+        }
+    }
     let shown = blast_radius(w, service, redactor) && integrity(w, service, redactor);
     let shown = if shown { changes(w, service, redactor) } else { 0 };
     if !service.acls.is_empty() && w.push("ACLs to set (`[zookeeper] acl`):\n\n") {

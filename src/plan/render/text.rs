@@ -203,6 +203,14 @@ fn render_service(out: &mut impl Write, service: &ServicePlan, redactor: &Redact
     if let Some(reason) = &service.not_atomic {
         let _ = writeln!(out, "  {} {reason}", p.paint(WARN, "Not atomic:"));
     }
+    for kept in service.break_glass.iter().filter(|kept| kept.undone) {
+        let _ = writeln!(
+            out,
+            "  {} {}: this plan undoes it (apply refuses without --revert-break-glass)",
+            p.paint(WARN, "Break-glass edit:"),
+            kept.edit.describe()
+        );
+    }
     for change in &service.changes {
         render_change(out, change, redactor, p);
     }

@@ -1,0 +1,168 @@
+//! `jones-sync set SERVICE [--env ENV] KEY=VALUE... [--delete KEY]`: the audited emergency edit.
+//!
+//! Under the service's apply lock, reads its live state, changes the environment's own values
+//! ([`crate::edit`]), and writes that conf and every view it reaches (materialized exactly as
+//! Jones does) in one version-guarded transaction, with the service's record and an audit entry
+//! that list the edit as a break-glass edit ([`crate::audit::record::BreakGlass`]): who, when, why,
+//! and the commit the service was at (the record's, kept). From then on `plan` shows it apart and
+//! `apply` refuses to undo it unless told ([`crate::plan::break_glass`]).
+//!
+//! Decisions: only a service jones-sync manages (it has a record) can be edited, and only when
+//! its live state reads exactly as Jones wrote it (what `import` would report is refused, naming
+//! it: `set` must write nothing but its edit); the settings (size limits, ACL, sensitive keys) are
+//! the repository's work tree's, or the defaults outside one.
+
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail};
+
+use super::{Options, actor, out};
+use crate::audit::record::{BreakGlass, Record};
+use crate::cli::SetArgs;
+use crate::edit::{self, Key};
+use crate::layout;
+use crate::model::EnvPath;
+use crate::plan::Plan;
+use crate::plan::redact::Redactor;
+use crate::repo::settings::{self, Settings};
+use crate::zk::lock::Holder;
+
+pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<ExitCode> {
+    let service = args.service.as_str();
+    if let Some(why) = crate::repo::names::zk_name_problem(service) {
+        bail!("invalid service name `{service}`: {why}");
+    }
+    let sets: Vec<(Key, serde_json::Value)> =
+        args.assignments.iter().map(|a| edit::parse_assignment(a)).collect::<Result<_, _>>().map_err(|e| anyhow!(e))?;
+    let deletes: Vec<Key> =
+        args.delete.iter().map(|k| edit::parse_key(k)).collect::<Result<_, _>>().map_err(|e| anyhow!(e))?;
+    if sets.is_empty() && deletes.is_empty() {
+        bail!("nothing to set: give KEY=VALUE (VALUE in TOML: `true`, `0.5`, `\"text\"`) or --delete KEY");
+    }
+    let env = crate::plan::break_glass::env_path(args.env.as_deref().unwrap_or(""));
+    super::can_confirm(args.yes)?;
+    let settings = work_tree_settings(options)?;
+    let actor = actor(args.actor);
+    let lock_timeout = super::lock_timeout(&args.lock)?;
+    let apply_settings = crate::apply::Settings::new(&settings, lock_timeout);
+    let redactor = Redactor::new(&settings.plan.sensitive_keys(), false)?;
+    let mut zk = super::connect(options, None).await?;
+    if let Some(acl) = &settings.zookeeper.acl {
+        super::check_acl(options, acl)?;
+        zk.set_create_acl(acl);
+    }
+    let names = [service.to_string()];
+    let holder = Holder::me(&actor, None);
+    let edited = crate::sync::locked(zk, &names, holder, &apply_settings, async |session| {
+        let snapshot = session.zk.snapshot(&names).await?.without(&session.locks.nodes());
+        let Some(live) = snapshot.services.get(service).filter(|_| snapshot.all_services.iter().any(|s| s == service))
+        else {
+            bail!("there is no service `{service}` in ZooKeeper");
+        };
+        let Some(record) = live.nodes.get(&layout::record(service)).and_then(|node| Record::parse(&node.data)) else {
+            bail!(
+                "`{service}` is not managed by jones-sync (it has no record): `set` edits only what `apply` wrote; \
+                 apply it first"
+            );
+        };
+        let mut reports = Vec::new();
+        let imported = crate::import::service(service, live, &mut reports);
+        if !reports.is_empty() || imported.is_none() {
+            let found: Vec<String> = reports.iter().map(|r| format!("  {}: {}", r.subject, r.message)).collect();
+            bail!(
+                "`{service}`'s live state is not what jones-sync writes, so `set` would write more than its edit:\n{}\n\
+                 apply the repository first (`jones-sync plan` shows it)",
+                found.join("\n")
+            );
+        }
+        let imported = imported.expect("checked");
+        let mut model = imported.service;
+        let known: Vec<String> = model.envs.keys().map(show_env).collect();
+        let Some(environment) = model.envs.get_mut(&env) else {
+            bail!("`{service}` has no environment `{}` (it has: {})", show_env(&env), known.join(", "));
+        };
+        let before = environment.values.clone();
+        for (key, value) in &sets {
+            edit::set(&mut environment.values, key, value.clone()).map_err(|e| anyhow!(e))?;
+        }
+        for key in &deletes {
+            edit::delete(&mut environment.values, key).map_err(|e| anyhow!(e))?;
+        }
+        if environment.values == before {
+            out(&format!("`{service}` {} already holds these values: nothing to set.\n", show_env(&env)));
+            return Ok(None);
+        }
+        let mut shaping = settings.clone();
+        if let Some(format) = imported.nodemap_format {
+            shaping.sync.nodemap_format = format;
+        }
+        let mut problems = Vec::new();
+        let mut confs = crate::view::checked(&model, &shaping, &mut problems);
+        if !problems.is_empty() {
+            let found: Vec<String> = problems.iter().map(|p| format!("  {}", p.message)).collect();
+            bail!("refusing the edit; nothing was written:\n{}", found.join("\n"));
+        }
+        confs.acl.clone_from(&settings.zookeeper.acl);
+        let mut break_glass = record.break_glass.clone();
+        break_glass.push(BreakGlass {
+            env: env.0.join("/"),
+            set: sets.iter().map(|(key, _)| edit::show(key)).collect(),
+            deleted: deletes.iter().map(|key| edit::show(key)).collect(),
+            actor: actor.clone(),
+            at: crate::clock::now(),
+            reason: args.reason.clone(),
+        });
+        let new_record = Record {
+            apply_id: Some(uuid::Uuid::new_v4().to_string()),
+            applied_at: crate::clock::now(),
+            actor: actor.clone(),
+            break_glass,
+            ..record
+        };
+        let planned = crate::sync::plan_service(&confs, &snapshot, &new_record.to_json(), &apply_settings);
+        // Only the edited conf and the views it reaches (and the record): anything else would be
+        // an apply's business, not an emergency edit's.
+        let conf = layout::conf(service, &env);
+        let foreign: Vec<&str> = planned
+            .changes
+            .iter()
+            .filter(|c| !(c.path == conf || c.kind == layout::NodeKind::View || c.kind == layout::NodeKind::Record))
+            .map(|c| c.path.as_str())
+            .collect();
+        if !foreign.is_empty() || !planned.acls.is_empty() {
+            bail!(
+                "the edit would also change {}: `set` writes only its edit; apply the repository first",
+                foreign.join(", ")
+            );
+        }
+        let plan = Plan { services: vec![planned], root_czxid: snapshot.root_czxid, ..Plan::default() };
+        super::out_with(|w| crate::plan::render::text::render_to(w, &plan, &redactor, options.colour));
+        super::confirm(args.yes)?;
+        super::report_outcomes(&crate::apply::execute(session, &plan, &apply_settings).await).map(Some)
+    })
+    .await?;
+    let Some(code) = edited else { return Ok(ExitCode::SUCCESS) };
+    if code == ExitCode::SUCCESS {
+        out(&format!(
+            "\n`{service}` now differs from its commit on purpose (a break-glass edit by {actor}). `apply` keeps it: it \
+             refuses to undo it until the repository holds the same values, or unless --revert-break-glass. \
+             `jones-sync plan` and `jones-sync status` show it.\n"
+        ));
+    }
+    Ok(code)
+}
+
+/// `prod/eu`, or `(root)`.
+fn show_env(env: &EnvPath) -> String {
+    if env.is_root() { "(root)".to_string() } else { env.0.join("/") }
+}
+
+/// The settings of the repository's work tree (`jones-sync.toml`), or the defaults without one.
+fn work_tree_settings(options: &Options) -> anyhow::Result<Settings> {
+    let path = options.repo.join(settings::FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => settings::parse(&text).map_err(|invalid| anyhow!("{}: {invalid}", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+        Err(err) => Err(anyhow!("cannot read `{}`: {err}", path.display())),
+    }
+}
