@@ -111,6 +111,7 @@ impl Command {
             Command::Tree(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
             Command::Serve(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
             Command::Set(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), color: Some(&a.color) },
+            Command::Pull(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
         }
     }
 }
@@ -154,6 +155,12 @@ pub enum Command {
     /// once), recorded with who, when and why. `apply` then refuses to undo it until the
     /// repository holds the same values (or --revert-break-glass).
     Set(SetArgs),
+    /// Write what ZooKeeper holds and the repository does not into the TOML files, as the smallest edit
+    ///
+    /// For break-glass edits and edits made in the Jones web UI: only the changed keys are
+    /// written, keeping the files' comments, order and formatting; hosts that moved go to the
+    /// right `hosts.toml`, new environments become new directories. Review with `git diff`.
+    Pull(PullArgs),
     /// Remove a service's apply lock whose holder hangs
     ///
     /// Only needed for a process that hangs: a crashed apply's lock goes away by itself when its
@@ -514,6 +521,32 @@ pub struct HistoryArgs {
 pub struct StatusArgs {
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    #[command(flatten)]
+    pub zk: ZkArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The services to pull [default: every service of the repository]
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+
+    /// Pull only this environment's files (`prod/eu`; `""` is the root)
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+
+    /// Print the file diff and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also pull a pinned service, into its directory of the work tree (the pin still names the
+    /// old commit: move or remove it for the pulled content to be applied)
+    #[arg(long)]
+    pub force: bool,
 
     #[command(flatten)]
     pub repo: RepoArgs,

@@ -11,6 +11,7 @@ mod get;
 mod history;
 mod import;
 mod plan;
+mod pull;
 mod rollback;
 mod serve;
 mod set;
@@ -113,6 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => block_on(status::run(&options, args)),
         Command::Rollback(args) => block_on(rollback::run(&options, args)),
         Command::Set(args) => block_on(set::run(&options, args)),
+        Command::Pull(args) => block_on(pull::run(&options, args)),
         Command::Unlock(args) => block_on(unlock::run(&options, args)),
         Command::Import(args) => block_on(import::run(&options, args)),
         Command::Get(args) => block_on(get::run(&options, args)),
@@ -159,6 +161,9 @@ fn if_lost(command: &Command) -> Option<String> {
             "nothing of `{}` was written unless the report above says so (a lock it took goes with its session); {again}",
             args.service
         )),
+        Command::Pull(_) => {
+            Some(format!("nothing was written, as `pull` writes only once it has read everything; {again}"))
+        }
         Command::Validate(_) | Command::Show(_) | Command::Apply(_) | Command::Serve(_) => None,
     }
 }

@@ -145,8 +145,8 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
     if code == ExitCode::SUCCESS {
         out(&format!(
             "\n`{service}` now differs from its commit on purpose (a break-glass edit by {actor}). `apply` keeps it: it \
-             refuses to undo it until the repository holds the same values, or unless --revert-break-glass. \
-             `jones-sync plan` and `jones-sync status` show it.\n"
+             refuses to undo it until the repository holds the same values (`jones-sync pull` writes them into its \
+             files), or unless --revert-break-glass. `jones-sync plan` and `jones-sync status` show it.\n"
         ));
     }
     Ok(code)

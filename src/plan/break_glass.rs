@@ -82,8 +82,8 @@ fn refusal(services: &[(String, Vec<BreakGlass>)]) -> String {
         }
     }
     message.push_str(
-        "\nEither bring each edit into the repository (set the same values in the environment's config.toml, \
-         merge, then apply), or undo them on purpose: jones-sync apply --revert-break-glass",
+        "\nEither bring the edits into the repository (`jones-sync pull` writes them into its files; commit, merge, \
+         then apply), or undo them on purpose: jones-sync apply --revert-break-glass",
     );
     message
 }

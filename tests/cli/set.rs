@@ -157,3 +157,84 @@ fn set_waits_for_an_apply_holding_the_lock_and_gives_up_without_writing() {
         before.into_iter().filter(|(path, _)| !path.contains("/locks/")).collect();
     assert_eq!(after, before);
 }
+
+#[test]
+fn pull_writes_a_break_glass_edit_into_the_files_keeping_everything_else_byte_for_byte() {
+    let t = applied("pull_set");
+    t.run(&["set", "shop", "--env", "prod", "db.pool=8", "flag=true", "--yes"]).success();
+    let root = std::fs::read_to_string(t.path("services/shop/config.toml")).unwrap();
+    // --dry-run shows the diff and writes nothing.
+    let dry = t.run(&["pull", "--dry-run"]).success();
+    assert!(dry.stdout.contains("+++ b/services/shop/prod/config.toml\n"), "{}", dry.stdout);
+    assert!(dry.stdout.contains("-pool = 5\n+pool = 8\n"), "{}", dry.stdout);
+    assert_eq!(
+        std::fs::read_to_string(t.path("services/shop/prod/config.toml")).unwrap(),
+        "timeout = 45\n[db]\npool = 5\n"
+    );
+    t.run(&["pull"]).success();
+    assert_eq!(
+        std::fs::read_to_string(t.path("services/shop/prod/config.toml")).unwrap(),
+        "timeout = 45\nflag = true\n[db]\npool = 8\n"
+    );
+    assert_eq!(std::fs::read_to_string(t.path("services/shop/config.toml")).unwrap(), root, "untouched");
+    assert_eq!(t.run(&["plan", "--detailed-exitcode"]).code, 0);
+    t.commit_all("pull the emergency edit");
+    // The next apply keeps it and records no break-glass edit; pull has nothing more.
+    assert!(t.run(&["pull"]).success().stdout.contains("Nothing to pull"));
+}
+
+#[test]
+fn pull_takes_in_what_the_jones_web_ui_wrote_hosts_and_environments_too() {
+    let t = applied("pull_webui");
+    // As the Jones server model writes an edit: the conf, then every view below it.
+    t.zk_write("/services/shop/conf", r#"{"feature": true, "pct": 0.25}"#);
+    t.zk_write("/services/shop/views", r#"{"feature": true, "pct": 0.25}"#);
+    t.zk_write("/services/shop/views/dev", r#"{"feature": true, "pct": 0.25}"#);
+    t.zk_write("/services/shop/views/prod", r#"{"feature": true, "pct": 0.25, "timeout": 45, "db": {"pool": 5}}"#);
+    t.zk_write("/services/shop/views/prod/eu", r#"{"feature": true, "pct": 0.25, "timeout": 45, "db": {"pool": 5}}"#);
+    // A new environment, and a host moved into it from prod/eu.
+    t.zk_write("/services/shop/conf/qa", r#"{"big": 9007199254740993}"#);
+    t.zk_write("/services/shop/views/qa", r#"{"feature": true, "pct": 0.25, "big": 9007199254740993}"#);
+    t.zk_write(
+        "/services/shop/nodemaps",
+        r#"{"dev1": "/services/shop/views/dev", "web1": "/services/shop/views/prod", "web2": "/services/shop/views/qa"}"#,
+    );
+    t.run(&["pull", "shop"]).success();
+    assert_eq!(
+        std::fs::read_to_string(t.path("services/shop/config.toml")).unwrap(),
+        "# switches\nfeature = true\npct = 0.25\n"
+    );
+    assert_eq!(std::fs::read_to_string(t.path("services/shop/qa/config.toml")).unwrap(), "big = 9007199254740993\n");
+    assert!(std::fs::read_to_string(t.path("services/shop/qa/hosts.toml")).unwrap().contains("\"web2\""));
+    assert_eq!(std::fs::read_to_string(t.path("services/shop/prod/eu/hosts.toml")).unwrap(), "hosts = []\n");
+    t.run(&["validate"]).success();
+    assert_eq!(t.run(&["plan", "--detailed-exitcode"]).code, 0, "{}", t.run(&["plan"]).stdout);
+}
+
+#[test]
+fn pull_refuses_what_toml_cannot_hold_and_writes_nothing() {
+    let t = applied("pull_null");
+    t.zk_write("/services/shop/conf/dev", r#"{"gone": null}"#);
+    t.zk_write("/services/shop/views/dev", r#"{"feature": false, "pct": 0.25, "gone": null}"#);
+    let files = t.config_tree_files();
+    let out = t.run(&["pull"]).code(1);
+    assert!(out.stderr.contains("`gone`"), "{}", out.stderr);
+    assert!(out.stderr.contains("nothing was written"), "{}", out.stderr);
+    assert_eq!(t.config_tree_files(), files);
+}
+
+#[test]
+fn pull_of_a_pinned_service_needs_force() {
+    let t = applied("pull_pinned");
+    let first = t.rev("HEAD");
+    t.write("jones-sync.toml", &format!("[services.shop]\npin = \"{first}\"\n"));
+    t.commit_all("pin shop");
+    t.run(&["set", "shop", "pct=0.5", "--yes"]).success();
+    let refused = t.run(&["pull"]).code(1);
+    assert!(refused.stderr.contains("shop: pinned to"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    assert!(t.git(&["status", "--porcelain"]).is_empty(), "nothing written");
+    let forced = t.run(&["pull", "--force"]).success();
+    assert!(forced.stdout.contains("`shop` (pinned to "), "{}", forced.stdout);
+    assert!(std::fs::read_to_string(t.path("services/shop/config.toml")).unwrap().contains("pct = 0.5\n"));
+}

@@ -101,6 +101,20 @@ impl Test {
         })
     }
 
+    /// Every file of the repository's `services/`, by path: what a command wrote there.
+    pub fn config_tree_files(&self) -> BTreeMap<String, String> {
+        let root = self.path("services");
+        walkdir::WalkDir::new(&root)
+            .into_iter()
+            .map(|entry| entry.unwrap())
+            .filter(|entry| entry.file_type().is_file())
+            .map(|entry| {
+                let rel = entry.path().strip_prefix(&root).unwrap().display().to_string();
+                (rel, std::fs::read_to_string(entry.path()).unwrap())
+            })
+            .collect()
+    }
+
     /// The tree without the `jones-sync` records (whose timestamps change with every apply).
     pub fn config_tree(&self) -> BTreeMap<String, String> {
         self.tree().into_iter().filter(|(path, _)| !path.contains("/jones-sync")).collect()
