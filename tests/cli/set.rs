@@ -238,3 +238,26 @@ fn pull_of_a_pinned_service_needs_force() {
     assert!(forced.stdout.contains("`shop` (pinned to "), "{}", forced.stdout);
     assert!(std::fs::read_to_string(t.path("services/shop/config.toml")).unwrap().contains("pct = 0.5\n"));
 }
+
+#[test]
+fn set_racing_a_jones_web_ui_edit_aborts_on_the_version_guard_and_loses_nothing() {
+    use crate::proxy::{Fault, Proxy};
+    let t = applied("set_race");
+    let proxy = Proxy::start(&crate::zookeeper::server().address());
+    let through = proxy.connect_string(&t.zk[t.zk.find('/').unwrap()..]);
+    proxy.arm(Fault::Pause, 0);
+    let set = crate::util::spawn_in(t.repo.path(), &through, &["set", "shop", "--env", "prod", "timeout=5", "--yes"]);
+    proxy.wait_paused();
+    // Meanwhile someone edits the same conf without jones-sync (no lock), as the web UI does.
+    t.zk_write("/services/shop/conf/prod", r#"{"timeout": 60, "db": {"pool": 5}}"#);
+    proxy.resume();
+    let out = set.finish();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("/services/shop/conf/prod"), "names the node: {}", out.stderr);
+    // The other edit stands, and nothing of the set was written.
+    let tree = t.tree();
+    assert_eq!(tree["/services/shop/conf/prod"], r#"{"timeout": 60, "db": {"pool": 5}}"#);
+    assert!(!tree["/services/shop/views/prod"].contains("\"timeout\":5"), "{}", tree["/services/shop/views/prod"]);
+    let record: Value = serde_json::from_str(&tree["/services/shop/jones-sync"]).unwrap();
+    assert!(record.get("break_glass").is_none(), "{record}");
+}
