@@ -64,6 +64,13 @@ pub struct BreakGlass {
     pub reason: Option<String>,
 }
 
+impl Record {
+    /// The break-glass edit this record was written for (by `jones-sync set`), if it was.
+    pub fn set_by(&self) -> Option<&BreakGlass> {
+        self.break_glass.last().filter(|edit| edit.at == self.applied_at && edit.actor == self.actor)
+    }
+}
+
 impl BreakGlass {
     /// Every key it changed, set or deleted.
     pub fn keys(&self) -> impl Iterator<Item = &String> {

@@ -103,18 +103,20 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
             bail!("refusing the edit; nothing was written:\n{}", found.join("\n"));
         }
         confs.acl.clone_from(&settings.zookeeper.acl);
+        // The edit's time is the record's: its audit entry is the one whose newest edit has it.
+        let now = crate::clock::now();
         let mut break_glass = record.break_glass.clone();
         break_glass.push(BreakGlass {
             env: env.0.join("/"),
             set: sets.iter().map(|(key, _)| edit::show(key)).collect(),
             deleted: deletes.iter().map(|key| edit::show(key)).collect(),
             actor: actor.clone(),
-            at: crate::clock::now(),
+            at: now.clone(),
             reason: args.reason.clone(),
         });
         let new_record = Record {
             apply_id: Some(uuid::Uuid::new_v4().to_string()),
-            applied_at: crate::clock::now(),
+            applied_at: now,
             actor: actor.clone(),
             break_glass,
             ..record

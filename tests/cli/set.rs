@@ -81,6 +81,8 @@ fn set_flips_a_switch_every_client_below_sees_and_apply_refuses_to_undo_it() {
         serde_json::from_str(&t.run(&["history", "shop", "--format", "json"]).success().stdout).unwrap();
     assert_eq!(history[0]["actor"], "alice");
     assert_eq!(history[0]["sha"], t.rev("HEAD").as_str());
+    let history = t.run(&["history", "shop"]).success().stdout;
+    assert!(history.contains("first [break-glass prod feature db.pool: load]"), "{history}");
     // Once the repository holds the same values, there is nothing to do.
     t.write("services/shop/prod/config.toml", "feature = true\ntimeout = 45\n[db]\npool = 8\n");
     t.commit_all("keep the switch");
