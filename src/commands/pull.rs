@@ -85,10 +85,24 @@ pub(crate) async fn run(options: &Options, args: PullArgs) -> anyhow::Result<Exi
     for edit in &edits {
         write(&options.repo, edit)?;
     }
+    // An environment whose files went but whose directory holds others is still one.
+    let mut left: Vec<String> = edits
+        .iter()
+        .filter(|edit| edit.after.is_none())
+        .filter_map(|edit| Path::new(&edit.path).parent().map(|dir| dir.display().to_string()))
+        .filter(|dir| options.repo.join(dir).exists())
+        .collect();
+    left.dedup();
     out(&format!(
         "\nPulled into {}. Review with `git diff`, commit and merge: then `jones-sync plan` shows no changes.\n",
         files(edits.len())
     ));
+    for dir in &left {
+        out(&format!(
+            "Note: `{dir}/` still holds other files, so it is still an environment (with no values): remove it to \
+             finish.\n"
+        ));
+    }
     if !pinned.is_empty() {
         out(&format!(
             "Note: {} still read their pin's commit: move or remove the pin in jones-sync.toml for what was pulled to \
@@ -128,8 +142,10 @@ fn write(repo: &Path, edit: &FileEdit) -> anyhow::Result<()> {
         }
         None => {
             std::fs::remove_file(&path).map_err(failed)?;
+            // Environment directories left empty go; the service's own directory stays.
+            let service_dir: std::path::PathBuf = repo.join(edit.path.split('/').take(2).collect::<Vec<_>>().join("/"));
             let mut dir = path.parent();
-            while let Some(parent) = dir.filter(|d| d.starts_with(repo.join(crate::repo::SERVICES_DIR))) {
+            while let Some(parent) = dir.filter(|d| d.starts_with(&service_dir) && *d != service_dir) {
                 if std::fs::remove_dir(parent).is_err() {
                     break;
                 }

@@ -263,3 +263,24 @@ fn set_racing_a_jones_web_ui_edit_aborts_on_the_version_guard_and_loses_nothing(
     let record: Value = serde_json::from_str(&tree["/services/shop/jones-sync"]).unwrap();
     assert!(record.get("break_glass").is_none(), "{record}");
 }
+
+#[test]
+fn pull_removes_an_environment_zookeeper_no_longer_has_and_keeps_the_service() {
+    let t = applied("pull_removed_env");
+    t.write("services/shop/dev/README.md", "notes\n");
+    t.zk_delete_all("/services/shop/conf/dev");
+    t.zk_delete_all("/services/shop/views/dev");
+    t.zk_write(
+        "/services/shop/nodemaps",
+        r#"{"web1": "/services/shop/views/prod", "web2": "/services/shop/views/prod/eu"}"#,
+    );
+    let out = t.run(&["pull"]).success();
+    assert!(!t.path("services/shop/dev/hosts.toml").exists());
+    // A directory that holds more than config.toml and hosts.toml stays, and says why.
+    assert!(t.path("services/shop/dev/README.md").exists());
+    assert!(out.stdout.contains("`services/shop/dev/` still holds other files"), "{}", out.stdout);
+    std::fs::remove_file(t.path("services/shop/dev/README.md")).unwrap();
+    std::fs::remove_dir(t.path("services/shop/dev")).unwrap();
+    assert!(t.path("services/shop/config.toml").exists());
+    assert_eq!(t.run(&["plan", "--detailed-exitcode"]).code, 0, "{}", t.run(&["plan"]).stdout);
+}
