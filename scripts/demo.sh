@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: installs ZooKeeper if needed, starts a throwaway server, and runs
-# validate -> plan -> apply -> plan -> status -> history on example-repo/.
+# validate -> plan -> apply -> plan -> status -> history on example-repo/, then a break-glass
+# edit: set -> plan (apply keeps it) -> pull --dry-run (the change that brings it into git).
 #
 #   scripts/demo.sh          runs the demo and stops the server
 #   scripts/demo.sh --keep   leaves the server running to explore (prints how to stop it)
@@ -40,6 +41,10 @@ step apply --yes "${allow_dirty[@]}"
 step plan
 step status
 step history search
+# 3 a.m.: the SMS provider is down. Flip the kill switch now; bring it into git later.
+step set notifications --env production kill_switch=true --reason "SMS provider outage" --yes --actor on-call
+step plan --service notifications
+step pull --dry-run notifications
 
 if $keep; then
   cat <<TXT
