@@ -236,6 +236,8 @@ pub struct Applied {
     /// ([`crate::audit::supersede`]).
     pub skipped: String,
     pub outcomes: Vec<crate::apply::Outcome>,
+    /// The services held back because their plan undoes break-glass edits (the others applied).
+    pub held_back: Option<crate::plan::break_glass::Refused>,
 }
 
 /// Applies `request` as `jones-sync apply --yes` does, with nobody to ask (`jones-sync serve`):
@@ -256,11 +258,12 @@ pub async fn apply_unattended(
         let live_record = |name: &str| planned.standing.get(name).and_then(Standing::record);
         let skipped = crate::audit::supersede::skip(git, state, live_record, &mut plan);
         check_guards(&plan, false)?;
-        // Nobody is there to say that undoing an emergency edit is meant.
-        crate::plan::break_glass::check(&plan, false)?;
+        // Nobody is there to say that undoing an emergency edit is meant: those services wait,
+        // the others are applied.
+        let held_back = crate::plan::break_glass::hold_back(&mut plan);
         let outcomes =
             if plan.is_empty() { Vec::new() } else { crate::apply::execute(session, &plan, &request.settings).await };
-        Ok::<_, SyncError>(Applied { plan, skipped, outcomes })
+        Ok::<_, SyncError>(Applied { plan, skipped, outcomes, held_back })
     })
     .await
 }

@@ -93,6 +93,20 @@ pub fn check(plan: &Plan, revert: bool) -> Result<(), Refused> {
     if revert {
         return Ok(());
     }
+    let refused = undone(plan);
+    if refused.services.is_empty() { Ok(()) } else { Err(refused) }
+}
+
+/// Takes out of `plan` the services whose plan undoes a break-glass edit (for a caller that
+/// applies the others: `jones-sync serve`); what it took out, if anything.
+pub fn hold_back(plan: &mut Plan) -> Option<Refused> {
+    let refused = undone(plan);
+    plan.services.retain(|service| !refused.services.iter().any(|(name, _)| *name == service.name));
+    (!refused.services.is_empty()).then_some(refused)
+}
+
+/// The services of `plan` that undo break-glass edits, with those edits.
+fn undone(plan: &Plan) -> Refused {
     let services: Vec<(String, Vec<BreakGlass>)> = plan
         .services
         .iter()
@@ -103,5 +117,5 @@ pub fn check(plan: &Plan, revert: bool) -> Result<(), Refused> {
         })
         .filter(|(_, edits)| !edits.is_empty())
         .collect();
-    if services.is_empty() { Ok(()) } else { Err(Refused { services }) }
+    Refused { services }
 }

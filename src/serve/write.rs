@@ -164,6 +164,21 @@ impl Writer {
                 if !applied.skipped.is_empty() {
                     log.warn(what, applied.skipped.trim_end(), json!({"services": names}));
                 }
+                // Held back until the repository holds the edits (or someone reverts them): shown
+                // on each service, not tried again before the next commit.
+                for (name, edits) in applied.held_back.iter().flat_map(|held| &held.services) {
+                    let edits: Vec<String> = edits.iter().map(|edit| edit.describe()).collect();
+                    let why = format!(
+                        "{name}: not applied: this commit would undo break-glass edits ({}); bring them into the \
+                         repository (`jones-sync pull`) or revert them on purpose (`jones-sync apply \
+                         --revert-break-glass`)",
+                        edits.join("; ")
+                    );
+                    if let Some(service) = shared.write().services.get_mut(name) {
+                        service.apply_error = Some(format!("{what}: {why}"));
+                    }
+                    log.warn(what, &why, json!({"service": name}));
+                }
                 let mut all = true;
                 for outcome in &applied.outcomes {
                     let counts = outcome.counts;

@@ -563,11 +563,14 @@ fn serve_never_heals_away_a_break_glass_edit_nor_applies_a_commit_that_undoes_it
     // Not healed away: well past the grace period, the edit stands.
     std::thread::sleep(Duration::from_millis(1000));
     assert!(t.tree()["/services/shop/views/prod"].contains("\"timeout\":5"));
-    // A commit that would undo it is not applied, and says why.
-    t.write("services/shop/config.toml", "timeout = 31\n");
-    let second = t.commit_all("root timeout");
+    // A commit that would undo it is not applied to that service, and says why; the others are.
+    t.write("services/shop/config.toml", "timeout = 31\n").write("services/cart/config.toml", "a = 1\n");
+    let second = t.commit_all("root timeout, and cart");
     wait_for("the refusal", || {
         server.json("/api/v1/services/shop")["last_error"].as_str().is_some_and(|e| e.contains("break-glass"))
+    });
+    wait_for("cart applied", || {
+        server.get("/api/v1/services/cart").0 == 200 && server.json("/api/v1/services/cart")["in_sync"] == true
     });
     assert_eq!(server.json("/api/v1/services")["head"]["sha"], second.as_str());
     assert!(t.tree()["/services/shop/views/prod"].contains("\"timeout\":5"));
