@@ -139,6 +139,28 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
         }
         let plan = Plan { services: vec![planned], root_czxid: snapshot.root_czxid, ..Plan::default() };
         super::out_with(|w| crate::plan::render::text::render_to(w, &plan, &redactor, options.colour));
+        // Drift is told by zxid against the record, which this edit rewrites: say what stops
+        // showing as drift (it still shows as a difference from the repository).
+        let record_zxid = live.nodes.get(&layout::record(service)).map_or(i64::MAX, |node| node.mzxid);
+        let drifted: Vec<&str> = live
+            .nodes
+            .iter()
+            .filter(|(path, node)| {
+                node.mzxid > record_zxid
+                    && matches!(
+                        layout::kind_of(service, path),
+                        layout::NodeKind::Conf | layout::NodeKind::View | layout::NodeKind::Nodemap
+                    )
+            })
+            .map(|(path, _)| path.as_str())
+            .collect();
+        if !drifted.is_empty() {
+            out(&format!(
+                "\nNote: edited outside jones-sync since the last apply, and no longer shown as drift after this edit \
+                 (still a difference from the repository, which `pull` can take in): {}\n",
+                drifted.join(", ")
+            ));
+        }
         super::confirm(args.yes)?;
         super::report_outcomes(&crate::apply::execute(session, &plan, &apply_settings).await).map(Some)
     })

@@ -284,3 +284,17 @@ fn pull_removes_an_environment_zookeeper_no_longer_has_and_keeps_the_service() {
     assert!(t.path("services/shop/config.toml").exists());
     assert_eq!(t.run(&["plan", "--detailed-exitcode"]).code, 0, "{}", t.run(&["plan"]).stdout);
 }
+
+#[test]
+fn set_says_which_out_of_band_edits_stop_showing_as_drift() {
+    let t = applied("set_drift_note");
+    t.zk_write("/services/shop/conf/dev", r#"{"x": 1}"#);
+    t.zk_write("/services/shop/views/dev", r#"{"feature": false, "pct": 0.25, "x": 1}"#);
+    let out = t.run(&["set", "shop", "--env", "prod", "timeout=50", "--yes"]).success();
+    assert!(out.stdout.contains("no longer shown as drift"), "{}", out.stdout);
+    assert!(out.stdout.contains("/services/shop/conf/dev, /services/shop/views/dev"), "{}", out.stdout);
+    // Still a difference from the repository, which pull takes in with the edit.
+    t.run(&["pull"]).success();
+    assert_eq!(std::fs::read_to_string(t.path("services/shop/dev/config.toml")).unwrap(), "x = 1\n");
+    assert_eq!(t.run(&["plan", "--detailed-exitcode"]).code, 0);
+}
