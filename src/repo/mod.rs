@@ -154,6 +154,19 @@ pub fn parse_each<T>(
             Ok(parsed) => settings = parsed,
             Err(invalid) => problems.extend(invalid),
         }
+        // A target's `services` names services of the repository.
+        for target in &settings.targets {
+            for name in target.services.iter().flatten() {
+                if !services.contains_key(name.get_ref()) {
+                    let message = format!(
+                        "invalid settings: `[targets.{}] services` names `{}`, which is not a service of the repository",
+                        target.name.get_ref(),
+                        name.get_ref()
+                    );
+                    problems.push(Problem::at(settings::FILE, text, name.span().start, message));
+                }
+            }
+        }
     }
 
     // Each service's files, in path order (the first association of a host is the one in the file

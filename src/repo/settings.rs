@@ -41,6 +41,22 @@ pub struct Settings {
     /// `[services.<name>]`: settings of one service, by name.
     pub services: BTreeMap<String, ServiceSettings>,
     pub plan: PlanSettings,
+    /// `[targets.<name>]`: the ZooKeeper clusters the repository is applied to, in file order;
+    /// empty: the one cluster of `--zk`.
+    pub targets: Vec<Target>,
+    /// `[rollout] waves`: the targets' order, a wave at a time; `None`: one wave per target.
+    pub waves: Option<Vec<Vec<Spanned<String>>>>,
+}
+
+/// `[targets.<name>]`: one ZooKeeper cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Its name, with its place in the file.
+    pub name: Spanned<String>,
+    /// `zk = "host:port,.../chroot"`.
+    pub zk: Spanned<String>,
+    /// `services = [...]`: only these services go to it; `None`: every service.
+    pub services: Option<Vec<Spanned<String>>>,
 }
 
 /// `[history]`: the audit log kept in ZooKeeper below each service's record.
@@ -126,6 +142,14 @@ impl Settings {
     pub fn pins(&self) -> impl Iterator<Item = (&str, &Spanned<String>)> {
         self.services.iter().filter_map(|(name, s)| s.pin.as_ref().map(|pin| (name.as_str(), pin)))
     }
+
+    /// The targets' names by wave: `[rollout] waves`, or one wave per target in file order.
+    pub fn waves(&self) -> Vec<Vec<String>> {
+        match &self.waves {
+            Some(waves) => waves.iter().map(|wave| wave.iter().map(|t| t.get_ref().clone()).collect()).collect(),
+            None => self.targets.iter().map(|t| vec![t.name.get_ref().clone()]).collect(),
+        }
+    }
 }
 
 /// Every problem of a settings file, sorted by place.
@@ -149,14 +173,17 @@ impl IntoIterator for Invalid {
 }
 
 /// The tables of the file, with their keys, for problems that list what is allowed.
-const TABLES: [(&str, &[&str]); 5] = [
+const TABLES: [(&str, &[&str]); 7] = [
     ("zookeeper", &["max_node_bytes", "max_request_bytes", "acl"]),
     ("history", &["keep"]),
     ("sync", &["nodemap_format", "prune"]),
     ("services", &[]),
     ("plan", &["sensitive_keys"]),
+    ("targets", &[]),
+    ("rollout", &["waves"]),
 ];
 const SERVICE_KEYS: &[&str] = &["pin"];
+const TARGET_KEYS: &[&str] = &["zk", "services"];
 
 /// Parses the settings file's text, or returns every problem in it.
 pub fn parse(text: &str) -> Result<Settings, Invalid> {
@@ -179,9 +206,12 @@ pub fn parse(text: &str) -> Result<Settings, Invalid> {
             "sync" => reader.sync(table, &mut settings.sync),
             "services" => reader.services(table, &mut settings.services),
             "plan" => reader.plan(table, &mut settings.plan),
+            "targets" => reader.targets(table, &mut settings.targets),
+            "rollout" => reader.rollout(table, &mut settings.waves),
             _ => unreachable!("table_of knows the tables"),
         }
     }
+    reader.check_waves(&settings);
     if reader.problems.is_empty() {
         Ok(settings)
     } else {
@@ -216,7 +246,7 @@ impl Reader<'_> {
             let kind = if value.get_ref().is_table() { "table" } else { "key" };
             let shown = if kind == "table" { format!("[{name}]") } else { name.to_string() };
             let tables = "jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, \
-                          `[services.<name>]` and `[plan]`";
+                          `[services.<name>]`, `[plan]`, `[targets.<name>]` and `[rollout]`";
             let hint = match (home_of(name), closest(name, TABLES.iter().map(|(t, _)| *t))) {
                 (Some(home), _) => format!(": it belongs in `[{home}]` ({tables})"),
                 (None, Some(table)) => format!(": did you mean `[{table}]`? ({tables})"),
@@ -338,6 +368,124 @@ impl Reader<'_> {
                 }
             }
             out.insert(name.to_string(), settings);
+        }
+    }
+
+    fn targets(&mut self, table: &Table<'_>, out: &mut Vec<Target>) {
+        for (key, value) in table {
+            let name = key.get_ref().as_ref();
+            let shown = format!("[targets.{}]", quoted_key(name));
+            if let Some(why) = crate::repo::names::dir_name_problem(name) {
+                self.problem(key.span(), format!("invalid target name `{name}`: {why}"));
+                continue;
+            }
+            let DeValue::Table(target) = value.get_ref() else {
+                let message = format!(
+                    "`targets.{}` must be a table (`{shown}`, holding `zk`), found {}",
+                    quoted_key(name),
+                    found(value.get_ref())
+                );
+                self.problem(value.span(), message);
+                continue;
+            };
+            let mut zk = None;
+            let mut services = None;
+            for (key, value) in target {
+                match (key.get_ref().as_ref(), value.get_ref()) {
+                    ("zk", DeValue::String(connect)) => match crate::zk::connect::check_connect_string(connect) {
+                        Ok(_) => zk = Some(Spanned::new(value.span(), connect.to_string())),
+                        Err(why) => self.problem(value.span(), format!("`{shown} zk`: {why}")),
+                    },
+                    ("zk", other) => self.problem(
+                        value.span(),
+                        format!(
+                            "`{shown} zk` must be a connect string (\"zk1:2181,zk2:2181/chroot\"), found {}",
+                            found(other)
+                        ),
+                    ),
+                    ("services", _) => {
+                        let Some((items, _)) = self.strings(value, &format!("{shown} services"), "service names")
+                        else {
+                            continue;
+                        };
+                        for item in &items {
+                            if let Some(why) = crate::repo::names::dir_name_problem(item.get_ref()) {
+                                self.problem(item.span(), format!("invalid service name `{}`: {why}", item.get_ref()));
+                            }
+                        }
+                        services = Some(items);
+                    }
+                    _ => self.unknown_key(&shown, TARGET_KEYS, key),
+                }
+            }
+            if zk.is_none() && target.get("zk").is_none() {
+                self.problem(key.span(), format!("`{shown}` needs `zk`, the target's connect string"));
+            }
+            // Kept even without a valid `zk` (the file is refused then anyway), so that the waves
+            // naming it are not also said to name an unknown target.
+            let zk = zk.unwrap_or_else(|| Spanned::new(key.span(), String::new()));
+            out.push(Target { name: Spanned::new(key.span(), name.to_string()), zk, services });
+        }
+        out.sort_by_key(|target| target.name.span().start);
+    }
+
+    fn rollout(&mut self, table: &Table<'_>, out: &mut Option<Vec<Vec<Spanned<String>>>>) {
+        for (key, value) in table {
+            match (key.get_ref().as_ref(), value.get_ref()) {
+                ("waves", DeValue::Array(waves)) => {
+                    let mut all = Vec::new();
+                    for wave in waves.iter() {
+                        match self.strings(wave, "[rollout] waves", "target names") {
+                            Some((names, _)) if !names.is_empty() => all.push(names),
+                            Some(_) => self.problem(wave.span(), "a wave names at least one target".to_string()),
+                            None => {}
+                        }
+                    }
+                    *out = Some(all);
+                }
+                ("waves", other) => self.problem(
+                    value.span(),
+                    format!(
+                        "`[rollout] waves` must be a list of waves (`[[\"canary\"], [\"a\", \"b\"]]`), found {}",
+                        found(other)
+                    ),
+                ),
+                _ => self.unknown_key("[rollout]", TABLES[6].1, key),
+            }
+        }
+    }
+
+    /// Every target in exactly one wave, and every wave's targets known.
+    fn check_waves(&mut self, settings: &Settings) {
+        let Some(waves) = &settings.waves else { return };
+        let known: Vec<&str> = settings.targets.iter().map(|t| t.name.get_ref().as_str()).collect();
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (number, wave) in waves.iter().enumerate() {
+            for name in wave {
+                let target = name.get_ref().as_str();
+                if !known.contains(&target) {
+                    let hint = closest(target, known.iter().copied())
+                        .map(|k| format!(" (did you mean `{k}`?)"))
+                        .unwrap_or_default();
+                    self.problem(name.span(), format!("`[rollout] waves` names an unknown target `{target}`{hint}"));
+                } else if let Some(first) = seen.insert(target, number + 1) {
+                    self.problem(
+                        name.span(),
+                        format!(
+                            "target `{target}` is in wave {first} and in wave {}: a target is in one wave",
+                            number + 1
+                        ),
+                    );
+                }
+            }
+        }
+        for target in &settings.targets {
+            if !seen.contains_key(target.name.get_ref().as_str()) {
+                self.problem(
+                    target.name.span(),
+                    format!("target `{}` is in no wave of `[rollout] waves`: add it to one", target.name.get_ref()),
+                );
+            }
         }
     }
 
@@ -599,12 +747,12 @@ mod tests {
                 "prune = true\n[zookeepr]\n[sync]\nkeep = 3\n[services.shop]\npinn = \"v1\"\n[services.\"a b\"]\nx = 1\n[extra]\n"
             ),
             [
-                "jones-sync.toml:1:1: invalid settings: unknown key `prune`: it belongs in `[sync]` (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]` and `[plan]`)",
-                "jones-sync.toml:2:2: invalid settings: unknown table `[zookeepr]`: did you mean `[zookeeper]`? (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]` and `[plan]`)",
+                "jones-sync.toml:1:1: invalid settings: unknown key `prune`: it belongs in `[sync]` (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]`, `[plan]`, `[targets.<name>]` and `[rollout]`)",
+                "jones-sync.toml:2:2: invalid settings: unknown table `[zookeepr]`: did you mean `[zookeeper]`? (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]`, `[plan]`, `[targets.<name>]` and `[rollout]`)",
                 "jones-sync.toml:4:1: invalid settings: unknown key `keep` in `[sync]`: it belongs in `[history]` (the keys of `[sync]` are `nodemap_format` and `prune`)",
                 "jones-sync.toml:6:1: invalid settings: unknown key `pinn` in `[services.shop]`: did you mean `pin`? (`[services.shop]` has one key, `pin`)",
                 "jones-sync.toml:8:1: invalid settings: unknown key `x` in `[services.\"a b\"]`: `[services.\"a b\"]` has one key, `pin`",
-                "jones-sync.toml:9:2: invalid settings: unknown table `[extra]` (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]` and `[plan]`)",
+                "jones-sync.toml:9:2: invalid settings: unknown table `[extra]` (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]`, `[plan]`, `[targets.<name>]` and `[rollout]`)",
             ]
         );
     }
@@ -703,5 +851,47 @@ mod tests {
         {
             assert!(!near_miss(name), "{name}");
         }
+    }
+
+    #[test]
+    fn targets_and_waves_are_read_in_file_order() {
+        let text = "[targets.use1-canary]\nzk = \"zk1.use1:2181,zk2.use1:2181/jones-canary\"\n\
+                    [targets.use1]\nzk = \"zk1.use1:2181\"\n[targets.euw1]\nzk = \"zk1.euw1:2181\"\n\
+                    services = [\"shop\", \"search\"]\n";
+        let settings = parse(text).unwrap();
+        let names: Vec<&str> = settings.targets.iter().map(|t| t.name.get_ref().as_str()).collect();
+        assert_eq!(names, ["use1-canary", "use1", "euw1"]);
+        assert_eq!(settings.targets[0].zk.get_ref(), "zk1.use1:2181,zk2.use1:2181/jones-canary");
+        let only: Vec<&str> =
+            settings.targets[2].services.as_ref().unwrap().iter().map(|s| s.get_ref().as_str()).collect();
+        assert_eq!(only, ["shop", "search"]);
+        assert_eq!(settings.waves(), [vec!["use1-canary"], vec!["use1"], vec!["euw1"]]);
+        let waves = parse(&format!("{text}[rollout]\nwaves = [[\"use1-canary\"], [\"use1\", \"euw1\"]]\n")).unwrap();
+        assert_eq!(waves.waves(), [vec!["use1-canary".to_string()], vec!["use1".into(), "euw1".into()]]);
+        assert!(Settings::default().waves().is_empty());
+    }
+
+    #[test]
+    fn every_target_and_wave_problem_is_reported_at_its_line() {
+        let text = "[targets.a]\nzk = \"http://zk1:2181\"\n[targets.b]\nservices = [\"shop\"]\n\
+                    [targets.c]\nzk = \"zk1:2181\"\nzkk = 1\n[targets.d]\nzk = \"zk2:2181\"\n\
+                    [targets.e]\nzk = \"zk3:2181\"\n\
+                    [rollout]\nwaves = [[\"c\", \"x\"], [\"c\"], []]\n";
+        let found = problems(text);
+        let at = |needle: &str| {
+            found.iter().find(|p| p.contains(needle)).unwrap_or_else(|| panic!("{needle}: {found:#?}")).clone()
+        };
+        assert!(at("`[targets.a] zk`").starts_with("jones-sync.toml:2:6:"));
+        assert!(at("`[targets.b]` needs `zk`").starts_with("jones-sync.toml:3:10:"));
+        assert!(at("unknown key `zkk` in `[targets.c]`").contains("did you mean `zk`?"));
+        assert!(at("unknown target `x`").starts_with("jones-sync.toml:13:16:"));
+        assert!(at("target `c` is in wave 1 and in wave 2").starts_with("jones-sync.toml:13:23:"));
+        assert!(at("a wave names at least one target").starts_with("jones-sync.toml:13:29:"));
+        // Targets a and b are in no wave (their own problems aside): each said once.
+        assert_eq!(found.iter().filter(|p| p.contains("is in no wave")).count(), 4, "{found:#?}");
+        assert!(!found.iter().any(|p| p.contains("unknown target `a`")));
+        assert!(at("target `d` is in no wave").starts_with("jones-sync.toml:8:10:"));
+        assert!(at("target `e` is in no wave").starts_with("jones-sync.toml:10:10:"));
+        assert!(problems("[targets.\"a/b\"]\nzk = \"zk1:2181\"\n")[0].contains("invalid target name `a/b`"));
     }
 }

@@ -274,7 +274,7 @@ fn settings_are_read_and_checked() {
     assert_eq!(
         problems(&[("jones-sync.toml", "[zookeepr]\n"), ("services/", "")]),
         [
-            "jones-sync.toml:1:2: invalid settings: unknown table `[zookeepr]`: did you mean `[zookeeper]`? (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]` and `[plan]`)"
+            "jones-sync.toml:1:2: invalid settings: unknown table `[zookeepr]`: did you mean `[zookeeper]`? (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]`, `[plan]`, `[targets.<name>]` and `[rollout]`)"
         ]
     );
 }
@@ -335,4 +335,15 @@ fn parse_each_reports_every_problem_even_after_handing_services_over() {
     let found: Vec<String> = found.iter().map(ToString::to_string).collect();
     assert_eq!(found, problems(&items));
     assert_eq!(found.len(), 2, "{found:?}");
+}
+
+#[test]
+fn a_target_names_only_services_of_the_repository() {
+    let settings = "[targets.eu]\nzk = \"zk1:2181\"\nservices = [\"shop\", \"shpo\"]\n";
+    assert_eq!(
+        problems(&[("jones-sync.toml", settings), ("services/", ""), ("services/shop/", "")]),
+        [
+            "jones-sync.toml:3:21: invalid settings: `[targets.eu] services` names `shpo`, which is not a service of the repository"
+        ]
+    );
 }

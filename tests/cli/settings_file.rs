@@ -122,7 +122,7 @@ error: jones-sync.toml:2:21: invalid settings: `[zookeeper] max_request_bytes` m
 error: jones-sync.toml:3:1: invalid settings: unknown key `max_node_byte` in `[zookeeper]`: did you mean `max_node_bytes`? (the keys of `[zookeeper]` are `max_node_bytes`, `max_request_bytes` and `acl`)
 error: jones-sync.toml:5:8: invalid settings: `[history] keep` must be a whole number of audit entries, at least 1, found -3
 error: jones-sync.toml:7:9: invalid settings: `[sync] prune` must be true or false, found the number 1
-error: jones-sync.toml:8:2: invalid settings: unknown table `[servics]`: did you mean `[services]`? (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]` and `[plan]`)
+error: jones-sync.toml:8:2: invalid settings: unknown table `[servics]`: did you mean `[services]`? (jones-sync.toml holds the tables `[zookeeper]`, `[history]`, `[sync]`, `[services.<name>]`, `[plan]`, `[targets.<name>]` and `[rollout]`)
 5 problems found
 ",
     );
