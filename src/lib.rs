@@ -37,5 +37,6 @@ pub mod pull;
 pub mod repo;
 pub mod serve;
 pub mod sync;
+pub mod targets;
 pub mod view;
 pub mod zk;
