@@ -76,6 +76,11 @@ pub struct ZkArgs {
     /// Give up connecting to ZooKeeper after this many seconds [default: 10]
     #[arg(long, value_name = "SECONDS")]
     pub connect_timeout: Option<f64>,
+
+    /// Work on this target of `[targets]` in jones-sync.toml (repeat for several) [default: every
+    /// target; one for the commands that read or write one cluster]
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
 }
 
 /// `--color`, for the commands that print coloured text.
@@ -95,6 +100,23 @@ pub struct Uses<'a> {
 }
 
 impl Command {
+    /// The name of a command that reads or writes one ZooKeeper cluster (so one target of
+    /// `[targets]`); `None` for those that work on every target or connect to none.
+    pub fn one_cluster(&self) -> Option<&'static str> {
+        Some(match self {
+            Command::History(_) => "history",
+            Command::Rollback(_) => "rollback",
+            Command::Unlock(_) => "unlock",
+            Command::Import(_) => "import",
+            Command::Get(a) if !a.repo_only => "get",
+            Command::Tree(a) if !a.repo_only => "tree",
+            Command::Set(_) => "set",
+            Command::Pull(_) => "pull",
+            Command::Serve(_) => "serve",
+            _ => return None,
+        })
+    }
+
     /// The shared options this command uses.
     pub fn uses(&self) -> Uses<'_> {
         match self {
@@ -457,6 +479,11 @@ pub struct ApplyArgs {
     /// this: bring them into the repository instead)
     #[arg(long)]
     pub revert_break_glass: bool,
+
+    /// With `[targets]`: wait this long after each wave before starting the next (a canary soak);
+    /// Ctrl-C during the wait stops before the next wave, writing nothing more
+    #[arg(long, value_name = "SECONDS")]
+    pub wave_pause: Option<f64>,
 
     #[command(flatten)]
     pub lock: LockArgs,

@@ -166,6 +166,7 @@ fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, Loa
     let mut problems = Problems::default();
     problems.extend(std::mem::take(&mut listing.problems));
     let mut tree_problems = Vec::new();
+    let settings_text = crate::repo::settings_text(&entries);
     let parsed = crate::repo::parse_each(entries, problems, |settings, mut service| {
         let confs = crate::view::checked(&service, settings, &mut tree_problems);
         for env in service.envs.values_mut() {
@@ -214,6 +215,11 @@ fn build(mut listing: Listing) -> Result<Result<DesiredState, Vec<Problem>>, Loa
     }
     services.extend(from_cache);
     services.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    let known = |name: &str| services.binary_search_by(|s| s.0.name.as_str().cmp(name)).is_ok();
+    let target_problems = crate::repo::target_problems(&settings, settings_text.as_deref().unwrap_or_default(), known);
+    if !target_problems.is_empty() {
+        return Ok(Err(labelled(target_problems)));
+    }
     let (services, confs): (Vec<_>, Vec<_>) = services.into_iter().unzip();
     let repo = Repo { settings, services: services.into_iter().map(|s| (s.name.clone(), s)).collect() };
     // Overridden services come from their commit, never dirty; the rest from the base.

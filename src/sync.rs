@@ -113,6 +113,15 @@ impl<'a> Request<'a> {
         })
     }
 
+    /// The same request for the services of `only` alone (a target's `services`): the others,
+    /// wanted or not, are out of scope.
+    pub fn only(mut self, only: &[String]) -> Self {
+        let kept: Vec<DesiredConfs> = self.desired.iter().filter(|d| only.contains(&d.name)).cloned().collect();
+        self.desired = Cow::Owned(kept);
+        self.others = Others::OutOfScope;
+        self
+    }
+
     /// The same request for a narrower scope of others ([`Others::OutOfScope`] for a rollback).
     pub fn with_others(mut self, others: Others) -> Self {
         self.others = others;

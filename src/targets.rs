@@ -72,6 +72,12 @@ pub fn auth_var(target: &str) -> String {
     format!("JONES_SYNC_ZK_AUTH_{name}")
 }
 
+/// For each of `items`, the index of the first item before it that is equal to it: what a plan
+/// of several targets shows once (`None`: the first of its kind).
+pub fn same_as<T: PartialEq>(items: &[T]) -> Vec<Option<usize>> {
+    items.iter().enumerate().map(|(i, item)| items[..i].iter().position(|earlier| earlier == item)).collect()
+}
+
 fn list(names: &[&str]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
@@ -108,6 +114,12 @@ mod tests {
         assert!(select(&settings(), &["use2".into()], None).unwrap_err().contains("unknown target `use2`"));
         assert!(select(&settings(), &[], Some("zk7:2181")).unwrap_err().contains("needs exactly one --target"));
         assert!(select(&Settings::default(), &["a".into()], None).unwrap_err().contains("has no `[targets]`"));
+    }
+
+    #[test]
+    fn equal_plans_point_at_the_first_of_their_kind() {
+        assert_eq!(same_as(&["a", "b", "a", "b", "c"]), [None, None, Some(0), Some(1), None]);
+        assert_eq!(same_as::<u8>(&[]), []);
     }
 
     #[test]

@@ -111,8 +111,97 @@ pub fn render_text(rows: &[Row], head: &str) -> String {
 
 /// Rows as a JSON array.
 pub fn render_json(rows: &[Row]) -> String {
-    let items: Vec<Value> = rows
+    let mut text = serde_json::to_string_pretty(&rows_json(rows)).expect("JSON values always serialize");
+    text.push('\n');
+    text
+}
+
+/// Where each service stands in each target (`[targets]`): a target, its wave (from 0), and its
+/// rows or why it could not be read.
+pub struct TargetRows<'a> {
+    pub name: &'a str,
+    pub wave: usize,
+    pub rows: Result<Vec<Row>, String>,
+}
+
+/// A matrix of services × targets for people: in each cell the commit applied and whether the
+/// service matches `head`.
+pub fn render_matrix(targets: &[TargetRows], head: &str) -> String {
+    let mut services: Vec<&str> =
+        targets.iter().filter_map(|t| t.rows.as_ref().ok()).flatten().map(|r| r.service.as_str()).collect();
+    services.sort_unstable();
+    services.dedup();
+    let mut header = vec!["SERVICE".to_string()];
+    header.extend(targets.iter().map(|t| t.name.to_uppercase()));
+    let mut lines = vec![header];
+    for service in &services {
+        let mut line = vec![service.to_string()];
+        for target in targets {
+            let row = target.rows.as_ref().ok().and_then(|rows| rows.iter().find(|r| r.service == *service));
+            line.push(match (&target.rows, row) {
+                (Err(_), _) => "?".into(),
+                (Ok(_), None) => "-".into(),
+                (Ok(_), Some(row)) => cell(row),
+            });
+        }
+        lines.push(line);
+    }
+    let widths: Vec<usize> =
+        (0..lines[0].len()).map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0)).collect();
+    let mut text = String::new();
+    for line in &lines {
+        let cells: Vec<String> = line.iter().zip(&widths).map(|(c, w)| format!("{c:w$}")).collect();
+        let _ = writeln!(text, "{}", cells.join("  ").trim_end());
+    }
+    let _ = writeln!(
+        text,
+        "\nEach cell: the commit applied, then `=` when the service matches {head}, or the changes an apply would make. \
+         `-`: the service does not go to that target; `?`: the target could not be read."
+    );
+    for target in targets {
+        if let Err(err) = &target.rows {
+            let _ = writeln!(text, "{}: {err}", target.name);
+        }
+    }
+    text
+}
+
+/// One cell of the matrix: `1a2b3c4d5e6f =`, `1a2b3c4d5e6f 3 to apply`, `not applied`.
+fn cell(row: &Row) -> String {
+    let commit = match &row.record {
+        Some(record) => record.sha.as_deref().map_or("(no git)".to_string(), |s| short(s).to_string()),
+        None if row.exists => "unmanaged".to_string(),
+        None => "not applied".to_string(),
+    };
+    let to_apply = row.changes + row.acls;
+    let mut cell =
+        if to_apply == 0 && row.exists { format!("{commit} =") } else { format!("{commit} {to_apply} to apply") };
+    if !row.break_glass.is_empty() {
+        cell.push_str(" +break-glass");
+    }
+    cell
+}
+
+/// The matrix as JSON: a target per item, with its rows as [`render_json`] gives them.
+pub fn render_matrix_json(targets: &[TargetRows]) -> String {
+    let items: Vec<Value> = targets
         .iter()
+        .map(|t| {
+            json!({
+                "target": t.name,
+                "wave": t.wave + 1,
+                "error": t.rows.as_ref().err(),
+                "services": t.rows.as_ref().ok().map(|rows| rows_json(rows)),
+            })
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&json!({ "targets": items })).expect("JSON values always serialize");
+    text.push('\n');
+    text
+}
+
+fn rows_json(rows: &[Row]) -> Vec<Value> {
+    rows.iter()
         .map(|row| {
             let r = row.record.as_ref();
             json!({
@@ -133,10 +222,7 @@ pub fn render_json(rows: &[Row]) -> String {
                 "break_glass": row.break_glass,
             })
         })
-        .collect();
-    let mut text = serde_json::to_string_pretty(&items).expect("JSON values always serialize");
-    text.push('\n');
-    text
+        .collect()
 }
 
 /// What a plan should say besides its changes: the services it reads at a pin, and the rollbacks

@@ -8,9 +8,13 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 
+use super::aim::Aimed;
+use super::plan::target_request;
 use super::{Options, actor, load_or_report, out, show_sensitive};
 use crate::audit::record::Record;
 use crate::cli::ApplyArgs;
+use crate::desired::DesiredState;
+use crate::plan::Plan;
 use crate::plan::redact::Redactor;
 use crate::zk::lock::Holder;
 
@@ -27,13 +31,19 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
             state.dirty_list()
         );
     }
-    let actor = actor(args.actor);
+    let actor = actor(args.actor.clone());
     let lock_timeout = super::lock_timeout(&args.lock)?;
     let settings = &state.repo.settings;
     let prune = args.prune || settings.sync.prune;
     let record = |name: &str| Record::new(state.origin(name), actor.clone()).to_json();
-    let request = crate::sync::Request::new(&state, &args.services, record, prune, lock_timeout)?;
     let redactor = Redactor::new(&settings.plan.sensitive_keys(), show)?;
+    if let Some(aims) = super::aim::targets(options, settings)? {
+        return apply_targets(options, &args, &state, &aims, &record, &redactor, &actor).await;
+    }
+    if args.wave_pause.is_some() {
+        bail!("--wave-pause: jones-sync.toml has no `[targets]`, so there are no waves to pause between");
+    }
+    let request = crate::sync::Request::new(&state, &args.services, record, prune, lock_timeout)?;
     let zk = super::connect(options, settings.zookeeper.acl.as_deref()).await?;
     let locked = crate::sync::lock_scope(&zk, &request).await?;
     let holder = Holder::me(&actor, state.commit().map(|c| c.sha.clone()));
@@ -65,4 +75,120 @@ pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<Ex
         super::report_outcomes(&crate::apply::execute(session, &plan, &request.settings).await)
     })
     .await
+}
+
+/// Applies to every target of `aims` (`[targets]`), wave by wave ([`super::waves`]): every
+/// target is planned first, all at once, and the plan shown and confirmed once; then each
+/// target is locked, planned again under its locks, and applied, in its wave. A target whose
+/// plan under the locks is not the one confirmed stops the rollout (with `--yes`, the plan under
+/// the locks is applied, as a single-cluster apply does).
+async fn apply_targets(
+    options: &Options,
+    args: &ApplyArgs,
+    state: &DesiredState,
+    aims: &[Aimed],
+    record: &dyn Fn(&str) -> serde_json::Value,
+    redactor: &Redactor,
+    actor: &str,
+) -> anyhow::Result<ExitCode> {
+    let settings = &state.repo.settings;
+    let prune = args.prune || settings.sync.prune;
+    let lock_timeout = super::lock_timeout(&args.lock)?;
+    let pause = super::waves::pause(args.wave_pause)?;
+    // `--service` names are checked once, before any target is contacted.
+    crate::sync::Request::new(state, &args.services, record, prune, lock_timeout)?;
+    let git = if args.allow_older { None } else { crate::repo::git::Git::open(&options.repo)? };
+    let skip = |plan: &mut Plan, planned: &crate::sync::Planned| {
+        let live_record = |name: &str| planned.standing.get(name).and_then(crate::sync::Standing::record);
+        crate::audit::supersede::skip(git.as_ref(), state, live_record, plan)
+    };
+    let planned = super::aim::each(aims, async |aim| {
+        let request = target_request(state, &args.services, aim, record, prune, lock_timeout)?;
+        let zk = super::connect(&aim.options, None).await?;
+        let planned = crate::sync::plan(&zk, &request).await?;
+        let mut plan = planned.plan.clone();
+        let skipped = skip(&mut plan, &planned);
+        Ok((plan, skipped))
+    })
+    .await;
+    let plans: Vec<Result<Plan, String>> =
+        planned.iter().map(|p| p.as_ref().map(|(plan, _)| plan.clone()).map_err(Clone::clone)).collect();
+    let skipped: Vec<&str> = planned.iter().map(|p| p.as_ref().map_or("", |(_, skipped)| skipped.as_str())).collect();
+    let extra = |i: usize, plan: &Plan| format!("{}{}", skipped[i], crate::audit::status::notes(state, plan));
+    let shown: Vec<Option<String>> = plans
+        .iter()
+        .enumerate()
+        .map(|(i, plan)| {
+            let plan = plan.as_ref().ok()?;
+            Some(crate::plan::render::text::render(plan, redactor, options.colour) + &extra(i, plan))
+        })
+        .collect();
+    let same_as = crate::targets::same_as(&shown);
+    out(&super::plan::sections(aims, &plans, &shown, &same_as));
+    let failed: Vec<String> = aims
+        .iter()
+        .zip(&plans)
+        .filter_map(|(aim, plan)| Some(format!("  {}: {}", aim.target.name, plan.as_ref().err()?)))
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} targets could not be planned, so nothing was applied anywhere:\n{}\n\
+             (to apply to the others meanwhile, name them with --target)",
+            failed.len(),
+            aims.len(),
+            failed.join("\n")
+        );
+    }
+    let plans: Vec<Plan> = plans.into_iter().flatten().collect();
+    if plans.iter().all(Plan::is_empty) {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (aim, plan) in aims.iter().zip(&plans) {
+        let refused = |err: &dyn std::fmt::Display| anyhow::anyhow!("target `{}`: {err}", aim.target.name);
+        crate::sync::check_guards(plan, args.allow_mass_delete).map_err(|e| refused(&e))?;
+        crate::plan::break_glass::check(plan, args.revert_break_glass).map_err(|e| refused(&e))?;
+    }
+    super::confirm(args.yes)?;
+    let holder = Holder::me(actor, state.commit().map(|c| c.sha.clone()));
+    let confirmed: Vec<String> =
+        plans.iter().map(|plan| crate::plan::render::text::render(plan, redactor, false)).collect();
+    let index = |aim: &Aimed| aims.iter().position(|a| std::ptr::eq(a, aim)).expect("aims are aims");
+    let rollout = super::waves::roll_out(aims, pause, async |aim| {
+        let i = index(aim);
+        if plans[i].is_empty() {
+            return Ok("No changes.\n".to_string());
+        }
+        let request = target_request(state, &args.services, aim, record, prune, lock_timeout)?;
+        let zk = super::connect(&aim.options, settings.zookeeper.acl.as_deref()).await?;
+        let locked = crate::sync::lock_scope(&zk, &request).await?;
+        crate::sync::locked(zk, &locked, holder.clone(), &request.settings, async |session| {
+            let planned = crate::sync::plan_locked(session, &request).await?;
+            let mut plan = planned.plan.clone();
+            let skipped = skip(&mut plan, &planned);
+            let text = crate::plan::render::text::render(&plan, redactor, false);
+            let mut report = String::new();
+            if text != confirmed[i] {
+                if !args.yes {
+                    bail!(
+                        "ZooKeeper changed since the plan you confirmed was read, so nothing was written to this \
+                         target: run apply again to see the plan as it is now"
+                    );
+                }
+                report =
+                    format!("ZooKeeper changed since the plan above was read; applying this plan:\n\n{text}{skipped}");
+            }
+            if plan.is_empty() {
+                return Ok(report + "No changes.\n");
+            }
+            crate::sync::check_guards(&plan, args.allow_mass_delete)?;
+            crate::plan::break_glass::check(&plan, args.revert_break_glass)?;
+            let outcomes = crate::apply::execute(session, &plan, &request.settings).await;
+            Ok(report + &super::waves::reported(&outcomes)?)
+        })
+        .await
+    })
+    .await;
+    let services: Vec<Vec<String>> =
+        plans.iter().map(|p| p.services.iter().map(|s| s.name.clone()).collect()).collect();
+    super::waves::finish(aims, rollout, &services).await
 }

@@ -5,6 +5,7 @@
 //! One file per command; this module holds what they share: validated options, loading the
 //! repository, connecting, asking for confirmation, and writing to stdout.
 
+mod aim;
 mod apply;
 mod apply_saved;
 mod get;
@@ -20,6 +21,7 @@ mod status;
 mod tree;
 mod unlock;
 mod validate;
+mod waves;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::mem::ManuallyDrop;
@@ -35,6 +37,7 @@ use crate::diagnostic;
 use crate::zk::Zk;
 
 /// Validated settings of one invocation.
+#[derive(Clone)]
 pub(crate) struct Options {
     pub repo: PathBuf,
     /// The parse cache (`--cache`, `JONES_SYNC_CACHE`, the default; `None`: `--no-cache`).
@@ -51,6 +54,8 @@ pub(crate) struct Options {
     pub colour: bool,
     /// Credentials and TLS files, from the environment ([`crate::zk::connect`]).
     pub connect: crate::zk::ConnectOptions,
+    /// `--target`: the targets of `[targets]` to work on (every one when empty).
+    pub targets: Vec<String>,
 }
 
 impl Options {
@@ -69,6 +74,7 @@ impl Options {
             connect_timeout: self.connect_timeout,
             colour: self.colour,
             connect: self.connect.clone(),
+            targets: self.targets.clone(),
         })
     }
 }
@@ -81,6 +87,8 @@ pub(crate) enum ZkFrom {
     Default,
     /// The saved plan `apply FILE` applies.
     PlanFile,
+    /// A target's `zk` in jones-sync.toml.
+    Target,
 }
 
 impl ZkFrom {
@@ -90,6 +98,7 @@ impl ZkFrom {
             ZkFrom::Env => ZK_VAR,
             ZkFrom::Default => "the default, as neither --zk nor JONES_SYNC_ZK is set",
             ZkFrom::PlanFile => "the plan file, as neither --zk nor JONES_SYNC_ZK is set",
+            ZkFrom::Target => "the target's `zk` in jones-sync.toml",
         }
     }
 }
@@ -100,7 +109,11 @@ const DEFAULT_ZK: &str = "127.0.0.1:2181";
 const DEFAULT_CONNECT_TIMEOUT: f64 = 10.0;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let options = options(&cli)?;
+    let mut options = options(&cli)?;
+    if let Some(name) = cli.command.one_cluster() {
+        // A command that reads or writes one cluster works on one target.
+        options = aim::one(&options, name)?;
+    }
     let lost = if_lost(&cli.command);
     let result = match cli.command {
         Command::Validate(args) => validate::run(&options, args),
@@ -186,7 +199,11 @@ fn options(cli: &Cli) -> anyhow::Result<Options> {
     let uses = cli.command.uses();
     let env = |name: &str| std::env::var_os(name);
     let repo = match uses.repo {
-        None => PathBuf::from("."),
+        // Where jones-sync.toml names the targets, for a command that does not read the repository.
+        None => match cli.repo.repo.clone().or_else(|| env(REPO_VAR).filter(|v| !v.is_empty()).map(PathBuf::from)) {
+            Some(repo) => repo,
+            None => PathBuf::from("."),
+        },
         Some(args) => match args.repo.clone().or_else(|| cli.repo.repo.clone()) {
             Some(repo) => repo,
             None => match env(REPO_VAR) {
@@ -260,6 +277,7 @@ fn options(cli: &Cli) -> anyhow::Result<Options> {
         connect_timeout: Duration::from_secs_f64(connect_timeout),
         colour,
         connect: crate::zk::ConnectOptions::from_env()?,
+        targets: uses.zk.map(|args| args.targets.iter().chain(&cli.zk.targets).cloned().collect()).unwrap_or_default(),
     })
 }
 

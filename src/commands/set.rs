@@ -24,7 +24,7 @@ use crate::layout;
 use crate::model::EnvPath;
 use crate::plan::Plan;
 use crate::plan::redact::Redactor;
-use crate::repo::settings::{self, Settings};
+
 use crate::zk::lock::Holder;
 
 pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<ExitCode> {
@@ -41,7 +41,7 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
     }
     let env = crate::plan::break_glass::env_path(args.env.as_deref().unwrap_or(""));
     super::can_confirm(args.yes)?;
-    let settings = work_tree_settings(options)?;
+    let settings = super::aim::work_tree_settings(options)?;
     let actor = actor(args.actor);
     let lock_timeout = super::lock_timeout(&args.lock)?;
     let apply_settings = crate::apply::Settings::new(&settings, lock_timeout);
@@ -179,14 +179,4 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
 /// `prod/eu`, or `(root)`.
 fn show_env(env: &EnvPath) -> String {
     if env.is_root() { "(root)".to_string() } else { env.0.join("/") }
-}
-
-/// The settings of the repository's work tree (`jones-sync.toml`), or the defaults without one.
-fn work_tree_settings(options: &Options) -> anyhow::Result<Settings> {
-    let path = options.repo.join(settings::FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => settings::parse(&text).map_err(|invalid| anyhow!("{}: {invalid}", path.display())),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
-        Err(err) => Err(anyhow!("cannot read `{}`: {err}", path.display())),
-    }
 }

@@ -29,8 +29,10 @@ use crate::live::{LiveNode, LiveService, Snapshot};
 /// deleted whole (`prune`) and the mass-deletion guard's verdict (`mass_delete`; since 1.3.0 no
 /// longer trusted: worked out again at apply). 1.3.0: what the plan read of each node besides its
 /// version (`reads`: creation zxids, digests; `root_czxid`) and `max_node_bytes`, which `apply
-/// FILE` checks; so an older build, which would not, refuses these files.
-pub const FORMAT_VERSION: &str = "1.3.0";
+/// FILE` checks; so an older build, which would not, refuses these files. 1.4.0: a file for
+/// several targets (`[targets]`): `{"format_version", "targets": [plan, ...]}`, each plan naming
+/// its `target` ([`PlanTarget`]).
+pub const FORMAT_VERSION: &str = "1.4.0";
 
 fn default_max_node_bytes() -> usize {
     crate::repo::settings::DEFAULT_MAX_NODE_BYTES
@@ -60,7 +62,25 @@ pub struct SavedPlan {
     /// `[zookeeper] acl` of the repository: the ACL of the nodes apply creates (since 1.1.0).
     #[serde(default)]
     pub acl: Option<Vec<crate::acl::AclEntry>>,
+    /// The target of `[targets]` the plan is for, in a file for several (since 1.4.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<PlanTarget>,
     pub plan: Plan,
+}
+
+/// The target of `[targets]` a saved plan is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanTarget {
+    pub name: String,
+    /// Its wave, from 0.
+    pub wave: usize,
+}
+
+/// A plan file for several targets.
+#[derive(Serialize)]
+struct SavedTargets<'a> {
+    format_version: &'static str,
+    targets: &'a [SavedPlan],
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,8 +167,15 @@ impl SavedPlan {
             max_node_bytes: default_max_node_bytes(),
             history_keep,
             acl: None,
+            target: None,
             plan,
         }
+    }
+
+    /// The plan for `target`, in `wave` (from 0).
+    pub fn for_target(mut self, name: &str, wave: usize) -> Self {
+        self.target = Some(PlanTarget { name: name.to_string(), wave });
+        self
     }
 
     /// The plan with `[zookeeper] max_node_bytes`.
@@ -168,9 +195,43 @@ impl SavedPlan {
     /// into place. An existing file at `path` is replaced whole, so it neither keeps its own
     /// (wider) permissions nor is ever seen half written.
     pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
+        write_file(path, serde_json::to_vec_pretty(self).expect("plans always serialize"))
+    }
+
+    /// Writes the plans of several targets (each made [`SavedPlan::for_target`]) to one file, as
+    /// [`SavedPlan::write`] writes one.
+    pub fn write_targets(plans: &[SavedPlan], path: &Path) -> Result<(), SavedPlanError> {
+        let file = SavedTargets { format_version: FORMAT_VERSION, targets: plans };
+        write_file(path, serde_json::to_vec_pretty(&file).expect("plans always serialize"))
+    }
+
+    /// Reads and checks a plan file, of one plan or of a plan per target (then in wave order).
+    pub fn read_all(path: &Path) -> Result<Vec<SavedPlan>, SavedPlanError> {
+        let name = path.display().to_string();
+        let value = read_value(path)?;
+        let Some(targets) = value.get("targets") else { return Ok(vec![from_value(&name, value)?]) };
+        let not_a_plan = |reason: String| SavedPlanError::NotAPlan { path: name.clone(), reason };
+        let Some(targets) = targets.as_array().filter(|t| !t.is_empty()) else {
+            return Err(not_a_plan("its `targets` is not a list of plans".into()));
+        };
+        let mut plans = Vec::new();
+        for plan in targets {
+            let plan = from_value(&name, plan.clone())?;
+            if plan.target.is_none() {
+                return Err(not_a_plan("a plan of its `targets` names no `target`".into()));
+            }
+            plans.push(plan);
+        }
+        plans.sort_by_key(|p| p.target.as_ref().map(|t| t.wave));
+        Ok(plans)
+    }
+}
+
+/// Writes a plan file readable by its owner only ([`SavedPlan::write`]).
+fn write_file(path: &Path, mut text: Vec<u8>) -> Result<(), SavedPlanError> {
+    {
         use std::io::Write;
         let error = |error| SavedPlanError::Write { path: path.display().to_string(), error };
-        let mut text = serde_json::to_vec_pretty(self).expect("plans always serialize");
         text.push(b'\n');
         let name = path.file_name().ok_or_else(|| error(std::io::Error::other("it names no file")))?;
         let mut temporary = name.to_os_string();
@@ -190,14 +251,28 @@ impl SavedPlan {
         }
         written.map_err(error)
     }
+}
 
-    /// Reads and checks a plan file: its format version first, then its content.
+impl SavedPlan {
+    /// Reads and checks a plan file of one plan: its format version first, then its content.
     pub fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
-        let name = path.display().to_string();
-        let text = std::fs::read(path).map_err(|error| SavedPlanError::Read { path: name.clone(), error })?;
+        from_value(&path.display().to_string(), read_value(path)?)
+    }
+}
+
+/// A plan file's JSON.
+fn read_value(path: &Path) -> Result<serde_json::Value, SavedPlanError> {
+    let name = path.display().to_string();
+    let text = std::fs::read(path).map_err(|error| SavedPlanError::Read { path: name.clone(), error })?;
+    serde_json::from_slice(&text)
+        .map_err(|e| SavedPlanError::NotAPlan { path: name, reason: format!("it is not JSON ({e})") })
+}
+
+/// One saved plan from its JSON, checked: its format version first, then its content.
+fn from_value(name: &str, value: serde_json::Value) -> Result<SavedPlan, SavedPlanError> {
+    {
+        let name = name.to_string();
         let not_a_plan = |reason: String| SavedPlanError::NotAPlan { path: name.clone(), reason };
-        let value: serde_json::Value =
-            serde_json::from_slice(&text).map_err(|e| not_a_plan(format!("it is not JSON ({e})")))?;
         let Some(found) = value.get("format_version").and_then(|v| v.as_str()) else {
             return Err(not_a_plan("it has no `format_version`".into()));
         };
@@ -218,7 +293,9 @@ impl SavedPlan {
         }
         serde_json::from_value(value).map_err(|e| not_a_plan(e.to_string()))
     }
+}
 
+impl SavedPlan {
     /// Refuses to apply against another ZooKeeper than the plan was made for.
     pub fn check_target(&self, path: &Path, given: &str) -> Result<(), SavedPlanError> {
         if same_target(&self.zookeeper, given) {

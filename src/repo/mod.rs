@@ -63,11 +63,42 @@ pub fn wants_content(path: &str) -> bool {
 /// Turns a source's entries (and the problems it found while listing them) into a repository,
 /// or every problem found.
 pub fn parse(entries: Vec<Entry>, problems: Problems) -> Result<Repo, Vec<Problem>> {
+    let text = settings_text(&entries);
     let (settings, services) = parse_each(entries, problems, |_, service| service)?;
+    let known: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    let problems = target_problems(&settings, text.as_deref().unwrap_or_default(), |name| known.contains(&name));
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     Ok(Repo {
         settings,
         services: services.into_iter().map(|service| (service.name.clone(), Arc::new(service))).collect(),
     })
+}
+
+/// The text of `jones-sync.toml` among `entries`, when it has one that is UTF-8.
+pub fn settings_text(entries: &[Entry]) -> Option<String> {
+    entries.iter().find_map(|entry| match &entry.kind {
+        EntryKind::File(Some(bytes)) if entry.path == settings::FILE => String::from_utf8(bytes.clone()).ok(),
+        _ => None,
+    })
+}
+
+/// A target's `services` must name services of the repository (`known`): the problems of
+/// `settings`, read from `text`, once every service is known (some may come from the parse cache).
+pub fn target_problems(settings: &Settings, text: &str, known: impl Fn(&str) -> bool) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for target in &settings.targets {
+        for name in target.services.iter().flatten().filter(|name| !known(name.get_ref())) {
+            let message = format!(
+                "invalid settings: `[targets.{}] services` names `{}`, which is not a service of the repository",
+                target.name.get_ref(),
+                name.get_ref()
+            );
+            problems.push(Problem::at(settings::FILE, text, name.span().start, message));
+        }
+    }
+    problems
 }
 
 /// [`parse`], handing each service to `finish` as soon as it is complete, in name order, rather
@@ -153,19 +184,6 @@ pub fn parse_each<T>(
         match settings::parse(text) {
             Ok(parsed) => settings = parsed,
             Err(invalid) => problems.extend(invalid),
-        }
-        // A target's `services` names services of the repository.
-        for target in &settings.targets {
-            for name in target.services.iter().flatten() {
-                if !services.contains_key(name.get_ref()) {
-                    let message = format!(
-                        "invalid settings: `[targets.{}] services` names `{}`, which is not a service of the repository",
-                        target.name.get_ref(),
-                        name.get_ref()
-                    );
-                    problems.push(Problem::at(settings::FILE, text, name.span().start, message));
-                }
-            }
         }
     }
 

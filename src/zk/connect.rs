@@ -236,7 +236,7 @@ pub enum ConnectConfigError {
     #[error("cannot read {AUTH_FILE_VAR} file `{}`: {error}", path.display())]
     AuthFile { path: PathBuf, error: std::io::Error },
     #[error("{0} is not valid Unicode")]
-    NotUnicode(&'static str),
+    NotUnicode(String),
 }
 
 impl ConnectOptions {
@@ -245,13 +245,33 @@ impl ConnectOptions {
         Self::from_vars(|name| std::env::var_os(name))
     }
 
+    /// These options with the credentials of the variable `name` (a target's
+    /// `JONES_SYNC_ZK_AUTH_<TARGET>`, [`crate::targets::auth_var`]) when `var` (an environment
+    /// lookup) has it set, else the common ones.
+    pub fn with_auth_var(
+        mut self,
+        name: &str,
+        var: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<ConnectOptions, ConnectConfigError> {
+        match var(name) {
+            Some(value) if !value.is_empty() => {
+                let text = value.into_string().map_err(|_| ConnectConfigError::NotUnicode(name.to_string()))?;
+                self.auth = Some(Credentials::parse(&text, name)?);
+                Ok(self)
+            }
+            _ => Ok(self),
+        }
+    }
+
     /// Reads the options from `var` (an environment lookup), for tests.
     pub fn from_vars(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<ConnectOptions, ConnectConfigError> {
         let text = |name: &'static str| -> Result<Option<String>, ConnectConfigError> {
             match var(name) {
                 None => Ok(None),
                 Some(value) if value.is_empty() => Ok(None),
-                Some(value) => value.into_string().map(Some).map_err(|_| ConnectConfigError::NotUnicode(name)),
+                Some(value) => {
+                    value.into_string().map(Some).map_err(|_| ConnectConfigError::NotUnicode(name.to_string()))
+                }
             }
         };
         let path = |name: &'static str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);

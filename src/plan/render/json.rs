@@ -14,12 +14,61 @@ use crate::plan::blast::environment_of;
 use crate::plan::redact::Redactor;
 use crate::plan::{Change, KeyChange, MassDelete, Plan, Reach, ServicePlan, guard, integrity};
 
-/// The version of this schema.
-pub const FORMAT_VERSION: &str = "1.4.0";
+/// The version of this schema. 1.5.0: with `[targets]`, the plan of each target ([`render_targets`]).
+pub const FORMAT_VERSION: &str = "1.5.0";
 
 #[derive(Serialize)]
 struct Output<'a> {
     format_version: &'static str,
+    #[serde(flatten)]
+    plan: PlanOut<'a>,
+}
+
+/// With `[targets]` (since 1.5.0): a plan per target, in wave order.
+#[derive(Serialize)]
+struct TargetsOutput<'a> {
+    format_version: &'static str,
+    summary: TargetsSummary<'a>,
+    targets: Vec<TargetOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct TargetsSummary<'a> {
+    /// Some target's plan has changes.
+    has_changes: bool,
+    /// Summed over the targets.
+    create: usize,
+    update: usize,
+    delete: usize,
+    /// The targets that could not be planned.
+    failed: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct TargetOut<'a> {
+    name: &'a str,
+    /// From 1.
+    wave: usize,
+    zookeeper: &'a str,
+    /// The first target before this one whose plan is the same (what the text plan shows once).
+    same_as: Option<&'a str>,
+    /// Why it could not be planned; then it has no plan fields.
+    error: Option<&'a str>,
+    #[serde(flatten)]
+    plan: Option<PlanOut<'a>>,
+}
+
+/// One target's plan, as [`render_targets`] takes it.
+pub struct TargetPlan<'a> {
+    pub name: &'a str,
+    pub wave: usize,
+    pub zookeeper: &'a str,
+    pub same_as: Option<&'a str>,
+    pub plan: Result<&'a Plan, &'a str>,
+}
+
+#[derive(Serialize)]
+struct PlanOut<'a> {
     summary: Summary<'a>,
     /// `/services` itself is created first.
     create_root: bool,
@@ -120,10 +169,48 @@ struct FindingOut<'a> {
 }
 
 pub fn render(plan: &Plan, redactor: &Redactor) -> String {
+    let output = Output { format_version: FORMAT_VERSION, plan: plan_out(plan, redactor) };
+    let mut text = serde_json::to_string_pretty(&output).expect("plans always serialize");
+    text.push('\n');
+    text
+}
+
+/// The plans of several targets (`[targets]`), in wave order.
+pub fn render_targets(targets: &[TargetPlan], redactor: &Redactor) -> String {
+    let mut total = crate::plan::Counts::default();
+    for plan in targets.iter().filter_map(|t| t.plan.ok()) {
+        total.add(&plan.counts());
+    }
+    let output = TargetsOutput {
+        format_version: FORMAT_VERSION,
+        summary: TargetsSummary {
+            has_changes: targets.iter().any(|t| t.plan.is_ok_and(|p| !p.is_empty())),
+            create: total.create,
+            update: total.update,
+            delete: total.delete,
+            failed: targets.iter().filter(|t| t.plan.is_err()).map(|t| t.name).collect(),
+        },
+        targets: targets
+            .iter()
+            .map(|t| TargetOut {
+                name: t.name,
+                wave: t.wave + 1,
+                zookeeper: t.zookeeper,
+                same_as: t.same_as,
+                error: t.plan.err(),
+                plan: t.plan.ok().map(|plan| plan_out(plan, redactor)),
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&output).expect("plans always serialize");
+    text.push('\n');
+    text
+}
+
+fn plan_out<'a>(plan: &'a Plan, redactor: &Redactor) -> PlanOut<'a> {
     let counts = plan.counts();
     let reach = Reach::of(plan);
-    let output = Output {
-        format_version: FORMAT_VERSION,
+    PlanOut {
         summary: Summary {
             has_changes: !plan.is_empty(),
             create: counts.create,
@@ -141,10 +228,7 @@ pub fn render(plan: &Plan, redactor: &Redactor) -> String {
         services: plan.services.iter().map(|s| service(s, redactor)).collect(),
         unmanaged_services: &plan.unmanaged,
         prunable_services: &plan.prunable,
-    };
-    let mut text = serde_json::to_string_pretty(&output).expect("plans always serialize");
-    text.push('\n');
-    text
+    }
 }
 
 fn service<'a>(service: &'a ServicePlan, r: &Redactor) -> ServiceOut<'a> {
