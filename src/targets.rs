@@ -34,7 +34,13 @@ pub fn select(settings: &Settings, wanted: &[String], zk: Option<&str>) -> Resul
     let known: Vec<&str> = settings.targets.iter().map(|t| t.name.get_ref().as_str()).collect();
     for name in wanted {
         if !known.contains(&name.as_str()) {
-            return Err(format!("unknown target `{name}`: jones-sync.toml has {}", list(&known)));
+            let closest = known
+                .iter()
+                .map(|k| (strsim::damerau_levenshtein(name, k), *k))
+                .filter(|(distance, _)| *distance <= (name.len() / 3).max(1) && *distance < name.len())
+                .min();
+            let hint = closest.map(|(_, k)| format!("; did you mean `{k}`?")).unwrap_or_default();
+            return Err(format!("unknown target `{name}`: jones-sync.toml has {}{hint}", list(&known)));
         }
     }
     if zk.is_some() && wanted.len() != 1 {

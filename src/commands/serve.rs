@@ -38,6 +38,8 @@ pub(crate) fn run(options: &Options, args: ServeArgs) -> anyhow::Result<ExitCode
             bail!("--heal-after must be a number of seconds, not {}", args.heal_after)
         }),
         lock_timeout: super::lock_timeout(&args.lock)?,
+        // With `[targets]`, the one target served ([`super::aim::one`] aimed the options at it).
+        target: options.targets.first().cloned(),
         // The server also holds the last commit's services in memory.
         cache: options.cache.clone().map_or_else(crate::cache::Cache::memory, crate::cache::Cache::in_memory),
         connect: Some(crate::serve::leader::Connect {

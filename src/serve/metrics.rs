@@ -42,13 +42,18 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self::new()
+        Self::new(None)
     }
 }
 
 impl Metrics {
-    pub fn new() -> Metrics {
-        let mut registry = Registry::default();
+    /// The metrics of a server, every one labelled `target="<name>"` when it serves a target of
+    /// `[targets]`.
+    pub fn new(target: Option<&str>) -> Metrics {
+        let mut registry = match target {
+            Some(name) => Registry::with_labels(std::iter::once(("target".into(), name.to_string().into()))),
+            None => Registry::default(),
+        };
         let metrics = Metrics {
             registry: Registry::default(),
             in_sync: Family::default(),

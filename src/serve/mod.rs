@@ -94,6 +94,8 @@ pub struct Config {
     pub lock_timeout: Duration,
     /// How the writing modes connect (their elections and applies run on sessions of their own).
     pub connect: Option<leader::Connect>,
+    /// The target of `[targets]` served (one per server), named in every metric and API object.
+    pub target: Option<String>,
     /// The parse cache ([`crate::cache`]), held in memory ([`crate::cache::Cache::in_memory`]): a
     /// new commit parses only the services whose directory (git tree) changed since a commit
     /// already read, and takes the others from memory.
@@ -108,11 +110,14 @@ pub async fn run(config: Config, zk: Zk, shutdown: impl Future<Output = ()>) -> 
         .await
         .map_err(|err| anyhow::anyhow!("cannot listen on `{}`: {err}", config.listen))?;
     let address = listener.local_addr()?;
-    let shared = Arc::new(Shared::new(Status::new(config.mode, follower.describe())));
+    let shared = Arc::new(Shared::new(Status {
+        target: config.target.clone(),
+        ..Status::new(config.mode, follower.describe())
+    }));
     log.info(
         "start",
         &format!("serving on http://{address}, following {}", follower.describe()),
-        json!({"mode": config.mode.name(), "listen": address.to_string(), "branch": follower.describe()}),
+        json!({"mode": config.mode.name(), "listen": address.to_string(), "branch": follower.describe(), "target": config.target}),
     );
     let (stop, stopped) = watch::channel(false);
     let mut stopping = stopped.clone();
@@ -231,6 +236,9 @@ async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, co
         })
         .await;
         let short = crate::repo::git::short(&sha).to_string();
+        // A server of one target reconciles the services that go to it, by the commit's own settings.
+        let loaded = loaded
+            .map(|loaded| loaded.map(|state| state.and_then(|state| for_target(state, config.target.as_deref()))));
         match loaded {
             Ok(Ok(Ok(state))) => {
                 shared.write().invalid = None;
@@ -271,6 +279,21 @@ async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, co
             }
         }
     }
+}
+
+/// `state` narrowed to the services that go to `target` (`[targets.<name>] services`); a commit
+/// without that target is invalid for this server.
+fn for_target(mut state: DesiredState, target: Option<&str>) -> Result<DesiredState, Vec<crate::diagnostic::Problem>> {
+    let Some(name) = target else { return Ok(state) };
+    let Some(found) = state.repo.settings.targets.iter().find(|t| t.name.get_ref() == name) else {
+        let message = format!("has no `[targets.{name}]`, the target this server reconciles");
+        return Err(vec![crate::diagnostic::Problem::new(crate::repo::settings::FILE, message)]);
+    };
+    if let Some(only) = &found.services {
+        let only: Vec<&str> = only.iter().map(|s| s.get_ref().as_str()).collect();
+        state.confs.retain(|c| only.contains(&c.name.as_str()));
+    }
+    Ok(state)
 }
 
 /// A valid commit the follower found, and when it found it (after the fetch that brought it).

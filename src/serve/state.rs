@@ -26,7 +26,8 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(status: Status) -> Shared {
-        Shared { status: RwLock::new(status), metrics: Metrics::new() }
+        let metrics = Metrics::new(status.target.as_deref());
+        Shared { status: RwLock::new(status), metrics }
     }
 
     /// The status, for reading (a poisoned lock still holds a usable status: every write leaves
@@ -50,6 +51,8 @@ pub struct Invalid {
 
 #[derive(Debug)]
 pub struct Status {
+    /// The target of `[targets]` served, if any: named in every API object and metric.
+    pub target: Option<String>,
     pub mode: Mode,
     /// This replica leads: it is the one that writes (in `apply` and `heal` modes).
     pub leader: bool,
@@ -80,6 +83,7 @@ pub struct Status {
 impl Status {
     pub fn new(mode: Mode, branch: String) -> Status {
         Status {
+            target: None,
             mode,
             leader: false,
             branch,
@@ -120,9 +124,18 @@ impl Status {
 
     /// `GET /api/v1/services`: the server's state and every service, without their plans.
     pub fn to_json(&self) -> Value {
-        let services: Vec<Value> = self.services.values().map(|s| s.to_json(None)).collect();
+        let services: Vec<Value> = self
+            .services
+            .values()
+            .map(|s| {
+                let mut value = s.to_json(None);
+                value["target"] = self.target.clone().into();
+                value
+            })
+            .collect();
         json!({
             "format_version": FORMAT_VERSION,
+            "target": self.target,
             "mode": self.mode.name(),
             "leader": self.leader,
             "ready": self.not_ready().is_empty(),
@@ -146,6 +159,7 @@ impl Status {
         };
         let mut value = service.to_json(Some((&redactor, self.create_root)));
         value["format_version"] = FORMAT_VERSION.into();
+        value["target"] = self.target.clone().into();
         value["head"] = self.head();
         Some(Ok(value))
     }
