@@ -50,17 +50,17 @@ pub(crate) async fn roll_out<'a>(
         if start == end {
             continue;
         }
-        if std::mem::replace(&mut started, true) {
-            if let Some(pause) = pause.filter(|p| !p.is_zero()) {
-                out(&format!(
-                    "Waiting {} before wave {} of {waves} (Ctrl-C stops here, writing nothing more)...\n",
-                    seconds(pause),
-                    wave + 1
-                ));
-                tokio::select! {
-                    () = tokio::time::sleep(pause) => {}
-                    _ = tokio::signal::ctrl_c() => { interrupted = true; break; }
-                }
+        if std::mem::replace(&mut started, true)
+            && let Some(pause) = pause.filter(|p| !p.is_zero())
+        {
+            out(&format!(
+                "Waiting {} before wave {} of {waves} (Ctrl-C stops here, writing nothing more)...\n",
+                seconds(pause),
+                wave + 1
+            ));
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                _ = tokio::signal::ctrl_c() => { interrupted = true; break; }
             }
         }
         let names = super::aim::listed(aims[start..end].iter().map(|a| a.target.name.as_str()));

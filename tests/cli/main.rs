@@ -24,6 +24,7 @@ mod security;
 mod serve;
 mod set;
 mod settings_file;
+mod targets;
 #[cfg(feature = "tls")]
 mod tls;
 mod unattended;

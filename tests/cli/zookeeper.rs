@@ -21,11 +21,18 @@ pub struct ZooKeeper {
 }
 
 static SERVER: OnceLock<ZooKeeper> = OnceLock::new();
+static OTHERS: OnceLock<[ZooKeeper; 2]> = OnceLock::new();
 static CHROOTS: AtomicUsize = AtomicUsize::new(0);
 
 /// The shared server, started on first use.
 pub fn server() -> &'static ZooKeeper {
     SERVER.get_or_init(ZooKeeper::start)
+}
+
+/// Two more servers besides [`server`], for tests of several clusters (`[targets]`), started on
+/// first use.
+pub fn others() -> &'static [ZooKeeper; 2] {
+    OTHERS.get_or_init(|| [ZooKeeper::start(), ZooKeeper::start()])
 }
 
 /// A port nothing listens on (bound, then released).
