@@ -65,7 +65,20 @@ pub(crate) async fn roll_out<'a>(
         }
         let names = super::aim::listed(aims[start..end].iter().map(|a| a.target.name.as_str()));
         out(&format!("\nWave {} of {waves}: {names}\n", wave + 1));
-        let done = super::aim::each(&aims[start..end], &apply).await;
+        // Ctrl-C during a wave ends the process at once, as it would without a handler (the one
+        // a pause installs stays for the life of the process), saying where it stopped.
+        let done = tokio::select! {
+            done = super::aim::each(&aims[start..end], &apply) => done,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!(
+                    "error: interrupted during wave {} of {waves} ({names}): each service of those targets holds \
+                     one commit or the other (a service is one transaction, or its plan says it is not); later \
+                     waves were not started. `jones-sync status` shows where each stands",
+                    wave + 1
+                );
+                std::process::exit(130);
+            }
+        };
         let mut failed = false;
         for (i, result) in (start..end).zip(done) {
             let name = &aims[i].target.name;

@@ -411,3 +411,28 @@ fn a_wave_pause_waits_between_waves() {
         ]
     );
 }
+
+#[test]
+fn ctrl_c_during_a_wave_pause_stops_before_the_next_wave() {
+    let f = Fleet::new("targets-interrupt");
+    let mut apply = crate::util::spawn_in(f.t.repo.path(), &f.t.zk, &["apply", "--yes", "--wave-pause", "120"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while f.commits(0).len() < 2 {
+        assert!(std::time::Instant::now() < deadline && apply.running(), "wave 1 never finished");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Canary is applied; the process is in its pause (give it a moment to print and wait).
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    assert!(std::process::Command::new("kill").args(["-INT", &apply.pid().to_string()]).status().unwrap().success());
+    let out = apply.finish().code(1);
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(out.stdout.contains("Waiting 120s before wave 2 of 2"), "{}", out.stdout);
+    assert!(!out.stdout.contains("Wave 2 of 2"), "{}", out.stdout);
+    assert!(
+        out.stderr.ends_with("error: interrupted before the next wave: 2 targets not started, nothing more was written\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(f.tree(1).is_empty() && f.tree(2).is_empty());
+}
