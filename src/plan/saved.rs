@@ -594,6 +594,33 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_file_for_several_targets_holds_each_in_its_wave() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let plan = |zk: &str| SavedPlan::new(Plan::default(), zk, Source { sha: None, dirty: false }, vec![], 10, 5);
+        let plans = [plan("b:2181").for_target("late", 1), plan("a:2181").for_target("early", 0)];
+        SavedPlan::write_targets(&plans, &path).unwrap();
+        let read = SavedPlan::read_all(&path).unwrap();
+        let names: Vec<&str> = read.iter().map(|p| p.target.as_ref().unwrap().name.as_str()).collect();
+        assert_eq!(names, ["early", "late"]);
+        assert_eq!(read[1], plans[0]);
+        // A file of one plan reads as one plan, without a target.
+        plans[0].clone().write(&path).unwrap();
+        assert_eq!(SavedPlan::read_all(&path).unwrap()[0].target.as_ref().unwrap().name, "late");
+        plan("a:2181").write(&path).unwrap();
+        assert_eq!(SavedPlan::read_all(&path).unwrap()[0].target, None);
+        // Every plan of a file for targets names its target.
+        let mut value = serde_json::json!({"format_version": FORMAT_VERSION, "targets": [plan("a:2181")]});
+        std::fs::write(&path, value.to_string()).unwrap();
+        let err = SavedPlan::read_all(&path).unwrap_err().to_string();
+        assert!(err.contains("a plan of its `targets` names no `target`"), "{err}");
+        value["targets"] = serde_json::json!([]);
+        std::fs::write(&path, value.to_string()).unwrap();
+        let err = SavedPlan::read_all(&path).unwrap_err().to_string();
+        assert!(err.contains("its `targets` is not a list of plans"), "{err}");
+    }
+
+    #[test]
     fn plan_files_of_a_newer_or_other_major_version_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plan.json");
@@ -623,6 +650,7 @@ mod tests {
         assert_eq!(with_version("1.1.0"), Ok(()));
         assert_eq!(with_version("1.2.0"), Ok(()));
         assert_eq!(with_version("1.3.0"), Ok(()));
+        assert_eq!(with_version("1.4.0"), Ok(()));
         let refused = |found: &str| {
             format!(
                 "the plan file `{}` has format version {found}, which this jones-sync ({}) cannot apply (it applies 1.x up to {FORMAT_VERSION}): use a matching jones-sync, or make a new plan",
@@ -630,7 +658,7 @@ mod tests {
                 env!("CARGO_PKG_VERSION")
             )
         };
-        assert_eq!(with_version("1.4.0"), Err(refused("1.4.0")));
+        assert_eq!(with_version("1.5.0"), Err(refused("1.5.0")));
         assert_eq!(with_version("2.0.0"), Err(refused("2.0.0")));
         assert_eq!(with_version("0.9.0"), Err(refused("0.9.0")));
         std::fs::write(&path, r#"{"format_version": "1.0.0", "summary": {}}"#).unwrap();

@@ -427,6 +427,18 @@ impl Reader<'_> {
             out.push(Target { name: Spanned::new(key.span(), name.to_string()), zk, services });
         }
         out.sort_by_key(|target| target.name.span().start);
+        // Each target's credentials come from a variable of its own.
+        for (i, target) in out.iter().enumerate() {
+            let var = crate::targets::auth_var(target.name.get_ref());
+            if let Some(earlier) = out[..i].iter().find(|t| crate::targets::auth_var(t.name.get_ref()) == var) {
+                let message = format!(
+                    "targets `{}` and `{}` would both read their credentials from {var}: rename one",
+                    earlier.name.get_ref(),
+                    target.name.get_ref()
+                );
+                self.problem(target.name.span(), message);
+            }
+        }
     }
 
     fn rollout(&mut self, table: &Table<'_>, out: &mut Option<Vec<Vec<Spanned<String>>>>) {
@@ -893,5 +905,10 @@ mod tests {
         assert!(at("target `d` is in no wave").starts_with("jones-sync.toml:8:10:"));
         assert!(at("target `e` is in no wave").starts_with("jones-sync.toml:10:10:"));
         assert!(problems("[targets.\"a/b\"]\nzk = \"zk1:2181\"\n")[0].contains("invalid target name `a/b`"));
+        assert_eq!(
+            problems("[targets.eu-west]\nzk = \"zk1:2181\"\n[targets.eu_west]\nzk = \"zk2:2181\"\n"),
+            ["jones-sync.toml:3:10: invalid settings: targets `eu-west` and `eu_west` would both read their \
+              credentials from JONES_SYNC_ZK_AUTH_EU_WEST: rename one"]
+        );
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::proxy::Proxy;
+use crate::proxy::{Fault, Proxy};
 use crate::util::{Test, short};
 use crate::zookeeper::{self, block_on};
 
@@ -430,9 +430,45 @@ fn ctrl_c_during_a_wave_pause_stops_before_the_next_wave() {
     assert!(out.stdout.contains("Waiting 120s before wave 2 of 2"), "{}", out.stdout);
     assert!(!out.stdout.contains("Wave 2 of 2"), "{}", out.stdout);
     assert!(
-        out.stderr.ends_with("error: interrupted before the next wave: 2 targets not started, nothing more was written\n"),
+        out.stderr
+            .ends_with("error: interrupted before the next wave: 2 targets not started, nothing more was written\n"),
         "{}",
         out.stderr
     );
     assert!(f.tree(1).is_empty() && f.tree(2).is_empty());
+}
+
+#[test]
+fn a_process_killed_mid_wave_leaves_every_service_of_every_target_at_one_commit() {
+    let f = Fleet::new("targets-kill");
+    let first = f.t.rev("HEAD");
+    f.run(&["apply", "--yes"]).success();
+    // use1 is reached through a proxy that holds its first transaction.
+    let proxy = Proxy::start(&zookeeper::others()[0].address());
+    let mut zk = f.zk.clone();
+    zk[1] = proxy.connect_string(&f.zk[1][f.zk[1].find('/').unwrap()..]);
+    f.settings(&zk);
+    f.t.write("services/shop/config.toml", "timeout = 31\n").write("services/search/config.toml", "shards = 5\n");
+    let second = f.t.commit_all("second");
+    proxy.arm(Fault::Pause, 0);
+    let mut apply = crate::util::spawn_in(f.t.repo.path(), &f.t.zk, &["apply", "--yes"]);
+    proxy.wait_paused();
+    apply.kill();
+    let _ = apply.finish();
+    // The held transaction reaches ZooKeeper after the process is gone, as a late packet would.
+    proxy.resume();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(f.commits(0).values().collect::<Vec<_>>(), [&second, &second]);
+    // Every service of every target is wholly at the commit its record names.
+    let mut seen = Vec::new();
+    for (i, target) in ["canary", "use1", "euw1"].iter().enumerate() {
+        for (service, sha) in f.commits(i) {
+            assert!(sha == first || sha == second, "{target} {service} {sha}");
+            let args = ["plan", "--rev", &sha, "--target", target, "--service", &service, "--detailed-exitcode"];
+            f.run(&args).success();
+            seen.push(format!("{target}/{service}"));
+        }
+    }
+    assert_eq!(seen, ["canary/search", "canary/shop", "use1/search", "use1/shop", "euw1/shop"]);
+    drop(proxy);
 }
