@@ -16,6 +16,7 @@ use crate::cli::ApplyArgs;
 use crate::desired::DesiredState;
 use crate::plan::Plan;
 use crate::plan::redact::Redactor;
+use crate::plan::render::targets::{TargetPlan, Targets};
 use crate::zk::lock::Holder;
 
 pub(crate) async fn run(options: &Options, args: ApplyArgs) -> anyhow::Result<ExitCode> {
@@ -113,18 +114,25 @@ async fn apply_targets(
     .await;
     let plans: Vec<Result<Plan, String>> =
         planned.iter().map(|p| p.as_ref().map(|(plan, _)| plan.clone()).map_err(Clone::clone)).collect();
-    let skipped: Vec<&str> = planned.iter().map(|p| p.as_ref().map_or("", |(_, skipped)| skipped.as_str())).collect();
-    let extra = |i: usize, plan: &Plan| format!("{}{}", skipped[i], crate::audit::status::notes(state, plan));
-    let shown: Vec<Option<String>> = plans
-        .iter()
-        .enumerate()
-        .map(|(i, plan)| {
-            let plan = plan.as_ref().ok()?;
-            Some(crate::plan::render::text::render(plan, redactor, options.colour) + &extra(i, plan))
-        })
-        .collect();
-    let same_as = crate::targets::same_as(&shown);
-    out(&super::plan::sections(aims, &plans, &shown, &same_as));
+    let shown = Targets::new(
+        aims.iter()
+            .zip(&plans)
+            .zip(&planned)
+            .map(|((aim, plan), planned)| TargetPlan {
+                name: &aim.target.name,
+                wave: aim.target.wave,
+                zookeeper: &aim.options.zk,
+                plan: plan.as_ref().map_err(String::as_str),
+                notes: match (plan, planned) {
+                    (Ok(plan), Ok((_, skipped))) => format!("{skipped}{}", crate::audit::status::notes(state, plan)),
+                    _ => String::new(),
+                },
+            })
+            .collect(),
+        redactor,
+        options.colour,
+    );
+    out(&shown.text());
     let failed: Vec<String> = aims
         .iter()
         .zip(&plans)

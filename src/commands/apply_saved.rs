@@ -15,6 +15,7 @@ use super::{Options, actor, out, show_sensitive};
 use crate::cli::ApplyArgs;
 use crate::plan::Plan;
 use crate::plan::redact::Redactor;
+use crate::plan::render::targets::{TargetPlan, Targets};
 use crate::plan::render::text;
 use crate::plan::saved::SavedPlan;
 use crate::plan::verify::Limits;
@@ -129,9 +130,7 @@ async fn apply_targets(
     let actor = actor(args.actor.clone());
     let plans: Vec<Plan> = saved.iter().map(|p| p.plan_for(&actor)).collect();
     let redactor = Redactor::new(&saved[0].sensitive_keys, show)?;
-    let results: Vec<Result<Plan, String>> = plans.iter().cloned().map(Ok).collect();
-    let shown = super::plan::shown(&results, |_| String::new(), &redactor, options.colour);
-    out(&super::plan::sections(&aims, &results, &shown, &crate::targets::same_as(&shown)));
+    out(&targets_of(&saved, &plans, &redactor, options.colour).text());
     if plans.iter().all(Plan::is_empty) {
         return Ok(ExitCode::SUCCESS);
     }
@@ -165,4 +164,28 @@ async fn apply_targets(
     let services: Vec<Vec<String>> =
         plans.iter().map(|p| p.services.iter().map(|s| s.name.clone()).collect()).collect();
     super::waves::finish(&aims, rollout, &services).await
+}
+
+/// The plans of a file for several targets (`plans`: each one's plan to execute), to show.
+pub(crate) fn targets_of<'a>(
+    saved: &'a [SavedPlan],
+    plans: &'a [Plan],
+    redactor: &Redactor,
+    colour: bool,
+) -> Targets<'a> {
+    let targets = saved
+        .iter()
+        .zip(plans)
+        .map(|(saved, plan)| {
+            let target = saved.target.as_ref().expect("a plan for targets names its target");
+            TargetPlan {
+                name: &target.name,
+                wave: target.wave,
+                zookeeper: &saved.zookeeper,
+                plan: Ok(plan),
+                notes: String::new(),
+            }
+        })
+        .collect();
+    Targets::new(targets, redactor, colour)
 }

@@ -9,8 +9,8 @@ use super::{Options, actor, load_or_report, out, show_sensitive};
 use crate::audit::record::Record;
 use crate::cli::{Format, PlanArgs};
 use crate::desired::DesiredState;
-use crate::plan::Plan;
 use crate::plan::redact::Redactor;
+use crate::plan::render::targets::{TargetPlan, Targets};
 use crate::plan::render::{json, markdown, text};
 use crate::plan::saved::{SavedPlan, Source};
 
@@ -108,43 +108,24 @@ async fn plan_targets(
             .collect();
         SavedPlan::write_targets(&saved, path)?;
     }
-    let shown = shown(&plans, |plan| crate::audit::status::notes(state, plan), &redactor, options.colour);
-    let same_as = crate::targets::same_as(&shown);
-    let waves = aims.last().map_or(0, |a| a.target.wave + 1);
+    let targets = Targets::new(
+        aims.iter()
+            .zip(&plans)
+            .map(|(aim, plan)| TargetPlan {
+                name: &aim.target.name,
+                wave: aim.target.wave,
+                zookeeper: &aim.options.zk,
+                plan: plan.as_ref().map_err(String::as_str),
+                notes: plan.as_ref().map(|plan| crate::audit::status::notes(state, plan)).unwrap_or_default(),
+            })
+            .collect(),
+        &redactor,
+        options.colour,
+    );
     match args.format {
-        Format::Json => {
-            let targets: Vec<json::TargetPlan> = aims
-                .iter()
-                .zip(&plans)
-                .zip(&same_as)
-                .map(|((aim, plan), same)| json::TargetPlan {
-                    name: &aim.target.name,
-                    wave: aim.target.wave,
-                    zookeeper: &aim.options.zk,
-                    same_as: same.filter(|_| plan.is_ok()).map(|i| aims[i].target.name.as_str()),
-                    plan: plan.as_ref().map_err(String::as_str),
-                })
-                .collect();
-            out(&json::render_targets(&targets, &redactor));
-        }
-        Format::Text => out(&sections(aims, &plans, &shown, &same_as)),
-        Format::Markdown => {
-            let mut text =
-                format!("{}\n\n### jones-sync plan\n\n| Target | Wave | Plan |\n|---|---|---|\n", markdown::MARKER);
-            for (aim, plan) in aims.iter().zip(&plans) {
-                let wave = aim.target.wave + 1;
-                text.push_str(&format!("| `{}` | {wave} of {waves} | {} |\n", aim.target.name, counts(plan)));
-            }
-            text.push('\n');
-            for (i, plan) in plans.iter().enumerate() {
-                let (Ok(plan), None) = (plan, same_as[i]) else { continue };
-                let section = markdown::render(plan, &redactor, &full_plan_hint("jones-sync plan"));
-                let section = section.strip_prefix(markdown::MARKER).unwrap_or(&section).trim_start();
-                let section = section.strip_prefix("### jones-sync plan").unwrap_or(section).trim_start();
-                text.push_str(&format!("#### {}\n\n{section}\n", target_heading(&alike(aims, &same_as, i), waves)));
-            }
-            out(&text);
-        }
+        Format::Json => out(&targets.json(&redactor)),
+        Format::Text => out(&targets.text()),
+        Format::Markdown => out(&targets.markdown(&redactor, &full_plan_hint("jones-sync plan"))),
     }
     let notes = super::validate::warnings(state, None);
     if args.format == Format::Text {
@@ -170,56 +151,8 @@ async fn plan_targets(
         );
         if args.format == Format::Text { out(&saved) } else { eprint!("{saved}") }
     }
-    let changes = plans.iter().any(|p| p.as_ref().is_ok_and(|p| !p.is_empty()));
+    let changes = targets.has_changes();
     Ok(if args.detailed_exitcode && changes { ExitCode::from(2) } else { ExitCode::SUCCESS })
-}
-
-/// What each target's text plan shows (with `extra`), to fold the equal ones: the same text is
-/// the same plan (a record's `apply_id` differs from target to target, and the text shows no
-/// record). `None` for a target that could not be planned.
-pub(crate) fn shown(
-    plans: &[Result<Plan, String>],
-    extra: impl Fn(&Plan) -> String,
-    redactor: &Redactor,
-    colour: bool,
-) -> Vec<Option<String>> {
-    plans
-        .iter()
-        .map(|plan| {
-            let plan = plan.as_ref().ok()?;
-            let mut text = text::render(plan, redactor, colour);
-            text.push_str(&extra(plan));
-            Some(text)
-        })
-        .collect()
-}
-
-/// The text plan of several targets: a section per plan, one for all the targets it is the
-/// same for (`same_as`, [`crate::targets::same_as`] of `shown`), then a line per target.
-pub(crate) fn sections(
-    aims: &[Aimed],
-    plans: &[Result<Plan, String>],
-    shown: &[Option<String>],
-    same_as: &[Option<usize>],
-) -> String {
-    let waves = aims.last().map_or(0, |a| a.target.wave + 1);
-    let mut text = String::new();
-    for (i, section) in shown.iter().enumerate() {
-        let (Some(section), None) = (section, same_as[i]) else { continue };
-        text.push_str(&format!("── {} ──\n\n{section}\n", target_heading(&alike(aims, same_as, i), waves)));
-    }
-    text.push_str("By target:\n");
-    let width = aims.iter().map(|a| a.target.name.len()).max().unwrap_or(0);
-    for (aim, plan) in aims.iter().zip(plans) {
-        let wave = aim.target.wave + 1;
-        text.push_str(&format!("  {:width$}  wave {wave} of {waves}  {}\n", aim.target.name, counts(plan)));
-    }
-    text
-}
-
-/// Target `i` and those whose plan is the same as its.
-fn alike<'a>(aims: &'a [Aimed], same_as: &[Option<usize>], i: usize) -> Vec<&'a Aimed> {
-    aims.iter().enumerate().filter(|(j, _)| *j == i || same_as[*j] == Some(i)).map(|(_, a)| a).collect()
 }
 
 /// The request for one target: `services` (every one when empty) that go to it.
@@ -236,31 +169,6 @@ pub(crate) fn target_request<'a>(
         Some(only) => request.only(only),
         None => request,
     })
-}
-
-/// `Target `a` (wave 1 of 2)`, or `Targets `a`, `b` (wave 2 of 2): the same plan for each`.
-fn target_heading(alike: &[&Aimed], waves: usize) -> String {
-    let names = super::aim::listed(alike.iter().map(|a| a.target.name.as_str()));
-    let mut in_waves: Vec<usize> = alike.iter().map(|a| a.target.wave + 1).collect();
-    in_waves.dedup();
-    let in_waves: Vec<String> = in_waves.iter().map(usize::to_string).collect();
-    let wave = if in_waves.len() == 1 { "wave" } else { "waves" };
-    match alike {
-        [_] => format!("Target {names} ({wave} {} of {waves})", in_waves.join(", ")),
-        _ => format!("Targets {names} ({wave} {} of {waves}): the same plan for each", in_waves.join(", ")),
-    }
-}
-
-/// A target's changes in a few words, or why it has none.
-fn counts(plan: &Result<Plan, String>) -> String {
-    match plan {
-        Err(_) => "could not be planned (below)".into(),
-        Ok(plan) if plan.is_empty() => "no changes".into(),
-        Ok(plan) => {
-            let c = plan.counts();
-            format!("{} to create, {} to update, {} to delete", c.create, c.update, c.delete)
-        }
-    }
 }
 
 /// The commit a saved plan comes from: the one the repository was read at (pinned services record

@@ -14,7 +14,11 @@ use crate::plan::saved::SavedPlan;
 
 pub(crate) fn run(options: &Options, args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let show = show_sensitive(args.show_sensitive)?;
-    let saved = SavedPlan::read(&args.plan_file)?;
+    let mut all = SavedPlan::read_all(&args.plan_file)?;
+    if all[0].target.is_some() {
+        return show_targets(options, args, &all, show);
+    }
+    let saved = all.remove(0);
     // Redacted with the patterns of the repository it was made from, as `apply FILE` shows it.
     let redactor = Redactor::new(&saved.sensitive_keys, show)?;
     let plan = &saved.plan;
@@ -34,6 +38,29 @@ pub(crate) fn run(options: &Options, args: &ShowArgs) -> anyhow::Result<ExitCode
         Format::Json => out(&crate::plan::render::json::render(plan, &redactor)),
     }
     Ok(if args.detailed_exitcode && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// A plan file for several targets, as `plan` printed it.
+fn show_targets(options: &Options, args: &ShowArgs, saved: &[SavedPlan], show: bool) -> anyhow::Result<ExitCode> {
+    let redactor = Redactor::new(&saved[0].sensitive_keys, show)?;
+    let plans: Vec<crate::plan::Plan> = saved.iter().map(|s| s.plan.clone()).collect();
+    let targets = super::apply_saved::targets_of(saved, &plans, &redactor, options.colour);
+    let file = args.plan_file.display();
+    match args.format {
+        Format::Text => {
+            out(&origin(&saved[0]).replace(&format!(", for ZooKeeper `{}`", saved[0].zookeeper), ", for every target"));
+            out(&targets.text());
+            if targets.has_changes() {
+                out(&format!("\nTo apply exactly these changes, wave by wave: jones-sync apply {file}\n"));
+            }
+        }
+        Format::Markdown => {
+            let hint = super::plan::full_plan_hint(&format!("jones-sync show {file}"));
+            out(&targets.markdown(&redactor, &hint))
+        }
+        Format::Json => out(&targets.json(&redactor)),
+    }
+    Ok(if args.detailed_exitcode && targets.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
 /// Where the plan comes from: when and by which jones-sync it was made, from which commit, for

@@ -472,3 +472,33 @@ fn a_process_killed_mid_wave_leaves_every_service_of_every_target_at_one_commit(
     assert_eq!(seen, ["canary/search", "canary/shop", "use1/search", "use1/shop", "euw1/shop"]);
     drop(proxy);
 }
+
+#[test]
+fn a_plan_file_for_several_targets_is_shown_as_plan_showed_it() {
+    let f = Fleet::new("targets-show");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    let file = file.to_str().unwrap();
+    let planned = f.run(&["plan", "--out", file]).success().stdout;
+    let shown = f.run(&["show", file, "--detailed-exitcode"]).code(2).stdout;
+    let (head, rest) = shown.split_once("\n\n").unwrap();
+    assert!(head.starts_with("Saved plan, made ") && head.ends_with(", for every target."), "{head}");
+    let sections = |text: &str| text[..text.find("By target:").unwrap()].to_string();
+    assert_eq!(sections(rest), sections(&planned));
+    assert!(rest.ends_with(&format!("\nTo apply exactly these changes, wave by wave: jones-sync apply {file}\n")));
+    let markdown = f.run(&["show", file, "--format", "markdown"]).success().stdout;
+    assert!(markdown.starts_with("<!-- jones-sync plan -->\n\n### jones-sync plan\n\n| Target | Wave | Plan |\n"));
+    let json: serde_json::Value =
+        serde_json::from_str(&f.run(&["show", file, "--format", "json"]).success().stdout).unwrap();
+    let same: Vec<&serde_json::Value> = json["targets"].as_array().unwrap().iter().map(|t| &t["same_as"]).collect();
+    assert_eq!(same, [&serde_json::Value::Null, &serde_json::json!("canary"), &serde_json::Value::Null]);
+    // A plan file for one cluster takes no --target.
+    let t = Test::new("targets-show-one");
+    t.write("services/s/config.toml", "a = 1\n");
+    t.run(&["plan", "--out", file]).success();
+    let out = t.run(&["apply", file, "--target", "use1"]).code(1);
+    assert_eq!(
+        out.stderr,
+        format!("error: --target: the plan `{file}` was made for one cluster, not for `[targets]`\n")
+    );
+}

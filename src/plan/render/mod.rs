@@ -6,6 +6,7 @@
 pub mod json;
 pub mod markdown;
 pub(crate) mod rows;
+pub mod targets;
 pub mod text;
 
 #[cfg(test)]
