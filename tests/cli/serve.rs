@@ -828,3 +828,47 @@ fn sigterm_during_an_apply_lets_it_finish_and_leaves_no_partial_service() {
     assert!(out.stderr.contains("shop: applied"), "the apply in flight completed:\n{}", out.stderr);
     t.run(&["plan", "--detailed-exitcode"]).code(0);
 }
+
+#[test]
+fn serve_reconciles_one_target_labelled_in_its_metrics_and_api() {
+    let t = Test::new("serve_target");
+    let other = crate::zookeeper::others()[0].chroot("serve_target");
+    t.write(
+        "jones-sync.toml",
+        &format!("[targets.main]\nzk = \"{}\"\n[targets.euw1]\nzk = \"{other}\"\nservices = [\"shop\"]\n", t.zk),
+    )
+    .write("services/shop/config.toml", "timeout = 30\n")
+    .write("services/search/config.toml", "shards = 4\n");
+    t.commit_all("first");
+    // A server reconciles one target: with several, it must be named.
+    let out = crate::util::run_in(t.repo.path(), &t.zk, &["serve", "--listen", "127.0.0.1:0"]).code(1);
+    assert_eq!(
+        out.stderr,
+        "error: `serve` works on one ZooKeeper cluster, and jones-sync.toml has 2 targets (`main`, `euw1`): name one \
+         with --target\n"
+    );
+    let server = start(&t, &["--mode", "apply", "--target", "euw1"]);
+    let shop = Some(("service", "shop"));
+    wait_for("shop applied to euw1", || server.metric("jones_sync_service_in_sync", shop) == Some(1.0));
+    // Every sample carries the target; only the target's services are there.
+    let scrape = server.metrics();
+    assert!(scrape.samples.iter().all(|s| s.labels.get("target") == Some("euw1")), "{:?}", scrape.samples);
+    let services = server.json("/api/v1/services");
+    assert_eq!(services["target"], "euw1");
+    let names: Vec<&str> =
+        services["services"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["shop"]);
+    assert_eq!(server.json("/api/v1/services/shop")["target"], "euw1");
+    let euw1 = jones_sync_tree(&other);
+    assert!(euw1.contains_key("/services/shop/conf") && !euw1.keys().any(|p| p.contains("search")), "{euw1:?}");
+    assert!(t.tree().is_empty(), "the other target is not touched");
+}
+
+/// Every node under `connect` by path.
+fn jones_sync_tree(connect: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let connect = connect.to_string();
+    crate::zookeeper::block_on(async move {
+        let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
+        zk.dump("/").await.unwrap()
+    })
+}
