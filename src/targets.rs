@@ -3,7 +3,7 @@
 //! one target is named), in its wave; without `[targets]`, the one cluster of `--zk`.
 //!
 //! Pure: the connect strings are checked by the settings' reader, the credentials read by
-//! [`crate::zk::connect`] under the name [`auth_var`] gives.
+//! [`crate::zk::connect`] under the name [`crate::zk::connect::target_auth_var`] gives.
 
 use crate::repo::settings::Settings;
 
@@ -69,15 +69,6 @@ pub fn select(settings: &Settings, wanted: &[String], zk: Option<&str>) -> Resul
     Ok(Some(selected))
 }
 
-/// The environment variable holding a target's credentials: `JONES_SYNC_ZK_AUTH_<TARGET>`, the
-/// name upper-cased and every character but a letter or digit made `_` (`use1-canary` →
-/// `JONES_SYNC_ZK_AUTH_USE1_CANARY`).
-pub fn auth_var(target: &str) -> String {
-    let name: String =
-        target.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
-    format!("JONES_SYNC_ZK_AUTH_{name}")
-}
-
 /// For each of `items`, the index of the first item before it that is equal to it: what a plan
 /// of several targets shows once (`None`: the first of its kind).
 pub fn same_as<T: PartialEq>(items: &[T]) -> Vec<Option<usize>> {
@@ -126,11 +117,5 @@ mod tests {
     fn equal_plans_point_at_the_first_of_their_kind() {
         assert_eq!(same_as(&["a", "b", "a", "b", "c"]), [None, None, Some(0), Some(1), None]);
         assert_eq!(same_as::<u8>(&[]), []);
-    }
-
-    #[test]
-    fn credentials_are_read_per_target() {
-        assert_eq!(auth_var("use1-canary"), "JONES_SYNC_ZK_AUTH_USE1_CANARY");
-        assert_eq!(auth_var("eu.west"), "JONES_SYNC_ZK_AUTH_EU_WEST");
     }
 }

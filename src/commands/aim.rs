@@ -34,7 +34,7 @@ pub(crate) fn targets(options: &Options, settings: &Settings) -> anyhow::Result<
 pub(crate) fn aim(options: &Options, target: Selected) -> anyhow::Result<Aimed> {
     let from = if options.zk_from == ZkFrom::Flag { ZkFrom::Flag } else { ZkFrom::Target };
     let mut aimed = options.aimed_at(&target.zk, from)?;
-    let var = crate::targets::auth_var(&target.name);
+    let var = crate::zk::connect::target_auth_var(&target.name);
     aimed.connect = options.connect.clone().with_auth_var(&var, |name| std::env::var_os(name))?;
     aimed.targets = vec![target.name.clone()];
     Ok(Aimed { target, options: aimed })

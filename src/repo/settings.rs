@@ -429,8 +429,10 @@ impl Reader<'_> {
         out.sort_by_key(|target| target.name.span().start);
         // Each target's credentials come from a variable of its own.
         for (i, target) in out.iter().enumerate() {
-            let var = crate::targets::auth_var(target.name.get_ref());
-            if let Some(earlier) = out[..i].iter().find(|t| crate::targets::auth_var(t.name.get_ref()) == var) {
+            let var = crate::zk::connect::target_auth_var(target.name.get_ref());
+            if let Some(earlier) =
+                out[..i].iter().find(|t| crate::zk::connect::target_auth_var(t.name.get_ref()) == var)
+            {
                 let message = format!(
                     "targets `{}` and `{}` would both read their credentials from {var}: rename one",
                     earlier.name.get_ref(),

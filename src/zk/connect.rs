@@ -227,6 +227,15 @@ pub struct ConnectOptions {
     pub tls: TlsFiles,
 }
 
+/// The environment variable holding a target's credentials: `JONES_SYNC_ZK_AUTH_<TARGET>`, the
+/// name upper-cased and every character but a letter or digit made `_` (`use1-canary` →
+/// `JONES_SYNC_ZK_AUTH_USE1_CANARY`).
+pub fn target_auth_var(target: &str) -> String {
+    let name: String =
+        target.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    format!("{AUTH_VAR}_{name}")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectConfigError {
     #[error("{origin} must hold `user:password` (both non-empty)")]
@@ -246,7 +255,7 @@ impl ConnectOptions {
     }
 
     /// These options with the credentials of the variable `name` (a target's
-    /// `JONES_SYNC_ZK_AUTH_<TARGET>`, [`crate::targets::auth_var`]) when `var` (an environment
+    /// `JONES_SYNC_ZK_AUTH_<TARGET>`, [`target_auth_var`]) when `var` (an environment
     /// lookup) has it set, else the common ones.
     pub fn with_auth_var(
         mut self,
@@ -329,6 +338,16 @@ mod tests {
     use std::ffi::OsString;
 
     use super::*;
+
+    #[test]
+    fn each_target_has_a_credentials_variable_of_its_own() {
+        assert_eq!(target_auth_var("use1-canary"), "JONES_SYNC_ZK_AUTH_USE1_CANARY");
+        assert_eq!(target_auth_var("eu.west"), "JONES_SYNC_ZK_AUTH_EU_WEST");
+        let vars = |name: &str| (name == "JONES_SYNC_ZK_AUTH_A").then(|| "a:b".into());
+        let common = ConnectOptions::from_vars(|name| (name == AUTH_VAR).then(|| "c:d".into())).unwrap();
+        assert_eq!(common.clone().with_auth_var("JONES_SYNC_ZK_AUTH_A", vars).unwrap().auth.unwrap().user(), "a");
+        assert_eq!(common.with_auth_var("JONES_SYNC_ZK_AUTH_B", vars).unwrap().auth.unwrap().user(), "c");
+    }
 
     fn options(vars: &[(&str, &str)]) -> Result<ConnectOptions, ConnectConfigError> {
         let vars: HashMap<String, OsString> = vars.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect();
