@@ -7,6 +7,10 @@ one-znode-per-round-trip baseline and ZooKeeper's own batched limit (examples/be
 Each measurement is one process (or two, for plan + apply), timed from spawn to exit; its peak
 memory is the kernel's max RSS, as GNU time reports it. The contestants run interleaved, run by run, so that a
 slow moment of the machine hits all of them alike.
+
+`--targets` measures instead the multi-cluster `plan` (`[targets]` in jones-sync.toml): three throwaway
+ZooKeepers, each holding the whole ~10,000-znode repository (`--sizes` for others), and the no-op
+`plan` against one of them (`--target a`) and against all three, uncached and with a warm cache.
 """
 
 import argparse
@@ -87,21 +91,34 @@ class Bench:
         self.args = args
         self.work = work
         self.zk = None
+        self.zk_dirs = []  # the data directories of the servers started, all stopped at the end
+        self.target_rows = []  # Markdown rows of the `--targets` table
+        self.target_notes = []
         self.results = []  # dicts: size, step, contestant, times, memories
         self.serve_rows = []  # Markdown rows of the `serve` table
 
-    def start_zookeeper(self):
-        zk_dir = os.path.join(self.work, "zookeeper")
+    def start_zookeeper(self, name="zookeeper"):
+        """Starts a throwaway server with its data in the work directory's `name` (each on its own
+        free loopback port) and returns its connect string; `stop_zookeeper` stops every one."""
+        zk_dir = os.path.join(self.work, name)
+        self.zk_dirs.append(zk_dir)  # before starting: a half-started server is stopped too
         # A 50,000-znode tree and the garbage of resetting it need more than the default heap.
         env = dict(os.environ, ZOOKEEPER_HEAP="2g")
-        out = subprocess.run(
+        proc = subprocess.run(
             [os.path.join(ROOT, "scripts/zookeeper.sh"), "start", zk_dir], stdout=subprocess.PIPE, text=True, env=env
-        ).stdout
-        self.zk = out.strip()
-        print(f"ZooKeeper at {self.zk} (data in {zk_dir})", file=sys.stderr)
+        )
+        if proc.returncode != 0:
+            sys.exit(f"bench: ZooKeeper did not start (its log is {zk_dir}/zookeeper.log)")
+        connect = proc.stdout.strip()
+        if self.zk is None:
+            self.zk = connect
+        print(f"ZooKeeper at {connect} (data in {zk_dir})", file=sys.stderr)
+        return connect
 
     def stop_zookeeper(self):
-        run([os.path.join(ROOT, "scripts/zookeeper.sh"), "stop", os.path.join(self.work, "zookeeper")], check=False)
+        for zk_dir in self.zk_dirs:
+            run([os.path.join(ROOT, "scripts/zookeeper.sh"), "stop", zk_dir], check=False)
+        self.zk_dirs = []
 
     def record(self, size, step, contestant, samples):
         times = [s[0] for s in samples]
@@ -402,6 +419,111 @@ class Bench:
         )
         print(f"  serve: {self.serve_rows[-1]}", file=sys.stderr)
 
+    def bench_targets(self, size, services, runs):
+        """`plan` against one target and against three (`[targets]` in jones-sync.toml), each its own
+        throwaway ZooKeeper holding the whole repository: no-op plans against full live state, the
+        repository read once and planned against every target in parallel."""
+        print(f"\n~{size} znodes ({services} services), three targets", file=sys.stderr)
+        names = ["a", "b", "c"]
+        servers = {name: self.start_zookeeper(f"zookeeper-{name}") for name in names}
+        pids = [int(open(os.path.join(d, "zookeeper.pid")).read()) for d in self.zk_dirs[-len(names):]]
+        repo = self.repo(f"repo-{size}", services, 0)
+        settings = os.path.join(repo, "jones-sync.toml")
+        text = "\n".join(f'[targets.{name}]\nzk = "{servers[name]}"\n' for name in names)
+        with open(settings, "a") as f:
+            f.write(("\n" if f.tell() else "") + text)
+        git = ["git", "-C", repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+        run(git[:3] + ["add", "jones-sync.toml"])
+        run(git + ["commit", "-q", "-m", "three targets"])
+        # Every target's address is the settings': an inherited JONES_SYNC_ZK would be a --zk.
+        os.environ.pop("JONES_SYNC_ZK", None)
+        cache = os.path.join(self.work, f"cache-{size}-targets")
+
+        def jones(*args, cache_dir=None):
+            caching = ["--cache", cache_dir] if cache_dir else ["--no-cache"]
+            return [JONES, "--repo", repo, *caching, *args]
+
+        one = ["--target", "a"]
+        run(jones("apply", "--yes"))  # every target, wave by wave
+        for target in (one, []):
+            code = run(jones("plan", "--detailed-exitcode", *target), check=False)
+            if code != 0:
+                sys.exit(f"bench: `plan {' '.join(target)}` does not say `No changes` after the apply (exit {code})")
+        run(jones("plan", cache_dir=cache))  # fills the cache: the cached plans below are warm
+
+        def zk_ticks():
+            total = 0
+            for pid in pids:
+                with open(f"/proc/{pid}/stat") as stat:
+                    total += sum(int(x) for x in stat.read().rsplit(")", 1)[1].split()[11:13])
+            return total
+
+        def measured(cmd):
+            """`measure`, with the CPU the three servers spent meanwhile."""
+            before = zk_ticks()
+            wall, rss, cpu = measure(cmd)
+            return wall, rss, cpu, (zk_ticks() - before) / os.sysconf("SC_CLK_TCK")
+
+        # `validate` reads the repository as `plan` does and contacts no ZooKeeper: the read's share.
+        contestants = {
+            ("validate", "uncached"): jones("validate"),
+            ("validate", "warm cache"): jones("validate", cache_dir=cache),
+            ("one target", "uncached"): jones("plan", *one),
+            ("three targets", "uncached"): jones("plan"),
+            ("one target", "warm cache"): jones("plan", *one, cache_dir=cache),
+            ("three targets", "warm cache"): jones("plan", cache_dir=cache),
+        }
+        # Interleaved, run by run, so that a slow moment of the machine hits all of them alike.
+        samples = {key: [] for key in contestants}
+        for _ in range(runs):
+            for key, cmd in contestants.items():
+                samples[key].append(measured(cmd))
+        figures = {}
+        for (rows, mode), values in samples.items():
+            self.record(size, f"targets: {rows}, {mode}", "jones-sync", [v[:3] for v in values])
+            self.results[-1]["zookeeper_cpu"] = [v[3] for v in values]
+            figures[rows, mode] = dict(
+                time=statistics.median(v[0] for v in values),
+                rss=max(v[1] for v in values),
+                cpu=statistics.median(v[2] for v in values),
+                zk_cpu=statistics.median(v[3] for v in values),
+            )
+
+        def row(label, cells):
+            self.target_rows.append(f"| {size:,} | {label} | " + " | ".join(cells) + " |")
+
+        for rows in ("one target", "three targets"):
+            u, w = figures[rows, "uncached"], figures[rows, "warm cache"]
+            row(rows, [f"{u['time']:.3f} s", f"{w['time']:.3f} s", f"{max(u['rss'], w['rss']) / 2**20:.0f} MB",
+                       f"{u['cpu']:.2f} s", f"{u['zk_cpu']:.2f} s"])
+        ratio = lambda mode, key: figures["three targets", mode][key] / figures["one target", mode][key]  # noqa: E731
+        rss_ratio = max(figures["three targets", m]["rss"] for m in ("uncached", "warm cache")) / max(
+            figures["one target", m]["rss"] for m in ("uncached", "warm cache")
+        )
+        row("**three / one**", [f"**{ratio('uncached', 'time'):.2f}×**", f"**{ratio('warm cache', 'time'):.2f}×**",
+                                f"{rss_ratio:.2f}×", f"{ratio('uncached', 'cpu'):.2f}×",
+                                f"{ratio('uncached', 'zk_cpu'):.2f}×"])
+        verdicts = []
+        for mode in ("uncached", "warm cache"):
+            r = ratio(mode, "time")
+            verdicts.append(f"{mode} {r:.2f}× ({'met' if r <= 1.5 else f'missed by {(r / 1.5 - 1) * 100:.0f}%'})")
+        read = {mode: figures["validate", mode]["time"] for mode in ("uncached", "warm cache")}
+        self.target_notes.append(
+            f"~{size:,} znodes: the repository read alone (`validate`, no ZooKeeper) takes {read['uncached']:.3f} s "
+            f"uncached and {read['warm cache']:.3f} s with the warm cache, "
+            f"{read['uncached'] / figures['one target', 'uncached']['time'] * 100:.0f}% and "
+            f"{read['warm cache'] / figures['one target', 'warm cache']['time'] * 100:.0f}% of the one-target plan. "
+            f"The issue's target, three targets ≤ 1.5× one: {', '.join(verdicts)}."
+        )
+
+    def targets_table(self):
+        head = [
+            "| znodes | targets | uncached plan, median | warm-cache plan, median | peak RSS | jones-sync CPU (uncached)"
+            " | ZooKeeper CPU (uncached, all servers) |",
+            "|---:|---|---:|---:|---:|---:|---:|",
+        ]
+        return "\n".join(head + self.target_rows) + "\n\n" + "\n".join(self.target_notes)
+
     def serve_table(self):
         head = [
             "| znodes | ready (first read) | drift known, p50 ≤ | drift known, p99 ≤ | one-service commit found → planned"
@@ -485,9 +607,18 @@ def main():
     parser.add_argument("--json", help="also write every sample to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (repositories, dumps)")
     parser.add_argument("--serve-only", action="store_true", help="measure only `jones-sync serve`")
+    parser.add_argument(
+        "--targets",
+        action="store_true",
+        help="measure only `plan` against one target vs three (`[targets]`, three throwaway ZooKeepers), uncached "
+        "and with a warm cache (default size 10000)",
+    )
     args = parser.parse_args()
+    if args.targets and args.serve_only:
+        parser.error("--targets and --serve-only are separate runs: choose one")
     runs = args.runs or (3 if args.quick else 5)
-    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([1000, 10000] if args.quick else list(SIZES))
+    default_sizes = [10000] if args.targets else [1000, 10000] if args.quick else list(SIZES)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else default_sizes
     for size in sizes:
         if size not in SIZES:
             sys.exit(f"bench: unknown size {size}: choose from {', '.join(map(str, SIZES))}")
@@ -497,9 +628,14 @@ def main():
     started = time.perf_counter()
     load_start = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     try:
-        bench.start_zookeeper()
-        for size in sizes:
-            bench.bench_size(size, SIZES[size], size_runs(size, runs), baseline_runs(size, runs))
+        if args.targets:
+            for size in sizes:
+                bench.bench_targets(size, SIZES[size], size_runs(size, runs))
+                bench.stop_zookeeper()  # three fresh servers for the next size
+        else:
+            bench.start_zookeeper()
+            for size in sizes:
+                bench.bench_size(size, SIZES[size], size_runs(size, runs), baseline_runs(size, runs))
     finally:
         bench.stop_zookeeper()
         if args.keep:
@@ -510,13 +646,22 @@ def main():
         with open(args.json, "w") as f:
             json.dump(bench.results, f, indent=1)
     load_end = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    counts = "; ".join(
-        f"{size:,}: {size_runs(size, runs)} runs ({baseline_runs(size, runs)} one at a time)" for size in sizes
-    )
+    if args.targets:
+        counts = "; ".join(f"{size:,}: {size_runs(size, runs)} runs" for size in sizes)
+    else:
+        counts = "; ".join(
+            f"{size:,}: {size_runs(size, runs)} runs ({baseline_runs(size, runs)} one at a time)" for size in sizes
+        )
     print(
         f"\n{os.cpu_count()} CPUs, load average {load_start} at the start and {load_end} at the end, "
         f"{time.perf_counter() - started:.0f} s in all. Medians of {counts}:\n"
     )
+    if args.targets:
+        print("`plan` against `--target a` (one target) and against every target (three), no-op: each target a ZooKeeper "
+              "of its own, holding the repository (peak RSS: the larger of the uncached and warm-cache runs; CPU: "
+              "median user + system seconds):\n")
+        print(bench.targets_table())
+        return
     print(bench.table())
     if bench.serve_rows:
         print("\n`jones-sync serve` (50 out-of-band edits 100 ms apart; drift quantiles are the upper bounds of "

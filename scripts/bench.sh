@@ -6,7 +6,11 @@
 #
 #   scripts/bench.sh            the full run (about 6 minutes on 2 cores)
 #   scripts/bench.sh --quick    ~1,000 and ~10,000 znodes, 3 runs (about two minutes)
-#   scripts/bench.sh --help     every option (--runs, --sizes, --json FILE, --keep)
+#   scripts/bench.sh --targets  instead: `plan` against one target vs three (`[targets]` in
+#                               jones-sync.toml, three throwaway ZooKeepers, ~10,000 znodes unless
+#                               --sizes), uncached and warm-cache, with the ratio three/one (the
+#                               issue's goal: at most 1.5×); with --runs 3, about two minutes
+#   scripts/bench.sh --help     every option (--runs, --sizes, --json FILE, --keep, --targets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
