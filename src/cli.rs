@@ -112,7 +112,6 @@ impl Command {
             Command::Tree(a) if !a.repo_only => "tree",
             Command::Set(_) => "set",
             Command::Pull(_) => "pull",
-            Command::Serve(_) => "serve",
             _ => return None,
         })
     }

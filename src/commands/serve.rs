@@ -9,7 +9,7 @@ use anyhow::bail;
 use super::Options;
 use crate::cli::{LogFormat, ServeArgs, ServeMode};
 use crate::serve::log::{Log, LogFormat as Format};
-use crate::serve::{Config, Mode};
+use crate::serve::{Config, Mode, Served};
 
 pub(crate) fn run(options: &Options, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mode = match args.mode {
@@ -38,23 +38,43 @@ pub(crate) fn run(options: &Options, args: ServeArgs) -> anyhow::Result<ExitCode
             bail!("--heal-after must be a number of seconds, not {}", args.heal_after)
         }),
         lock_timeout: super::lock_timeout(&args.lock)?,
-        // With `[targets]`, the one target served ([`super::aim::one`] aimed the options at it).
-        target: options.targets.first().cloned(),
         // The server also holds the last commit's services in memory.
         cache: options.cache.clone().map_or_else(crate::cache::Cache::memory, crate::cache::Cache::in_memory),
-        connect: Some(crate::serve::leader::Connect {
-            string: options.zk.clone(),
-            timeout: options.connect_timeout,
-            options: options.connect.clone(),
-            acl: None,
-        }),
     };
+    // With `[targets]` (the work tree's), every target or those --target names, in wave order.
+    let settings = super::aim::work_tree_settings(options)?;
+    let aims = super::aim::targets(options, &settings)?;
     super::block_on(async {
-        // Observing writes nothing, so no ACL for created nodes.
-        let zk = super::connect(options, None).await?;
-        crate::serve::run(config, zk, shutdown()).await
+        let served = match &aims {
+            None => vec![served(options, None).await?],
+            Some(aims) => {
+                let connected = super::aim::each(aims, async |aim| {
+                    served(&aim.options, Some((aim.target.name.clone(), aim.target.wave))).await
+                })
+                .await;
+                let mut served = Vec::new();
+                for (aim, result) in aims.iter().zip(connected) {
+                    served.push(result.map_err(|err| anyhow::anyhow!("target `{}`: {err}", aim.target.name))?);
+                }
+                served
+            }
+        };
+        crate::serve::run(config, served, shutdown()).await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One cluster to serve: its session (connected, as every command connects) and how the writing
+/// modes connect to it. Observing writes nothing, so no ACL for created nodes.
+async fn served(options: &Options, target: Option<(String, usize)>) -> anyhow::Result<Served> {
+    let zk = super::connect(options, None).await?;
+    let connect = crate::serve::leader::Connect {
+        string: options.zk.clone(),
+        timeout: options.connect_timeout,
+        options: options.connect.clone(),
+        acl: None,
+    };
+    Ok(Served { target, zk, connect: Some(connect) })
 }
 
 /// Resolves at the first SIGTERM or SIGINT.

@@ -137,3 +137,70 @@ impl Metrics {
         self.last_apply.remove(&label);
     }
 }
+
+/// The expositions of several registries (one per target, [`Metrics::encode`]) as one: each
+/// metric family once, with the samples of every registry, as OpenMetrics requires (a family's
+/// samples are not interleaved with another's, and `# EOF` ends the text).
+pub fn merge(texts: &[String]) -> String {
+    if let [one] = texts {
+        return one.clone();
+    }
+    // Each family's name, metadata lines (`# HELP`, `# TYPE`, `# UNIT`: the first registry's) and
+    // samples, in the order families are first met.
+    let mut families: Vec<(&str, Vec<&str>, Vec<&str>)> = Vec::new();
+    for text in texts {
+        let mut current: Option<usize> = None;
+        for line in text.lines().filter(|line| *line != "# EOF") {
+            let Some(meta) = line.strip_prefix("# ") else {
+                if let Some(at) = current {
+                    families[at].2.push(line);
+                }
+                continue;
+            };
+            let mut words = meta.split(' ');
+            let (kind, name) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
+            let at = families.iter().position(|(known, _, _)| *known == name).unwrap_or_else(|| {
+                families.push((name, Vec::new(), Vec::new()));
+                families.len() - 1
+            });
+            let kinds = &mut families[at].1;
+            if !kinds.iter().any(|l| l[2..].split(' ').next() == Some(kind)) {
+                kinds.push(line);
+            }
+            current = Some(at);
+        }
+    }
+    let mut out = String::new();
+    for (_, meta, samples) in &families {
+        for line in meta.iter().chain(samples) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metrics_of_several_targets_are_one_exposition() {
+        let a = Metrics::new(Some("a"));
+        let b = Metrics::new(Some("b"));
+        a.fetch_errors.inc();
+        b.leader.set(1);
+        let merged = merge(&[a.encode(), b.encode()]);
+        assert_eq!(merged.matches("# TYPE jones_sync_leader gauge").count(), 1, "{merged}");
+        assert_eq!(merged.matches("# EOF").count(), 1);
+        assert!(merged.ends_with("# EOF\n"));
+        let leader: Vec<&str> = merged.lines().filter(|l| l.starts_with("jones_sync_leader{")).collect();
+        assert_eq!(leader, ["jones_sync_leader{target=\"a\"} 0", "jones_sync_leader{target=\"b\"} 1"]);
+        // A family's samples follow its metadata, uninterrupted.
+        let at = merged.find("# TYPE jones_sync_leader").unwrap();
+        let next = merged[at..].lines().skip(1).take_while(|l| !l.starts_with('#')).count();
+        assert!(next >= 2, "{merged}");
+        assert_eq!(merge(&[a.encode()]), a.encode());
+    }
+}

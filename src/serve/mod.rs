@@ -92,80 +92,108 @@ pub struct Config {
     pub heal_after: Duration,
     /// How long an apply waits for another's lock on a service.
     pub lock_timeout: Duration,
-    /// How the writing modes connect (their elections and applies run on sessions of their own).
-    pub connect: Option<leader::Connect>,
-    /// The target of `[targets]` served (one per server), named in every metric and API object.
-    pub target: Option<String>,
     /// The parse cache ([`crate::cache`]), held in memory ([`crate::cache::Cache::in_memory`]): a
     /// new commit parses only the services whose directory (git tree) changed since a commit
     /// already read, and takes the others from memory.
     pub cache: crate::cache::Cache,
 }
 
-/// Runs the server until `shutdown` resolves (SIGTERM, SIGINT), then stops every task.
-pub async fn run(config: Config, zk: Zk, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+/// One ZooKeeper cluster the server reconciles: the one of `--zk`, or a target of `[targets]`.
+pub struct Served {
+    /// The target and its wave (from 0); `None` without `[targets]`.
+    pub target: Option<(String, usize)>,
+    /// The session the reconciler watches and reads on.
+    pub zk: Zk,
+    /// How the writing modes connect (their elections and applies run on sessions of their own).
+    pub connect: Option<leader::Connect>,
+}
+
+/// Runs the server for every cluster of `served` until `shutdown` resolves (SIGTERM, SIGINT),
+/// then stops every task. One follower reads the branch for all; each cluster has its own
+/// reconciler, session, election, status and metrics (labelled `target`); with waves, a target
+/// applies a new commit only once every target of the earlier waves is in sync with it.
+pub async fn run(config: Config, served: Vec<Served>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let log = config.log;
     let follower = git::Follower::new(&config.repo, config.branch.clone()).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|err| anyhow::anyhow!("cannot listen on `{}`: {err}", config.listen))?;
     let address = listener.local_addr()?;
-    let shared = Arc::new(Shared::new(Status {
-        target: config.target.clone(),
-        ..Status::new(config.mode, follower.describe())
-    }));
+    let shareds: Vec<Arc<Shared>> = served
+        .iter()
+        .map(|served| {
+            let target = served.target.as_ref().map(|(name, _)| name.clone());
+            Arc::new(Shared::new(Status { target, ..Status::new(config.mode, follower.describe()) }))
+        })
+        .collect();
+    let names: Vec<&str> = served.iter().filter_map(|s| s.target.as_ref().map(|(name, _)| name.as_str())).collect();
+    let of = if names.is_empty() { String::new() } else { format!(" for {}", names.join(", ")) };
     log.info(
         "start",
-        &format!("serving on http://{address}, following {}", follower.describe()),
-        json!({"mode": config.mode.name(), "listen": address.to_string(), "branch": follower.describe(), "target": config.target}),
+        &format!("serving on http://{address}, following {}{of}", follower.describe()),
+        json!({"mode": config.mode.name(), "listen": address.to_string(), "branch": follower.describe(), "targets": names}),
     );
     let (stop, stopped) = watch::channel(false);
     let mut stopping = stopped.clone();
     let http = tokio::spawn(
-        axum::serve(listener, http::router(shared.clone()))
+        axum::serve(listener, http::router(shareds.clone()))
             .with_graceful_shutdown(async move {
                 let _ = stopping.wait_for(|stop| *stop).await;
             })
             .into_future(),
     );
-    let (commits, received) = mpsc::channel(1);
-    let following = tokio::spawn(follow(follower, config.clone(), shared.clone(), commits));
-    let (leadership, campaign) = match &config.connect {
-        Some(connect) if config.mode != Mode::Observe => {
-            let (leadership, task) = leader::spawn(connect.clone(), shared.clone(), log, stopped.clone());
-            (leadership, Some(task))
+    let waves: Vec<Option<usize>> = served.iter().map(|s| s.target.as_ref().map(|(_, wave)| *wave)).collect();
+    let mut sinks = Vec::new();
+    let mut campaigns = Vec::new();
+    let mut reconcilers = Vec::new();
+    for (served, shared) in served.into_iter().zip(&shareds) {
+        let (commits, received) = mpsc::channel(1);
+        sinks.push((served.target.as_ref().map(|(name, _)| name.clone()), commits));
+        let (leadership, campaign) = match &served.connect {
+            Some(connect) if config.mode != Mode::Observe => {
+                let (leadership, task) = leader::spawn(connect.clone(), shared.clone(), log, stopped.clone());
+                (leadership, Some(task))
+            }
+            _ => (leader::Leadership::never(), None),
+        };
+        campaigns.extend(campaign);
+        let connect = served.connect.clone().unwrap_or_else(|| leader::Connect {
+            string: served.zk.connect_string().to_string(),
+            timeout: Duration::from_secs(10),
+            options: Default::default(),
+            acl: None,
+        });
+        let mut writer = write::Writer::new(
+            config.mode,
+            connect,
+            leadership,
+            config.heal_after,
+            config.repo.clone(),
+            config.lock_timeout,
+        );
+        // A target applies a new commit once the targets of every earlier wave are in sync with it.
+        if let Some((_, wave)) = &served.target {
+            let earlier = shareds.iter().zip(&waves).filter(|(_, w)| w.is_some_and(|w| w < *wave));
+            writer.gate = earlier.map(|(shared, _)| shared.clone()).collect();
         }
-        _ => (leader::Leadership::never(), None),
-    };
-    let connect = config.connect.clone().unwrap_or_else(|| leader::Connect {
-        string: zk.connect_string().to_string(),
-        timeout: Duration::from_secs(10),
-        options: Default::default(),
-        acl: None,
-    });
-    let writer = write::Writer::new(
-        config.mode,
-        connect,
-        leadership,
-        config.heal_after,
-        config.repo.clone(),
-        config.lock_timeout,
-    );
-    let reconciler = Reconciler {
-        zk,
-        shared: shared.clone(),
-        log,
-        desired: None,
-        live: Snapshot::default(),
-        established: false,
-        writer,
-        next_heal: None,
-    };
-    let reconciling = reconciler.run(received, config.resync, stopped);
+        let reconciler = Reconciler {
+            zk: served.zk,
+            shared: shared.clone(),
+            log,
+            desired: None,
+            live: Snapshot::default(),
+            established: false,
+            writer,
+            next_heal: None,
+        };
+        reconcilers.push(reconciler.run(received, config.resync, stopped.clone()));
+    }
+    let following = tokio::spawn(follow(follower, config.clone(), shareds.clone(), sinks));
+    let reconciling = futures::future::try_join_all(reconcilers);
     tokio::pin!(reconciling);
     tokio::select! {
         () = shutdown => {
-            // The reconciler stops at its next step: whatever it was doing is finished, not cut.
+            // The reconcilers stop at their next step: whatever they were doing is finished, not cut.
             log.info("stop", "shutting down", json!({}));
             let _ = stop.send(true);
             reconciling.await?;
@@ -177,17 +205,23 @@ pub async fn run(config: Config, zk: Zk, shutdown: impl Future<Output = ()>) -> 
         }
     }
     following.abort();
-    // The leader resigns before the process exits, so the next replica leads at once.
-    if let Some(campaign) = campaign {
-        let _ = tokio::time::timeout(Duration::from_secs(10), campaign).await;
-    }
+    // The leaders resign before the process exits, so the next replica leads at once.
+    let _ = tokio::time::timeout(Duration::from_secs(10), futures::future::join_all(campaigns)).await;
     // In-flight requests get a moment to finish.
     let _ = tokio::time::timeout(Duration::from_secs(5), http).await;
     Ok(())
 }
 
-/// Fetches and reads the branch every `interval`, sending each new valid commit to the reconciler.
-async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, commits: mpsc::Sender<Found>) {
+/// Fetches and reads the branch every `interval`, sending each new valid commit to the reconciler
+/// of each cluster (`sinks`: its target, if any, and its channel), narrowed to the services that
+/// go to it; what it finds is said in the status of every cluster (`shareds`).
+async fn follow(
+    follower: git::Follower,
+    config: Config,
+    shareds: Vec<Arc<Shared>>,
+    sinks: Vec<(Option<String>, mpsc::Sender<Found>)>,
+) {
+    let each = |update: &dyn Fn(&Shared)| shareds.iter().for_each(|shared| update(shared));
     let log = config.log;
     let mut tried: Option<String> = None;
     let mut ticks = tokio::time::interval(config.interval);
@@ -198,12 +232,14 @@ async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, co
         if follower.remote {
             match follower.fetch().await {
                 Ok(()) => {
-                    shared.write().fetch_error = None;
+                    each(&|shared| shared.write().fetch_error = None);
                     log.info("fetch", &format!("fetched {what}"), json!({"branch": what}));
                 }
                 Err(err) => {
-                    shared.metrics.fetch_errors.inc();
-                    shared.write().fetch_error = Some(err.to_string());
+                    each(&|shared| {
+                        shared.metrics.fetch_errors.inc();
+                        shared.write().fetch_error = Some(err.to_string());
+                    });
                     log.error(
                         "fetch",
                         &format!("{err}; the commit in force stays"),
@@ -215,12 +251,12 @@ async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, co
         let sha = match follower.head().await {
             Ok(sha) => sha,
             Err(err) => {
-                shared.write().fetch_error = Some(err.to_string());
+                each(&|shared| shared.write().fetch_error = Some(err.to_string()));
                 log.error("fetch", &err.to_string(), json!({"branch": what}));
                 continue;
             }
         };
-        shared.write().branch_sha = Some(sha.clone());
+        each(&|shared| shared.write().branch_sha = Some(sha.clone()));
         if tried.as_ref() == Some(&sha) {
             continue;
         }
@@ -236,49 +272,62 @@ async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, co
         })
         .await;
         let short = crate::repo::git::short(&sha).to_string();
-        // A server of one target reconciles the services that go to it, by the commit's own settings.
-        let loaded = loaded
-            .map(|loaded| loaded.map(|state| state.and_then(|state| for_target(state, config.target.as_deref()))));
         match loaded {
             Ok(Ok(Ok(state))) => {
-                shared.write().invalid = None;
                 log.info(
                     "commit",
                     &format!("{what} is at {short}: {}", services(state.confs.len())),
                     json!({"sha": sha, "services": state.confs.len(), "ms": found.elapsed().as_millis() as u64}),
                 );
-                if commits.send(Found { state, at: found }).await.is_err() {
-                    return;
+                for ((target, commits), shared) in sinks.iter().zip(&shareds) {
+                    // Each target reconciles the services that go to it, by the commit's own settings.
+                    match for_target(state.clone(), target.as_deref()) {
+                        Ok(state) => {
+                            shared.write().invalid = None;
+                            if commits.send(Found { state, at: found }).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(problems) => invalid(log, shared, &what, &short, &sha, &problems),
+                    }
                 }
             }
-            Ok(Ok(Err(problems))) => {
-                let rendered: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-                log.error(
-                    "commit",
-                    &format!(
-                        "{what} is at {short}, which is invalid ({} problems): it is not used, the commit in force \
-                         stays\n{}",
-                        rendered.len(),
-                        crate::diagnostic::render(&problems).trim_end()
-                    ),
-                    json!({"sha": sha, "problems": rendered}),
-                );
-                shared.write().invalid = Some(Invalid { sha, problems: rendered });
-            }
+            Ok(Ok(Err(problems))) => each(&|shared| invalid(log, shared, &what, &short, &sha, &problems)),
             Ok(Err(err)) => {
                 // A git error may pass (a fetch racing a repack): try the same commit again.
                 tried = None;
-                shared.metrics.reconcile_errors.inc();
-                shared.write().last_error = Some(err.to_string());
+                each(&|shared| {
+                    shared.metrics.reconcile_errors.inc();
+                    shared.write().last_error = Some(err.to_string());
+                });
                 log.error("commit", &format!("cannot read {short}: {err}"), json!({"sha": sha}));
             }
             Err(join) => {
                 tried = None;
-                shared.metrics.reconcile_errors.inc();
+                each(&|shared| {
+                    shared.metrics.reconcile_errors.inc();
+                });
                 log.error("commit", &format!("reading {short} failed: {join}"), json!({"sha": sha}));
             }
         }
     }
+}
+
+/// Reports the commit `sha` as invalid (`problems`) for the cluster of `shared`: it is not used.
+fn invalid(log: Log, shared: &Shared, what: &str, short: &str, sha: &str, problems: &[crate::diagnostic::Problem]) {
+    let rendered: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    let target = shared.read().target.clone();
+    let of = target.as_ref().map(|t| format!(" for target `{t}`")).unwrap_or_default();
+    log.error(
+        "commit",
+        &format!(
+            "{what} is at {short}, which is invalid{of} ({} problems): it is not used, the commit in force stays\n{}",
+            rendered.len(),
+            crate::diagnostic::render(problems).trim_end()
+        ),
+        json!({"sha": sha, "problems": rendered, "target": target}),
+    );
+    shared.write().invalid = Some(Invalid { sha: sha.to_string(), problems: rendered });
 }
 
 /// `state` narrowed to the services that go to `target` (`[targets.<name>] services`); a commit
@@ -286,7 +335,7 @@ async fn follow(follower: git::Follower, config: Config, shared: Arc<Shared>, co
 fn for_target(mut state: DesiredState, target: Option<&str>) -> Result<DesiredState, Vec<crate::diagnostic::Problem>> {
     let Some(name) = target else { return Ok(state) };
     let Some(found) = state.repo.settings.targets.iter().find(|t| t.name.get_ref() == name) else {
-        let message = format!("has no `[targets.{name}]`, the target this server reconciles");
+        let message = format!("has no `[targets.{name}]`, a target this server reconciles");
         return Err(vec![crate::diagnostic::Problem::new(crate::repo::settings::FILE, message)]);
     };
     if let Some(only) = &found.services {
@@ -437,6 +486,12 @@ impl Reconciler {
                 // This replica started or stopped leading: a new leader brings ZooKeeper to the
                 // commit in force at once.
                 () = leading.changed() => {
+                    if let Err(err) = self.act(None).await {
+                        return self.lost(err);
+                    }
+                }
+                // A new commit waits for the earlier waves: look again shortly.
+                () = tokio::time::sleep(Duration::from_millis(250)), if self.writer.waiting() => {
                     if let Err(err) = self.act(None).await {
                         return self.lost(err);
                     }

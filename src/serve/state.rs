@@ -16,7 +16,8 @@ use crate::plan::redact::Redactor;
 use crate::repo::git::Commit;
 
 /// The version of the `/api/v1` JSON: semver, as the plan's `format_version`.
-pub const FORMAT_VERSION: &str = "1.0.0";
+/// 1.1.0: `target` and `waiting_for` (`[targets]`), and the documents of several targets.
+pub const FORMAT_VERSION: &str = "1.1.0";
 
 /// The state and the metrics, behind one `Arc`.
 pub struct Shared {
@@ -78,6 +79,8 @@ pub struct Status {
     pub sensitive: Vec<String>,
     /// Each service of the commit in force, by name.
     pub services: BTreeMap<String, ServiceStatus>,
+    /// The targets of earlier waves a new commit waits for before it is applied here.
+    pub waiting_for: Vec<String>,
 }
 
 impl Status {
@@ -97,6 +100,7 @@ impl Status {
             last_error: None,
             sensitive: Vec::new(),
             services: BTreeMap::new(),
+            waiting_for: Vec::new(),
         }
     }
 
@@ -145,6 +149,7 @@ impl Status {
             "fetch_error": self.fetch_error,
             "invalid_commit": self.invalid.as_ref().map(|i| json!({"sha": i.sha, "problems": i.problems})),
             "last_error": self.last_error,
+            "waiting_for": self.waiting_for,
             "services": services,
         })
     }

@@ -42,6 +42,11 @@ pub struct Writer {
     drifting: BTreeMap<String, Instant>,
     /// After a failed apply of the commit in force, when to try it again.
     retry_at: Option<Instant>,
+    /// The clusters of the earlier waves (`[rollout] waves`): a new commit is applied here only
+    /// once each of them is in sync with it.
+    pub gate: Vec<std::sync::Arc<Shared>>,
+    /// A new commit waits for the earlier waves.
+    waiting: bool,
 }
 
 /// How long a failed apply of a commit waits before it is tried again (at the next event, full
@@ -67,7 +72,30 @@ impl Writer {
             applied: None,
             drifting: BTreeMap::new(),
             retry_at: None,
+            gate: Vec::new(),
+            waiting: false,
         }
+    }
+
+    /// A new commit waits for the earlier waves (the reconciler asks again shortly).
+    pub fn waiting(&self) -> bool {
+        self.waiting
+    }
+
+    /// The targets of the earlier waves that are not in sync with the commit `sha` yet: their
+    /// commit in force is another, they have not read ZooKeeper yet, or a service has changes
+    /// pending (an apply failed, was refused or held back).
+    fn behind(&self, sha: &str) -> Vec<String> {
+        self.gate
+            .iter()
+            .filter_map(|shared| {
+                let status = shared.read();
+                let synced = status.commit.as_ref().is_some_and(|c| c.sha == sha)
+                    && status.first_sync
+                    && status.services.values().all(|s| s.in_sync());
+                (!synced).then(|| status.target.clone().unwrap_or_default())
+            })
+            .collect()
     }
 
     /// Whether this replica writes at all.
@@ -102,7 +130,25 @@ impl Writer {
         let sha = state.commit().map(|c| c.sha.clone());
         let mut names: Vec<String> = Vec::new();
         let retry = self.retry_at.is_some_and(|at| Instant::now() >= at);
-        let new_commit = sha.is_some() && (self.applied != sha || retry);
+        let mut new_commit = sha.is_some() && (self.applied != sha || retry);
+        // Waves: the commit waits until every target of the earlier waves is in sync with it.
+        let behind = match (&sha, new_commit) {
+            (Some(sha), true) => self.behind(sha),
+            _ => Vec::new(),
+        };
+        if !behind.is_empty() {
+            new_commit = false;
+            if !self.waiting {
+                let names = behind.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+                log.info(
+                    "wave",
+                    &format!("the new commit waits for the earlier waves: {names} not in sync with it yet"),
+                    json!({"waiting_for": behind}),
+                );
+            }
+        }
+        self.waiting = !behind.is_empty();
+        shared.write().waiting_for = behind;
         if new_commit {
             let status = shared.read();
             names.extend(status.services.values().filter(|s| !s.in_sync()).map(|s| s.name.clone()));

@@ -433,11 +433,11 @@ fn serve_readyz_healthz_and_unknown_services() {
     assert_eq!(code, 404);
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["error"], "the commit in force has no service `nope`");
-    assert_eq!(body["format_version"], "1.0.0");
+    assert_eq!(body["format_version"], "1.1.0");
     let list = server.json("/api/v1/services");
     assert_eq!(
         [&list["format_version"], &list["mode"], &list["leader"], &list["ready"], &list["branch"]],
-        [&Value::from("1.0.0"), &Value::from("observe"), &Value::from(false), &Value::from(true), &Value::from("main")]
+        [&Value::from("1.1.0"), &Value::from("observe"), &Value::from(false), &Value::from(true), &Value::from("main")]
     );
 }
 
@@ -830,7 +830,7 @@ fn sigterm_during_an_apply_lets_it_finish_and_leaves_no_partial_service() {
 }
 
 #[test]
-fn serve_reconciles_one_target_labelled_in_its_metrics_and_api() {
+fn serve_reconciles_the_target_it_is_given_labelled_in_its_metrics_and_api() {
     let t = Test::new("serve_target");
     let other = crate::zookeeper::others()[0].chroot("serve_target");
     t.write(
@@ -840,13 +840,7 @@ fn serve_reconciles_one_target_labelled_in_its_metrics_and_api() {
     .write("services/shop/config.toml", "timeout = 30\n")
     .write("services/search/config.toml", "shards = 4\n");
     t.commit_all("first");
-    // A server reconciles one target: with several, it must be named.
-    let out = crate::util::run_in(t.repo.path(), &t.zk, &["serve", "--listen", "127.0.0.1:0"]).code(1);
-    assert_eq!(
-        out.stderr,
-        "error: `serve` works on one ZooKeeper cluster, and jones-sync.toml has 2 targets (`main`, `euw1`): name one \
-         with --target\n"
-    );
+    // --target narrows a server to the targets named.
     let server = start(&t, &["--mode", "apply", "--target", "euw1"]);
     let shop = Some(("service", "shop"));
     wait_for("shop applied to euw1", || server.metric("jones_sync_service_in_sync", shop) == Some(1.0));
@@ -871,4 +865,50 @@ fn jones_sync_tree(connect: &str) -> std::collections::BTreeMap<String, Vec<u8>>
         let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
         zk.dump("/").await.unwrap()
     })
+}
+
+#[test]
+fn serve_reconciles_every_target_and_applies_a_new_commit_wave_by_wave() {
+    let t = Test::new("serve_waves");
+    let other = crate::zookeeper::others()[1].chroot("serve_waves");
+    t.write(
+        "jones-sync.toml",
+        &format!(
+            "[targets.canary]\nzk = \"{}\"\n[targets.euw1]\nzk = \"{other}\"\n\n[rollout]\nwaves = [[\"canary\"], [\"euw1\"]]\n",
+            t.zk
+        ),
+    )
+    .write("services/shop/config.toml", "timeout = 30\n");
+    t.commit_all("first");
+    t.run(&["apply", "--yes"]).success();
+    // An emergency edit in canary: the next commit would undo it, so the server holds shop back
+    // there, and canary is not in sync with it.
+    t.run(&["set", "shop", "--target", "canary", "flag=true", "--yes", "--reason", "test"]).success();
+    let server = start(&t, &["--mode", "apply"]);
+    let list = server.json("/api/v1/services");
+    let targets: Vec<&str> =
+        list["targets"].as_array().unwrap().iter().map(|t| t["target"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["canary", "euw1"]);
+    t.write("services/shop/config.toml", "timeout = 31\n");
+    let second = t.commit_all("second");
+    let euw1 = || server.json("/api/v1/targets/euw1/services");
+    wait_for("euw1 waits for canary", || euw1()["waiting_for"] == serde_json::json!(["canary"]));
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(server.json("/api/v1/targets/euw1/services/shop")["applied"]["sha"], t.rev("HEAD~1").as_str());
+    // Canary gets the commit (the edit undone on purpose): euw1 follows, by itself.
+    t.run(&["apply", "--yes", "--target", "canary", "--revert-break-glass"]).success();
+    wait_for("euw1 applied", || server.json("/api/v1/targets/euw1/services/shop")["applied"]["sha"] == second.as_str());
+    assert_eq!(euw1()["waiting_for"], serde_json::json!([]));
+    // One service, two targets: its document lists both.
+    let shop = server.json("/api/v1/services/shop");
+    let shas: Vec<&str> =
+        shop["targets"].as_array().unwrap().iter().map(|t| t["applied"]["sha"].as_str().unwrap()).collect();
+    assert_eq!(shas, [second.as_str(), second.as_str()]);
+    // Metrics: one exposition, every sample labelled with its target.
+    let in_sync = |target| Some(("target", target));
+    assert_eq!(server.metric("jones_sync_service_in_sync", in_sync("euw1")), Some(1.0));
+    assert_eq!(server.metric("jones_sync_service_in_sync", in_sync("canary")), Some(1.0));
+    let (code, body) = server.get("/api/v1/targets/use9/services");
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("no target `use9` is served (targets: canary, euw1)"), "{body}");
 }
