@@ -15,6 +15,10 @@
 //!   session (events of the gap may be lost) and a new session read everything again;
 //! - the **HTTP server** ([`http`]) reads the shared state.
 //!
+//! With `[targets]` there is a reconciler (session, election, status, metrics) per target served,
+//! fed by the one follower with the services that go to it; in the writing modes a target applies
+//! a new commit once every target of the earlier waves is in sync with it ([`write::Writer`]).
+//!
 //! What the reconciler does with fresh plans is the [`Mode`]'s ([`Reconciler::act`], called after
 //! every full read, new commit and batch of watch events): `observe` only reports them.
 //!
