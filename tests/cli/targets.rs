@@ -502,3 +502,32 @@ fn a_plan_file_for_several_targets_is_shown_as_plan_showed_it() {
         format!("error: --target: the plan `{file}` was made for one cluster, not for `[targets]`\n")
     );
 }
+
+#[test]
+fn a_target_changed_after_the_plan_was_confirmed_is_not_written() {
+    let f = Fleet::new("targets-confirm");
+    let zk = f.zk[1].clone();
+    let out = f.t.run_on_terminal(&["apply"], move || {
+        // Another writer creates a node of use1 while the person reads the plan.
+        block_on(async move {
+            let zk = zookeeper::raw(&zk, Duration::from_secs(10)).await;
+            let options = zookeeper_client::CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all());
+            zk.create("/services", b"", &options).await.unwrap();
+        });
+        "yes".into()
+    });
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("By target:\n  canary  wave 1 of 2  13 to create"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "error: target `use1`: ZooKeeper changed since the plan you confirmed was read, so nothing was written to \
+             this target: run apply again to see the plan as it is now"
+        ),
+        "{}",
+        out.stdout
+    );
+    // Canary (wave 1) and euw1 (same wave as use1) applied; use1 holds only what the other wrote.
+    assert!(!f.tree(0).is_empty() && !f.tree(2).is_empty());
+    assert_eq!(f.tree(1).keys().collect::<Vec<_>>(), ["/services"]);
+    assert!(out.stdout.contains("error: the rollout stopped: 1 target failed (`use1`)"), "{}", out.stdout);
+}
