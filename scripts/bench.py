@@ -506,7 +506,7 @@ class Bench:
         verdicts = []
         for mode in ("uncached", "warm cache"):
             r = ratio(mode, "time")
-            verdicts.append(f"{mode} {r:.2f}× ({'met' if r <= 1.5 else f'missed by {(r / 1.5 - 1) * 100:.0f}%'})")
+            verdicts.append(f"{mode} {r:.2f}× ({'met' if r <= 1.5 else f'missed by {(r / 1.5 - 1) * 100:.1f}%'})")
         read = {mode: figures["validate", mode]["time"] for mode in ("uncached", "warm cache")}
         self.target_notes.append(
             f"~{size:,} znodes: the repository read alone (`validate`, no ZooKeeper) takes {read['uncached']:.3f} s "
