@@ -63,7 +63,8 @@ pub(crate) fn one(options: &Options, command: &str) -> anyhow::Result<Options> {
 pub(crate) fn work_tree_settings(options: &Options) -> anyhow::Result<Settings> {
     let path = options.repo.join(settings::FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => settings::parse(&text).map_err(|invalid| anyhow!("{}: {invalid}", path.display())),
+        // The problems name the file and its lines themselves.
+        Ok(text) => settings::parse(&text).map_err(|invalid| anyhow!("{invalid}")),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
         Err(err) => Err(anyhow!("cannot read `{}`: {err}", path.display())),
     }

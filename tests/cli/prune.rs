@@ -52,7 +52,7 @@ No changes to the repository's services, but ZooKeeper does not match the reposi
     assert_eq!(t.tree(), before);
 
     let json: serde_json::Value = serde_json::from_str(&t.run(&["plan", "--format", "json"]).success().stdout).unwrap();
-    assert_eq!(json["format_version"], "1.4.0");
+    assert_eq!(json["format_version"], "1.5.0");
     assert_eq!(json["unmanaged_services"], serde_json::json!(["foo", "half", "legacy"]));
     assert_eq!(json["prunable_services"], serde_json::json!(["foo"]));
     assert_eq!(json["summary"]["mass_delete"], serde_json::json!([]));
@@ -251,7 +251,7 @@ fn a_saved_plan_carries_the_flag_and_apply_file_refuses_it_unless_allowed() {
     let file = dir.path().join("plan.json").to_str().unwrap().to_string();
     t.run(&["plan", "--prune", "--out", &file]).success();
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(saved["format_version"], "1.3.0");
+    assert_eq!(saved["format_version"], "1.4.0");
     assert_eq!(saved["plan"]["services"][0]["prune"], true);
     assert_eq!(saved["plan"]["services"][0]["mass_delete"]["whole_service"], true);
 

@@ -161,15 +161,15 @@ fn a_plan_file_of_a_newer_format_is_refused() {
     let t = applied("newer");
     let (_dir, file) = saved_plan(&t);
     let mut plan: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    plan["format_version"] = "1.4.0".into();
+    plan["format_version"] = "1.5.0".into();
     std::fs::write(&file, plan.to_string()).unwrap();
     let before = t.tree();
     let out = t.run(&["apply", &file]).code(1);
     assert_eq!(
         out.stderr,
         format!(
-            "error: the plan file `{file}` has format version 1.4.0, which this jones-sync ({}) cannot apply (it \
-             applies 1.x up to 1.3.0): use a matching jones-sync, or make a new plan\n",
+            "error: the plan file `{file}` has format version 1.5.0, which this jones-sync ({}) cannot apply (it \
+             applies 1.x up to 1.4.0): use a matching jones-sync, or make a new plan\n",
             env!("CARGO_PKG_VERSION")
         )
     );

@@ -61,7 +61,7 @@ fn set_flips_a_switch_every_client_below_sees_and_apply_refuses_to_undo_it() {
         plan.stdout
     );
     let json_plan: Value = serde_json::from_str(&t.run(&["plan", "--format", "json"]).success().stdout).unwrap();
-    assert_eq!(json_plan["format_version"], "1.4.0");
+    assert_eq!(json_plan["format_version"], "1.5.0");
     let kept = &json_plan["services"][0]["break_glass"][0];
     assert_eq!(
         (&kept["env"], &kept["actor"], &kept["reason"], &kept["undone"]),
