@@ -21,8 +21,10 @@
 //! Decisions: the server needs ZooKeeper at start (it exits 1 when it cannot connect, as every
 //! command does) and re-establishes a lost session with backoff; it needs a valid commit before it
 //! reads ZooKeeper (it is not ready until then). ACL drift is seen at full reads only (ZooKeeper
-//! sends no watch event for an ACL change). A new commit re-plans every service (parsing it is the
-//! costly part, done once by the follower).
+//! sends no watch event for an ACL change). A new commit is read from git objects through the
+//! in-memory parse cache (only the services whose git tree changed are parsed; the others are
+//! shared with the commit before) and plans again only those services
+//! ([`Reconciler::standing`]); a change of the settings plans every service again.
 
 pub mod git;
 pub mod http;
