@@ -1,6 +1,6 @@
 //! `jones-sync pull`: live drift written back into the repository's TOML files as the smallest
 //! edit. Pure: it compares a service's model as the repository has it with its model as
-//! ZooKeeper holds it ([`crate::import::service`]) and says, file by file, the text before and
+//! ZooKeeper holds it (as `import` reads it) and says, file by file, the text before and
 //! after.
 //!
 //! - An environment in both whose own values differ: its `config.toml` is edited with
