@@ -125,13 +125,14 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
         // Only the edited conf and the views it reaches (and the record): anything else would be
         // an apply's business, not an emergency edit's.
         let conf = layout::conf(service, &env);
-        let foreign: Vec<&str> = planned
+        let mut foreign: Vec<String> = planned
             .changes
             .iter()
             .filter(|c| !(c.path == conf || c.kind == layout::NodeKind::View || c.kind == layout::NodeKind::Record))
-            .map(|c| c.path.as_str())
+            .map(|c| c.path.clone())
             .collect();
-        if !foreign.is_empty() || !planned.acls.is_empty() {
+        foreign.extend(planned.acls.iter().map(|acl| format!("the ACL of {}", acl.path)));
+        if !foreign.is_empty() {
             bail!(
                 "the edit would also change {}: `set` writes only its edit; apply the repository first",
                 foreign.join(", ")
