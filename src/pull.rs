@@ -218,7 +218,7 @@ mod tests {
         let envs = envs
             .iter()
             .map(|(path, values, hosts)| {
-                let env = crate::plan::break_glass::env_path(path);
+                let env = EnvPath::parse(path);
                 let dir = env.below("services/shop");
                 let values = values.as_object().unwrap().clone();
                 (env, Environment { dir, values, hosts: hosts.iter().map(|h| h.to_string()).collect() })

@@ -24,7 +24,7 @@ use crate::layout;
 use crate::model::EnvPath;
 use crate::plan::Plan;
 use crate::plan::redact::Redactor;
-use crate::repo::settings::{self, Settings};
+use crate::repo::settings;
 use crate::zk::lock::Holder;
 
 pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<ExitCode> {
@@ -39,9 +39,9 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
     if sets.is_empty() && deletes.is_empty() {
         bail!("nothing to set: give KEY=VALUE (VALUE in TOML: `true`, `0.5`, `\"text\"`) or --delete KEY");
     }
-    let env = crate::plan::break_glass::env_path(args.env.as_deref().unwrap_or(""));
+    let env = EnvPath::parse(args.env.as_deref().unwrap_or(""));
     super::can_confirm(args.yes)?;
-    let settings = work_tree_settings(options)?;
+    let settings = settings::read_work_tree(&options.repo).map_err(|e| anyhow!(e))?;
     let actor = actor(args.actor);
     let lock_timeout = super::lock_timeout(&args.lock)?;
     let apply_settings = crate::apply::Settings::new(&settings, lock_timeout);
@@ -77,9 +77,9 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
         }
         let imported = imported.expect("checked");
         let mut model = imported.service;
-        let known: Vec<String> = model.envs.keys().map(show_env).collect();
+        let known: Vec<String> = model.envs.keys().map(EnvPath::to_string).collect();
         let Some(environment) = model.envs.get_mut(&env) else {
-            bail!("`{service}` has no environment `{}` (it has: {})", show_env(&env), known.join(", "));
+            bail!("`{service}` has no environment `{env}` (it has: {})", known.join(", "));
         };
         let before = environment.values.clone();
         for (key, value) in &sets {
@@ -89,7 +89,7 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
             edit::delete(&mut environment.values, key).map_err(|e| anyhow!(e))?;
         }
         if environment.values == before {
-            out(&format!("`{service}` {} already holds these values: nothing to set.\n", show_env(&env)));
+            out(&format!("`{service}` {env} already holds these values: nothing to set.\n"));
             return Ok(None);
         }
         let mut shaping = settings.clone();
@@ -175,19 +175,4 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
         ));
     }
     Ok(code)
-}
-
-/// `prod/eu`, or `(root)`.
-fn show_env(env: &EnvPath) -> String {
-    if env.is_root() { "(root)".to_string() } else { env.0.join("/") }
-}
-
-/// The settings of the repository's work tree (`jones-sync.toml`), or the defaults without one.
-fn work_tree_settings(options: &Options) -> anyhow::Result<Settings> {
-    let path = options.repo.join(settings::FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => settings::parse(&text).map_err(|invalid| anyhow!("{}: {invalid}", path.display())),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
-        Err(err) => Err(anyhow!("cannot read `{}`: {err}", path.display())),
-    }
 }

@@ -555,8 +555,12 @@ impl Reconciler {
                     Some(service) if standing.contains(&name) => {
                         let origin = desired.state.origin(&name);
                         service.sha = origin.commit.as_ref().map(|c| c.sha.clone());
-                        let record = Record::new(origin, ACTOR.into()).to_json();
-                        crate::sync::restamp(&mut service.plan, &record, !self.live.root_exists, &desired.settings);
+                        // A plan with nothing to do has no record to restamp.
+                        if !service.in_sync() {
+                            let record = Record::new(origin, ACTOR.into()).to_json();
+                            let create_root = !self.live.root_exists;
+                            crate::sync::restamp(&mut service.plan, &record, create_root, &desired.settings);
+                        }
                     }
                     _ => changed.push(name),
                 }
