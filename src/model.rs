@@ -39,6 +39,11 @@ impl EnvPath {
         EnvPath(Vec::new())
     }
 
+    /// The path written `a/b` (empty, or only slashes: the root), as a user or a record writes it.
+    pub fn parse(text: &str) -> EnvPath {
+        EnvPath(text.split('/').filter(|part| !part.is_empty()).map(String::from).collect())
+    }
+
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }

@@ -1,6 +1,6 @@
 //! `jones-sync pull`: live drift written back into the repository's TOML files as the smallest
 //! edit. Pure: it compares a service's model as the repository has it with its model as
-//! ZooKeeper holds it ([`crate::import::service`]) and says, file by file, the text before and
+//! ZooKeeper holds it (as `import` reads it) and says, file by file, the text before and
 //! after.
 //!
 //! - An environment in both whose own values differ: its `config.toml` is edited with
@@ -218,7 +218,7 @@ mod tests {
         let envs = envs
             .iter()
             .map(|(path, values, hosts)| {
-                let env = crate::plan::break_glass::env_path(path);
+                let env = EnvPath::parse(path);
                 let dir = env.below("services/shop");
                 let values = values.as_object().unwrap().clone();
                 (env, Environment { dir, values, hosts: hosts.iter().map(|h| h.to_string()).collect() })

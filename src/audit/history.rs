@@ -151,7 +151,7 @@ pub fn render_text(log: &[Logged]) -> String {
                 flags.push("rollback".to_string());
             }
             if let Some(edit) = r.set_by() {
-                let env = if edit.env.is_empty() { "(root)" } else { edit.env.as_str() };
+                let env = crate::model::EnvPath::parse(&edit.env);
                 let keys: Vec<&str> = edit.keys().map(String::as_str).collect();
                 let why = edit.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
                 flags.push(format!("break-glass {env} {}{why}", keys.join(" ")));

@@ -79,7 +79,7 @@ impl BreakGlass {
 
     /// `prod: `a.b` set, `c` deleted`, for messages.
     pub fn describe(&self) -> String {
-        let env = if self.env.is_empty() { "(root)" } else { self.env.as_str() };
+        let env = crate::model::EnvPath::parse(&self.env);
         let mut parts: Vec<String> = self.set.iter().map(|k| format!("`{k}` set")).collect();
         parts.extend(self.deleted.iter().map(|k| format!("`{k}` deleted")));
         let why = self.reason.as_ref().map(|r| format!(" (\"{r}\")")).unwrap_or_default();

@@ -6,7 +6,7 @@
 //! in the repository). A command on one cluster (`history`, `get`, `set`, ...) needs one target:
 //! `--target`, or the only one there is.
 
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 
 use super::{Options, ZkFrom};
 use crate::repo::settings::{self, Settings};
@@ -61,13 +61,7 @@ pub(crate) fn one(options: &Options, command: &str) -> anyhow::Result<Options> {
 
 /// The settings of the repository's work tree (`jones-sync.toml`), or the defaults without one.
 pub(crate) fn work_tree_settings(options: &Options) -> anyhow::Result<Settings> {
-    let path = options.repo.join(settings::FILE);
-    match std::fs::read_to_string(&path) {
-        // The problems name the file and its lines themselves.
-        Ok(text) => settings::parse(&text).map_err(|invalid| anyhow!("{invalid}")),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
-        Err(err) => Err(anyhow!("cannot read `{}`: {err}", path.display())),
-    }
+    settings::read_work_tree(&options.repo).map_err(anyhow::Error::msg)
 }
 
 /// How many targets are read or written at once.

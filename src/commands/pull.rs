@@ -62,7 +62,7 @@ pub(crate) async fn run(options: &Options, args: PullArgs) -> anyhow::Result<Exi
         }
     }
     if let Some(env) = &args.env {
-        let env = crate::plan::break_glass::env_path(env);
+        let env = crate::model::EnvPath::parse(env);
         edits.retain(|edit| {
             let dir = Path::new(&edit.path).parent().and_then(Path::to_str).unwrap_or_default();
             names.iter().any(|name| dir == env.below(&format!("{}/{name}", crate::repo::SERVICES_DIR)))

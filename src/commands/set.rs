@@ -24,7 +24,7 @@ use crate::layout;
 use crate::model::EnvPath;
 use crate::plan::Plan;
 use crate::plan::redact::Redactor;
-
+use crate::repo::settings;
 use crate::zk::lock::Holder;
 
 pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<ExitCode> {
@@ -39,9 +39,9 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
     if sets.is_empty() && deletes.is_empty() {
         bail!("nothing to set: give KEY=VALUE (VALUE in TOML: `true`, `0.5`, `\"text\"`) or --delete KEY");
     }
-    let env = crate::plan::break_glass::env_path(args.env.as_deref().unwrap_or(""));
+    let env = EnvPath::parse(args.env.as_deref().unwrap_or(""));
     super::can_confirm(args.yes)?;
-    let settings = super::aim::work_tree_settings(options)?;
+    let settings = settings::read_work_tree(&options.repo).map_err(|e| anyhow!(e))?;
     let actor = actor(args.actor);
     let lock_timeout = super::lock_timeout(&args.lock)?;
     let apply_settings = crate::apply::Settings::new(&settings, lock_timeout);
@@ -77,9 +77,9 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
         }
         let imported = imported.expect("checked");
         let mut model = imported.service;
-        let known: Vec<String> = model.envs.keys().map(show_env).collect();
+        let known: Vec<String> = model.envs.keys().map(EnvPath::to_string).collect();
         let Some(environment) = model.envs.get_mut(&env) else {
-            bail!("`{service}` has no environment `{}` (it has: {})", show_env(&env), known.join(", "));
+            bail!("`{service}` has no environment `{env}` (it has: {})", known.join(", "));
         };
         let before = environment.values.clone();
         for (key, value) in &sets {
@@ -89,7 +89,7 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
             edit::delete(&mut environment.values, key).map_err(|e| anyhow!(e))?;
         }
         if environment.values == before {
-            out(&format!("`{service}` {} already holds these values: nothing to set.\n", show_env(&env)));
+            out(&format!("`{service}` {env} already holds these values: nothing to set.\n"));
             return Ok(None);
         }
         let mut shaping = settings.clone();
@@ -125,13 +125,14 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
         // Only the edited conf and the views it reaches (and the record): anything else would be
         // an apply's business, not an emergency edit's.
         let conf = layout::conf(service, &env);
-        let foreign: Vec<&str> = planned
+        let mut foreign: Vec<String> = planned
             .changes
             .iter()
             .filter(|c| !(c.path == conf || c.kind == layout::NodeKind::View || c.kind == layout::NodeKind::Record))
-            .map(|c| c.path.as_str())
+            .map(|c| c.path.clone())
             .collect();
-        if !foreign.is_empty() || !planned.acls.is_empty() {
+        foreign.extend(planned.acls.iter().map(|acl| format!("the ACL of {}", acl.path)));
+        if !foreign.is_empty() {
             bail!(
                 "the edit would also change {}: `set` writes only its edit; apply the repository first",
                 foreign.join(", ")
@@ -174,9 +175,4 @@ pub(crate) async fn run(options: &Options, args: SetArgs) -> anyhow::Result<Exit
         ));
     }
     Ok(code)
-}
-
-/// `prod/eu`, or `(root)`.
-fn show_env(env: &EnvPath) -> String {
-    if env.is_root() { "(root)".to_string() } else { env.0.join("/") }
 }

@@ -36,16 +36,11 @@ pub fn assess(name: &str, live: &LiveService, changes: &[Change]) -> Vec<Kept> {
         .break_glass
         .into_iter()
         .map(|edit| {
-            let path = layout::conf(name, &env_path(&edit.env));
+            let path = layout::conf(name, &EnvPath::parse(&edit.env));
             let undone = changes.iter().find(|c| c.path == path).is_some_and(|change| undoes(&edit, change));
             Kept { edit, undone }
         })
         .collect()
-}
-
-/// The environment path of a record's `env` (`prod/eu`; empty: the root).
-pub fn env_path(env: &str) -> EnvPath {
-    EnvPath(env.split('/').filter(|part| !part.is_empty()).map(String::from).collect())
 }
 
 fn undoes(edit: &BreakGlass, change: &Change) -> bool {

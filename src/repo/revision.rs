@@ -175,7 +175,10 @@ pub fn read(dir: &Path, rev: Option<&str>, cache: Option<&Cache>) -> Result<List
             };
             cache_use = match (cache, &git, &head) {
                 (Some(cache), Some(git), Some(head)) => {
-                    work_tree_settings(dir).map(|settings| look_up(cache, settings, git.service_trees(head), true))
+                    // Settings that cannot be read are reported by the load, and nothing is cached.
+                    settings::read_work_tree(dir)
+                        .ok()
+                        .map(|settings| look_up(cache, settings, git.service_trees(head), true))
                 }
                 _ => None,
             };
@@ -204,16 +207,6 @@ pub fn read(dir: &Path, rev: Option<&str>, cache: Option<&Cache>) -> Result<List
     listing.root = dir.to_path_buf();
     listing.cache = cache_use;
     Ok(listing)
-}
-
-/// The work tree's settings, for the parse cache's keys; `None` when they cannot be read (then the
-/// load reports them, and nothing is cached).
-fn work_tree_settings(dir: &Path) -> Option<Settings> {
-    match std::fs::read(dir.join(settings::FILE)) {
-        Ok(bytes) => settings::parse(std::str::from_utf8(&bytes).ok()?).ok(),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Some(Settings::default()),
-        Err(_) => None,
-    }
 }
 
 /// The entries `cache` has for the services of a commit (their directories' `trees`) under

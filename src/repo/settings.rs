@@ -185,6 +185,21 @@ const TABLES: [(&str, &[&str]); 7] = [
 const SERVICE_KEYS: &[&str] = &["pin"];
 const TARGET_KEYS: &[&str] = &["zk", "services"];
 
+/// The settings of the work tree at `dir` (its `jones-sync.toml`; the defaults without one), or
+/// why they cannot be read, naming the file.
+pub fn read_work_tree(dir: &std::path::Path) -> Result<Settings, String> {
+    let path = dir.join(FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => match std::str::from_utf8(&bytes) {
+            // The problems name the file and their lines themselves.
+            Ok(text) => parse(text).map_err(|invalid| invalid.to_string()),
+            Err(_) => Err(format!("{}: not valid UTF-8", path.display())),
+        },
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+        Err(err) => Err(format!("cannot read `{}`: {err}", path.display())),
+    }
+}
+
 /// Parses the settings file's text, or returns every problem in it.
 pub fn parse(text: &str) -> Result<Settings, Invalid> {
     let root = match DeTable::parse(text) {

@@ -40,6 +40,11 @@ pub struct Metrics {
     pub commit_apply: Histogram,
 }
 
+/// A histogram of durations from 1 ms to ~33 s.
+fn latency() -> Histogram {
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 16))
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new(None)
@@ -64,10 +69,9 @@ impl Metrics {
             fetch_errors: Counter::default(),
             reconcile_errors: Counter::default(),
             leader: Gauge::default(),
-            // 1 ms to ~33 s.
-            drift_detect: Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 16)),
-            commit_plan: Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 16)),
-            commit_apply: Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 16)),
+            drift_detect: latency(),
+            commit_plan: latency(),
+            commit_apply: latency(),
         };
         registry.register(
             "jones_sync_service_in_sync",

@@ -25,8 +25,10 @@
 //! Decisions: the server needs ZooKeeper at start (it exits 1 when it cannot connect, as every
 //! command does) and re-establishes a lost session with backoff; it needs a valid commit before it
 //! reads ZooKeeper (it is not ready until then). ACL drift is seen at full reads only (ZooKeeper
-//! sends no watch event for an ACL change). A new commit re-plans every service (parsing it is the
-//! costly part, done once by the follower).
+//! sends no watch event for an ACL change). A new commit is read from git objects through the
+//! in-memory parse cache (only the services whose git tree changed are parsed; the others are
+//! shared with the commit before) and plans again only those services
+//! ([`Reconciler::standing`]); a change of the settings plans every service again.
 
 pub mod git;
 pub mod http;
@@ -635,8 +637,12 @@ impl Reconciler {
                     Some(service) if standing.contains(&name) => {
                         let origin = desired.state.origin(&name);
                         service.sha = origin.commit.as_ref().map(|c| c.sha.clone());
-                        let record = Record::new(origin, ACTOR.into()).to_json();
-                        crate::sync::restamp(&mut service.plan, &record, !self.live.root_exists, &desired.settings);
+                        // A plan with nothing to do has no record to restamp.
+                        if !service.in_sync() {
+                            let record = Record::new(origin, ACTOR.into()).to_json();
+                            let create_root = !self.live.root_exists;
+                            crate::sync::restamp(&mut service.plan, &record, create_root, &desired.settings);
+                        }
                     }
                     _ => changed.push(name),
                 }

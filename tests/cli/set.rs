@@ -164,21 +164,15 @@ fn set_waits_for_an_apply_holding_the_lock_and_gives_up_without_writing() {
 fn pull_writes_a_break_glass_edit_into_the_files_keeping_everything_else_byte_for_byte() {
     let t = applied("pull_set");
     t.run(&["set", "shop", "--env", "prod", "db.pool=8", "flag=true", "--yes"]).success();
-    let root = std::fs::read_to_string(t.path("services/shop/config.toml")).unwrap();
+    let root = t.read("services/shop/config.toml");
     // --dry-run shows the diff and writes nothing.
     let dry = t.run(&["pull", "--dry-run"]).success();
     assert!(dry.stdout.contains("+++ b/services/shop/prod/config.toml\n"), "{}", dry.stdout);
     assert!(dry.stdout.contains("-pool = 5\n+pool = 8\n"), "{}", dry.stdout);
-    assert_eq!(
-        std::fs::read_to_string(t.path("services/shop/prod/config.toml")).unwrap(),
-        "timeout = 45\n[db]\npool = 5\n"
-    );
+    assert_eq!(t.read("services/shop/prod/config.toml"), "timeout = 45\n[db]\npool = 5\n");
     t.run(&["pull"]).success();
-    assert_eq!(
-        std::fs::read_to_string(t.path("services/shop/prod/config.toml")).unwrap(),
-        "timeout = 45\nflag = true\n[db]\npool = 8\n"
-    );
-    assert_eq!(std::fs::read_to_string(t.path("services/shop/config.toml")).unwrap(), root, "untouched");
+    assert_eq!(t.read("services/shop/prod/config.toml"), "timeout = 45\nflag = true\n[db]\npool = 8\n");
+    assert_eq!(t.read("services/shop/config.toml"), root, "untouched");
     assert_eq!(t.run(&["plan", "--detailed-exitcode"]).code, 0);
     t.commit_all("pull the emergency edit");
     // The next apply keeps it and records no break-glass edit; pull has nothing more.
@@ -202,13 +196,10 @@ fn pull_takes_in_what_the_jones_web_ui_wrote_hosts_and_environments_too() {
         r#"{"dev1": "/services/shop/views/dev", "web1": "/services/shop/views/prod", "web2": "/services/shop/views/qa"}"#,
     );
     t.run(&["pull", "shop"]).success();
-    assert_eq!(
-        std::fs::read_to_string(t.path("services/shop/config.toml")).unwrap(),
-        "# switches\nfeature = true\npct = 0.25\n"
-    );
-    assert_eq!(std::fs::read_to_string(t.path("services/shop/qa/config.toml")).unwrap(), "big = 9007199254740993\n");
-    assert!(std::fs::read_to_string(t.path("services/shop/qa/hosts.toml")).unwrap().contains("\"web2\""));
-    assert_eq!(std::fs::read_to_string(t.path("services/shop/prod/eu/hosts.toml")).unwrap(), "hosts = []\n");
+    assert_eq!(t.read("services/shop/config.toml"), "# switches\nfeature = true\npct = 0.25\n");
+    assert_eq!(t.read("services/shop/qa/config.toml"), "big = 9007199254740993\n");
+    assert!(t.read("services/shop/qa/hosts.toml").contains("\"web2\""));
+    assert_eq!(t.read("services/shop/prod/eu/hosts.toml"), "hosts = []\n");
     t.run(&["validate"]).success();
     assert_eq!(t.run(&["plan", "--detailed-exitcode"]).code, 0, "{}", t.run(&["plan"]).stdout);
 }
@@ -238,7 +229,7 @@ fn pull_of_a_pinned_service_needs_force() {
     assert!(t.git(&["status", "--porcelain"]).is_empty(), "nothing written");
     let forced = t.run(&["pull", "--force"]).success();
     assert!(forced.stdout.contains("`shop` (pinned to "), "{}", forced.stdout);
-    assert!(std::fs::read_to_string(t.path("services/shop/config.toml")).unwrap().contains("pct = 0.5\n"));
+    assert!(t.read("services/shop/config.toml").contains("pct = 0.5\n"));
 }
 
 #[test]
@@ -295,6 +286,6 @@ fn set_says_which_out_of_band_edits_stop_showing_as_drift() {
     assert!(out.stdout.contains("/services/shop/conf/dev, /services/shop/views/dev"), "{}", out.stdout);
     // Still a difference from the repository, which pull takes in with the edit.
     t.run(&["pull"]).success();
-    assert_eq!(std::fs::read_to_string(t.path("services/shop/dev/config.toml")).unwrap(), "x = 1\n");
+    assert_eq!(t.read("services/shop/dev/config.toml"), "x = 1\n");
     assert_eq!(t.run(&["plan", "--detailed-exitcode"]).code, 0);
 }

@@ -101,6 +101,11 @@ impl Test {
         })
     }
 
+    /// The text of the repository's file `rel`.
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
     /// Every file of the repository's `services/`, by path: what a command wrote there.
     pub fn config_tree_files(&self) -> BTreeMap<String, String> {
         let root = self.path("services");
