@@ -238,6 +238,11 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
     pub log_format: LogFormat,
 
+    /// Require these credentials on every endpoint but /healthz and /readyz: the file's first
+    /// line is `user:password` (basic authentication) or a bearer token
+    #[arg(long, value_name = "FILE")]
+    pub ui_auth_file: Option<PathBuf>,
+
     #[command(flatten)]
     pub repo: RepoArgs,
 

@@ -24,7 +24,7 @@ use crate::repo::revision::{self, Listing, LoadError, Origin};
 use crate::view::DesiredConfs;
 
 /// A loaded repository: the model, the desired confs of every service, and their origins.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct DesiredState {
     /// The model *without the environments' values*: services, environments, their directories
     /// and hosts, and the settings. [`DesiredState::service`] gives one service whole.

@@ -38,6 +38,10 @@ pub(crate) fn run(options: &Options, args: ServeArgs) -> anyhow::Result<ExitCode
             bail!("--heal-after must be a number of seconds, not {}", args.heal_after)
         }),
         lock_timeout: super::lock_timeout(&args.lock)?,
+        ui_auth: match &args.ui_auth_file {
+            Some(path) => Some(std::sync::Arc::new(crate::serve::ui::Auth::read(path)?)),
+            None => None,
+        },
         // The server also holds the last commit's services in memory.
         cache: options.cache.clone().map_or_else(crate::cache::Cache::memory, crate::cache::Cache::in_memory),
     };

@@ -46,6 +46,16 @@ pub struct Settings {
     pub targets: Vec<Target>,
     /// `[rollout] waves`: the targets' order, a wave at a time; `None`: one wave per target.
     pub waves: Option<Vec<Vec<Spanned<String>>>>,
+    /// `[ui]`: the web UI of `jones-sync serve`.
+    pub ui: UiSettings,
+}
+
+/// `[ui]`: the web UI of `jones-sync serve`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UiSettings {
+    /// `commit_url = "https://git.example.com/org/config/commit/{sha}"`: where a commit is shown on
+    /// the git host (`{sha}` becomes the full SHA).
+    pub commit_url: Option<String>,
 }
 
 /// `[targets.<name>]`: one ZooKeeper cluster.
@@ -173,7 +183,7 @@ impl IntoIterator for Invalid {
 }
 
 /// The tables of the file, with their keys, for problems that list what is allowed.
-const TABLES: [(&str, &[&str]); 7] = [
+const TABLES: [(&str, &[&str]); 8] = [
     ("zookeeper", &["max_node_bytes", "max_request_bytes", "acl"]),
     ("history", &["keep"]),
     ("sync", &["nodemap_format", "prune"]),
@@ -181,6 +191,7 @@ const TABLES: [(&str, &[&str]); 7] = [
     ("plan", &["sensitive_keys"]),
     ("targets", &[]),
     ("rollout", &["waves"]),
+    ("ui", &["commit_url"]),
 ];
 const SERVICE_KEYS: &[&str] = &["pin"];
 const TARGET_KEYS: &[&str] = &["zk", "services"];
@@ -223,6 +234,7 @@ pub fn parse(text: &str) -> Result<Settings, Invalid> {
             "plan" => reader.plan(table, &mut settings.plan),
             "targets" => reader.targets(table, &mut settings.targets),
             "rollout" => reader.rollout(table, &mut settings.waves),
+            "ui" => reader.ui(table, &mut settings.ui),
             _ => unreachable!("table_of knows the tables"),
         }
     }
@@ -314,6 +326,35 @@ impl Reader<'_> {
                 }
                 "acl" => out.acl = self.acl(key.span(), value),
                 _ => self.unknown_key("[zookeeper]", TABLES[0].1, key),
+            }
+        }
+    }
+
+    fn ui(&mut self, table: &Table<'_>, out: &mut UiSettings) {
+        for (key, value) in table {
+            match (key.get_ref().as_ref(), value.get_ref()) {
+                ("commit_url", DeValue::String(url)) => {
+                    let url = url.to_string();
+                    if !(url.starts_with("https://") || url.starts_with("http://")) || !url.contains("{sha}") {
+                        self.problem(
+                            value.span(),
+                            format!(
+                                "`[ui] commit_url` must be an http(s) URL holding `{{sha}}` (\"https://git.example.com/org/config/commit/{{sha}}\"), found \"{}\"",
+                                url.escape_debug()
+                            ),
+                        );
+                    } else {
+                        out.commit_url = Some(url);
+                    }
+                }
+                ("commit_url", other) => self.problem(
+                    value.span(),
+                    format!(
+                        "`[ui] commit_url` must be a string (an http(s) URL holding `{{sha}}`), found {}",
+                        found(other)
+                    ),
+                ),
+                _ => self.unknown_key("[ui]", TABLES[7].1, key),
             }
         }
     }

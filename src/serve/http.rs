@@ -22,8 +22,11 @@ use super::state::{FORMAT_VERSION, Shared};
 /// The status of every cluster served, in wave order.
 type All = Arc<Vec<Arc<Shared>>>;
 
-pub fn router(shareds: Vec<Arc<Shared>>) -> Router {
+/// The endpoints, the web UI's among them ([`super::ui`]); with `auth`, every one but the health
+/// probes needs its credentials.
+pub fn router(shareds: Vec<Arc<Shared>>, auth: Option<Arc<super::ui::Auth>>) -> Router {
     Router::new()
+        .merge(super::ui::router())
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -32,6 +35,8 @@ pub fn router(shareds: Vec<Arc<Shared>>) -> Router {
         .route("/api/v1/targets/{target}/services", get(target_services))
         .route("/api/v1/targets/{target}/services/{name}", get(target_service))
         .with_state(Arc::new(shareds))
+        .layer(axum::middleware::from_fn(super::ui::headers))
+        .layer(axum::middleware::from_fn(move |request, next| super::ui::require(auth.clone(), request, next)))
 }
 
 /// 200 once connected, loaded and synced (every target); 503 with the reasons otherwise.

@@ -37,6 +37,7 @@ pub mod live;
 pub mod log;
 pub mod metrics;
 pub mod state;
+pub mod ui;
 pub mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -98,6 +99,8 @@ pub struct Config {
     pub heal_after: Duration,
     /// How long an apply waits for another's lock on a service.
     pub lock_timeout: Duration,
+    /// `--ui-auth-file`: the credentials every endpoint but the health probes needs.
+    pub ui_auth: Option<Arc<ui::Auth>>,
     /// The parse cache ([`crate::cache`]), held in memory ([`crate::cache::Cache::in_memory`]): a
     /// new commit parses only the services whose directory (git tree) changed since a commit
     /// already read, and takes the others from memory.
@@ -129,7 +132,8 @@ pub async fn run(config: Config, served: Vec<Served>, shutdown: impl Future<Outp
         .iter()
         .map(|served| {
             let target = served.target.as_ref().map(|(name, _)| name.clone());
-            Arc::new(Shared::new(Status { target, ..Status::new(config.mode, follower.describe()) }))
+            let status = Status { target, ..Status::new(config.mode, follower.describe()) };
+            Arc::new(Shared::new(status).with_access(config.repo.clone(), connect_of(served)))
         })
         .collect();
     let names: Vec<&str> = served.iter().filter_map(|s| s.target.as_ref().map(|(name, _)| name.as_str())).collect();
@@ -142,7 +146,7 @@ pub async fn run(config: Config, served: Vec<Served>, shutdown: impl Future<Outp
     let (stop, stopped) = watch::channel(false);
     let mut stopping = stopped.clone();
     let http = tokio::spawn(
-        axum::serve(listener, http::router(shareds.clone()))
+        axum::serve(listener, http::router(shareds.clone(), config.ui_auth.clone()))
             .with_graceful_shutdown(async move {
                 let _ = stopping.wait_for(|stop| *stop).await;
             })
@@ -163,12 +167,7 @@ pub async fn run(config: Config, served: Vec<Served>, shutdown: impl Future<Outp
             _ => (leader::Leadership::never(), None),
         };
         campaigns.extend(campaign);
-        let connect = served.connect.clone().unwrap_or_else(|| leader::Connect {
-            string: served.zk.connect_string().to_string(),
-            timeout: Duration::from_secs(10),
-            options: Default::default(),
-            acl: None,
-        });
+        let connect = connect_of(&served);
         let mut writer = write::Writer::new(
             config.mode,
             connect,
@@ -216,6 +215,17 @@ pub async fn run(config: Config, served: Vec<Served>, shutdown: impl Future<Outp
     // In-flight requests get a moment to finish.
     let _ = tokio::time::timeout(Duration::from_secs(5), http).await;
     Ok(())
+}
+
+/// How the writing modes (and the web UI's reads) connect to a cluster served: as told, else as
+/// its session did.
+fn connect_of(served: &Served) -> leader::Connect {
+    served.connect.clone().unwrap_or_else(|| leader::Connect {
+        string: served.zk.connect_string().to_string(),
+        timeout: Duration::from_secs(10),
+        options: Default::default(),
+        acl: None,
+    })
 }
 
 /// Fetches and reads the branch every `interval`, sending each new valid commit to the reconciler
@@ -359,7 +369,7 @@ struct Found {
 
 /// The commit in force, parsed.
 struct Desired {
-    state: DesiredState,
+    state: Arc<DesiredState>,
     settings: crate::apply::Settings,
     sha: Option<String>,
 }
@@ -368,7 +378,7 @@ impl Desired {
     fn new(state: DesiredState) -> Desired {
         let settings = crate::apply::Settings::new(&state.repo.settings, Duration::ZERO);
         let sha = state.commit().map(|c| c.sha.clone());
-        Desired { state, settings, sha }
+        Desired { state: Arc::new(state), settings, sha }
     }
 
     fn confs(&self, name: &str) -> Option<&crate::view::DesiredConfs> {
@@ -710,6 +720,7 @@ impl Reconciler {
             status.services.retain(|name, _| names.contains(name));
             status.sensitive = desired.state.repo.settings.plan.sensitive_keys();
             status.commit = desired.state.commit().cloned();
+            status.desired = Some(desired.state.clone());
         }
         let commit_info = &self.shared.metrics.commit_info;
         commit_info.clear();

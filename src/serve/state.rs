@@ -23,12 +23,33 @@ pub const FORMAT_VERSION: &str = "1.1.0";
 pub struct Shared {
     pub status: RwLock<Status>,
     pub metrics: Metrics,
+    /// Bumped at every change of the status: the web UI's pages reload when it moves.
+    pub generation: std::sync::atomic::AtomicU64,
+    /// What the web UI reads besides the status: the audit log (from ZooKeeper) and commits (from
+    /// git), read only when a page asks.
+    pub access: Option<Access>,
+}
+
+/// How the web UI reads what the status does not hold.
+pub struct Access {
+    /// The clone the server follows.
+    pub repo: std::path::PathBuf,
+    /// How to open a session of its own, for reading the audit log.
+    pub connect: super::leader::Connect,
+    /// That session, once opened (again when it is lost).
+    pub session: tokio::sync::Mutex<Option<crate::zk::Zk>>,
 }
 
 impl Shared {
     pub fn new(status: Status) -> Shared {
         let metrics = Metrics::new(status.target.as_deref());
-        Shared { status: RwLock::new(status), metrics }
+        Shared { status: RwLock::new(status), metrics, generation: Default::default(), access: None }
+    }
+
+    /// The shared state, with what the web UI reads besides it.
+    pub fn with_access(mut self, repo: std::path::PathBuf, connect: super::leader::Connect) -> Shared {
+        self.access = Some(Access { repo, connect, session: tokio::sync::Mutex::new(None) });
+        self
     }
 
     /// The status, for reading (a poisoned lock still holds a usable status: every write leaves
@@ -38,6 +59,7 @@ impl Shared {
     }
 
     pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, Status> {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.status.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -81,6 +103,8 @@ pub struct Status {
     pub services: BTreeMap<String, ServiceStatus>,
     /// The targets of earlier waves a new commit waits for before it is applied here.
     pub waiting_for: Vec<String>,
+    /// The commit in force, parsed (what the web UI shows of environments, values and hosts).
+    pub desired: Option<std::sync::Arc<crate::desired::DesiredState>>,
 }
 
 impl Status {
@@ -101,6 +125,7 @@ impl Status {
             sensitive: Vec::new(),
             services: BTreeMap::new(),
             waiting_for: Vec::new(),
+            desired: None,
         }
     }
 
