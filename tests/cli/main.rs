@@ -27,6 +27,7 @@ mod settings_file;
 mod targets;
 #[cfg(feature = "tls")]
 mod tls;
+mod ui;
 mod unattended;
 mod validate;
 mod worktree;

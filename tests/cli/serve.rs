@@ -11,19 +11,19 @@ use crate::util::{Background, Test, spawn_in};
 use crate::zookeeper::free_port;
 
 /// A server started by [`start`].
-struct Server {
+pub(crate) struct Server {
     process: Option<Background>,
     port: u16,
 }
 
 /// Starts `serve` on the repository of `t` (or `dir`), following its branch every 0.2 s, and
 /// waits until `/readyz` says it is ready.
-fn start_in(t: &Test, dir: &std::path::Path, extra: &[&str]) -> Server {
+pub(crate) fn start_in(t: &Test, dir: &std::path::Path, extra: &[&str]) -> Server {
     start_with(dir, &t.zk, extra)
 }
 
 /// Starts `serve` on the repository `dir` and ZooKeeper `zk`.
-fn start_with(dir: &std::path::Path, zk: &str, extra: &[&str]) -> Server {
+pub(crate) fn start_with(dir: &std::path::Path, zk: &str, extra: &[&str]) -> Server {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut args = vec!["serve", "--listen", &listen, "--interval", "0.2"];
@@ -42,30 +42,51 @@ fn start_with(dir: &std::path::Path, zk: &str, extra: &[&str]) -> Server {
     }
 }
 
-fn start(t: &Test, extra: &[&str]) -> Server {
+pub(crate) fn start(t: &Test, extra: &[&str]) -> Server {
     start_in(t, t.repo.path(), extra)
 }
 
 impl Server {
     /// `GET path`: the status code and the body.
-    fn try_get(&self, path: &str) -> std::io::Result<(u16, String)> {
+    pub(crate) fn try_get(&self, path: &str) -> std::io::Result<(u16, String)> {
+        self.request("GET", path, &[]).map(|(code, _, body)| (code, body))
+    }
+
+    /// `METHOD path` with extra `headers`: the status code, the response's headers (lower-cased
+    /// names) and the body.
+    pub(crate) fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> std::io::Result<(u16, Vec<(String, String)>, String)> {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n{extra}\r\n"
+        )?;
         let mut response = String::new();
         stream.read_to_string(&mut response)?;
         let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
         let code = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-        Ok((code, body.to_string()))
+        let headers = head
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+            .collect();
+        Ok((code, headers, body.to_string()))
     }
 
     #[track_caller]
-    fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
         self.try_get(path).unwrap()
     }
 
     #[track_caller]
-    fn json(&self, path: &str) -> Value {
+    pub(crate) fn json(&self, path: &str) -> Value {
         let (code, body) = self.get(path);
         assert_eq!(code, 200, "{path}: {body}");
         serde_json::from_str(&body).unwrap()
@@ -93,7 +114,7 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for the process to end.
-    fn stop(&mut self) -> crate::util::Output {
+    pub(crate) fn stop(&mut self) -> crate::util::Output {
         let process = self.process.take().unwrap();
         let _ = std::process::Command::new("kill").args(["-TERM", &process.pid().to_string()]).status();
         process.finish()
@@ -110,7 +131,7 @@ impl Drop for Server {
 
 /// Waits up to 10 s for `done`, failing with `what`.
 #[track_caller]
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Duration {
+pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Duration {
     let started = Instant::now();
     while !done() {
         assert!(started.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");

@@ -522,7 +522,7 @@ pub fn diff(name: &str, from: &str, to: &str, before: &str, after: &str) -> Mark
     html! {
         section.panel aria-label="Comparison" {
             h2 { code { (name) } ": " code { (short(Some(from))) } " → " code { (short(Some(to))) } }
-            @if before == after { p { "The same content." } }
+            @if before == after { p { "No difference that can be shown (sensitive values are hidden)." } }
             @else { pre.diff { (PreEscaped(lines)) } }
         }
     }
