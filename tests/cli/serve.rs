@@ -10,6 +10,9 @@ use crate::proxy::{Event, Fault, Proxy};
 use crate::util::{Background, Test, spawn_in};
 use crate::zookeeper::free_port;
 
+/// A response's headers: lower-cased names and values.
+pub(crate) type Headers = Vec<(String, String)>;
+
 /// A server started by [`start`].
 pub(crate) struct Server {
     process: Option<Background>,
@@ -59,7 +62,7 @@ impl Server {
         method: &str,
         path: &str,
         headers: &[(&str, &str)],
-    ) -> std::io::Result<(u16, Vec<(String, String)>, String)> {
+    ) -> std::io::Result<(u16, Headers, String)> {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
