@@ -924,6 +924,21 @@ mod tests {
     }
 
     #[test]
+    fn the_ui_commit_url_must_be_a_link_holding_the_sha() {
+        let url = "https://git.example.com/config/commit/{sha}";
+        assert_eq!(parse(&format!("[ui]\ncommit_url = \"{url}\"\n")).unwrap().ui.commit_url.as_deref(), Some(url));
+        let found = problems("[ui]\ncommit_url = \"https://git.example.com/commit/\"\n");
+        assert!(
+            found[0].starts_with(
+                "jones-sync.toml:2:14: invalid settings: `[ui] commit_url` must be an http(s) URL holding `{sha}`"
+            ),
+            "{found:?}"
+        );
+        assert!(problems("[ui]\ncommit_url = 3\n")[0].contains("must be a string"));
+        assert!(problems("[ui]\ncommit = \"x\"\n")[0].contains("unknown key `commit` in `[ui]`"));
+    }
+
+    #[test]
     fn targets_and_waves_are_read_in_file_order() {
         let text = "[targets.use1-canary]\nzk = \"zk1.use1:2181,zk2.use1:2181/jones-canary\"\n\
                     [targets.use1]\nzk = \"zk1.use1:2181\"\n[targets.euw1]\nzk = \"zk1.euw1:2181\"\n\

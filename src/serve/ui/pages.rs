@@ -547,3 +547,38 @@ pub fn content_lines(model: &Service, redactor: &Redactor) -> String {
 pub fn missing(what: &str) -> Markup {
     html! { h1 { "Not found" } p { (what) } p { a href="/" { "Back to the overview" } } }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_encode_what_they_carry() {
+        assert_eq!(encode("a b/<c>"), "a%20b%2F%3Cc%3E");
+        assert_eq!(encode("web-1.example_com~"), "web-1.example_com~");
+        assert_eq!(
+            url("/ui/services/x", &[("target", None), ("env", Some("prod/eu"))]),
+            "/ui/services/x?env=prod%2Feu"
+        );
+        assert_eq!(url("/", &[("target", Some("a&b")), ("q", Some("x"))]), "/?target=a%26b&q=x");
+    }
+
+    #[test]
+    fn ages_read_as_people_say_them() {
+        let now: jiff::Timestamp = "2026-01-02T12:00:00Z".parse().unwrap();
+        assert_eq!(age("2026-01-02T11:59:30Z", now), "30 s ago");
+        assert_eq!(age("2026-01-02T11:00:00Z", now), "1 h ago");
+        assert_eq!(age("2025-12-30T12:00:00Z", now), "3 days ago");
+        assert_eq!(age("not a time", now), "not a time");
+    }
+
+    #[test]
+    fn a_page_escapes_its_title_and_links_every_target() {
+        let targets = ["a".to_string(), "<b>".to_string()];
+        let frame = Frame { title: "<x>", targets: &targets, target: Some("a"), path: "/", generation: 7 };
+        let page = page(&frame, html! { p { "hi" } });
+        assert!(page.contains("<title>&lt;x&gt; · jones-sync</title>"), "{page}");
+        assert!(page.contains(r#"<a href="/?target=%3Cb%3E">&lt;b&gt;</a>"#), "{page}");
+        assert!(page.contains(r#"<body data-generation="7">"#), "{page}");
+    }
+}
