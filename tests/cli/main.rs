@@ -4,6 +4,7 @@ mod util;
 mod zookeeper;
 
 mod apply;
+mod browser;
 mod cache;
 mod concurrency;
 mod election;
