@@ -11,9 +11,16 @@ slow moment of the machine hits all of them alike.
 `--targets` measures instead the multi-cluster `plan` (`[targets]` in jones-sync.toml): three throwaway
 ZooKeepers, each holding the whole ~10,000-znode repository (`--sizes` for others), and the no-op
 `plan` against one of them (`--target a`) and against all three, uncached and with a warm cache.
+
+`--ui` measures instead the web UI of `jones-sync serve`: a fleet of 1,000 services (4 environments,
+10 keys, 20 hosts each) and one service of 500 environments (30 keys, 200 hosts), each applied to
+its own chroot and served by its own `jones-sync serve --no-cache`; then each page's server time,
+from sending the request to its last byte over loopback (the connection opened beforehand), run
+after run, against the 200 ms target.
 """
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -24,6 +31,7 @@ import sys
 import tempfile
 import socket
 import time
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +46,10 @@ TIME = "/usr/bin/time"  # GNU time, for the peak memory (scripts/bench.sh instal
 ENVS, KEYS, HOSTS = 40, 30, 100
 SIZES = {1000: 12, 10000: 120, 50000: 600}  # ~znodes -> services
 COMMITS = 7  # one-service commits the server takes in each writing mode
+# `--ui`: the two repositories (services, environments, keys, hosts) and the requirement.
+UI_FLEET = (1000, 4, 10, 20)
+UI_BIG = (1, 500, 30, 200)
+UI_TARGET_MS = 200
 LABELS = {
     "no-op plan": "no-op plan (--no-cache)",
     "1% change saved plan": "1% change plan --out + apply FILE",
@@ -96,6 +108,8 @@ class Bench:
         self.target_notes = []
         self.results = []  # dicts: size, step, contestant, times, memories
         self.serve_rows = []  # Markdown rows of the `serve` table
+        self.ui_rows = []  # `--ui`: (page, path, times in s, size in bytes, first request in s)
+        self.servers = []  # `jones-sync serve` processes running, all stopped at the end
 
     def start_zookeeper(self, name="zookeeper"):
         """Starts a throwaway server with its data in the work directory's `name` (each on its own
@@ -120,6 +134,43 @@ class Bench:
             run([os.path.join(ROOT, "scripts/zookeeper.sh"), "stop", zk_dir], check=False)
         self.zk_dirs = []
 
+    def start_server(self, repo, zk, *extra):
+        """Starts `jones-sync serve` for `repo` on a free loopback port and waits until `/readyz`
+        answers 200: returns the process, its port and the seconds it took. Its log is in the work
+        directory; `stop_servers` stops every server still running (also on error)."""
+        port = free_port()
+        cmd = [JONES, "serve", "--repo", repo, "--zk", zk, "--listen", f"127.0.0.1:{port}", *extra]
+        log_path = os.path.join(self.work, f"serve-{port}.log")
+        with open(log_path, "w") as log:
+            server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+        self.servers.append(server)
+        started = time.perf_counter()
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5)
+                return server, port, time.perf_counter() - started
+            except Exception:
+                if server.poll() is not None or time.perf_counter() - started > 300:
+                    with open(log_path) as log:
+                        tail = "".join(log.readlines()[-20:])
+                    sys.exit(f"bench: the server (`{' '.join(cmd)}`) did not become ready; its log ends:\n{tail}")
+                time.sleep(0.05)
+
+    def stop_server(self, server):
+        if server.poll() is None:
+            server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server in self.servers:
+            self.servers.remove(server)
+
+    def stop_servers(self):
+        for server in list(self.servers):
+            self.stop_server(server)
+
     def record(self, size, step, contestant, samples):
         times = [s[0] for s in samples]
         memories = [s[1] for s in samples]
@@ -132,10 +183,10 @@ class Bench:
             file=sys.stderr,
         )
 
-    def repo(self, name, services, change):
+    def repo(self, name, services, change, envs=ENVS, keys=KEYS, hosts=HOSTS):
         path = os.path.join(self.work, name)
-        cmd = [GEN, "--out", path, "--services", str(services), "--envs", str(ENVS), "--keys", str(KEYS)]
-        cmd += ["--hosts", str(HOSTS), "--seed", "1"]
+        cmd = [GEN, "--out", path, "--services", str(services), "--envs", str(envs), "--keys", str(keys)]
+        cmd += ["--hosts", str(hosts), "--seed", "1"]
         if change:
             cmd += ["--change", str(change)]
         print("  " + run(cmd, capture=True).strip(), file=sys.stderr)
@@ -330,23 +381,9 @@ class Bench:
         cache = os.path.join(self.work, f"serve-cache-{size}")
 
         def start(interval, *extra):
-            port = free_port()
-            cmd = [JONES, "serve", "--repo", repo, "--zk", zk, "--cache", cache, "--listen", f"127.0.0.1:{port}",
-                   "--interval", interval, *extra]
-            server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            started = time.perf_counter()
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5)
-                    return server, port, time.perf_counter() - started
-                except Exception:
-                    if server.poll() is not None or time.perf_counter() - started > 300:
-                        sys.exit("bench: the server did not become ready")
-                    time.sleep(0.05)
+            return self.start_server(repo, zk, "--cache", cache, "--interval", interval, *extra)
 
-        def stop(server):
-            server.terminate()
-            server.wait(timeout=60)
+        stop = self.stop_server
 
         # Idle cost, drift detection and memory, following the branch every 60 s (the default).
         server, port, ready = start("60")
@@ -516,6 +553,141 @@ class Bench:
             f"The issue's target, three targets ≤ 1.5× one: {', '.join(verdicts)}."
         )
 
+    def bench_ui(self, runs):
+        """The web UI of `jones-sync serve`: two repositories, each applied to its own chroot and
+        served by its own server (`--no-cache`), and each page's server time, `runs` times."""
+        sites = {}
+        for name, (services, envs, keys, hosts) in (("ui-fleet", UI_FLEET), ("ui-big", UI_BIG)):
+            print(f"\n{name}: {services} services × {envs} environments, {keys} keys, {hosts} hosts", file=sys.stderr)
+            repo = self.repo(name, services, 0, envs=envs, keys=keys, hosts=hosts)
+            zk = f"{self.zk}/{name}"
+            run([BENCH, "reset", "--zk", zk])  # creates the chroot
+            jones = [JONES, "--repo", repo, "--zk", zk, "--no-cache"]
+            run(jones + ["apply", "--yes"])
+            code = run(jones + ["plan", "--detailed-exitcode"], check=False)
+            if code != 0:
+                sys.exit(f"bench: `plan` of {repo} does not say `No changes` after the apply (exit {code})")
+            _, port, ready = self.start_server(repo, zk, "--no-cache")
+            # Ready means read; the pages are measured once every service is known in sync.
+            waited = time.perf_counter()
+            while True:
+                status = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/services", timeout=60))
+                in_sync = sum(1 for s in status["services"] if s["in_sync"])
+                if in_sync == services == len(status["services"]):
+                    break
+                if time.perf_counter() - waited > 120:
+                    sys.exit(f"bench: the server of {name} shows {in_sync} of {len(status['services'])} services "
+                             f"in sync ({services} expected)")
+                time.sleep(0.2)
+            print(f"  served on port {port}: ready in {ready:.2f} s, {services} services in sync", file=sys.stderr)
+            sites[name] = (repo, port)
+
+        # The fleet's pages: the overview, filtered by a string no name holds (`svc`: the filter's
+        # cost alone) and by the commonest word of the names (a page of matches), and its page 2.
+        fleet_repo, fleet_port = sites["ui-fleet"]
+        names = sorted(os.listdir(os.path.join(fleet_repo, "services")))
+        words = {}
+        for n in names:
+            word = n.rsplit("-", 1)[0]
+            words[word] = words.get(word, 0) + 1
+        common = max(sorted(words), key=lambda w: words[w])
+        matches = lambda q: sum(1 for n in names if q in n)  # noqa: E731
+        pages = [
+            ("overview", fleet_port, "/"),
+            (f"overview, `q=svc` ({matches('svc')} matches)", fleet_port, "/?q=svc"),
+            (f"overview, `q={common}` ({matches(common)} matches)", fleet_port, "/?" + urllib.parse.urlencode({"q": common})),
+        ]
+        _, first_page = self.fetch_page(fleet_port, "/")
+        if b"page=2" in first_page:
+            pages.append(("overview, page 2", fleet_port, "/?page=2"))
+        else:
+            print("  the overview has no page 2: not measured", file=sys.stderr)
+
+        # The big service's pages: its root, its deepest leaf environment, a host of that leaf, its
+        # history.
+        big_repo, big_port = sites["ui-big"]
+        (svc,) = os.listdir(os.path.join(big_repo, "services"))
+        top = os.path.join(big_repo, "services", svc)
+        leaves = []  # (depth, env path, first host)
+        for directory, _, files in os.walk(top):
+            if "hosts.toml" not in files:
+                continue
+            with open(os.path.join(directory, "hosts.toml")) as f:
+                hosts = re.findall(r'"([^"]+)"', f.read())
+            env = os.path.relpath(directory, top).replace(os.sep, "/")
+            if hosts and env != ".":
+                leaves.append((-env.count("/"), env, hosts[0]))
+        if not leaves:
+            sys.exit(f"bench: no environment of {svc} has hosts")
+        _, env, host = min(leaves)
+        base = f"/ui/services/{urllib.parse.quote(svc, safe='')}"
+        pages += [
+            (f"service root ({UI_BIG[1]} environments)", big_port, base),
+            (f"service at `{env}`", big_port, f"{base}?env={urllib.parse.quote(env, safe='')}"),
+            (f"host `{host}`", big_port, f"/ui/hosts/{urllib.parse.quote(host, safe='')}"),
+            ("service history", big_port, f"{base}/history"),
+        ]
+
+        # One request of each page first (checked; its time shown apart), then `runs` rounds, the
+        # pages interleaved so that a slow moment of the machine hits all of them alike.
+        first = {}
+        for label, port, path in pages:
+            first[path], body = self.fetch_page(port, path)
+            if "service at" in label and b"No environment" in body:
+                sys.exit(f"bench: {path} shows no environment `{env}`")
+            if label.startswith("host") and svc.encode() not in body:
+                sys.exit(f"bench: {path} does not show the service {svc}")
+        samples = {path: [] for _, _, path in pages}
+        sizes = {}
+        for _ in range(runs):
+            for _, port, path in pages:
+                elapsed, body = self.fetch_page(port, path)
+                samples[path].append(elapsed)
+                sizes[path] = len(body)
+        for label, _, path in pages:
+            times = samples[path]
+            self.ui_rows.append((label, path, times, sizes[path], first[path]))
+            self.results.append(dict(size=None, step=f"ui: {label}", contestant="jones-sync", path=path, times=times,
+                                     first=first[path], bytes=sizes[path]))
+            print(f"  {label:<48} median {statistics.median(times) * 1000:7.1f} ms  max {max(times) * 1000:7.1f} ms  "
+                  f"{sizes[path] / 1000:7.1f} kB", file=sys.stderr)
+        self.stop_servers()
+
+    @staticmethod
+    def fetch_page(port, path):
+        """GET `path`: seconds from sending the request to the response's last byte (on a
+        connection opened beforehand, so connecting is not counted), and the body."""
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        try:
+            conn.connect()
+            start = time.perf_counter()
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+            elapsed = time.perf_counter() - start
+        finally:
+            conn.close()
+        if response.status != 200:
+            sys.exit(f"bench: GET {path} answered {response.status}:\n{body[:2000].decode(errors='replace')}")
+        return elapsed, body
+
+    def ui_table(self):
+        lines = [
+            f"| page | path | median ms | max ms | size kB | first request ms | under {UI_TARGET_MS} ms |",
+            "|---|---|---:|---:|---:|---:|---|",
+        ]
+        for label, path, times, size, first in self.ui_rows:
+            median, top = statistics.median(times) * 1000, max(times) * 1000
+            if top < UI_TARGET_MS:
+                verdict = "yes"
+            elif median < UI_TARGET_MS:
+                verdict = "median yes, max no"
+            else:
+                verdict = "**no**"
+            lines.append(f"| {label} | `{path}` | {median:.1f} | {top:.1f} | {size / 1000:.1f} | {first * 1000:.1f} "
+                         f"| {verdict} |")
+        return "\n".join(lines)
+
     def targets_table(self):
         head = [
             "| znodes | targets | uncached plan, median | warm-cache plan, median | peak RSS | jones-sync CPU (uncached)"
@@ -608,14 +780,21 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the work directory (repositories, dumps)")
     parser.add_argument("--serve-only", action="store_true", help="measure only `jones-sync serve`")
     parser.add_argument(
+        "--ui",
+        action="store_true",
+        help=f"measure only the web UI of `jones-sync serve`: the overview of {UI_FLEET[0]:,} services and a "
+        f"service of {UI_BIG[1]} environments (with its host and history pages), each page's server time "
+        f"against the {UI_TARGET_MS} ms target (--runs times each)",
+    )
+    parser.add_argument(
         "--targets",
         action="store_true",
         help="measure only `plan` against one target vs three (`[targets]`, three throwaway ZooKeepers), uncached "
         "and with a warm cache (default size 10000)",
     )
     args = parser.parse_args()
-    if args.targets and args.serve_only:
-        parser.error("--targets and --serve-only are separate runs: choose one")
+    if sum(map(bool, (args.targets, args.serve_only, args.ui))) > 1:
+        parser.error("--targets, --serve-only and --ui are separate runs: choose one")
     runs = args.runs or (3 if args.quick else 5)
     default_sizes = [10000] if args.targets else [1000, 10000] if args.quick else list(SIZES)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else default_sizes
@@ -628,7 +807,10 @@ def main():
     started = time.perf_counter()
     load_start = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     try:
-        if args.targets:
+        if args.ui:
+            bench.start_zookeeper()
+            bench.bench_ui(runs)
+        elif args.targets:
             for size in sizes:
                 bench.bench_targets(size, SIZES[size], size_runs(size, runs))
                 bench.stop_zookeeper()  # three fresh servers for the next size
@@ -637,6 +819,7 @@ def main():
             for size in sizes:
                 bench.bench_size(size, SIZES[size], size_runs(size, runs), baseline_runs(size, runs))
     finally:
+        bench.stop_servers()
         bench.stop_zookeeper()
         if args.keep:
             print(f"work directory kept: {work}", file=sys.stderr)
@@ -646,6 +829,19 @@ def main():
         with open(args.json, "w") as f:
             json.dump(bench.results, f, indent=1)
     load_end = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    if args.ui:
+        print(
+            f"\n{os.cpu_count()} CPUs, load average {load_start} at the start and {load_end} at the end, "
+            f"{time.perf_counter() - started:.0f} s in all.\n"
+        )
+        print(f"The web UI of `jones-sync serve --no-cache`: a fleet of {UI_FLEET[0]:,} services ({UI_FLEET[1]} "
+              f"environments, {UI_FLEET[2]} keys, {UI_FLEET[3]} hosts each) and one service of {UI_BIG[1]} "
+              f"environments ({UI_BIG[2]} keys, {UI_BIG[3]} hosts), each server on its own chroot, in sync. "
+              f"Server time: from sending the request to the last byte, over loopback, the connection opened "
+              f"beforehand; median and max of {runs} runs, the pages interleaved, after one first request of each "
+              f"(shown apart). Sizes are uncompressed. Target: under {UI_TARGET_MS} ms.\n")
+        print(bench.ui_table())
+        return
     if args.targets:
         counts = "; ".join(f"{size:,}: {size_runs(size, runs)} runs" for size in sizes)
     else:

@@ -10,7 +10,14 @@
 #                               jones-sync.toml, three throwaway ZooKeepers, ~10,000 znodes unless
 #                               --sizes), uncached and warm-cache, with the ratio three/one (the
 #                               issue's goal: at most 1.5×); with --runs 3, about two minutes
-#   scripts/bench.sh --help     every option (--runs, --sizes, --json FILE, --keep, --targets)
+#   scripts/bench.sh --ui       instead: the web UI of `jones-sync serve` (the issue's goal: each page
+#                               under 200 ms server time): a fleet of 1,000 services and one service of
+#                               500 environments, each applied to its own chroot and served; the time
+#                               from request to last byte of the overview (plain, filtered, page 2),
+#                               the big service at its root and at a deep environment, a host of it
+#                               and its history; median and max of --runs (default 5), size in kB;
+#                               with --runs 5, a few minutes
+#   scripts/bench.sh --help     every option (--runs, --sizes, --json FILE, --keep, --targets, --ui)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

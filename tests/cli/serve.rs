@@ -16,7 +16,7 @@ pub(crate) type Headers = Vec<(String, String)>;
 /// A server started by [`start`].
 pub(crate) struct Server {
     process: Option<Background>,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 /// Starts `serve` on the repository of `t` (or `dir`), following its branch every 0.2 s, and

@@ -227,3 +227,68 @@ fn with_several_targets_every_page_has_a_selector_and_the_overview_a_matrix() {
     assert!(euw1.contains("+ /services/shop (service)"), "{euw1}");
     assert_eq!(server.get("/ui/services/search?target=euw1").0, 404);
 }
+
+#[test]
+fn the_pages_work_in_a_real_browser() {
+    let t = applied("ui_browser");
+    // Something to show: a pending change, and drift.
+    t.write("services/shop/prod/eu/config.toml", "region = \"eu-west\"\n");
+    t.commit_all("move the region");
+    t.zk_write("/services/shop/conf/prod", r#"{"timeout": 99}"#);
+    let server = start(&t, &[]);
+    wait_for("drift", || page(&server, "/").contains("badge drift"));
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("ui-screenshots");
+    let pages = [
+        ("overview", "/", vec!["Services", "shop", "drift", "search", "in sync", "Commit in force"]),
+        (
+            "service",
+            "/ui/services/shop?env=prod/eu",
+            vec![
+                "Environments",
+                "View: what its hosts read",
+                "region",
+                "web1",
+                "Pending changes",
+                "~ region: \"eu\" → \"eu-west\"",
+            ],
+        ),
+        ("host", "/ui/hosts/web1", vec!["Host web1", "environment prod/eu", "region"]),
+        ("history", "/ui/services/shop/history", vec!["History of shop", "first"]),
+    ];
+    for (name, path, visible) in pages {
+        let url = format!("{base}{path}");
+        let loaded = crate::browser::load(&url);
+        assert!(loaded.errors.is_empty(), "{path}: the console has errors: {:?}", loaded.errors);
+        let text = visible_text(&loaded.dom);
+        for words in visible {
+            assert!(text.contains(words), "{path}: `{words}` is not shown:\n{text}");
+        }
+        assert!(!text.contains("hunter2"), "{path} shows a sensitive value");
+        crate::browser::screenshot(&url, &shots.join(format!("{name}.png")), 1280, 900);
+        // A narrow window (a phone) renders too.
+        crate::browser::screenshot(&url, &shots.join(format!("{name}-narrow.png")), 390, 844);
+    }
+    assert!(std::fs::metadata(shots.join("overview.png")).unwrap().len() > 1000);
+}
+
+/// The text of a DOM without its tags and scripts, entities decoded, white space collapsed.
+fn visible_text(dom: &str) -> String {
+    let mut text = String::new();
+    let mut rest = dom;
+    while let Some(start) = rest.find('<') {
+        text.push_str(&rest[..start]);
+        let tag = &rest[start..];
+        let opens = |name: &str| tag[1..].starts_with(name) && tag[1 + name.len()..].starts_with([' ', '>']);
+        let skip = ["script", "style", "head"].into_iter().find(|name| opens(name)).map(|name| {
+            let close = format!("</{name}>");
+            tag.find(&close).map_or(tag.len(), |end| end + close.len())
+        });
+        let end = skip.unwrap_or_else(|| tag.find('>').map_or(tag.len(), |end| end + 1));
+        text.push(' ');
+        rest = &tag[end..];
+    }
+    text.push_str(rest);
+    let text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -372,7 +372,7 @@ fn tree(model: &Service, at: &EnvPath, selected: &EnvPath, base: &str, target: O
         } @else {
             a href=(url(base, &[("target", target), ("env", env.as_deref())])) { (label) }
         }
-        " " span.muted { "· " (hosts) " hosts" }
+        " " span.muted { "· " (hosts) @if hosts == 1 { " host" } @else { " hosts" } }
     };
     html! {
         li {
