@@ -160,7 +160,7 @@ fn server(status: &Status, now: jiff::Timestamp) -> Markup {
             div.server {
                 div { "Mode: " strong { (status.mode.name()) } @if status.leader { " (leader)" } @else if status.mode.name() != "observe" { " (not the leader)" } }
                 div { "Branch: " code { (status.branch) } }
-                div {
+                div.commit {
                     "Commit in force: "
                     @if let Some(head) = &status.commit {
                         (commit(Some(&head.sha), commit_url(status))) " " (head.subject)
