@@ -83,6 +83,13 @@ fn every_page_shows_what_the_server_knows() {
     assert!(shop.contains(r#"<li class="drift-row"><code>/services/shop/conf/prod</code></li>"#), "{shop}");
     assert!(shop.contains("~ timeout: 99 → 10"), "{shop}");
     assert_ne!(server.get("/ui/generation").1, generation);
+    // A view edited by hand: a view-integrity finding.
+    t.zk_write("/services/search/views", r#"{"shards": 5}"#);
+    wait_for("the finding", || {
+        page(&server, "/ui/services/search").contains(
+            "<code>/services/search/views</code>: the view differs from what its conf nodes make of it (keys: shards)",
+        )
+    });
 
     t.write("services/shop/prod/config.toml", "timeout = 12\n");
     let second = t.commit_all("longer timeout");

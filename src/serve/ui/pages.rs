@@ -352,10 +352,24 @@ pub fn service(
                 }
                 @if !service.plan.view_integrity.is_empty() {
                     h2 { "View integrity" }
-                    ul { @for finding in &service.plan.view_integrity { li { code { (finding.path) } ": " (format!("{:?}", finding.problem)) } } }
+                    ul { @for finding in &service.plan.view_integrity { li { code { (finding.path) } ": " (integrity(&finding.problem)) } } }
                 }
             }
         }
+    }
+}
+
+/// A view-integrity finding in words.
+fn integrity(problem: &crate::plan::integrity::Problem) -> String {
+    use crate::plan::integrity::Problem;
+    match problem {
+        Problem::Differs { changes } => {
+            let keys: Vec<&str> = changes.iter().map(|c| c.key()).collect();
+            format!("the view differs from what its conf nodes make of it (keys: {})", keys.join(", "))
+        }
+        Problem::Missing => "the environment has a conf node but no view".into(),
+        Problem::Orphan => "a view without a conf node for its environment".into(),
+        Problem::UnreadableConf => "the conf node is not a JSON object, so the views below it cannot be checked".into(),
     }
 }
 
