@@ -767,10 +767,18 @@ impl Reconciler {
             let status = self.shared.read();
             let Some(service) = status.services.get(&name) else { continue };
             let drift = service.drift();
+            let mut since = Vec::new();
             for (path, mtime) in &nodes {
                 if drift.contains(&path.as_str()) {
                     self.shared.metrics.drift_detect.observe((now_ms - mtime).max(0) as f64 / 1000.0);
+                    since.push((path.clone(), *mtime));
                 }
+            }
+            drop(status);
+            if !since.is_empty()
+                && let Some(service) = self.shared.write().services.get_mut(&name)
+            {
+                service.drift_since.extend(since);
             }
         }
         self.act(Some(&names)).await.map(drop)
@@ -825,6 +833,7 @@ impl Reconciler {
             planned_at: crate::clock::now(),
             last_error: None,
             apply_error: None,
+            drift_since: BTreeMap::new(),
         };
         let label = metrics::ServiceLabel { service: name.to_string() };
         let metrics = &self.shared.metrics;
@@ -843,6 +852,16 @@ impl Reconciler {
         // An apply's failure stays shown until one succeeds or nothing is left to apply.
         if !service.in_sync() {
             service.apply_error = status.services.get(name).and_then(|s| s.apply_error.clone());
+        }
+        // When each node still drifting was edited, as its watch event told.
+        if let Some(before) = status.services.get(name) {
+            let drift = service.drift().into_iter().map(str::to_string).collect::<BTreeSet<String>>();
+            service.drift_since = before
+                .drift_since
+                .iter()
+                .filter(|(path, _)| drift.contains(*path))
+                .map(|(p, t)| (p.clone(), *t))
+                .collect();
         }
         let before = status.services.get(name).map(|s| (s.in_sync(), s.drift().len(), s.pending()));
         let after = (service.in_sync(), service.drift().len(), service.pending());

@@ -211,6 +211,9 @@ pub struct ServiceStatus {
     pub last_error: Option<String>,
     /// Why the last apply of it failed, until one succeeds or it is in sync (kept across plans).
     pub apply_error: Option<String>,
+    /// When each drifting node was edited (its `mtime`, Unix milliseconds), for the drift the
+    /// watch reported (drift found by a full read has no entry).
+    pub drift_since: BTreeMap<String, i64>,
 }
 
 impl ServiceStatus {

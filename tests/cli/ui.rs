@@ -80,7 +80,12 @@ fn every_page_shows_what_the_server_knows() {
     t.zk_write("/services/shop/conf/prod", r#"{"timeout": 99}"#);
     wait_for("drift", || page(&server, "/").contains(r#"<span class="badge drift">drift</span>"#));
     let shop = page(&server, "/ui/services/shop");
-    assert!(shop.contains(r#"<li class="drift-row"><code>/services/shop/conf/prod</code></li>"#), "{shop}");
+    assert!(
+        shop.contains(
+            r#"<li class="drift-row"><code>/services/shop/conf/prod</code><span class="muted"> edited at 20"#
+        ),
+        "{shop}"
+    );
     assert!(shop.contains("~ timeout: 99 → 10"), "{shop}");
     assert_ne!(server.get("/ui/generation").1, generation);
     // A view edited by hand: a view-integrity finding.

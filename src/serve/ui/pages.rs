@@ -346,7 +346,16 @@ pub fn service(
                     @let drift = service.drift();
                     @if !drift.is_empty() {
                         p { strong { "Drift" } " (edited outside jones-sync since the last apply; the plan shows the live value before " code { "→" } "): " }
-                        ul { @for path in &drift { li.drift-row { code { (path) } } } }
+                        ul {
+                            @for path in &drift {
+                                li.drift-row {
+                                    code { (path) }
+                                    @if let Some(at) = service.drift_since.get(*path).and_then(|ms| jiff::Timestamp::from_millisecond(*ms).ok()) {
+                                        span.muted { " edited at " (at.to_string()) }
+                                    }
+                                }
+                            }
+                        }
                     }
                     pre { (plan_text) }
                 }
