@@ -72,7 +72,7 @@ pub(crate) fn run(options: &Options, args: ServeArgs) -> anyhow::Result<ExitCode
 /// modes connect to it. Observing writes nothing, so no ACL for created nodes.
 async fn served(options: &Options, target: Option<(String, usize)>) -> anyhow::Result<Served> {
     let zk = super::connect(options, None).await?;
-    let connect = crate::serve::leader::Connect {
+    let connect = crate::serve::connect::Connect {
         string: options.zk.clone(),
         timeout: options.connect_timeout,
         options: options.connect.clone(),

@@ -19,25 +19,10 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::watch;
 
+use super::connect::Connect;
 use super::log::Log;
 use super::state::Shared;
-use crate::zk::{WatchEvent, Zk, ZkError};
-
-/// How to make the leadership's own session.
-#[derive(Debug, Clone)]
-pub struct Connect {
-    pub string: String,
-    pub timeout: Duration,
-    pub options: crate::zk::ConnectOptions,
-    /// `[zookeeper] acl`: the ACL of the election nodes it creates.
-    pub acl: Option<Vec<crate::acl::AclEntry>>,
-}
-
-impl Connect {
-    pub async fn zk(&self) -> Result<Zk, ZkError> {
-        crate::sync::connect(&self.string, self.timeout, &self.options, self.acl.as_deref()).await
-    }
-}
+use crate::zk::{WatchEvent, ZkError};
 
 /// Whether this replica leads, as the leadership task keeps it.
 #[derive(Clone)]

@@ -30,6 +30,7 @@
 //! shared with the commit before) and plans again only those services
 //! ([`Reconciler::standing`]); a change of the settings plans every service again.
 
+pub mod connect;
 pub mod git;
 pub mod http;
 pub mod leader;
@@ -114,7 +115,7 @@ pub struct Served {
     /// The session the reconciler watches and reads on.
     pub zk: Zk,
     /// How the writing modes connect (their elections and applies run on sessions of their own).
-    pub connect: Option<leader::Connect>,
+    pub connect: Option<connect::Connect>,
 }
 
 /// Runs the server for every cluster of `served` until `shutdown` resolves (SIGTERM, SIGINT),
@@ -219,8 +220,8 @@ pub async fn run(config: Config, served: Vec<Served>, shutdown: impl Future<Outp
 
 /// How the writing modes (and the web UI's reads) connect to a cluster served: as told, else as
 /// its session did.
-fn connect_of(served: &Served) -> leader::Connect {
-    served.connect.clone().unwrap_or_else(|| leader::Connect {
+fn connect_of(served: &Served) -> connect::Connect {
+    served.connect.clone().unwrap_or_else(|| connect::Connect {
         string: served.zk.connect_string().to_string(),
         timeout: Duration::from_secs(10),
         options: Default::default(),

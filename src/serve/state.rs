@@ -35,7 +35,7 @@ pub struct Access {
     /// The clone the server follows.
     pub repo: std::path::PathBuf,
     /// How to open a session of its own, for reading the audit log.
-    pub connect: super::leader::Connect,
+    pub connect: super::connect::Connect,
     /// That session, once opened (again when it is lost).
     pub session: tokio::sync::Mutex<Option<crate::zk::Zk>>,
 }
@@ -47,7 +47,7 @@ impl Shared {
     }
 
     /// The shared state, with what the web UI reads besides it.
-    pub fn with_access(mut self, repo: std::path::PathBuf, connect: super::leader::Connect) -> Shared {
+    pub fn with_access(mut self, repo: std::path::PathBuf, connect: super::connect::Connect) -> Shared {
         self.access = Some(Access { repo, connect, session: tokio::sync::Mutex::new(None) });
         self
     }

@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::Mode;
-use super::leader::{Connect, Leadership};
+use super::connect::Connect;
+use super::leader::Leadership;
 use super::log::Log;
 use super::state::Shared;
 use crate::audit::record::Record;
