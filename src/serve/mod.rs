@@ -191,6 +191,8 @@ pub async fn run(config: Config, served: Vec<Served>, shutdown: impl Future<Outp
             established: false,
             writer,
             next_heal: None,
+            // To tell a service whose live commit is newer than the branch's (superseded).
+            git: crate::repo::git::Git::open(&config.repo).ok().flatten(),
         };
         reconcilers.push(reconciler.run(received, config.resync, stopped.clone()));
     }
@@ -249,7 +251,11 @@ async fn follow(
         if follower.remote {
             match follower.fetch().await {
                 Ok(()) => {
-                    each(&|shared| shared.write().fetch_error = None);
+                    each(&|shared| {
+                        if shared.read().fetch_error.is_some() {
+                            shared.write().fetch_error = None;
+                        }
+                    });
                     log.info("fetch", &format!("fetched {what}"), json!({"branch": what}));
                 }
                 Err(err) => {
@@ -273,7 +279,13 @@ async fn follow(
                 continue;
             }
         };
-        each(&|shared| shared.write().branch_sha = Some(sha.clone()));
+        let now = crate::clock::now();
+        each(&|shared| {
+            let moved = shared.read().branch_sha.as_ref() != Some(&sha);
+            let mut status = if moved { shared.write() } else { shared.write_quietly() };
+            status.branch_sha = Some(sha.clone());
+            status.checked_at = Some(now.clone());
+        });
         if tried.as_ref() == Some(&sha) {
             continue;
         }
@@ -418,6 +430,8 @@ pub struct Reconciler {
     writer: write::Writer,
     /// When the next heal is due (`heal` mode, drift seen).
     next_heal: Option<tokio::time::Instant>,
+    /// The repository, to order a live commit and the branch's ([`crate::audit::supersede`]).
+    git: Option<crate::repo::git::Git>,
 }
 
 impl Reconciler {
@@ -826,6 +840,13 @@ impl Reconciler {
             .and_then(|live| live.nodes.get(&layout::record(name)))
             .and_then(|node| Record::parse(&node.data));
         let sha = desired.state.origin(name).commit.as_ref().map(|c| c.sha.clone());
+        // Only a service with changes can be superseded: the live commit is newer than the branch's.
+        let superseded = (!plan.is_empty())
+            .then(|| {
+                let origin = desired.state.origin(name);
+                crate::audit::supersede::superseded(self.git.as_ref(), name, origin, live_record.as_ref())
+            })
+            .flatten();
         let mut service = ServiceStatus {
             name: name.to_string(),
             plan,
@@ -835,6 +856,7 @@ impl Reconciler {
             last_error: None,
             apply_error: None,
             drift_since: BTreeMap::new(),
+            superseded,
         };
         let label = metrics::ServiceLabel { service: name.to_string() };
         let metrics = &self.shared.metrics;

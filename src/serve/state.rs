@@ -58,8 +58,14 @@ impl Shared {
         self.status.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The status, for changing it: the pages showing it reload ([`Shared::generation`]).
     pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, Status> {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.write_quietly()
+    }
+
+    /// The status, for a change no page needs to reload for (when the branch was last read).
+    pub fn write_quietly(&self) -> std::sync::RwLockWriteGuard<'_, Status> {
         self.status.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -91,6 +97,8 @@ pub struct Status {
     pub commit: Option<Commit>,
     /// The commit the branch pointed at when last looked at (valid or not).
     pub branch_sha: Option<String>,
+    /// When the branch was last looked at (after its fetch, when it has a remote), RFC 3339.
+    pub checked_at: Option<String>,
     /// Why the last fetch failed; `None` once one succeeds.
     pub fetch_error: Option<String>,
     /// The branch's newest commit, when it is invalid (and so not in force).
@@ -119,6 +127,7 @@ impl Status {
             create_root: false,
             commit: None,
             branch_sha: None,
+            checked_at: None,
             fetch_error: None,
             invalid: None,
             last_error: None,
@@ -171,6 +180,7 @@ impl Status {
             "branch": self.branch,
             "head": self.head(),
             "branch_sha": self.branch_sha,
+            "checked_at": self.checked_at,
             "fetch_error": self.fetch_error,
             "invalid_commit": self.invalid.as_ref().map(|i| json!({"sha": i.sha, "problems": i.problems})),
             "last_error": self.last_error,
@@ -214,6 +224,9 @@ pub struct ServiceStatus {
     /// When each drifting node was edited (its `mtime`, Unix milliseconds), for the drift the
     /// watch reported (drift found by a full read has no entry).
     pub drift_since: BTreeMap<String, i64>,
+    /// Why an apply would skip it: ZooKeeper holds a newer commit's content
+    /// ([`crate::audit::supersede`]).
+    pub superseded: Option<String>,
 }
 
 impl ServiceStatus {
@@ -256,6 +269,7 @@ impl ServiceStatus {
             "pending_changes": self.pending(),
             "planned_at": self.planned_at,
             "last_error": self.last_error.as_ref().or(self.apply_error.as_ref()),
+            "superseded": self.superseded,
             // Emergency edits (`jones-sync set`) of the live record, each with whether the commit
             // in force would undo it: the writing modes never do.
             "break_glass": self.plan.break_glass,

@@ -46,6 +46,7 @@ fn every_page_shows_what_the_server_knows() {
             .contains(&format!(r#"<a class="mono" href="https://git.example.com/config/commit/{first}">{short}</a>"#))
     );
     assert!(overview.contains("2 of 2 services"), "{overview}");
+    assert!(overview.contains("Branch: <code>main</code><span class=\"muted\">, read "), "{overview}");
     // Filtered on the server (the script filters as you type).
     assert!(page(&server, "/?q=sea").contains("1 of 2 services"));
 
@@ -75,8 +76,10 @@ fn every_page_shows_what_the_server_knows() {
     assert!(headers.contains(&("location".into(), "/ui/hosts/web1".into())), "{headers:?}");
     assert!(page(&server, "/ui/hosts/nobody").contains("No service associates <code>nobody</code>"));
 
-    // Drift and a new commit: the pages say so, and the state's generation moved.
+    // Reading the branch again (every 0.2 s here) reloads no page; drift does.
     let generation = server.get("/ui/generation").1;
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert_eq!(server.get("/ui/generation").1, generation);
     t.zk_write("/services/shop/conf/prod", r#"{"timeout": 99}"#);
     wait_for("drift", || page(&server, "/").contains(r#"<span class="badge drift">drift</span>"#));
     let shop = page(&server, "/ui/services/shop");
@@ -303,4 +306,27 @@ fn visible_text(dom: &str) -> String {
     text.push_str(rest);
     let text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&");
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn a_service_holding_a_newer_commit_than_the_branch_shows_as_superseded() {
+    let t = applied("ui_superseded");
+    let server = start(&t, &[]);
+    // A newer commit, on another branch, applied by hand: the branch the server follows is older.
+    t.git(&["checkout", "-q", "-b", "next"]);
+    t.write("services/search/config.toml", "shards = 8\n");
+    let newer = t.commit_all("more shards");
+    t.run(&["apply", "--yes"]).success();
+    t.git(&["checkout", "-q", "main"]);
+    wait_for("superseded", || page(&server, "/").contains(r#"<span class="badge superseded">superseded</span>"#));
+    let search = page(&server, "/ui/services/search");
+    assert!(
+        search.contains(&format!(
+            "<strong>Superseded. </strong>search: skipped: ZooKeeper holds commit {}",
+            &newer[..12]
+        )),
+        "{search}"
+    );
+    let api = server.json("/api/v1/services/search");
+    assert!(api["superseded"].as_str().unwrap().contains("which is newer"), "{api}");
 }

@@ -112,6 +112,8 @@ pub fn state_of(service: &ServiceStatus) -> (&'static str, &'static str) {
         ("error", "error")
     } else if !service.drift().is_empty() {
         ("drift", "drift")
+    } else if service.superseded.is_some() {
+        ("superseded", "superseded")
     } else if service.plan.break_glass.iter().any(|k| k.undone) {
         ("break-glass", "break-glass edit")
     } else if !service.in_sync() {
@@ -159,7 +161,10 @@ fn server(status: &Status, now: jiff::Timestamp) -> Markup {
         section.panel aria-label="Server" {
             div.server {
                 div { "Mode: " strong { (status.mode.name()) } @if status.leader { " (leader)" } @else if status.mode.name() != "observe" { " (not the leader)" } }
-                div { "Branch: " code { (status.branch) } }
+                div {
+                    "Branch: " code { (status.branch) }
+                    @if let Some(at) = &status.checked_at { span.muted { ", read " (age(at, now)) } }
+                }
                 div.commit {
                     "Commit in force: "
                     @if let Some(head) = &status.commit {
@@ -314,6 +319,9 @@ pub fn service(
         }
         @if let Some(err) = service.last_error.as_ref().or(service.apply_error.as_ref()) {
             div.panel role="alert" { strong { "Error: " } (err) }
+        }
+        @if let Some(why) = &service.superseded {
+            div.panel { strong { "Superseded. " } (why) }
         }
         @if !service.plan.break_glass.is_empty() {
             section.panel.glass aria-label="Break-glass edits" {
