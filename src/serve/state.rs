@@ -16,8 +16,9 @@ use crate::plan::redact::Redactor;
 use crate::repo::git::Commit;
 
 /// The version of the `/api/v1` JSON: semver, as the plan's `format_version`.
-/// 1.1.0: `target` and `waiting_for` (`[targets]`), and the documents of several targets.
-pub const FORMAT_VERSION: &str = "1.1.0";
+/// 1.1.0: `target` and `waiting_for` (`[targets]`), and the documents of several targets. 1.2.0:
+/// `checked_at`, and per service `superseded`.
+pub const FORMAT_VERSION: &str = "1.2.0";
 
 /// The state and the metrics, behind one `Arc`.
 pub struct Shared {

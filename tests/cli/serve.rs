@@ -457,11 +457,11 @@ fn serve_readyz_healthz_and_unknown_services() {
     assert_eq!(code, 404);
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["error"], "the commit in force has no service `nope`");
-    assert_eq!(body["format_version"], "1.1.0");
+    assert_eq!(body["format_version"], "1.2.0");
     let list = server.json("/api/v1/services");
     assert_eq!(
         [&list["format_version"], &list["mode"], &list["leader"], &list["ready"], &list["branch"]],
-        [&Value::from("1.1.0"), &Value::from("observe"), &Value::from(false), &Value::from(true), &Value::from("main")]
+        [&Value::from("1.2.0"), &Value::from("observe"), &Value::from(false), &Value::from(true), &Value::from("main")]
     );
 }
 
