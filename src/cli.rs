@@ -28,7 +28,7 @@ Environment (never on the command line, never printed):
 /// use an option ignores it, as it ignores the environment variables. After the command, each
 /// command accepts the options it uses, as its `--help` lists them.
 #[derive(Debug, Parser)]
-#[command(name = "jones-sync", version, after_help = EXIT_CODES, max_term_width = 100)]
+#[command(name = "jones-sync", version = VERSION, long_version = LONG_VERSION, after_help = EXIT_CODES, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub repo: RepoArgs,
@@ -64,6 +64,27 @@ pub struct RepoArgs {
     #[arg(long, conflicts_with = "cache")]
     pub no_cache: bool,
 }
+
+/// `jones-sync -V`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// `jones-sync --version`: the version, the commit it was built from, and its features.
+pub const LONG_VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), "\ncommit: ", env!("JONES_SYNC_COMMIT"), "\nfeatures: ", features!());
+
+/// The optional features this build has, for `--version`.
+#[cfg(feature = "tls")]
+macro_rules! features {
+    () => {
+        "tls"
+    };
+}
+#[cfg(not(feature = "tls"))]
+macro_rules! features {
+    () => {
+        "(none; `tls` is off)"
+    };
+}
+use features;
 
 /// `--zk` and `--connect-timeout`, for the commands that connect to ZooKeeper.
 #[derive(Debug, Clone, Default, Args)]
@@ -133,6 +154,7 @@ impl Command {
             Command::Serve(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
             Command::Set(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), color: Some(&a.color) },
             Command::Pull(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
+            Command::Completions(_) | Command::Man => Uses::default(),
         }
     }
 }
@@ -201,6 +223,17 @@ pub enum Command {
     /// `/api/v1/services[/NAME]` (JSON). An invalid commit is reported and never used. Stops
     /// cleanly on SIGTERM or SIGINT.
     Serve(ServeArgs),
+    /// Print a shell completion script: `jones-sync completions bash > /etc/bash_completion.d/jones-sync`
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `jones-sync man > jones-sync.1 && man -l jones-sync.1`
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

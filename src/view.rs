@@ -89,6 +89,11 @@ pub struct DesiredConfs {
 }
 
 impl DesiredConfs {
+    /// Each environment's own values, as the JSON of its conf node, parents first.
+    pub fn own_values(&self) -> impl Iterator<Item = (&EnvPath, &[u8])> {
+        self.confs.iter().map(|conf| (&conf.env, &conf.bytes[..]))
+    }
+
     /// The confs and nodemap of `service` (a JSON nodemap, no ACL: see [`checked`]).
     pub fn new(service: &Service) -> Self {
         let svc = service.name.as_str();

@@ -11,6 +11,7 @@ mod apply_saved;
 mod get;
 mod history;
 mod import;
+mod manual;
 mod plan;
 mod pull;
 mod rollback;
@@ -133,6 +134,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Get(args) => block_on(get::run(&options, args)),
         Command::Tree(args) => block_on(tree::run(&options, args)),
         Command::Serve(args) => serve::run(&options, args),
+        Command::Completions(args) => Ok(manual::completions(args.shell)),
+        Command::Man => manual::man(),
     };
     result.map_err(|err| match (lost_connection(&err), &lost) {
         (Some(reason), Some(known)) => {
@@ -177,7 +180,12 @@ fn if_lost(command: &Command) -> Option<String> {
         Command::Pull(_) => {
             Some(format!("nothing was written, as `pull` writes only once it has read everything; {again}"))
         }
-        Command::Validate(_) | Command::Show(_) | Command::Apply(_) | Command::Serve(_) => None,
+        Command::Validate(_)
+        | Command::Show(_)
+        | Command::Apply(_)
+        | Command::Serve(_)
+        | Command::Completions(_)
+        | Command::Man => None,
     }
 }
 
@@ -212,7 +220,7 @@ fn options(cli: &Cli) -> anyhow::Result<Options> {
                      repository's directory, or unset it to use the current directory"
                 ),
                 Some(value) => PathBuf::from(value),
-                None => PathBuf::from("."),
+                None => discover(),
             },
         },
     };
@@ -279,6 +287,36 @@ fn options(cli: &Cli) -> anyhow::Result<Options> {
         connect: crate::zk::ConnectOptions::from_env()?,
         targets: uses.zk.map(|args| args.targets.iter().chain(&cli.zk.targets).cloned().collect()).unwrap_or_default(),
     })
+}
+
+/// The config repository when neither `--repo` nor `JONES_SYNC_REPO` names one, found as git and
+/// cargo find their root: from the current directory up, the nearest directory holding
+/// `jones-sync.toml`, else the topmost holding `services/` (an environment may itself be named
+/// `services`), never above the git work tree's top. Said on stderr when it is not the current
+/// directory; the current directory when none is found (whose errors then say what is missing).
+fn discover() -> PathBuf {
+    let here = PathBuf::from(".");
+    let Ok(cwd) = std::env::current_dir() else { return here };
+    let mut settings = None;
+    let mut services = None;
+    for dir in cwd.ancestors() {
+        if settings.is_none() && dir.join(crate::repo::settings::FILE).is_file() {
+            settings = Some(dir);
+        }
+        if dir.join("services").is_dir() {
+            services = Some(dir);
+        }
+        // The top of the git work tree (`.git` is a directory, or a file in a linked worktree).
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    let Some(root) = settings.or(services) else { return here };
+    if root == cwd {
+        return here;
+    }
+    eprintln!("note: using the config repository at `{}`", root.display());
+    root.to_path_buf()
 }
 
 /// Runs a command on this thread, with one worker thread for the ZooKeeper client's session task.
@@ -457,12 +495,30 @@ pub(crate) fn report_outcomes(outcomes: &[crate::apply::Outcome]) -> anyhow::Res
     }
 }
 
-/// Who acts: `--actor` (or `$JONES_SYNC_ACTOR`, through clap), else the login name (`$USER`, then
-/// `$LOGNAME`, as git and ssh look it up), else `unknown`.
+/// Who acts: `--actor` (or `$JONES_SYNC_ACTOR`, through clap), else the CI system's own actor
+/// ([`CI_ACTORS`]), else the login name (`$USER`, then `$LOGNAME`, as git and ssh look it up),
+/// else `unknown`.
 pub(crate) fn actor(given: Option<String>) -> String {
+    actor_from(given, |name| std::env::var(name).ok())
+}
+
+/// The variables CI systems set to who started a run, in the order they are looked at: GitHub
+/// Actions, GitLab CI, Buildkite, Jenkins (its build-user-vars plugin, else the author of a
+/// change request), then the login name.
+pub(crate) const CI_ACTORS: [&str; 7] = [
+    "GITHUB_ACTOR",
+    "GITLAB_USER_LOGIN",
+    "BUILDKITE_BUILD_CREATOR",
+    "BUILD_USER_ID",
+    "CHANGE_AUTHOR",
+    "USER",
+    "LOGNAME",
+];
+
+fn actor_from(given: Option<String>, var: impl Fn(&str) -> Option<String>) -> String {
     given
         .into_iter()
-        .chain(["USER", "LOGNAME"].into_iter().filter_map(|name| std::env::var(name).ok()))
+        .chain(CI_ACTORS.iter().filter_map(|name| var(name)))
         .find(|a| !a.is_empty())
         .unwrap_or_else(|| "unknown".into())
 }
@@ -498,5 +554,27 @@ impl std::fmt::Write for StdoutText {
             self.failed = true;
         }
         if self.failed { Err(std::fmt::Error) } else { Ok(()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_actor_is_the_one_given_else_the_ci_systems_else_the_login() {
+        let vars = |set: &'static [(&'static str, &'static str)]| {
+            move |name: &str| set.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(actor_from(Some("ada".into()), vars(&[("GITHUB_ACTOR", "octocat")])), "ada");
+        assert_eq!(actor_from(None, vars(&[("GITHUB_ACTOR", "octocat"), ("USER", "runner")])), "octocat");
+        assert_eq!(actor_from(None, vars(&[("GITLAB_USER_LOGIN", "gl"), ("USER", "runner")])), "gl");
+        assert_eq!(actor_from(None, vars(&[("BUILDKITE_BUILD_CREATOR", "Bk Person")])), "Bk Person");
+        assert_eq!(
+            actor_from(None, vars(&[("BUILD_USER_ID", "jenkins-user"), ("CHANGE_AUTHOR", "x")])),
+            "jenkins-user"
+        );
+        assert_eq!(actor_from(None, vars(&[("GITHUB_ACTOR", ""), ("LOGNAME", "me")])), "me");
+        assert_eq!(actor_from(None, vars(&[])), "unknown");
     }
 }

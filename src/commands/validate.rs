@@ -55,6 +55,25 @@ pub(crate) fn warnings(state: &DesiredState, plan: Option<&Plan>) -> String {
             }
         }
     }
+    // `hosts = [...]` written in config.toml is a config key, not associations: most likely meant
+    // for hosts.toml. (Cheap: only a conf whose JSON mentions `"hosts"` is looked into.)
+    for desired in &state.confs {
+        let Some(service) = state.repo.services.get(&desired.name) else { continue };
+        for (path, bytes) in desired.own_values().filter(|(_, bytes)| bytes.windows(7).any(|w| w == b"\"hosts\"")) {
+            let Ok(serde_json::Value::Object(values)) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+                continue;
+            };
+            let Some(env) = service.envs.get(path).filter(|_| values.contains_key("hosts")) else { continue };
+            lines.push(format!(
+                "{}/{}: `hosts` is a config key here, which every host reading this environment gets as a value; \
+                 to associate hosts with the environment, write `hosts = [...]` in {}/{} instead",
+                env.dir,
+                crate::repo::CONFIG_FILE,
+                env.dir,
+                crate::repo::HOSTS_FILE
+            ));
+        }
+    }
     let format = state.repo.settings.sync.nodemap_format;
     if format == Format::Legacy && state.confs.iter().any(|d| !d.hosts.is_empty()) {
         let (reads, left) = nodemap::generations(Format::Legacy);

@@ -14,6 +14,7 @@ mod history;
 mod import;
 mod jones_client;
 mod jones_compat;
+mod manners;
 mod output;
 mod plans;
 mod properties;

@@ -182,13 +182,21 @@ pub fn run_in_env(dir: &Path, zk: &str, args: &[&str], env: &[(&str, &str)]) -> 
 /// colour.
 fn binary(dir: &Path, zk: &str, args: &[&str]) -> std::process::Command {
     let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("jones-sync"));
-    for var in ["JONES_SYNC_ZK_AUTH", "JONES_SYNC_ZK_AUTH_FILE", "JONES_SYNC_ZK_TLS_CA", "JONES_SYNC_ACTOR"] {
+    for var in ["JONES_SYNC_ZK_AUTH", "JONES_SYNC_ZK_AUTH_FILE", "JONES_SYNC_ZK_TLS_CA", "JONES_SYNC_ACTOR"]
+        .into_iter()
+        .chain(CI_ACTORS)
+    {
         command.env_remove(var);
     }
     command.args(args).env("JONES_SYNC_REPO", dir).env("JONES_SYNC_ZK", zk).env("USER", "tester").env("NO_COLOR", "1");
     command.env("JONES_SYNC_CACHE", test_cache());
     command
 }
+
+/// The variables a CI system names its actor in, which the actor falls back to: a test's actor is
+/// `tester` (`$USER`), wherever the tests run.
+pub const CI_ACTORS: [&str; 5] =
+    ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILDKITE_BUILD_CREATOR", "BUILD_USER_ID", "CHANGE_AUTHOR"];
 
 /// The parse cache every test's commands share (`JONES_SYNC_CACHE`), kept in cargo's target
 /// directory across runs (`cargo clean` removes it): never the user's own
@@ -324,6 +332,7 @@ impl Test {
             .env("JONES_SYNC_ZK", &self.zk)
             .env("USER", "tester")
             .env("NO_COLOR", "1")
+            .envs(CI_ACTORS.iter().map(|name| (name, "")))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
