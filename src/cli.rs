@@ -154,7 +154,7 @@ impl Command {
             Command::Serve(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
             Command::Set(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), color: Some(&a.color) },
             Command::Pull(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
-            Command::Completions(_) | Command::Man => Uses::default(),
+            Command::Completions(_) | Command::Man | Command::Init(_) => Uses::default(),
         }
     }
 }
@@ -227,6 +227,16 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff): `jones-sync man > jones-sync.1 && man -l jones-sync.1`
     Man,
+    /// Start a config repository in DIR: settings, an example service, the CI workflow, a README
+    /// (never overwrites)
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to create it
+    #[arg(default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

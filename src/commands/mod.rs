@@ -11,6 +11,7 @@ mod apply_saved;
 mod get;
 mod history;
 mod import;
+mod init;
 mod manual;
 mod plan;
 mod pull;
@@ -136,6 +137,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(&options, args),
         Command::Completions(args) => Ok(manual::completions(args.shell)),
         Command::Man => manual::man(),
+        Command::Init(args) => init::run(&args),
     };
     result.map_err(|err| match (lost_connection(&err), &lost) {
         (Some(reason), Some(known)) => {
@@ -185,7 +187,8 @@ fn if_lost(command: &Command) -> Option<String> {
         | Command::Apply(_)
         | Command::Serve(_)
         | Command::Completions(_)
-        | Command::Man => None,
+        | Command::Man
+        | Command::Init(_) => None,
     }
 }
 

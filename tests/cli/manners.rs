@@ -134,3 +134,46 @@ fn a_hosts_key_in_config_toml_is_a_warning_pointing_at_hosts_toml() {
     let out = t.run(&["validate"]).success();
     assert!(!out.stdout.contains("warning") && !out.stderr.contains("warning"), "{out:?}");
 }
+
+#[test]
+fn init_starts_a_repository_that_validates_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("config");
+    let (code, out, err) = run(bin().arg("init").arg(&repo));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!("Created a config repository in `{}`:\n  jones-sync.toml\n", repo.display())),
+        "{out}"
+    );
+    for file in [
+        "jones-sync.toml",
+        "services/example/config.toml",
+        "services/example/production/config.toml",
+        "services/example/production/hosts.toml",
+        ".github/workflows/jones-sync.yml",
+        "README.md",
+    ] {
+        assert!(repo.join(file).is_file(), "{file}");
+    }
+    let (code, out, err) = run(bin().arg("validate").current_dir(&repo));
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert_eq!(out, "The repository is valid: 1 service, 2 environments, 2 hosts.\n");
+    let workflow = std::fs::read_to_string(repo.join(".github/workflows/jones-sync.yml")).unwrap();
+    assert!(workflow.contains("head.repo.full_name != github.repository") && workflow.contains("actions/cache@v4"));
+    // One file of its own is enough to refuse, and nothing is written.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(other.join("services")).unwrap();
+    std::fs::write(other.join("README.md"), "mine\n").unwrap();
+    let (code, _, err) = run(bin().arg("init").arg(&other));
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        format!(
+            "error: `{}` already has `README.md`: init writes a new repository and never overwrites, so nothing was \
+             written\n",
+            other.display()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(other.join("README.md")).unwrap(), "mine\n");
+    assert!(!other.join("jones-sync.toml").exists());
+}
