@@ -33,6 +33,7 @@ pub mod live_json;
 pub mod model;
 pub mod nodemap;
 pub mod plan;
+pub mod progress;
 pub mod pull;
 pub mod repo;
 pub mod serve;

@@ -335,7 +335,9 @@ async fn plan_with(
         .buffered(2);
     let mut planned = Planned { plan: Plan::default(), standing: BTreeMap::new() };
     let mut first = true;
+    crate::progress::step("reading ZooKeeper", Some(desired.len() as u64), "services");
     while let Some((window, snapshot)) = reads.try_next().await? {
+        crate::progress::advance(window.len() as u64);
         if first {
             planned.plan.create_root = !snapshot.root_exists;
             planned.plan.root_czxid = snapshot.root_czxid;

@@ -174,7 +174,9 @@ pub async fn execute(session: &mut Session, plan: &Plan, settings: &Settings) ->
     let mut outcomes = Vec::new();
     let mut run = Run { session, settings, relock: false, ended: None };
     let now = crate::clock::now();
+    crate::progress::step("applying", Some(plan.services.iter().filter(|s| !s.is_empty()).count() as u64), "services");
     for service in plan.services.iter().filter(|s| !s.is_empty()) {
+        crate::progress::advance(1);
         let mut outcome = Outcome {
             service: service.name.clone(),
             counts: service.counts(),

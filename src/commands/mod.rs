@@ -112,6 +112,16 @@ const DEFAULT_CONNECT_TIMEOUT: f64 = 10.0;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut options = options(&cli)?;
+    // A progress line for long steps, for people at a terminal only.
+    let for_people = match &cli.command {
+        Command::Plan(args) => args.format == crate::cli::Format::Text,
+        Command::Status(args) => args.format == crate::cli::ListFormat::Text,
+        Command::Apply(_) | Command::Validate(_) | Command::Rollback(_) | Command::Import(_) => true,
+        _ => false,
+    };
+    if for_people && std::io::stderr().is_terminal() {
+        crate::progress::enable();
+    }
     if let Some(name) = cli.command.one_cluster() {
         // A command that reads or writes one cluster works on one target.
         options = aim::one(&options, name)?;
@@ -139,6 +149,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Man => manual::man(),
         Command::Init(args) => init::run(&args),
     };
+    crate::progress::finish();
     result.map_err(|err| match (lost_connection(&err), &lost) {
         (Some(reason), Some(known)) => {
             anyhow!("the connection to ZooKeeper at `{}` was lost ({reason}): {known}", options.zk)
@@ -350,6 +361,7 @@ pub(crate) fn load_or_report(
     options: &Options,
     rev: Option<&str>,
 ) -> anyhow::Result<Option<ManuallyDrop<DesiredState>>> {
+    crate::progress::step("reading the repository", None, "");
     Ok(report(crate::desired::load_cached(&options.repo, rev, options.cache.as_ref())?)?.map(ManuallyDrop::new))
 }
 
@@ -474,6 +486,7 @@ pub(crate) fn confirm(yes: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     can_confirm(yes)?;
+    crate::progress::hide();
     out("\nDo you want to apply these changes? Only 'yes' will be accepted.\n  Enter a value: ");
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer).context("cannot read the answer")?;
@@ -528,8 +541,11 @@ fn actor_from(given: Option<String>, var: impl Fn(&str) -> Option<String>) -> St
 
 /// Writes to stdout; a closed pipe (`jones-sync plan | head`) ends quietly.
 pub(crate) fn out(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+    let written = crate::progress::suspend(|| {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush())
+    });
+    if written.is_err() {
         std::process::exit(0);
     }
 }
@@ -537,6 +553,8 @@ pub(crate) fn out(text: &str) {
 /// Writes to stdout, through a buffer, what `write` writes as it goes: a large plan's text (tens of
 /// megabytes for a first apply) is never held whole. A closed pipe ends quietly, as with [`out`].
 pub(crate) fn out_with(write: impl FnOnce(&mut StdoutText)) {
+    // A long text is not interleaved with the progress line.
+    crate::progress::hide();
     let mut stdout =
         StdoutText { inner: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()), failed: false };
     write(&mut stdout);

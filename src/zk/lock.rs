@@ -169,6 +169,7 @@ impl Locks {
             return Ok(locks);
         }
         // Someone else holds some of them: take them again in name order, waiting for each.
+        crate::progress::step("waiting for another apply's locks", None, "");
         locks.release(zk).await;
         let mut ordered: Vec<&String> = services.iter().collect::<BTreeSet<_>>().into_iter().collect();
         ordered.dedup();

@@ -177,3 +177,28 @@ fn init_starts_a_repository_that_validates_and_never_overwrites() {
     assert_eq!(std::fs::read_to_string(other.join("README.md")).unwrap(), "mine\n");
     assert!(!other.join("jones-sync.toml").exists());
 }
+
+#[test]
+fn a_long_step_shows_progress_on_a_terminal_and_never_on_a_pipe() {
+    let t = Test::new("manners_progress");
+    t.write("services/shop/config.toml", "a = 1\n");
+    t.commit_all("first");
+    t.run(&["apply", "--yes"]).success();
+    t.write("services/shop/config.toml", "a = 2\n");
+    t.commit_all("second");
+    let (_holder, _lock) = crate::util::hold_lock(&t.zk, "shop");
+    let args = ["apply", "--yes", "--lock-timeout", "2.5"];
+    let out = t.run(&args).code(1);
+    assert!(!out.stderr.contains("waiting for another apply") && !out.stdout.contains("waiting"), "{out:?}");
+    // On a terminal (util-linux `script`), the wait shows after a second, then gives way to the error.
+    let command = format!("{} {}", assert_cmd::cargo::cargo_bin("jones-sync").display(), args.join(" "));
+    let (code, text, err) = run(Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("JONES_SYNC_REPO", t.repo.path())
+        .env("JONES_SYNC_ZK", &t.zk)
+        .env("USER", "tester")
+        .env("JONES_SYNC_CACHE", crate::util::test_cache()));
+    assert_eq!(code, 1, "{err}");
+    assert!(text.contains("waiting for another apply's locks ("), "{text}");
+    assert!(text.contains("error: "), "{text}");
+}
