@@ -50,7 +50,8 @@ pub struct Cli {
 /// one after the command wins, then the one before, then the environment).
 #[derive(Debug, Clone, Default, Args)]
 pub struct RepoArgs {
-    /// The config repository (holds `services/`) [env: JONES_SYNC_REPO] [default: .]
+    /// The config repository (holds `services/`) [env: JONES_SYNC_REPO] [default: the nearest
+    /// directory up from here, within the git work tree, holding jones-sync.toml or services/]
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
 
@@ -215,7 +216,8 @@ pub enum Command {
     Get(GetArgs),
     /// Show a service's environments with their own and inherited keys and their host counts
     Tree(TreeArgs),
-    /// Keep watching: whether each service matches the branch, at every moment, over HTTP
+    /// Keep watching: whether each service matches the branch, at every moment, over HTTP (an API,
+    /// metrics and a read-only web UI)
     ///
     /// Follows a branch of the clone `--repo` (fetched from `origin` every --interval, read from
     /// git objects, never the work tree), keeps ZooKeeper's live state in memory through a watch
