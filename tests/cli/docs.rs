@@ -7,7 +7,8 @@
 //! - every command has a heading, and its headings name every option of its own (all but the
 //!   options every command shares), so a new command or option cannot go undocumented;
 //! - every relative link (`](path)`, `](path#anchor)`, `](#anchor)`) points at a file that exists
-//!   and, for an anchor, at a heading of that file whose GitHub slug it is.
+//!   and, for an anchor, at a heading of that file whose GitHub slug it is;
+//! - the README links every page of `docs/`, and each page links back to the README at its top.
 //!
 //! All mismatches are reported at once. Needs no ZooKeeper: only `--help` is run.
 
@@ -511,6 +512,21 @@ fn problems(documents: &[(String, String)], binary: &mut Binary) -> Vec<String> 
                     "{place}: the link `{target}` has an anchor into a file that is not one of the documents"
                 )),
             }
+        }
+    }
+    // The README links every page of docs/, and every page links back to it at its top.
+    for file in scans.keys().filter(|f| **f != "README.md") {
+        let linked = |from: &str, to: &str, within: usize| {
+            let dir = Path::new(from).parent().unwrap();
+            scans[from].links.iter().any(|(line, target)| {
+                *line <= within && normalize(&dir.join(target.split('#').next().unwrap())) == Path::new(to)
+            })
+        };
+        if scans.contains_key("README.md") && !linked("README.md", file, usize::MAX) {
+            problems.push(format!("README.md does not link {file}"));
+        }
+        if !linked(file, "README.md", 5) {
+            problems.push(format!("{file}: no link back to the README in its first 5 lines"));
         }
     }
     problems
