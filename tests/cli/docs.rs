@@ -170,8 +170,10 @@ fn is_command_word(token: &str) -> bool {
 }
 
 /// Reads `tokens` (what follows `jones-sync`, or a span starting with a command's name): options
-/// before the command go to `""`, the rest to the command.
-fn invocation(tokens: &[&str], prefix_options: bool) -> Option<Invocation> {
+/// before the command go to `""`, the rest to the command. With `prefix_options` (the commands of
+/// the binary), options may come before the command (`jones-sync --zk X plan`); a lowercase word
+/// right after such an option is its value (`--color never plan`) unless it names a command.
+fn invocation(tokens: &[&str], prefix_options: Option<&BTreeSet<String>>) -> Option<Invocation> {
     let mut groups: Vec<(String, Options)> = vec![(String::new(), Vec::new())];
     let mut command = None;
     for (i, token) in tokens.iter().enumerate() {
@@ -179,8 +181,17 @@ fn invocation(tokens: &[&str], prefix_options: bool) -> Option<Invocation> {
             let value = option_token_value(token).or_else(|| tokens.get(i + 1).and_then(|next| literal_values(next)));
             groups.last_mut().unwrap().1.push((option, value));
         } else if command.is_none() && is_command_word(token) {
-            if i > 0 && !prefix_options {
-                return None;
+            let Some(commands) = prefix_options else {
+                if i > 0 {
+                    return None;
+                }
+                command = Some(token.to_string());
+                groups.push((token.to_string(), Vec::new()));
+                continue;
+            };
+            let after_option = i > 0 && option_token(tokens[i - 1]).is_some();
+            if after_option && !commands.contains(*token) {
+                continue;
             }
             command = Some(token.to_string());
             groups.push((token.to_string(), Vec::new()));
@@ -336,7 +347,7 @@ fn code_line_invocations(line: &str) -> Vec<Invocation> {
             .take_while(|t| !(t.starts_with(['|', '>', '#', '&', ';']) || t.ends_with(';')))
             .collect();
         // A command must come first: `.../jones-sync --tag v1 jones-sync` is `cargo install`'s.
-        if let Some(invocation) = invocation(&tokens, false) {
+        if let Some(invocation) = invocation(&tokens, None) {
             found.push(invocation);
         }
     }
@@ -364,10 +375,10 @@ fn scan(text: &str, commands: &BTreeSet<String>) -> Scan {
         for (offset, span) in code_spans(&joined) {
             let tokens: Vec<&str> = span.split_whitespace().collect();
             let found = match tokens.first() {
-                Some(&"jones-sync") => invocation(&tokens[1..], true),
+                Some(&"jones-sync") => invocation(&tokens[1..], Some(commands)),
                 // `plan --out FILE`: a command's name, then options.
                 Some(first) if commands.contains(*first) && tokens.iter().any(|t| option_token(t).is_some()) => {
-                    invocation(&tokens, false)
+                    invocation(&tokens, None)
                 }
                 _ => None,
             };
@@ -566,7 +577,8 @@ fn the_checks_find_a_wrong_command_option_value_and_link() {
 
 ## `jones-sync plan [--format text|yaml] [--no-such-option]`
 
-Run `jones-sync frobnicate --yes`, or `apply --bogus`, or `jones-sync --zk X plan --out F`.
+Run `jones-sync frobnicate --yes`, or `apply --bogus`, or `jones-sync --zk X plan --out F`,
+or `jones-sync --color never status --format json`.
 
 ```sh
 jones-sync history svc --limit 3 --colour never | head
@@ -582,20 +594,23 @@ See [the plan](#jones-sync-plan---format-textyaml---no-such-option), [nothing](#
         "README.md:3: `jones-sync plan --help` has no `--no-such-option`",
         "README.md:5: `jones-sync frobnicate` is not a command (`jones-sync frobnicate --help` fails)",
         "README.md:5: `jones-sync apply --help` has no `--bogus`",
-        "README.md:8: `jones-sync history --help` has no `--colour`",
+        "README.md:9: `jones-sync history --help` has no `--colour`",
         "README.md:3: `jones-sync plan --help` lists `--detailed-exitcode`, which no heading of `plan` names",
         "no heading of README.md or docs/*.md is `jones-sync serve ...`",
-        "README.md:11: the link `#nowhere`: `README.md` has no heading whose anchor is `#nowhere`",
-        "README.md:12: the link `docs/missing.md` points at `docs/missing.md`, which does not exist",
+        "README.md:12: the link `#nowhere`: `README.md` has no heading whose anchor is `#nowhere`",
+        "README.md:13: the link `docs/missing.md` points at `docs/missing.md`, which does not exist",
     ];
     for line in expected {
         assert!(problems.iter().any(|p| p == line), "missing {line:?} in:\n{}", problems.join("\n"));
     }
-    // `--zk` before the command and `--out` after it are both right, and so is the first link.
+    // `--zk X` and `--color never` before the command and `--out` after it are right, and so is the
+    // first link.
     assert!(
-        !problems
-            .iter()
-            .any(|p| p.contains("has no `--zk`") || p.contains("has no `--out`") || p.contains("#jones-sync-plan")),
+        !problems.iter().any(|p| p.contains("has no `--zk`")
+            || p.contains("has no `--out`")
+            || p.contains("`jones-sync never`")
+            || p.starts_with("README.md:6:")
+            || p.contains("#jones-sync-plan")),
         "{problems:#?}"
     );
 }
