@@ -7,6 +7,7 @@ mod apply;
 mod browser;
 mod cache;
 mod concurrency;
+mod docs;
 mod election;
 mod get;
 mod git;
