@@ -408,7 +408,7 @@ pub enum Format {
     Text,
     /// For a pull-request comment: a summary table and collapsible sections, under 60,000 characters
     Markdown,
-    /// For programs: the schema in the README, `format_version` semver
+    /// For programs: the schema in docs/json-plan.md, `format_version` semver
     Json,
 }
 
@@ -496,7 +496,7 @@ pub struct ApplyArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
-    /// Who applies, for the record [default: $USER]
+    /// Who applies, for the record [default: the CI system's actor (GITHUB_ACTOR, ...), else $USER]
     #[arg(long, env = "JONES_SYNC_ACTOR", value_name = "NAME")]
     pub actor: Option<String>,
 
@@ -657,7 +657,7 @@ pub struct SetArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
-    /// Who edits, for the record [default: $USER]
+    /// Who edits, for the record [default: the CI system's actor (GITHUB_ACTOR, ...), else $USER]
     #[arg(long, env = "JONES_SYNC_ACTOR", value_name = "NAME")]
     pub actor: Option<String>,
 
@@ -691,7 +691,7 @@ pub struct RollbackArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
-    /// Who rolls back, for the record [default: $USER]
+    /// Who rolls back, for the record [default: the CI system's actor (GITHUB_ACTOR, ...), else $USER]
     #[arg(long, env = "JONES_SYNC_ACTOR", value_name = "NAME")]
     pub actor: Option<String>,
 

@@ -72,7 +72,7 @@ pub fn views(service: &Service) -> BTreeMap<EnvPath, Map<String, Value>> {
 
 /// A service's desired tree as a command keeps it: each environment's conf node and the nodemap,
 /// as bytes, but not the views. Views are made of the confs' entries and take about twice their
-/// size (the README's Performance section has the figures), so they
+/// size (docs/performance.md has the figures), so they
 /// are materialized ([`DesiredConfs::materialize`]) only for the services being diffed, a window at a
 /// time, and dropped with them; [`checked`] measures every view at load without keeping it.
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@
 //!
 //! Transactions are committed one at a time, by design: at most one transaction's outcome is ever
 //! unknown, which is what makes the report after a lost connection exact (what pipelining them
-//! would save is measured in the README's Performance section). What comes before the commits is
+//! would save is measured in docs/performance.md). What comes before the commits is
 //! pipelined already: the locks of every service and the live reads.
 
 pub mod report;

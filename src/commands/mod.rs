@@ -354,7 +354,7 @@ fn block_on<T>(future: impl Future<Output = T>) -> T {
 ///
 /// Never freed: a command loads the repository once and exits soon after, and freeing a large
 /// repository's hundreds of thousands of allocations one by one costs a measurable part of a
-/// plan's time (the README's Performance section), while the process's exit returns the memory
+/// plan's time (docs/performance.md), while the process's exit returns the memory
 /// at once.
 /// Services come from the parse cache of `options` when it has them ([`crate::cache`]).
 pub(crate) fn load_or_report(

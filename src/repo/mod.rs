@@ -108,7 +108,7 @@ pub fn target_problems(settings: &Settings, text: &str, known: impl Fn(&str) -> 
 /// found (`finish` may have run for some services by then).
 ///
 /// Single-threaded on purpose: parsing services on a second thread cost more than it saved (the
-/// README's Performance section has the measurement), while git's status scan already takes the
+/// docs/performance.md has the measurement), while git's status scan already takes the
 /// other core ([`crate::desired`]).
 pub fn parse_each<T>(
     mut entries: Vec<Entry>,

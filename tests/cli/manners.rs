@@ -202,3 +202,13 @@ fn a_long_step_shows_progress_on_a_terminal_and_never_on_a_pipe() {
     assert!(text.contains("waiting for another apply's locks ("), "{text}");
     assert!(text.contains("error: "), "{text}");
 }
+
+#[test]
+fn the_ci_recipe_in_the_docs_is_the_workflow_init_writes() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ci.md")).unwrap();
+    let workflow = include_str!("../../src/commands/init/workflow.yml");
+    assert!(
+        docs.contains(&format!("```yaml\n{workflow}```\n")),
+        "docs/ci.md does not show src/commands/init/workflow.yml as it is"
+    );
+}

@@ -1,4 +1,4 @@
-//! The plan as JSON for programs (`plan --format json`). The schema is documented in the README
+//! The plan as JSON for programs (`plan --format json`). The schema is documented in docs/json-plan.md
 //! and is a contract: it is built here from the plan by explicit output types, so the plan's
 //! internal shape can change without changing it.
 //!
