@@ -222,9 +222,10 @@ fn options(cli: &Cli) -> anyhow::Result<Options> {
     let env = |name: &str| std::env::var_os(name);
     let repo = match uses.repo {
         // Where jones-sync.toml names the targets, for a command that does not read the repository.
+        // (found quietly: the command does not read the repository, only its targets).
         None => match cli.repo.repo.clone().or_else(|| env(REPO_VAR).filter(|v| !v.is_empty()).map(PathBuf::from)) {
             Some(repo) => repo,
-            None => PathBuf::from("."),
+            None => discover(false),
         },
         Some(args) => match args.repo.clone().or_else(|| cli.repo.repo.clone()) {
             Some(repo) => repo,
@@ -234,7 +235,7 @@ fn options(cli: &Cli) -> anyhow::Result<Options> {
                      repository's directory, or unset it to use the current directory"
                 ),
                 Some(value) => PathBuf::from(value),
-                None => discover(),
+                None => discover(true),
             },
         },
     };
@@ -307,8 +308,9 @@ fn options(cli: &Cli) -> anyhow::Result<Options> {
 /// cargo find their root: from the current directory up, the nearest directory holding
 /// `jones-sync.toml`, else the topmost holding `services/` (an environment may itself be named
 /// `services`), never above the git work tree's top. Said on stderr when it is not the current
-/// directory; the current directory when none is found (whose errors then say what is missing).
-fn discover() -> PathBuf {
+/// directory (when `say`); the current directory when none is found (whose errors then say what is
+/// missing).
+fn discover(say: bool) -> PathBuf {
     let here = PathBuf::from(".");
     let Ok(cwd) = std::env::current_dir() else { return here };
     let mut settings = None;
@@ -329,7 +331,9 @@ fn discover() -> PathBuf {
     if root == cwd {
         return here;
     }
-    eprintln!("note: using the config repository at `{}`", root.display());
+    if say {
+        eprintln!("note: using the config repository at `{}`", root.display());
+    }
     root.to_path_buf()
 }
 

@@ -212,3 +212,20 @@ fn the_ci_recipe_in_the_docs_is_the_workflow_init_writes() {
         "docs/ci.md does not show src/commands/init/workflow.yml as it is"
     );
 }
+
+#[test]
+fn a_command_on_one_cluster_finds_the_targets_from_a_subdirectory() {
+    let t = Test::new("manners_discovery_targets");
+    t.write("jones-sync.toml", &format!("[targets.a]\nzk = \"{}\"\n[targets.b]\nzk = \"{}\"\n", t.zk, t.zk))
+        .write("services/shop/config.toml", "a = 1\n");
+    t.commit_all("first");
+    let root = t.repo.path().canonicalize().unwrap();
+    // `history` does not read the repository, but its targets: found from below, quietly.
+    let (code, _, err) =
+        run(bin().args(["history", "shop"]).current_dir(root.join("services/shop")).env("JONES_SYNC_ZK", &t.zk));
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: `history` works on one ZooKeeper cluster, and jones-sync.toml has 2 targets"),
+        "{err}"
+    );
+}
