@@ -36,6 +36,7 @@ pub mod plan;
 pub mod progress;
 pub mod pull;
 pub mod repo;
+pub mod schema;
 pub mod serve;
 pub mod sync;
 pub mod targets;

@@ -1,0 +1,187 @@
+//! Typed configuration (issue 18, work in progress, not yet wired into the commands): a service's
+//! JSON Schema (`services/<svc>/schema.json`), compiled once, checked against the materialized
+//! view of every environment — what a host actually reads — and each violation traced back to
+//! the environment whose `config.toml` set the offending top-level key (the nearest one up the
+//! tree), so the error can point at that file's line.
+//!
+//! Pure: the schema's JSON and the service model in, violations out. Messages never hold the
+//! value itself (`jsonschema`'s masked errors), so a sensitive value cannot leak through them.
+
+use serde_json::{Map, Value};
+
+use crate::model::{EnvPath, Service};
+
+/// A compiled schema.
+pub struct Schema {
+    validator: jsonschema::Validator,
+}
+
+/// One rule a view breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The environment whose view fails.
+    pub env: EnvPath,
+    /// Where in the view, as a JSON pointer (`/pct_new_queue`; `` for the view itself).
+    pub pointer: String,
+    /// The rule, as the schema's JSON pointer (`/properties/pct_new_queue/type`).
+    pub rule: String,
+    /// What is wrong, without the value.
+    pub message: String,
+    /// The top-level key the pointer is in, and the environment that set it (the nearest up the
+    /// tree from `env`); `None` for a rule about the whole view (a required key that is missing).
+    pub source: Option<(String, EnvPath)>,
+}
+
+impl Schema {
+    /// Compiles `schema` (draft 2020-12 unless its `$schema` names another, e.g. draft 7), or says
+    /// why it is not a valid schema.
+    pub fn compile(schema: &Value) -> Result<Schema, String> {
+        jsonschema::validator_for(schema).map(|validator| Schema { validator }).map_err(|err| err.to_string())
+    }
+
+    /// Every violation of every environment's view of `service`, environments in tree order.
+    pub fn check(&self, service: &Service) -> Vec<Violation> {
+        let views = crate::view::views(service);
+        let mut found = Vec::new();
+        for (env, view) in &views {
+            let instance = Value::Object(view.clone());
+            for error in self.validator.iter_errors(&instance) {
+                let pointer = error.instance_path().to_string();
+                let key = top_level_key(&pointer);
+                found.push(Violation {
+                    env: env.clone(),
+                    rule: error.schema_path().to_string(),
+                    message: error.masked().to_string(),
+                    source: key.map(|key| {
+                        let from = setter(service, env, &key);
+                        (key, from)
+                    }),
+                    pointer,
+                });
+            }
+        }
+        found
+    }
+}
+
+/// The first segment of a JSON pointer, unescaped (`/a~1b/0` → `a/b`).
+fn top_level_key(pointer: &str) -> Option<String> {
+    let first = pointer.strip_prefix('/')?.split('/').next()?;
+    Some(first.replace("~1", "/").replace("~0", "~"))
+}
+
+/// The environment that gives `env`'s view its `key`: the nearest, from `env` up to the root,
+/// whose own values set it.
+fn setter(service: &Service, env: &EnvPath, key: &str) -> EnvPath {
+    let sets = |path: &EnvPath| service.envs.get(path).is_some_and(|e| e.values.contains_key(key));
+    (0..=env.0.len()).rev().map(|depth| EnvPath(env.0[..depth].to_vec())).find(sets).unwrap_or_else(EnvPath::root)
+}
+
+/// A starter schema that every view of `services` (their views, by environment) satisfies, for
+/// `import --infer-schema` (to come): not used yet.
+#[allow(dead_code)]
+fn infer(_views: &[Map<String, Value>]) -> Value {
+    Value::Null
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::Environment;
+
+    fn service(envs: &[(&str, Value)]) -> Service {
+        let envs = envs
+            .iter()
+            .map(|(path, values)| {
+                let env = Environment { values: values.as_object().unwrap().clone(), ..Environment::default() };
+                (EnvPath::parse(path), env)
+            })
+            .collect();
+        Service { name: "s".into(), envs }
+    }
+
+    fn schema() -> Schema {
+        Schema::compile(&json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "properties": {
+                "pct_new_queue": {"type": "number", "minimum": 0, "maximum": 1},
+                "macguffin_enabled_for": {"type": "array", "items": {"type": "integer"}},
+                "enable_flux_capacitor": {"type": "boolean"},
+                "api_token": {"type": "string", "minLength": 8}
+            },
+            "additionalProperties": false
+        }))
+        .unwrap()
+    }
+
+    /// A violation as (environment, pointer, (key, environment that set it)).
+    type Seen = (String, String, Option<(String, String)>);
+
+    fn summary(violations: &[Violation]) -> Vec<Seen> {
+        violations
+            .iter()
+            .map(|v| (v.env.to_string(), v.pointer.clone(), v.source.as_ref().map(|(k, e)| (k.clone(), e.to_string()))))
+            .collect()
+    }
+
+    #[test]
+    fn the_seed_examples_fail_where_they_are_set() {
+        let s = service(&[
+            ("", json!({"pct_new_queue": 0.25})),
+            ("prod", json!({"pct_new_queue": "0.25", "macguffin_enabled_for": 3})),
+            ("dev", json!({"enable_flux_capacitr": true})),
+        ]);
+        let found = schema().check(&s);
+        let root = "(root)".to_string();
+        assert_eq!(
+            summary(&found),
+            [
+                ("dev".into(), "".into(), None),
+                ("prod".into(), "/macguffin_enabled_for".into(), Some(("macguffin_enabled_for".into(), "prod".into()))),
+                ("prod".into(), "/pct_new_queue".into(), Some(("pct_new_queue".into(), "prod".into()))),
+            ]
+            .into_iter()
+            .collect::<Vec<Seen>>(),
+            "{found:#?} (root: {root})"
+        );
+        let typo = &found[0];
+        assert_eq!(typo.rule, "/additionalProperties");
+        assert!(typo.message.contains("enable_flux_capacitr"), "{}", typo.message);
+    }
+
+    #[test]
+    fn a_violation_that_comes_by_inheritance_names_the_parent_that_set_it() {
+        let s = service(&[("", json!({"pct_new_queue": 5})), ("prod", json!({})), ("prod/eu", json!({}))]);
+        let found = schema().check(&s);
+        let sources: Vec<(String, String)> =
+            found.iter().map(|v| (v.env.to_string(), v.source.as_ref().unwrap().1.to_string())).collect();
+        assert_eq!(
+            sources,
+            [("(root)".into(), "(root)".into()), ("prod".into(), "(root)".into()), ("prod/eu".into(), "(root)".into())]
+        );
+        assert_eq!(found[0].rule, "/properties/pct_new_queue/maximum");
+    }
+
+    #[test]
+    fn messages_never_hold_the_value() {
+        let s = service(&[("", json!({"api_token": "s3cr3t"}))]);
+        let found = schema().check(&s);
+        assert_eq!(found.len(), 1);
+        assert!(!found[0].message.contains("s3cr3t"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn an_invalid_schema_is_an_error_and_draft_7_works() {
+        assert!(Schema::compile(&json!({"type": "nonsense"})).is_err());
+        let draft7 = Schema::compile(&json!({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "properties": {"a": {"type": "integer"}}
+        }))
+        .unwrap();
+        assert_eq!(draft7.check(&service(&[("", json!({"a": "x"}))])).len(), 1);
+        assert!(draft7.check(&service(&[("", json!({"a": 1}))])).is_empty());
+    }
+}
