@@ -41,7 +41,9 @@ use crate::view::{ConfParts, DesiredConfs};
 
 /// The start of every entry file; bumped with the encoding.
 const MAGIC: &[u8; 16] = b"jones-sync-cache";
-const FORMAT: u32 = 1;
+/// The entries' format. 2: services are checked against their `schema.json` when parsed, so
+/// entries parsed before are not reused.
+const FORMAT: u32 = 2;
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The environment variable naming the cache directory.
@@ -80,8 +82,11 @@ pub fn default_dir() -> Option<PathBuf> {
 /// ACL only rides along ([`DesiredConfs::acl`]): it is set from the settings in force on reading.
 pub fn shaping(settings: &Settings) -> String {
     format!(
-        "nodemap_format={:?};max_node_bytes={};max_request_bytes={}",
-        settings.sync.nodemap_format, settings.zookeeper.max_node_bytes, settings.zookeeper.max_request_bytes
+        "nodemap_format={:?};max_node_bytes={};max_request_bytes={};schema_require={}",
+        settings.sync.nodemap_format,
+        settings.zookeeper.max_node_bytes,
+        settings.zookeeper.max_request_bytes,
+        settings.schema.require
     )
 }
 

@@ -7,8 +7,11 @@
 //! Pure: the schema's JSON and the service model in, violations out. Messages never hold the
 //! value itself (`jsonschema`'s masked errors), so a sensitive value cannot leak through them.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
+use crate::diagnostic::Problem;
 use crate::model::{EnvPath, Service};
 
 /// A compiled schema.
@@ -47,10 +50,27 @@ impl Schema {
             let instance = Value::Object(view.clone());
             for error in self.validator.iter_errors(&instance) {
                 let pointer = error.instance_path().to_string();
+                let rule = error.schema_path().to_string();
+                // A key the schema does not allow is said at the key, as a misspelt key is.
+                if let (jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected }, "") =
+                    (error.kind(), pointer.as_str())
+                {
+                    for key in unexpected {
+                        let from = setter(service, env, key);
+                        found.push(Violation {
+                            env: env.clone(),
+                            pointer: format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+                            rule: rule.clone(),
+                            message: format!("`{key}` is not a key the schema allows (additionalProperties)"),
+                            source: Some((key.clone(), from)),
+                        });
+                    }
+                    continue;
+                }
                 let key = top_level_key(&pointer);
                 found.push(Violation {
                     env: env.clone(),
-                    rule: error.schema_path().to_string(),
+                    rule,
                     message: error.masked().to_string(),
                     source: key.map(|key| {
                         let from = setter(service, env, &key);
@@ -75,6 +95,64 @@ fn top_level_key(pointer: &str) -> Option<String> {
 fn setter(service: &Service, env: &EnvPath, key: &str) -> EnvPath {
     let sets = |path: &EnvPath| service.envs.get(path).is_some_and(|e| e.values.contains_key(key));
     (0..=env.0.len()).rev().map(|depth| EnvPath(env.0[..depth].to_vec())).find(sets).unwrap_or_else(EnvPath::root)
+}
+
+/// The problems of `service` against its schema file (`path`, content `schema`): the file is not
+/// JSON, or not a schema, or the views break it. A violation is said once at the `config.toml`
+/// line that set the value (the environment nearest up the tree that sets the key), naming every
+/// environment whose view fails because of it; `texts` are the service's config files, by path.
+pub fn problems(service: &Service, path: &str, schema: &[u8], texts: &BTreeMap<String, Vec<u8>>) -> Vec<Problem> {
+    let text = String::from_utf8_lossy(schema);
+    let value: Value = match serde_json::from_str(&text) {
+        Ok(value) => value,
+        Err(err) => {
+            let offset = offset_of(&text, err.line(), err.column());
+            return vec![Problem::at(path, &text, offset, format!("invalid schema: not JSON: {err}"))];
+        }
+    };
+    let schema = match Schema::compile(&value) {
+        Ok(schema) => schema,
+        Err(why) => return vec![Problem::new(path, format!("invalid schema: {why}"))],
+    };
+    // Violations alike (the same file, key and rule) are one problem, naming each view they reach.
+    let mut grouped: BTreeMap<(String, String, String, String), Vec<String>> = BTreeMap::new();
+    for violation in schema.check(service) {
+        let at = violation.source.as_ref().map_or(&violation.env, |(_, from)| from);
+        let dir = service.envs.get(at).map_or_else(String::new, |e| e.dir.clone());
+        let file = format!("{dir}/{}", crate::repo::CONFIG_FILE);
+        let key = violation.source.as_ref().map(|(key, _)| key.clone()).unwrap_or_default();
+        let what =
+            format!("{} (rule {}, at {})", violation.message, violation.rule, pointer_or_root(&violation.pointer));
+        grouped.entry((file, key, what, violation.rule)).or_default().push(violation.env.to_string());
+    }
+    grouped
+        .into_iter()
+        .map(|((file, key, what, _), envs)| {
+            let message = format!("breaks {path}: {what}, in the view of {}", envs.join(", "));
+            let text = texts.get(&file).map(|bytes| String::from_utf8_lossy(bytes).into_owned());
+            match text.as_deref().and_then(|text| key_offset(text, &key).map(|offset| (text, offset))) {
+                Some((text, offset)) => Problem::at(&file, text, offset, format!("`{key}` {message}")),
+                None if key.is_empty() => Problem::new(&file, format!("the environment's view {message}")),
+                None => Problem::new(&file, format!("`{key}` {message}")),
+            }
+        })
+        .collect()
+}
+
+fn pointer_or_root(pointer: &str) -> &str {
+    if pointer.is_empty() { "the view" } else { pointer }
+}
+
+/// Where the top-level key `key` of a TOML text is written (its key, or its table's header).
+fn key_offset(text: &str, key: &str) -> Option<usize> {
+    let root = toml::de::DeTable::parse(text).ok()?;
+    root.get_ref().iter().find(|(k, _)| k.get_ref().as_ref() == key).map(|(k, _)| k.span().start)
+}
+
+/// The byte offset of 1-based `line` and `column` in `text`.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    (start + column.saturating_sub(1)).min(text.len())
 }
 
 /// A starter schema that every view of `services` (their views, by environment) satisfies, for
@@ -139,7 +217,7 @@ mod tests {
         assert_eq!(
             summary(&found),
             [
-                ("dev".into(), "".into(), None),
+                ("dev".into(), "/enable_flux_capacitr".into(), Some(("enable_flux_capacitr".into(), "dev".into()))),
                 ("prod".into(), "/macguffin_enabled_for".into(), Some(("macguffin_enabled_for".into(), "prod".into()))),
                 ("prod".into(), "/pct_new_queue".into(), Some(("pct_new_queue".into(), "prod".into()))),
             ]
@@ -149,7 +227,7 @@ mod tests {
         );
         let typo = &found[0];
         assert_eq!(typo.rule, "/additionalProperties");
-        assert!(typo.message.contains("enable_flux_capacitr"), "{}", typo.message);
+        assert_eq!(typo.message, "`enable_flux_capacitr` is not a key the schema allows (additionalProperties)");
     }
 
     #[test]

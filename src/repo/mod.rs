@@ -58,7 +58,11 @@ pub enum EntryKind {
 pub fn wants_content(path: &str) -> bool {
     path == settings::FILE
         || (path.starts_with("services/") && (path.ends_with("/config.toml") || path.ends_with("/hosts.toml")))
+        || (path.starts_with("services/") && path.matches('/').count() == 2 && path.ends_with(SCHEMA_FILE))
 }
+
+/// A service's JSON Schema, at its root: `services/<svc>/schema.json` ([`crate::schema`]).
+pub const SCHEMA_FILE: &str = "schema.json";
 
 /// Turns a source's entries (and the problems it found while listing them) into a repository,
 /// or every problem found.
@@ -123,6 +127,8 @@ pub fn parse_each<T>(
     let mut settings_text = None;
     // Files are parsed after all directories are known, so that every environment exists first.
     let mut files = Vec::new();
+    // Each service's schema file, by service.
+    let mut schemas: BTreeMap<String, (String, Vec<u8>)> = BTreeMap::new();
 
     for Entry { path, kind } in entries {
         let parts: Vec<&str> = path.split('/').collect();
@@ -161,9 +167,21 @@ pub fn parse_each<T>(
                 }
                 service.envs.insert(env_path, Environment { dir: path.clone(), ..Environment::default() });
             }
+            ([SERVICES_DIR, svc, file], EntryKind::File(content)) if *file == SCHEMA_FILE => {
+                schemas.insert(svc.to_string(), (path.clone(), content.unwrap_or_default()));
+            }
             ([SERVICES_DIR, _svc, .., file], EntryKind::File(content)) => {
                 if *file == CONFIG_FILE || *file == HOSTS_FILE {
                     files.push((path.clone(), content.unwrap_or_default()));
+                } else if *file == SCHEMA_FILE {
+                    let svc = path.split('/').nth(1).unwrap_or_default();
+                    problems.push(Problem::new(
+                        &path,
+                        format!(
+                            "a service's schema is `{SERVICES_DIR}/{svc}/{SCHEMA_FILE}`, at its root: one schema checks \
+                             every environment's view"
+                        ),
+                    ));
                 } else if !file.ends_with(".md") {
                     problems.push(Problem::new(&path, unknown_file_message(file)));
                 }
@@ -198,7 +216,27 @@ pub fn parse_each<T>(
     let mut finished = Vec::new();
     while let Some((name, mut service)) = services.pop_first() {
         let format = settings.sync.nodemap_format;
-        load_files(&mut service, files_of.remove(&name).unwrap_or_default(), format, &mut problems);
+        let files = files_of.remove(&name).unwrap_or_default();
+        match schemas.remove(&name) {
+            Some((path, schema)) => {
+                // The config files stay at hand, to point at the line that set a value the schema forbids.
+                let texts: BTreeMap<String, Vec<u8>> = files.iter().cloned().collect();
+                load_files(&mut service, files, format, &mut problems);
+                problems.extend(crate::schema::problems(&service, &path, &schema, &texts));
+            }
+            None => {
+                load_files(&mut service, files, format, &mut problems);
+                if settings.schema.require {
+                    problems.push(Problem::new(
+                        format!("{SERVICES_DIR}/{name}/"),
+                        format!(
+                            "has no `{SCHEMA_FILE}`, which `[schema] require = true` in {} asks of every service",
+                            settings::FILE
+                        ),
+                    ));
+                }
+            }
+        }
         finished.push(finish(&settings, service));
     }
 

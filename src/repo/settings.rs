@@ -48,6 +48,15 @@ pub struct Settings {
     pub waves: Option<Vec<Vec<Spanned<String>>>>,
     /// `[ui]`: the web UI of `jones-sync serve`.
     pub ui: UiSettings,
+    /// `[schema]`: typed configuration.
+    pub schema: SchemaSettings,
+}
+
+/// `[schema]`: typed configuration ([`crate::schema`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SchemaSettings {
+    /// `require = true`: every service must have a `schema.json`.
+    pub require: bool,
 }
 
 /// `[ui]`: the web UI of `jones-sync serve`.
@@ -183,7 +192,7 @@ impl IntoIterator for Invalid {
 }
 
 /// The tables of the file, with their keys, for problems that list what is allowed.
-const TABLES: [(&str, &[&str]); 8] = [
+const TABLES: [(&str, &[&str]); 9] = [
     ("zookeeper", &["max_node_bytes", "max_request_bytes", "acl"]),
     ("history", &["keep"]),
     ("sync", &["nodemap_format", "prune"]),
@@ -192,6 +201,7 @@ const TABLES: [(&str, &[&str]); 8] = [
     ("targets", &[]),
     ("rollout", &["waves"]),
     ("ui", &["commit_url"]),
+    ("schema", &["require"]),
 ];
 const SERVICE_KEYS: &[&str] = &["pin"];
 const TARGET_KEYS: &[&str] = &["zk", "services"];
@@ -235,6 +245,7 @@ pub fn parse(text: &str) -> Result<Settings, Invalid> {
             "targets" => reader.targets(table, &mut settings.targets),
             "rollout" => reader.rollout(table, &mut settings.waves),
             "ui" => reader.ui(table, &mut settings.ui),
+            "schema" => reader.schema(table, &mut settings.schema),
             _ => unreachable!("table_of knows the tables"),
         }
     }
@@ -326,6 +337,17 @@ impl Reader<'_> {
                 }
                 "acl" => out.acl = self.acl(key.span(), value),
                 _ => self.unknown_key("[zookeeper]", TABLES[0].1, key),
+            }
+        }
+    }
+
+    fn schema(&mut self, table: &Table<'_>, out: &mut SchemaSettings) {
+        for (key, value) in table {
+            match (key.get_ref().as_ref(), value.get_ref()) {
+                ("require", DeValue::Boolean(require)) => out.require = *require,
+                ("require", other) => self
+                    .problem(value.span(), format!("`[schema] require` must be true or false, found {}", found(other))),
+                _ => self.unknown_key("[schema]", TABLES[8].1, key),
             }
         }
     }

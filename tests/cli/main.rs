@@ -23,6 +23,7 @@ mod prune;
 mod revisions;
 mod rollback;
 mod saved_plans;
+mod schema;
 mod security;
 mod serve;
 mod set;
