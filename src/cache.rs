@@ -90,6 +90,11 @@ pub fn shaping(settings: &Settings) -> String {
     )
 }
 
+/// Where the entry of `key` is kept in the cache directory `dir` (for tests and tools).
+pub fn entry_path(dir: &Path, key: &[u8; 32]) -> PathBuf {
+    Cache::path(dir, key)
+}
+
 /// The key of the entry of `service` whose directory is the git tree `tree` (hex), parsed under
 /// the settings `shaping` describes.
 pub fn key(service: &str, tree: &str, shaping: &str) -> [u8; 32] {

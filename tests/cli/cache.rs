@@ -42,8 +42,7 @@ fn entry_of(t: &Test, cache: &Path, service: &str) -> PathBuf {
     let tree = t.git(&["rev-parse", &format!("HEAD:services/{service}")]);
     let settings = jones_sync::repo::settings::Settings::default();
     let key = jones_sync::cache::key(service, &tree, &jones_sync::cache::shaping(&settings));
-    let name: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
-    cache.join("v1").join(&name[..2]).join(&name[2..])
+    jones_sync::cache::entry_path(cache, &key)
 }
 
 #[test]
