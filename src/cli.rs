@@ -155,6 +155,7 @@ impl Command {
             Command::Serve(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
             Command::Set(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), color: Some(&a.color) },
             Command::Pull(a) => Uses { repo: Some(&a.repo), zk: Some(&a.zk), ..Uses::default() },
+            Command::Schema(a) => Uses { repo: Some(&a.repo), ..Uses::default() },
             Command::Completions(_) | Command::Man | Command::Init(_) => Uses::default(),
         }
     }
@@ -216,6 +217,9 @@ pub enum Command {
     Get(GetArgs),
     /// Show a service's environments with their own and inherited keys and their host counts
     Tree(TreeArgs),
+    /// Show a service's schema (services/NAME/schema.json) and, with --env, that environment's
+    /// view checked against it rule by rule
+    Schema(SchemaArgs),
     /// Keep watching: whether each service matches the branch, at every moment, over HTTP (an API,
     /// metrics and a read-only web UI)
     ///
@@ -362,6 +366,19 @@ pub struct GetArgs {
 pub enum GetFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The service
+    pub service: String,
+
+    /// Check this environment's view (`prod/eu`; empty for the root)
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
 }
 
 #[derive(Debug, Args)]

@@ -94,6 +94,16 @@ pub fn load_cached(
     build(revision::read(dir, rev, cache)?)
 }
 
+/// The work tree at `dir` read as [`load_cached`] reads it, but with no service checked against its
+/// schema (`jones-sync schema` shows the views a schema rejects), and no parse cache.
+pub fn load_unchecked(dir: &Path) -> Result<Result<DesiredState, Vec<Problem>>, LoadError> {
+    let mut listing = revision::read(dir, None, None)?;
+    listing
+        .entries
+        .retain(|entry| !(entry.path.starts_with("services/") && entry.path.ends_with(crate::repo::SCHEMA_FILE)));
+    build(listing)
+}
+
 /// Reads only `service`, as of `commit`, with the work tree's settings: what a rollback applies.
 pub fn load_service_at(
     dir: &Path,

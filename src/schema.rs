@@ -1,5 +1,5 @@
-//! Typed configuration (issue 18, work in progress, not yet wired into the commands): a service's
-//! JSON Schema (`services/<svc>/schema.json`), compiled once, checked against the materialized
+//! Typed configuration: a service's JSON Schema (`services/<svc>/schema.json`, read by
+//! [`crate::repo::parse_each`]), compiled once, checked against the materialized
 //! view of every environment — what a host actually reads — and each violation traced back to
 //! the environment whose `config.toml` set the offending top-level key (the nearest one up the
 //! tree), so the error can point at that file's line.
@@ -155,11 +155,39 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
     (start + column.saturating_sub(1)).min(text.len())
 }
 
-/// A starter schema that every view of `services` (their views, by environment) satisfies, for
-/// `import --infer-schema` (to come): not used yet.
-#[allow(dead_code)]
-fn infer(_views: &[Map<String, Value>]) -> Value {
-    Value::Null
+/// `env`'s view of `service` checked against `schema` (whose JSON is `value`, read from `file`),
+/// rule by rule: each top-level property the schema names passes or fails (with why, and the file
+/// that set the value), then the rules about the whole view.
+pub fn report(schema: &Schema, value: &Value, service: &Service, env: &EnvPath, file: &str) -> String {
+    use std::fmt::Write;
+    let violations: Vec<Violation> = schema.check(service).into_iter().filter(|v| &v.env == env).collect();
+    let views = crate::view::views(service);
+    let view: Map<String, Value> = views.get(env).cloned().unwrap_or_default();
+    let mut out = format!("The view of `{env}` of `{}` against {file}:\n", service.name);
+    let properties = value.get("properties").and_then(Value::as_object);
+    for key in properties.into_iter().flat_map(|p| p.keys()) {
+        let failed: Vec<&Violation> =
+            violations.iter().filter(|v| v.source.as_ref().is_some_and(|(k, _)| k == key)).collect();
+        let set = if view.contains_key(key) { "" } else { " (not set)" };
+        if failed.is_empty() {
+            let _ = writeln!(out, "  pass  {key}{set}");
+        }
+        for violation in failed {
+            let from = violation.source.as_ref().map(|(_, e)| e.to_string()).unwrap_or_default();
+            let _ = writeln!(out, "  FAIL  {key}: {} (rule {}; set in `{from}`)", violation.message, violation.rule);
+        }
+    }
+    let named = |key: &str| properties.is_some_and(|p| p.contains_key(key));
+    for violation in violations.iter().filter(|v| v.source.as_ref().is_none_or(|(k, _)| !named(k))) {
+        let what = violation.source.as_ref().map_or_else(|| "the view".to_string(), |(k, _)| format!("`{k}`"));
+        let _ = writeln!(out, "  FAIL  {what}: {} (rule {})", violation.message, violation.rule);
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        if violations.is_empty() { "The view meets the schema." } else { "The view breaks the schema." }
+    );
+    out
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod manual;
 mod plan;
 mod pull;
 mod rollback;
+mod schema;
 mod serve;
 mod set;
 mod show;
@@ -116,7 +117,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let for_people = match &cli.command {
         Command::Plan(args) => args.format == crate::cli::Format::Text,
         Command::Status(args) => args.format == crate::cli::ListFormat::Text,
-        Command::Apply(_) | Command::Validate(_) | Command::Rollback(_) | Command::Import(_) => true,
+        Command::Apply(_) | Command::Validate(_) | Command::Rollback(_) | Command::Import(_) | Command::Schema(_) => {
+            true
+        }
         _ => false,
     };
     if for_people && std::io::stderr().is_terminal() {
@@ -148,6 +151,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions(args) => Ok(manual::completions(args.shell)),
         Command::Man => manual::man(),
         Command::Init(args) => init::run(&args),
+        Command::Schema(args) => schema::run(&options, &args),
     };
     crate::progress::finish();
     result.map_err(|err| match (lost_connection(&err), &lost) {
@@ -199,7 +203,8 @@ fn if_lost(command: &Command) -> Option<String> {
         | Command::Serve(_)
         | Command::Completions(_)
         | Command::Man
-        | Command::Init(_) => None,
+        | Command::Init(_)
+        | Command::Schema(_) => None,
     }
 }
 

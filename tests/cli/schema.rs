@@ -99,3 +99,27 @@ fn require_asks_every_service_for_a_schema() {
     t.remove("jones-sync.toml");
     t.run(&["validate"]).success();
 }
+
+#[test]
+fn the_schema_command_shows_the_schema_and_checks_a_view_rule_by_rule() {
+    let t = Test::new("schema_command");
+    t.write("services/shop/schema.json", SCHEMA)
+        .write("services/shop/config.toml", "pct_new_queue = 5\nenable_flux_capacitor = true\n")
+        .write("services/shop/prod/config.toml", "enable_flux_capacitr = false\n")
+        .write("services/search/config.toml", "shards = 4\n");
+    t.run(&["schema", "shop"]).success().stdout(&format!("services/shop/schema.json:\n{SCHEMA}"));
+    // The views a schema rejects are shown all the same (validate refuses the repository).
+    t.run(&["validate"]).code(1);
+    t.run(&["schema", "shop", "--env", "prod"]).success().stdout(
+        "The view of `prod` of `shop` against services/shop/schema.json:\n  \
+         pass  enable_flux_capacitor\n  \
+         pass  macguffin_enabled_for (not set)\n  \
+         FAIL  pct_new_queue: value is greater than the maximum of 1 (rule /properties/pct_new_queue/maximum; set in `(root)`)\n  \
+         FAIL  `enable_flux_capacitr`: `enable_flux_capacitr` is not a key the schema allows (additionalProperties) (rule /additionalProperties)\n\
+         The view breaks the schema.\n",
+    );
+    t.run(&["schema", "search"]).success().stdout(
+        "`search` has no schema: `services/search/schema.json` does not exist, so its values are not checked.\n",
+    );
+    t.run(&["schema", "nope"]).code(1).stderr("error: no service `nope` (no `services/nope/`)\n");
+}
