@@ -51,7 +51,7 @@ fn the_bash_completion_loads_and_completes_a_subcommand() {
     assert_eq!(complete("jones-sync pl", 1).trim(), "plan");
     let mut s: Vec<String> = complete("jones-sync s", 1).split_whitespace().map(str::to_string).collect();
     s.sort();
-    assert_eq!(s, ["serve", "set", "show", "status"]);
+    assert_eq!(s, ["schema", "serve", "set", "show", "status"]);
     for shell in ["zsh", "fish", "powershell", "elvish"] {
         let (code, out, _) = run(bin().args(["completions", shell]));
         assert!(code == 0 && out.contains("jones-sync"), "{shell}");
