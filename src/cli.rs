@@ -326,6 +326,11 @@ pub struct ImportArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Also write each service's starter schema (services/NAME/schema.json), inferred from its
+    /// live values: types, keys every environment has, enums of a few short words
+    #[arg(long)]
+    pub infer_schema: bool,
+
     #[command(flatten)]
     pub zk: ZkArgs,
 }

@@ -155,6 +155,94 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
     (start + column.saturating_sub(1)).min(text.len())
 }
 
+/// Distinct strings a key may take before a starter schema stops listing them as an `enum`.
+const ENUM_MAX: usize = 5;
+
+/// A starter schema every view of `service` meets (`import --infer-schema`): each top-level key
+/// with the types its values have in the views (`integer` when every number is whole; arrays and
+/// tables described the same way, two levels down), an `enum` for a key whose values are a few
+/// short words (log levels, modes: not endpoints or names), and `required` for the keys every view
+/// has. Other keys stay allowed
+/// (`additionalProperties` is left to the people who own the schema).
+pub fn infer(service: &Service) -> Value {
+    let views = crate::view::views(service);
+    let values: Vec<Value> = views.values().map(|view| Value::Object(view.clone())).collect();
+    let mut schema = describe(&values.iter().collect::<Vec<_>>(), 0);
+    let object = schema.as_object_mut().expect("a view is an object");
+    let mut top = Map::new();
+    top.insert("$schema".into(), "https://json-schema.org/draft/2020-12/schema".into());
+    top.insert("title".into(), format!("{}: inferred from its live values by jones-sync import", service.name).into());
+    top.append(object);
+    Value::Object(top)
+}
+
+/// A schema for `values` (every value a key took): their types, and for objects their properties.
+fn describe(values: &[&Value], depth: usize) -> Value {
+    let mut types: Vec<&str> = values.iter().map(|v| type_of(v)).collect();
+    types.sort_unstable();
+    types.dedup();
+    // Whole numbers among fractional ones are numbers.
+    if types.contains(&"number") {
+        types.retain(|t| *t != "integer");
+    }
+    let mut schema = Map::new();
+    schema.insert(
+        "type".into(),
+        if types.len() == 1 { types[0].into() } else { Value::Array(types.iter().map(|t| (*t).into()).collect()) },
+    );
+    if types == ["string"] {
+        let mut strings: Vec<&str> = values.iter().filter_map(|v| v.as_str()).collect();
+        strings.sort_unstable();
+        strings.dedup();
+        // A few short words (log levels, modes) are a set; endpoints, names and text are not.
+        let word = |s: &&str| s.len() <= 20 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if strings.len() <= ENUM_MAX && strings.iter().all(word) {
+            schema.insert("enum".into(), strings.into_iter().map(Value::from).collect());
+        }
+    }
+    if types == ["object"] && depth < 2 {
+        let objects: Vec<&Map<String, Value>> = values.iter().filter_map(|v| v.as_object()).collect();
+        let mut keys: Vec<&String> = objects.iter().flat_map(|o| o.keys()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let properties: Map<String, Value> = keys
+            .iter()
+            .map(|key| {
+                let taken: Vec<&Value> = objects.iter().filter_map(|o| o.get(*key)).collect();
+                ((*key).clone(), describe(&taken, depth + 1))
+            })
+            .collect();
+        let required: Vec<Value> = keys
+            .iter()
+            .filter(|key| objects.iter().all(|o| o.contains_key(**key)))
+            .map(|k| Value::from(k.as_str()))
+            .collect();
+        schema.insert("properties".into(), Value::Object(properties));
+        if !required.is_empty() {
+            schema.insert("required".into(), Value::Array(required));
+        }
+    }
+    if types == ["array"] && depth < 2 {
+        let items: Vec<&Value> = values.iter().filter_map(|v| v.as_array()).flatten().collect();
+        if !items.is_empty() {
+            schema.insert("items".into(), describe(&items, depth + 1));
+        }
+    }
+    Value::Object(schema)
+}
+
+fn type_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 /// `env`'s view of `service` checked against `schema` (whose JSON is `value`, read from `file`),
 /// rule by rule: each top-level property the schema names passes or fails (with why, and the file
 /// that set the value), then the rules about the whole view.
@@ -277,6 +365,29 @@ mod tests {
         let found = schema().check(&s);
         assert_eq!(found.len(), 1);
         assert!(!found[0].message.contains("s3cr3t"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn an_inferred_schema_describes_the_views_and_every_view_meets_it() {
+        let s = service(&[
+            (
+                "",
+                json!({"log_level": "info", "pct": 0, "timeout_ms": 30, "db": {"host": "a", "port": 1}, "ids": [1, 2]}),
+            ),
+            ("prod", json!({"log_level": "warn", "pct": 0.25, "db": {"host": "b"}})),
+            ("dev", json!({"log_level": "debug", "debug": true})),
+        ]);
+        let inferred = infer(&s);
+        assert_eq!(inferred["properties"]["pct"], json!({"type": "number"}));
+        assert_eq!(inferred["properties"]["timeout_ms"], json!({"type": "integer"}));
+        assert_eq!(inferred["properties"]["log_level"], json!({"type": "string", "enum": ["debug", "info", "warn"]}));
+        assert_eq!(inferred["properties"]["db"]["properties"]["port"], json!({"type": "integer"}));
+        assert_eq!(inferred["properties"]["db"]["required"], json!(["host"]));
+        assert_eq!(inferred["properties"]["ids"], json!({"type": "array", "items": {"type": "integer"}}));
+        // Every view has these; `debug` only dev's.
+        assert_eq!(inferred["required"], json!(["db", "ids", "log_level", "pct", "timeout_ms"]));
+        let schema = Schema::compile(&inferred).unwrap();
+        assert_eq!(schema.check(&s), []);
     }
 
     #[test]

@@ -24,8 +24,17 @@ pub(crate) async fn run(options: &Options, args: ImportArgs) -> anyhow::Result<E
     if format == crate::nodemap::Format::Legacy {
         import::legacy_hosts(&mut imported, &mut reports);
     }
-    let files: BTreeMap<String, BTreeMap<String, String>> =
+    let mut files: BTreeMap<String, BTreeMap<String, String>> =
         imported.iter().map(|i| (i.service.name.clone(), import::files(&i.service, &mut reports))).collect();
+    if args.infer_schema {
+        // Inferred from the values as they will be read back from the files written.
+        for i in &imported {
+            let schema = crate::schema::infer(&i.service);
+            let text = serde_json::to_string_pretty(&schema).expect("JSON values always serialize") + "\n";
+            let path = format!("services/{}/{}", i.service.name, crate::repo::SCHEMA_FILE);
+            files.entry(i.service.name.clone()).or_default().insert(path, text);
+        }
+    }
     // What is written must be a valid repository: checked before anything is written.
     let problems = import::check(&files, import::write::settings_text(&args.out, format)?.as_deref());
     if !problems.is_empty() {

@@ -123,3 +123,39 @@ fn the_schema_command_shows_the_schema_and_checks_a_view_rule_by_rule() {
     );
     t.run(&["schema", "nope"]).code(1).stderr("error: no service `nope` (no `services/nope/`)\n");
 }
+
+#[test]
+fn import_infers_a_starter_schema_that_the_imported_repository_meets() {
+    let t = Test::new("schema_infer");
+    t.write(
+        "services/shop/config.toml",
+        "log_level = \"info\"\npct_new_queue = 0\ntimeout_ms = 30\n[db]\nhost = \"db1\"\n",
+    )
+    .write("services/shop/prod/config.toml", "log_level = \"warn\"\npct_new_queue = 0.25\n")
+    .write("services/shop/prod/hosts.toml", "hosts = [\"web1\"]\n")
+    .write("services/shop/dev/config.toml", "debug = true\n");
+    t.run(&["apply", "--yes"]).success();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("imported");
+    let dir = dir.to_str().unwrap();
+    t.run(&["import", "--out", dir, "--infer-schema"]).success();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/services/shop/schema.json")).unwrap()).unwrap();
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(schema["properties"]["pct_new_queue"], serde_json::json!({"type": "number"}));
+    assert_eq!(schema["properties"]["timeout_ms"], serde_json::json!({"type": "integer"}));
+    assert_eq!(schema["properties"]["log_level"], serde_json::json!({"type": "string", "enum": ["info", "warn"]}));
+    assert_eq!(schema["required"], serde_json::json!(["db", "log_level", "pct_new_queue", "timeout_ms"]));
+    // The imported repository validates against it, and a value it does not allow is refused.
+    t.run(&["validate", "--repo", dir]).success();
+    std::fs::write(format!("{dir}/services/shop/prod/config.toml"), "log_level = \"loud\"\npct_new_queue = 0.25\n")
+        .unwrap();
+    let refused = t.run(&["validate", "--repo", dir]).code(1);
+    assert!(
+        refused
+            .stderr
+            .starts_with("error: services/shop/prod/config.toml:1:1: `log_level` breaks services/shop/schema.json"),
+        "{}",
+        refused.stderr
+    );
+}
