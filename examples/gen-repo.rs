@@ -23,6 +23,21 @@
 //! 1). `--change P` writes the same repository with one value changed in P percent of the
 //! environments' `config.toml` (picked by their own generator, so the rest is byte-identical): the
 //! benchmark's "1% change".
+//!
+//! `--schemas` also writes each service's JSON Schema, `services/<svc>/schema.json` (draft
+//! 2020-12), which every view of the repository satisfies: a `properties` entry for each key of the
+//! service's vocabulary, typed to the kind of value drawn for it (booleans; numbers from 0 to 1 for
+//! rollouts; integers from 0 to 99 in bucket lists; positive integers for timeouts and limits; an
+//! `enum` of log levels; modes and endpoint URLs by `pattern`; the nested tables of endpoints and
+//! databases with their own `properties`, all `required`, replica lists as arrays of `host:port`),
+//! `"additionalProperties": false` at both levels so that every key is checked, and `required` for
+//! the keys the service's root environment sets (its own draw: no key is set at every service's
+//! root, but every view inherits the root's keys). The other files are the very bytes written
+//! without `--schemas`, so the benchmark compares the same repository with and without schemas.
+//! With `--change`, the same environments and keys change, each edit kept within its key's schema
+//! (a rollout past 1 goes down instead, a log level or mode moves to another valid one, a nested
+//! table has a number bumped rather than a key added); without `--schemas` the edits are those of
+//! before.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -33,8 +48,10 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 use toml::{Table, Value};
 
-const USAGE: &str =
-    "usage: gen-repo --out DIR [--services S] [--envs E] [--keys K] [--hosts H] [--seed N] [--change PERCENT]";
+const USAGE: &str = concat!(
+    "usage: gen-repo --out DIR [--services S] [--envs E] [--keys K] [--hosts H] [--seed N] [--change PERCENT]",
+    " [--schemas]"
+);
 
 struct Args {
     out: PathBuf,
@@ -44,15 +61,30 @@ struct Args {
     hosts: usize,
     seed: u64,
     change: f64,
+    /// `--schemas`: also write each service's `schema.json`.
+    schemas: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { out: PathBuf::new(), services: 100, envs: 40, keys: 30, hosts: 100, seed: 1, change: 0.0 };
+    let mut args = Args {
+        out: PathBuf::new(),
+        services: 100,
+        envs: 40,
+        keys: 30,
+        hosts: 100,
+        seed: 1,
+        change: 0.0,
+        schemas: false,
+    };
     let mut out = None;
     let mut iter = std::env::args().skip(1);
     while let Some(flag) = iter.next() {
         if flag == "--help" || flag == "-h" {
             return Err(USAGE.into());
+        }
+        if flag == "--schemas" {
+            args.schemas = true;
+            continue;
         }
         let value = iter.next().ok_or_else(|| format!("`{flag}` needs a value\n{USAGE}"))?;
         let number =
@@ -94,8 +126,8 @@ fn main() -> ExitCode {
         .into_iter()
         .map(|name| Service::generate(&mut rng, name, &args))
         .collect();
-    let changed = if args.change > 0.0 { change(&mut services, args.seed, args.change) } else { 0 };
-    if let Err(err) = write(&args.out, &services) {
+    let changed = if args.change > 0.0 { change(&mut services, args.seed, args.change, args.schemas) } else { 0 };
+    if let Err(err) = write(&args.out, &services, args.schemas) {
         eprintln!("error: cannot write `{}`: {err}", args.out.display());
         return ExitCode::FAILURE;
     }
@@ -103,10 +135,11 @@ fn main() -> ExitCode {
     let hosts: usize = services.iter().flat_map(|s| &s.envs).map(|e| e.hosts.len()).sum();
     let znodes = 1 + services.iter().map(|s| 3 + 2 * s.envs.len()).sum::<usize>();
     println!(
-        "{}: {} services, {envs} environments, {hosts} hosts, {znodes} znodes{}",
+        "{}: {} services, {envs} environments, {hosts} hosts, {znodes} znodes{}{}",
         args.out.display(),
         services.len(),
-        if changed > 0 { format!(", {changed} environments changed") } else { String::new() }
+        if changed > 0 { format!(", {changed} environments changed") } else { String::new() },
+        if args.schemas { format!(", {} schemas", services.len()) } else { String::new() }
     );
     ExitCode::SUCCESS
 }
@@ -120,6 +153,8 @@ struct Env {
 
 struct Service {
     name: String,
+    /// The vocabulary its environments draw their keys from.
+    keys: Vec<KeySpec>,
     /// Parents before children (the root first).
     envs: Vec<Env>,
 }
@@ -243,7 +278,7 @@ fn service_names(rng: &mut ChaCha8Rng, count: usize) -> Vec<String> {
 }
 
 /// The kind of value a key holds, which decides its name and how values are drawn.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Switch,
     Rollout,
@@ -399,13 +434,88 @@ impl Service {
                 envs[leaf].hosts.push(format!("{name}-{n:05}.{region}.example.com"));
             }
         }
-        Service { name, envs }
+        Service { name, keys, envs }
+    }
+
+    /// The kind of value of `key` in this service's vocabulary.
+    fn kind(&self, key: &str) -> Option<Kind> {
+        self.keys.iter().find(|spec| spec.name == key).map(|spec| spec.kind)
+    }
+
+    /// The service's `schema.json`: every view of it satisfies it, also after `--change --schemas`.
+    fn schema(&self) -> String {
+        let root = self.envs.iter().find(|env| env.path.is_empty()).expect("the root comes first");
+        let mut keys: Vec<&KeySpec> = self.keys.iter().collect();
+        keys.sort_by(|a, b| a.name.cmp(&b.name));
+        let quote = |text: &str| serde_json::to_string(text).expect("JSON");
+        let mut out = String::from("{\n");
+        out += "  \"$schema\": \"https://json-schema.org/draft/2020-12/schema\",\n";
+        out += &format!("  \"title\": {},\n", quote(&format!("{}: what every environment's view holds", self.name)));
+        out += "  \"type\": \"object\",\n";
+        let required: Vec<String> = root.values.keys().map(|key| quote(key)).collect();
+        out += &format!("  \"required\": [{}],\n", required.join(", "));
+        out += "  \"properties\": {\n";
+        let properties: Vec<String> =
+            keys.iter().map(|spec| format!("    {}: {}", quote(&spec.name), kind_schema(spec.kind, "    "))).collect();
+        out += &properties.join(",\n");
+        out += "\n  },\n";
+        out += "  \"additionalProperties\": false\n";
+        out += "}\n";
+        out
+    }
+}
+
+/// The patterns of endpoint URLs and of database hosts (`host:port`), as [`value`] writes them.
+const URL: &str = "^https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?/v[0-9]+$";
+const HOST_PORT: &str = "^[a-z0-9]([a-z0-9.-]*[a-z0-9])?:[0-9]{1,5}$";
+
+/// The schema of a value of `kind`, as [`value`] draws it (and [`edit`] changes it): JSON with its
+/// members in the order written, a nested table's properties on lines of their own (at `indent`).
+fn kind_schema(kind: Kind, indent: &str) -> String {
+    let quote = |text: &str| serde_json::to_string(text).expect("JSON");
+    let positive = r#"{"type": "integer", "minimum": 1}"#;
+    let table = |properties: &[(&str, String)]| {
+        let lines: Vec<String> =
+            properties.iter().map(|(name, schema)| format!("{indent}    {}: {schema}", quote(name))).collect();
+        let required: Vec<String> = properties.iter().map(|(name, _)| quote(name)).collect();
+        let members = [
+            r#""type": "object""#.to_string(),
+            format!("\"properties\": {{\n{}\n{indent}  }}", lines.join(",\n")),
+            format!("\"required\": [{}]", required.join(", ")),
+            r#""additionalProperties": false"#.to_string(),
+        ];
+        format!("{{\n{indent}  {}\n{indent}}}", members.join(&format!(",\n{indent}  ")))
+    };
+    match kind {
+        Kind::Switch => r#"{"type": "boolean"}"#.into(),
+        Kind::Rollout => r#"{"type": "number", "minimum": 0, "maximum": 1}"#.into(),
+        Kind::Buckets => r#"{"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 99}}"#.into(),
+        Kind::Timeout | Kind::Limit => positive.into(),
+        Kind::LogLevel => {
+            format!(r#"{{"enum": [{}]}}"#, LOG_LEVELS.iter().map(|l| quote(l)).collect::<Vec<_>>().join(", "))
+        }
+        Kind::Mode => format!(r#"{{"type": "string", "pattern": {}}}"#, quote("^[a-z]+-[1-9]$")),
+        Kind::Endpoint => table(&[
+            ("endpoint", format!(r#"{{"type": "string", "pattern": {}}}"#, quote(URL))),
+            ("timeout_ms", positive.into()),
+            ("max_retries", r#"{"type": "integer", "minimum": 0}"#.into()),
+        ]),
+        Kind::Database => table(&[
+            ("primary", format!(r#"{{"type": "string", "pattern": {}}}"#, quote(HOST_PORT))),
+            (
+                "replicas",
+                format!(r#"{{"type": "array", "items": {{"type": "string", "pattern": {}}}}}"#, quote(HOST_PORT)),
+            ),
+            ("pool_size", positive.into()),
+            ("statement_timeout_ms", positive.into()),
+        ]),
     }
 }
 
 /// Changes one value in `percent` of all environments, with a generator of its own, and returns
-/// how many environments changed.
-fn change(services: &mut [Service], seed: u64, percent: f64) -> usize {
+/// how many environments changed. With `schemas`, the same values change, each within its key's
+/// schema ([`edit`]).
+fn change(services: &mut [Service], seed: u64, percent: f64, schemas: bool) -> usize {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6368_616e_6765);
     let mut all: Vec<(usize, usize)> =
         services.iter().enumerate().flat_map(|(s, svc)| (0..svc.envs.len()).map(move |e| (s, e))).collect();
@@ -413,14 +523,53 @@ fn change(services: &mut [Service], seed: u64, percent: f64) -> usize {
     let picked: Vec<(usize, usize)> = all.sample(&mut rng, count).copied().collect();
     all.clear();
     for (s, e) in &picked {
-        let values = &mut services[*s].envs[*e].values;
+        let service = &mut services[*s];
+        let values = &service.envs[*e].values;
         let keys: Vec<String> = values.keys().cloned().collect();
         let Some(key) = keys.choose(&mut rng) else {
-            values.insert("changed".into(), Value::Boolean(true));
+            // Not drawn in practice (every environment sets a key or more).
+            let (key, value) = match service.keys.first() {
+                Some(spec) if schemas => (spec.name.clone(), value(&mut rng, spec.kind, &service.name)),
+                _ => ("changed".into(), Value::Boolean(true)),
+            };
+            service.envs[*e].values.insert(key, value);
             continue;
         };
-        // The edits a pull request makes: flip a switch, move a rollout, tune a number, and so on.
-        let edited = match &values[key] {
+        let kind = if schemas { service.kind(key) } else { None };
+        let edited = edit(&values[key], kind);
+        service.envs[*e].values.insert(key.clone(), edited);
+    }
+    picked.len()
+}
+
+/// The edits a pull request makes: flip a switch, move a rollout, tune a number, and so on. With
+/// the value's `kind` (`--schemas`), the edit stays within the kind's schema ([`kind_schema`]).
+fn edit(value: &Value, kind: Option<Kind>) -> Value {
+    match (value, kind) {
+        (Value::Float(f), Some(Kind::Rollout)) => {
+            let up = ((f + 0.05) * 100.0).round() / 100.0;
+            Value::Float(if up <= 1.0 { up } else { ((f - 0.05) * 100.0).round() / 100.0 })
+        }
+        (Value::String(s), Some(Kind::LogLevel)) => {
+            let at = LOG_LEVELS.iter().position(|level| level == s).unwrap_or(0);
+            Value::String(LOG_LEVELS[(at + 1) % LOG_LEVELS.len()].to_string())
+        }
+        (Value::String(s), Some(Kind::Mode)) => {
+            let (word, digit) = s.rsplit_once('-').unwrap_or((s, "0"));
+            let next = digit.parse::<u32>().map_or(1, |d| d % 9 + 1);
+            Value::String(format!("{word}-{next}"))
+        }
+        (Value::Table(table), Some(Kind::Endpoint | Kind::Database)) => {
+            let (field, step) = if kind == Some(Kind::Endpoint) { ("timeout_ms", 100) } else { ("pool_size", 5) };
+            let mut table = table.clone();
+            if let Some(Value::Integer(i)) = table.get(field) {
+                table.insert(field.into(), Value::Integer(i + step));
+            }
+            Value::Table(table)
+        }
+        // Within every kind's schema as it is: a switch flipped, a timeout or limit one more, bucket
+        // 99 added.
+        _ => match value {
             Value::Boolean(b) => Value::Boolean(!b),
             Value::Integer(i) => Value::Integer(i + 1),
             Value::Float(f) => Value::Float(((f + 0.05) * 100.0).round() / 100.0),
@@ -432,17 +581,20 @@ fn change(services: &mut [Service], seed: u64, percent: f64) -> usize {
                 Value::Table(table)
             }
             Value::Datetime(_) => Value::String("changed".into()),
-        };
-        values.insert(key.clone(), edited);
+        },
     }
-    picked.len()
 }
 
-fn write(out: &Path, services: &[Service]) -> std::io::Result<()> {
+fn write(out: &Path, services: &[Service], schemas: bool) -> std::io::Result<()> {
     if out.exists() && std::fs::read_dir(out)?.next().is_some() {
         return Err(std::io::Error::other("the directory is not empty"));
     }
     for service in services {
+        if schemas {
+            let dir = out.join("services").join(&service.name);
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join("schema.json"), service.schema())?;
+        }
         for env in &service.envs {
             let mut dir = out.join("services").join(&service.name);
             dir.extend(&env.path);

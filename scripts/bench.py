@@ -17,6 +17,13 @@ ZooKeepers, each holding the whole ~10,000-znode repository (`--sizes` for other
 its own chroot and served by its own `jones-sync serve --no-cache`; then each page's server time,
 from sending the request to its last byte over loopback (the connection opened beforehand), run
 after run, against the 200 ms target.
+
+`--schemas` measures instead what typed configuration costs (`services/<svc>/schema.json`, checked
+against every environment's view whenever the repository is read): for each size (~10,000 and
+~50,000 znodes unless `--sizes`), the same repository generated twice, without and with
+`gen-repo --schemas` (identical config and hosts files, plus one schema per service), and
+`validate` of each, uncached (`--no-cache`: every service parsed and checked) and with a warm cache,
+against the 20% target. No ZooKeeper: `validate` contacts none.
 """
 
 import argparse
@@ -50,6 +57,8 @@ COMMITS = 7  # one-service commits the server takes in each writing mode
 UI_FLEET = (1000, 4, 10, 20)
 UI_BIG = (1, 500, 30, 200)
 UI_TARGET_MS = 200
+# `--schemas`: the most that checking every view against its service's schema may add to `validate`.
+SCHEMA_TARGET = 1.20
 LABELS = {
     "no-op plan": "no-op plan (--no-cache)",
     "1% change saved plan": "1% change plan --out + apply FILE",
@@ -109,6 +118,8 @@ class Bench:
         self.results = []  # dicts: size, step, contestant, times, memories
         self.serve_rows = []  # Markdown rows of the `serve` table
         self.ui_rows = []  # `--ui`: (page, path, times in s, size in bytes, first request in s)
+        self.schema_rows = []  # `--schemas`: Markdown rows of its table
+        self.schema_notes = []
         self.servers = []  # `jones-sync serve` processes running, all stopped at the end
 
     def start_zookeeper(self, name="zookeeper"):
@@ -183,12 +194,14 @@ class Bench:
             file=sys.stderr,
         )
 
-    def repo(self, name, services, change, envs=ENVS, keys=KEYS, hosts=HOSTS):
+    def repo(self, name, services, change, envs=ENVS, keys=KEYS, hosts=HOSTS, schemas=False):
         path = os.path.join(self.work, name)
         cmd = [GEN, "--out", path, "--services", str(services), "--envs", str(envs), "--keys", str(keys)]
         cmd += ["--hosts", str(hosts), "--seed", "1"]
         if change:
             cmd += ["--change", str(change)]
+        if schemas:
+            cmd += ["--schemas"]
         print("  " + run(cmd, capture=True).strip(), file=sys.stderr)
         # A real checkout: plan and apply read git's state as in CI.
         git = ["git", "-C", path, "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
@@ -553,6 +566,82 @@ class Bench:
             f"The issue's target, three targets ≤ 1.5× one: {', '.join(verdicts)}."
         )
 
+    def bench_schemas(self, size, services, runs):
+        """`validate` of the same repository without and with a schema per service (`gen-repo
+        --schemas`), uncached and with a warm cache, the four interleaved run by run."""
+        print(f"\n~{size} znodes ({services} services), without and with schemas", file=sys.stderr)
+        repos = {
+            "without": self.repo(f"repo-{size}", services, 0),
+            "with": self.repo(f"repo-{size}-schemas", services, 0, schemas=True),
+        }
+
+        # The very same repository but for the schemas: every other file's blob is the same.
+        def blobs(repo):
+            listing = run(["git", "-C", repo, "ls-files", "-s"], capture=True).splitlines()
+            return [line for line in listing if not line.endswith("/schema.json")], len(listing)
+
+        (plain, _), (typed, files) = blobs(repos["without"]), blobs(repos["with"])
+        if plain != typed or files - len(typed) != services:
+            sys.exit(f"bench: {repos['with']} is not {repos['without']} plus one schema.json per service")
+        schema_bytes = sum(
+            os.path.getsize(os.path.join(repos["with"], "services", svc, "schema.json"))
+            for svc in os.listdir(os.path.join(repos["with"], "services"))
+        )
+        caches = {variant: os.path.join(self.work, f"cache-{size}-{variant}") for variant in repos}
+
+        def validate(variant, cached):
+            caching = ["--cache", caches[variant]] if cached else ["--no-cache"]
+            return [JONES, "--repo", repos[variant], *caching, "validate"]
+
+        # Each must validate clean (`measure` stops on any failure); this also fills the caches, so
+        # that the cached runs below are warm (the cache is per commit: each service's tree).
+        for variant in repos:
+            out = run(validate(variant, True), capture=True)
+            if "is valid" not in out:
+                sys.exit(f"bench: `validate` of {repos[variant]} does not say it is valid:\n{out}")
+
+        contestants = {
+            (mode, variant): validate(variant, mode == "warm cache")
+            for mode in ("uncached", "warm cache")
+            for variant in ("without", "with")
+        }
+        # Interleaved, run by run, so that a slow moment of the machine hits all of them alike.
+        samples = {key: [] for key in contestants}
+        for _ in range(runs):
+            for key, cmd in contestants.items():
+                samples[key].append(measure(cmd))
+        figures = {}
+        for (mode, variant), values in samples.items():
+            self.record(size, f"schemas: validate, {mode}, {variant}", "jones-sync", values)
+            figures[mode, variant] = dict(
+                time=statistics.median(v[0] for v in values),
+                rss=max(v[1] for v in values),
+                cpu=statistics.median(v[2] for v in values),
+            )
+        for mode in ("uncached", "warm cache"):
+            a, b = figures[mode, "without"], figures[mode, "with"]
+            ratio = b["time"] / a["time"]
+            verdict = "met" if ratio <= SCHEMA_TARGET else f"**missed** by {(ratio / SCHEMA_TARGET - 1) * 100:.1f}%"
+            label = "`validate --no-cache`" if mode == "uncached" else "`validate`, warm cache"
+            self.schema_rows.append(
+                f"| {size:,} | {label} | {a['time']:.3f} s | {b['time']:.3f} s | **{ratio:.2f}×** "
+                f"({(ratio - 1) * 100:+.1f}%) | {a['cpu']:.2f} s → {b['cpu']:.2f} s ({b['cpu'] / a['cpu']:.2f}×) "
+                f"| {a['rss'] / 2**20:.0f} MB → {b['rss'] / 2**20:.0f} MB ({b['rss'] / a['rss']:.2f}×) | {verdict} |"
+            )
+        self.schema_notes.append(
+            f"~{size:,} znodes: {services} services, {services} schemas ({schema_bytes / services / 1000:.1f} kB each "
+            f"on average); uncached overhead {figures['uncached', 'with']['time'] - figures['uncached', 'without']['time']:.3f} s "
+            f"wall, {figures['uncached', 'with']['cpu'] - figures['uncached', 'without']['cpu']:.2f} s CPU."
+        )
+
+    def schema_table(self):
+        head = [
+            f"| znodes | command | without schemas | with schemas | with / without (wall) | CPU, without → with "
+            f"| peak RSS, without → with | ≤ {SCHEMA_TARGET:.2f}× |",
+            "|---:|---|---:|---:|---:|---:|---:|---|",
+        ]
+        return "\n".join(head + self.schema_rows) + "\n\n" + "\n".join(self.schema_notes)
+
     def bench_ui(self, runs):
         """The web UI of `jones-sync serve`: two repositories, each applied to its own chroot and
         served by its own server (`--no-cache`), and each page's server time, `runs` times."""
@@ -787,16 +876,28 @@ def main():
         f"against the {UI_TARGET_MS} ms target (--runs times each)",
     )
     parser.add_argument(
+        "--schemas",
+        action="store_true",
+        help="measure only `validate` of the same repository without and with a JSON Schema per service "
+        "(`gen-repo --schemas`), uncached and with a warm cache, against the 20%% target (default sizes "
+        "10000,50000); no ZooKeeper",
+    )
+    parser.add_argument(
         "--targets",
         action="store_true",
         help="measure only `plan` against one target vs three (`[targets]`, three throwaway ZooKeepers), uncached "
         "and with a warm cache (default size 10000)",
     )
     args = parser.parse_args()
-    if sum(map(bool, (args.targets, args.serve_only, args.ui))) > 1:
-        parser.error("--targets, --serve-only and --ui are separate runs: choose one")
+    if sum(map(bool, (args.targets, args.serve_only, args.ui, args.schemas))) > 1:
+        parser.error("--targets, --serve-only, --ui and --schemas are separate runs: choose one")
     runs = args.runs or (3 if args.quick else 5)
-    default_sizes = [10000] if args.targets else [1000, 10000] if args.quick else list(SIZES)
+    if args.targets:
+        default_sizes = [10000]
+    elif args.schemas:
+        default_sizes = [10000, 50000]
+    else:
+        default_sizes = [1000, 10000] if args.quick else list(SIZES)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else default_sizes
     for size in sizes:
         if size not in SIZES:
@@ -810,6 +911,9 @@ def main():
         if args.ui:
             bench.start_zookeeper()
             bench.bench_ui(runs)
+        elif args.schemas:
+            for size in sizes:
+                bench.bench_schemas(size, SIZES[size], runs)
         elif args.targets:
             for size in sizes:
                 bench.bench_targets(size, SIZES[size], size_runs(size, runs))
@@ -841,6 +945,18 @@ def main():
               f"beforehand; median and max of {runs} runs, the pages interleaved, after one first request of each "
               f"(shown apart). Sizes are uncompressed. Target: under {UI_TARGET_MS} ms.\n")
         print(bench.ui_table())
+        return
+    if args.schemas:
+        print(
+            f"\n{os.cpu_count()} CPUs, load average {load_start} at the start and {load_end} at the end, "
+            f"{time.perf_counter() - started:.0f} s in all.\n"
+        )
+        print(f"`validate` of the same repository without and with a JSON Schema per service (`gen-repo --schemas`: "
+              f"every key typed, nested tables too, `additionalProperties: false`), uncached (`--no-cache`: every "
+              f"service parsed and every view checked) and with a warm cache; medians of {runs} runs, the four "
+              f"interleaved; CPU: median user + system seconds; peak RSS: the largest of the runs. Target: with "
+              f"schemas at most {SCHEMA_TARGET:.2f}× without.\n")
+        print(bench.schema_table())
         return
     if args.targets:
         counts = "; ".join(f"{size:,}: {size_runs(size, runs)} runs" for size in sizes)

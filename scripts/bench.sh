@@ -17,16 +17,33 @@
 #                               the big service at its root and at a deep environment, a host of it
 #                               and its history; median and max of --runs (default 5), size in kB;
 #                               with --runs 5, a few minutes
-#   scripts/bench.sh --help     every option (--runs, --sizes, --json FILE, --keep, --targets, --ui)
+#   scripts/bench.sh --schemas  instead: what typed configuration costs (services/<svc>/schema.json,
+#                               checked against every environment's view on every read): the same
+#                               repository generated without and with a JSON Schema per service
+#                               (`gen-repo --schemas`), ~10,000 and ~50,000 znodes unless --sizes,
+#                               and `validate --no-cache` and warm-cache `validate` of both, with the
+#                               ratio with/without (the issue's goal: at most 1.2×) and peak memory;
+#                               no ZooKeeper; with --runs 3, a few minutes
+#   scripts/bench.sh --help     every option (--runs, --sizes, --json FILE, --keep, --targets, --ui,
+#                               --schemas)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-zookeeper.sh
+schemas=""
+for arg in "$@"; do
+  case "$arg" in --schemas) schemas=1 ;; esac
+done
+# `validate` contacts no ZooKeeper: --schemas needs neither a server nor the baseline's client.
+[ -n "$schemas" ] || scripts/install-zookeeper.sh
 if [ ! -x /usr/bin/time ]; then
   # GNU time reports each process's peak memory (Debian package `time`).
   sudo=""
   [ "$(id -u)" != 0 ] && sudo="sudo"
   $sudo apt-get install -y -qq time >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq time >/dev/null; }
 fi
-cargo build --quiet --release --locked --bin jones-sync --example gen-repo --example bench-zk
+if [ -n "$schemas" ]; then
+  cargo build --quiet --release --locked --bin jones-sync --example gen-repo
+else
+  cargo build --quiet --release --locked --bin jones-sync --example gen-repo --example bench-zk
+fi
 exec python3 scripts/bench.py "$@"
