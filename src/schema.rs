@@ -46,8 +46,10 @@ impl Schema {
     pub fn check(&self, service: &Service) -> Vec<Violation> {
         let views = crate::view::views(service);
         let mut found = Vec::new();
-        for (env, view) in &views {
-            let instance = Value::Object(view.clone());
+        // Each view is checked as it is, not copied.
+        for (env, view) in views {
+            let env = &env;
+            let instance = Value::Object(view);
             for error in self.validator.iter_errors(&instance) {
                 let pointer = error.instance_path().to_string();
                 let rule = error.schema_path().to_string();
