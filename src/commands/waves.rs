@@ -151,9 +151,11 @@ pub(crate) async fn finish(aims: &[Aimed], rollout: Rollout, services: &[Vec<Str
 async fn holding(options: &Options, services: &[String]) -> anyhow::Result<String> {
     let zk = super::connect(options, None).await?;
     let mut commits: BTreeMap<String, usize> = BTreeMap::new();
-    for service in services {
-        let record = zk.node(&crate::layout::record(service)).await?;
-        let sha = record.and_then(|node| crate::audit::record::Record::parse(&node.data)).and_then(|r| r.sha);
+    // Every record at once: one round trip, not one per service.
+    let paths: Vec<String> = services.iter().map(|service| crate::layout::record(service)).collect();
+    let records = futures::future::join_all(paths.iter().map(|path| zk.node(path))).await;
+    for record in records {
+        let sha = record?.and_then(|node| crate::audit::record::Record::parse(&node.data)).and_then(|r| r.sha);
         let commit = sha.map_or_else(|| "not applied".to_string(), |sha| crate::repo::git::short(&sha).to_string());
         *commits.entry(commit).or_default() += 1;
     }

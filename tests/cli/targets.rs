@@ -71,15 +71,7 @@ impl Fleet {
 }
 
 fn full_tree_at(connect: &str) -> BTreeMap<String, String> {
-    let connect = connect.to_string();
-    block_on(async move {
-        let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
-        let tree = zk.dump("/").await.unwrap();
-        tree.into_iter()
-            .filter(|(path, _)| path != "/" && !path.contains("/jones-sync/"))
-            .map(|(path, data)| (path, String::from_utf8(data).unwrap()))
-            .collect()
-    })
+    crate::util::tree_at(connect).into_iter().filter(|(path, _)| !path.contains("/jones-sync/")).collect()
 }
 
 fn tree_at(connect: &str) -> BTreeMap<String, String> {

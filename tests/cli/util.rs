@@ -90,15 +90,7 @@ impl Test {
 
     /// Every node of the chroot with its data as text, by path relative to the chroot.
     pub fn tree(&self) -> BTreeMap<String, String> {
-        let connect = self.zk.clone();
-        block_on(async move {
-            let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
-            let tree = zk.dump("/").await.unwrap();
-            tree.into_iter()
-                .filter(|(path, _)| path != "/")
-                .map(|(path, data)| (path, String::from_utf8(data).unwrap()))
-                .collect()
-        })
+        tree_at(&self.zk)
     }
 
     /// The text of the repository's file `rel`.
@@ -156,6 +148,19 @@ impl Test {
             zk.set_data(&path, &data, None).await.unwrap();
         })
     }
+}
+
+/// Every node below the connect string `connect` (its chroot) with its data as text, by path.
+pub fn tree_at(connect: &str) -> BTreeMap<String, String> {
+    let connect = connect.to_string();
+    block_on(async move {
+        let zk = jones_sync::zk::Zk::connect(&connect, Duration::from_secs(10)).await.unwrap();
+        let tree = zk.dump("/").await.unwrap();
+        tree.into_iter()
+            .filter(|(path, _)| path != "/")
+            .map(|(path, data)| (path, String::from_utf8(data).unwrap()))
+            .collect()
+    })
 }
 
 /// Runs the binary in `dir` against `zk`.

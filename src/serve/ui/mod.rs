@@ -84,7 +84,9 @@ impl Auth {
             );
         }
         Ok(match line.split_once(':') {
-            Some((user, password)) if !user.is_empty() && !password.is_empty() => Auth::Basic(base64(line.as_bytes())),
+            Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+                Auth::Basic(crate::zk::connect::base64(line.as_bytes()))
+            }
             _ => Auth::Bearer(line.to_string()),
         })
     }
@@ -103,22 +105,6 @@ impl Auth {
 /// Compares without leaking where the first difference is.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Refuses a request without the credentials of `--ui-auth-file` (health probes excepted).
