@@ -881,3 +881,49 @@ fn serve_reconciles_the_target_it_is_given_labelled_in_its_metrics_and_api() {
     assert!(euw1.contains_key("/services/shop/conf") && !euw1.keys().any(|p| p.contains("search")), "{euw1:?}");
     assert!(t.tree().is_empty(), "the other target is not touched");
 }
+
+#[test]
+fn serve_reconciles_every_target_and_applies_a_new_commit_wave_by_wave() {
+    let t = Test::new("serve_waves");
+    let other = crate::zookeeper::others()[1].chroot("serve_waves");
+    t.write(
+        "jones-sync.toml",
+        &format!(
+            "[targets.canary]\nzk = \"{}\"\n[targets.euw1]\nzk = \"{other}\"\n\n[rollout]\nwaves = [[\"canary\"], [\"euw1\"]]\n",
+            t.zk
+        ),
+    )
+    .write("services/shop/config.toml", "timeout = 30\n");
+    t.commit_all("first");
+    t.run(&["apply", "--yes"]).success();
+    // An emergency edit in canary: the next commit would undo it, so the server holds shop back
+    // there, and canary is not in sync with it.
+    t.run(&["set", "shop", "--target", "canary", "flag=true", "--yes", "--reason", "test"]).success();
+    let server = start(&t, &["--mode", "apply"]);
+    let list = server.json("/api/v1/services");
+    let targets: Vec<&str> =
+        list["targets"].as_array().unwrap().iter().map(|t| t["target"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["canary", "euw1"]);
+    t.write("services/shop/config.toml", "timeout = 31\n");
+    let second = t.commit_all("second");
+    let euw1 = || server.json("/api/v1/targets/euw1/services");
+    wait_for("euw1 waits for canary", || euw1()["waiting_for"] == serde_json::json!(["canary"]));
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(server.json("/api/v1/targets/euw1/services/shop")["applied"]["sha"], t.rev("HEAD~1").as_str());
+    // Canary gets the commit (the edit undone on purpose): euw1 follows, by itself.
+    t.run(&["apply", "--yes", "--target", "canary", "--revert-break-glass"]).success();
+    wait_for("euw1 applied", || server.json("/api/v1/targets/euw1/services/shop")["applied"]["sha"] == second.as_str());
+    assert_eq!(euw1()["waiting_for"], serde_json::json!([]));
+    // One service, two targets: its document lists both.
+    let shop = server.json("/api/v1/services/shop");
+    let shas: Vec<&str> =
+        shop["targets"].as_array().unwrap().iter().map(|t| t["applied"]["sha"].as_str().unwrap()).collect();
+    assert_eq!(shas, [second.as_str(), second.as_str()]);
+    // Metrics: one exposition, every sample labelled with its target.
+    let in_sync = |target| Some(("target", target));
+    assert_eq!(server.metric("jones_sync_service_in_sync", in_sync("euw1")), Some(1.0));
+    assert_eq!(server.metric("jones_sync_service_in_sync", in_sync("canary")), Some(1.0));
+    let (code, body) = server.get("/api/v1/targets/use9/services");
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("no target `use9` is served (targets: canary, euw1)"), "{body}");
+}
